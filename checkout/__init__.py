@@ -1,0 +1,1 @@
+"""T-Pay hosted checkout: merchant API, hosted page, acquirer drivers and their sandboxes."""

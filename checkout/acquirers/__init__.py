@@ -1,0 +1,1 @@
+"""Acquirer drivers: the only code that speaks an acquirer's wire format."""

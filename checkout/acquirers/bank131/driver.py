@@ -1,0 +1,128 @@
+"""The Bank 131 / Smart Glocal driver: signed JSON POSTs over httpx."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import Any
+
+import httpx
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from checkout.acquirers.base import (
+    Capabilities,
+    Family,
+    Notice,
+    Snapshot,
+    StartRequest,
+)
+from checkout.acquirers.bank131 import wire
+from checkout.errors import AcquirerError, WebhookRejected
+
+CAPABILITIES = Capabilities(
+    family=Family.LINK,
+    currencies=frozenset({"RUB"}),
+    signed_webhooks=True,
+    link_fixed_at_start=True,
+)
+
+
+class Bank131Driver:
+    name = "bank131"
+    capabilities = CAPABILITIES
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        project: str,
+        private_key_pem: bytes,
+        acquirer_public_key_pem: bytes,
+        client: httpx.AsyncClient,
+        timeout: float = 15.0,
+    ) -> None:
+        self._base = base_url.rstrip("/") + "/"
+        self._project = project
+        key = serialization.load_pem_private_key(private_key_pem, password=None)
+        pub = serialization.load_pem_public_key(acquirer_public_key_pem)
+        if not isinstance(key, rsa.RSAPrivateKey) or not isinstance(pub, rsa.RSAPublicKey):
+            raise ValueError("Bank 131 keys must be RSA")
+        self._key = key
+        self._acquirer_key = pub
+        self._client = client
+        self._timeout = timeout
+
+    async def start(self, request: StartRequest) -> Snapshot:
+        body = wire.init_payment_body(request)
+        return await self._call("session/init/payment", body, request.idempotency_key)
+
+    async def confirm(self, ref: str, idempotency_key: str) -> Snapshot:
+        return await self._call("session/confirm", {"session_id": ref}, idempotency_key)
+
+    async def cancel(self, ref: str, idempotency_key: str) -> Snapshot:
+        return await self._call("session/cancel", {"session_id": ref}, idempotency_key)
+
+    async def fetch(self, ref: str) -> Snapshot:
+        return await self._call("session/status", {"session_id": ref}, None)
+
+    def parse_webhook(self, headers: dict[str, str], body: bytes) -> Notice:
+        signature = headers.get("x-partner-sign", "")
+        if not signature:
+            raise WebhookRejected("missing X-PARTNER-SIGN", status=401)
+        try:
+            self._acquirer_key.verify(
+                base64.b64decode(signature, validate=True), body,
+                padding.PKCS1v15(), hashes.SHA256(),
+            )
+        except (InvalidSignature, ValueError) as exc:
+            raise WebhookRejected("bad X-PARTNER-SIGN", status=401) from exc
+        try:
+            doc = json.loads(body)
+            event_type = str(doc["type"])
+            session = doc["session"]
+            ref = str(session["id"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise WebhookRejected("webhook body is not a Bank 131 session event") from exc
+        stamp = session.get("updated_at") or hashlib.sha256(body).hexdigest()
+        return Notice(ref=ref, event_type=event_type, dedup_key=f"{event_type}:{ref}:{stamp}",
+                      snapshot=wire.snapshot(session))
+
+    def sign(self, body: bytes) -> str:
+        return base64.b64encode(
+            self._key.sign(body, padding.PKCS1v15(), hashes.SHA256())
+        ).decode()
+
+    async def _call(self, method: str, payload: dict[str, Any], key: str | None) -> Snapshot:
+        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "X-PARTNER-PROJECT": self._project,
+            "X-PARTNER-SIGN": self.sign(body),
+        }
+        if key:
+            headers["X-PARTNER-IDEMPOTENCY-KEY"] = f"{key}:{method}"
+        try:
+            resp = await self._client.post(self._base + method, content=body, headers=headers,
+                                           timeout=self._timeout)
+        except httpx.HTTPError as exc:
+            raise AcquirerError(f"Bank 131 {method}: {type(exc).__name__}",
+                                temporary=True) from exc
+        try:
+            doc = resp.json()
+        except ValueError as exc:
+            raise AcquirerError(f"Bank 131 {method}: unreadable answer (HTTP {resp.status_code})",
+                                temporary=resp.status_code >= 500) from exc
+        if resp.status_code >= 400 or doc.get("status") != "ok":
+            err = doc.get("error") or {}
+            code = str(err.get("code", "")) if isinstance(err, dict) else ""
+            desc = str(err.get("description", "")) if isinstance(err, dict) else ""
+            temporary = resp.status_code >= 500 or code == "internal_error"
+            raise AcquirerError(f"Bank 131 {method}: {code or resp.status_code} {desc}".strip(),
+                                code=code, temporary=temporary)
+        session = doc.get("session")
+        if not isinstance(session, dict):
+            raise AcquirerError(f"Bank 131 {method}: answer without a session", temporary=True)
+        return wire.snapshot(session)

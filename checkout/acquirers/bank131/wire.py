@@ -1,0 +1,73 @@
+"""Bank 131 wire shapes: request bodies we send and the table from their statuses to ours."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from checkout.acquirers.base import SessionState, Snapshot, StartRequest
+
+
+def init_payment_body(req: StartRequest) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        "platform_details": {
+            "type": req.platform.type,
+            "os": req.platform.os,
+            "browser": req.platform.browser,
+        },
+        "return_url": req.return_url,
+    }
+    body: dict[str, Any] = {
+        "payment_details": {"type": "internet_banking", "internet_banking": {"type": "tpay"}},
+        "amount_details": {"amount": req.amount.amount, "currency": req.amount.currency},
+        "customer": {"reference": req.customer_reference},
+        "payment_options": options,
+    }
+    if req.metadata:
+        body["metadata"] = req.metadata
+    return body
+
+
+# Error codes that mean "the payer's 20 minutes ran out" rather than a decline (unconfirmed
+# names: the public docs give the limit, not the code; keep the table tolerant).
+EXPIRY_CODES = frozenset({"session_expired", "timeout", "expired"})
+
+
+def _first_payment(session: dict[str, Any]) -> dict[str, Any]:
+    payments = session.get("acquiring_payments") or []
+    return payments[0] if payments and isinstance(payments[0], dict) else {}
+
+
+def _error(session: dict[str, Any], payment: dict[str, Any]) -> tuple[str, str]:
+    err = payment.get("error") or session.get("error") or {}
+    if not isinstance(err, dict):
+        return "", ""
+    return str(err.get("code", "")), str(err.get("description", ""))
+
+
+def snapshot(session: dict[str, Any]) -> Snapshot:
+    """Translate a session object into our vocabulary; unknown shapes read as 'processing'."""
+    ref = str(session.get("id", ""))
+    status = session.get("status")
+    payment = _first_payment(session)
+    pay_status = payment.get("status")
+    code, message = _error(session, payment)
+    if status == "accepted" or pay_status == "succeeded":
+        token = (payment.get("recurrent") or {}).get("token", "")
+        return Snapshot(ref, SessionState.SUCCEEDED, recurrent_token=str(token or ""))
+    if status == "cancelled":
+        return Snapshot(ref, SessionState.CANCELED, error_code=code, error_message=message)
+    if (status == "error" or pay_status == "failed") and code in EXPIRY_CODES:
+        return Snapshot(ref, SessionState.EXPIRED, error_code=code, error_message=message)
+    if status == "error" or pay_status == "failed":
+        return Snapshot(ref, SessionState.FAILED, error_code=code or "failed",
+                        error_message=message)
+    next_action = session.get("next_action")
+    if next_action == "confirm":
+        return Snapshot(ref, SessionState.NEEDS_CONFIRM)
+    if next_action == "capture":
+        return Snapshot(ref, SessionState.AUTHORIZED)
+    interaction = payment.get("customer_interaction") or {}
+    url = (interaction.get("redirect") or {}).get("url") if isinstance(interaction, dict) else None
+    if isinstance(url, str) and url.startswith(("https://", "http://")):
+        return Snapshot(ref, SessionState.AWAITING_BUYER, action_url=url)
+    return Snapshot(ref, SessionState.PROCESSING)

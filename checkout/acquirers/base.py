@@ -1,0 +1,114 @@
+"""The one interface every acquirer driver implements, in our own vocabulary.
+
+Drivers take values and return values: they never touch our database and never decide a
+payment's status. The flow reads a driver's `Snapshot` and decides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+from checkout.domain.money import Money
+
+
+@dataclass(frozen=True)
+class Platform:
+    """What the acquirer needs to know of the buyer's device (Bank 131 `platform_details`)."""
+
+    type: str  # "mobile" | "desktop"
+    os: str
+    browser: str
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    idempotency_key: str  # our attempt id: the same on every retry of this start
+    amount: Money
+    platform: Platform
+    return_url: str
+    customer_reference: str
+    capture: bool = True
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+class SessionState(StrEnum):
+    PROCESSING = "processing"
+    NEEDS_CONFIRM = "needs_confirm"
+    AWAITING_BUYER = "awaiting_buyer"
+    AUTHORIZED = "authorized"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    EXPIRED = "expired"  # the buyer did not act within the acquirer's time limit
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The acquirer's session as we understand it, at one moment."""
+
+    ref: str  # the acquirer's session id
+    state: SessionState
+    action_url: str = ""  # where the buyer approves (T-Bank app link / acquirer page)
+    error_code: str = ""
+    error_message: str = ""
+    recurrent_token: str = ""
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A verified inbound webhook: which session it is about, and what it says if trusted."""
+
+    ref: str
+    event_type: str
+    dedup_key: str  # the acquirer's own identity of this event
+    snapshot: Snapshot | None  # None: an unsigned hint; the flow must fetch the session
+
+
+class Family(StrEnum):
+    LINK = "link"  # we get the T-Bank link and render the QR or the button ourselves
+    PAGE = "page"  # we send the buyer to the acquirer's page
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    family: Family
+    currencies: frozenset[str]
+    signed_webhooks: bool
+    link_fixed_at_start: bool  # the link format depends on the platform sent at start
+
+
+class Acquirer(Protocol):
+    """What the checkout flow may ask of an acquirer.
+
+    Every method that moves money takes an idempotency key derived from our own record and
+    reused on every retry. Errors are `checkout.errors.AcquirerError`, `temporary` when the
+    same call may succeed later.
+    """
+
+    name: str
+    capabilities: Capabilities
+
+    async def start(self, request: StartRequest) -> Snapshot:
+        """Create the acquirer's session for one attempt and return its first state."""
+        ...
+
+    async def confirm(self, ref: str, idempotency_key: str) -> Snapshot:
+        """Tell the acquirer to go ahead after it said it is ready (`NEEDS_CONFIRM`)."""
+        ...
+
+    async def cancel(self, ref: str, idempotency_key: str) -> Snapshot:
+        """End a session that has not been captured (declines a hold too)."""
+        ...
+
+    async def fetch(self, ref: str) -> Snapshot:
+        """Read the session's current state; the way to learn it when webhooks are silent."""
+        ...
+
+    def parse_webhook(self, headers: dict[str, str], body: bytes) -> Notice:
+        """Verify an inbound webhook over its raw bytes and translate it.
+
+        Raises `checkout.errors.WebhookRejected` for a bad signature or an unreadable body.
+        """
+        ...

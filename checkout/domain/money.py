@@ -1,0 +1,60 @@
+"""Money is an integer count of minor units plus an ISO 4217 currency code.
+
+Decimals appear only at the wire of an acquirer that wants them (see `to_decimal_string`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class Currency:
+    code: str
+    exponent: int  # ISO 4217 minor unit
+    min_amount: int  # in minor units
+    max_amount: int  # in minor units
+
+
+# Only RUB is accepted by the merchant API today; the table is where new currencies go.
+CURRENCIES: dict[str, Currency] = {
+    "RUB": Currency("RUB", 2, 1_00, 700_000_00),
+}
+
+
+class MoneyError(ValueError):
+    """An amount or currency that no payment may have."""
+
+
+@dataclass(frozen=True)
+class Money:
+    amount: int
+    currency: str
+
+    def __post_init__(self) -> None:
+        if isinstance(self.amount, bool) or not isinstance(self.amount, int):
+            raise MoneyError("amount must be an integer number of minor units")
+        if self.currency not in CURRENCIES:
+            raise MoneyError(f"currency {self.currency!r} is not supported")
+
+    def check_limits(self) -> None:
+        cur = CURRENCIES[self.currency]
+        if self.amount < cur.min_amount or self.amount > cur.max_amount:
+            raise MoneyError(
+                f"amount must be between {cur.min_amount} and {cur.max_amount} "
+                f"minor units of {cur.code}"
+            )
+
+    def to_decimal_string(self) -> str:
+        exp = CURRENCIES[self.currency].exponent
+        return str(Decimal(self.amount).scaleb(-exp).quantize(Decimal(1).scaleb(-exp)))
+
+    def format(self, locale: str = "en") -> str:
+        text = self.to_decimal_string()
+        whole, _, frac = text.partition(".")
+        groups = f"{int(whole):,}".replace(",", "\u00a0" if locale == "ru" else ",")
+        sep = "," if locale == "ru" else "."
+        symbol = {"RUB": "₽"}.get(self.currency, self.currency)
+        number = f"{groups}{sep}{frac}" if frac else groups
+        return f"{number}\u00a0{symbol}" if locale == "ru" else f"{symbol}{number}"

@@ -1,0 +1,105 @@
+"""One small tree of errors, each leaf mapped to one RFC 9457 problem type.
+
+    CheckoutError
+    ├── InvalidRequest          400/422  the request cannot be used as sent (per-field details)
+    ├── Unauthorized            401      no or wrong API key
+    ├── NotFound                404      no such object for this caller
+    ├── Conflict                409      the object's state does not allow this now
+    ├── IdempotencyMismatch     422      Idempotency-Key reused with another body
+    ├── PayloadTooLarge         413      body over the cap
+    ├── WebhookRejected         400/401  an inbound acquirer webhook we will not trust
+    └── AcquirerError           502/503  the acquirer failed or could not be reached
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class CheckoutError(Exception):
+    status = 500
+    type = "internal"
+    title = "Internal error"
+
+    def __init__(self, detail: str = "", **extra: Any) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.extra = extra
+
+    def problem(self) -> dict[str, Any]:
+        return {
+            "type": f"https://tpay-checkout.dev/problems/{self.type}",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            **self.extra,
+        }
+
+
+class InvalidRequest(CheckoutError):
+    status = 422
+    type = "invalid-request"
+    title = "The request is not valid"
+
+    def __init__(self, detail: str, errors: list[dict[str, str]] | None = None,
+                 status: int = 422) -> None:
+        super().__init__(detail, **({"errors": errors} if errors else {}))
+        self.status = status
+
+
+class Unauthorized(CheckoutError):
+    status = 401
+    type = "unauthorized"
+    title = "Missing or invalid API key"
+
+
+class NotFound(CheckoutError):
+    status = 404
+    type = "not-found"
+    title = "Not found"
+
+
+class Conflict(CheckoutError):
+    status = 409
+    type = "conflict"
+    title = "The object's state does not allow this"
+
+
+class IdempotencyMismatch(CheckoutError):
+    status = 422
+    type = "idempotency-key-reused"
+    title = "Idempotency-Key was used with another request body"
+
+
+class PayloadTooLarge(CheckoutError):
+    status = 413
+    type = "payload-too-large"
+    title = "Request body too large"
+
+
+class WebhookRejected(CheckoutError):
+    status = 400
+    type = "webhook-rejected"
+    title = "Webhook rejected"
+
+    def __init__(self, detail: str, status: int = 400) -> None:
+        super().__init__(detail)
+        self.status = status
+
+
+class AcquirerError(CheckoutError):
+    """The acquirer answered with an error, or not at all.
+
+    `temporary` is true where the same call, with the same idempotency key, may succeed later.
+    """
+
+    status = 502
+    type = "acquirer-error"
+    title = "The acquirer could not complete the request"
+
+    def __init__(self, detail: str, *, code: str = "", temporary: bool = False) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.temporary = temporary
+        if temporary:
+            self.status = 503

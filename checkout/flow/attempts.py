@@ -1,0 +1,260 @@
+"""Attempts: one acquirer session each, started by the buyer and moved by what the acquirer says.
+
+Every change is one transaction that re-reads the attempt and its payment and writes both with
+a version check; a miss means someone else moved them first, so we read again and re-decide.
+Late, duplicated and out-of-order news is recorded and ignored, never applied backwards.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from checkout.acquirers.base import Notice, Platform, SessionState, Snapshot, StartRequest
+from checkout.domain.money import Money
+from checkout.domain.states import (
+    FINAL_PAYMENT,
+    LIVE_ATTEMPT,
+    AttemptStatus,
+    PaymentStatus,
+    attempt_can_move,
+    payment_can_move,
+)
+from checkout.errors import AcquirerError, Conflict, NotFound
+from checkout.flow.context import FlowContext
+from checkout.flow.payments import new_id
+from checkout.store import repo
+from checkout.store.records import Attempt, Payment
+
+log = logging.getLogger("checkout.flow")
+A, P = AttemptStatus, PaymentStatus
+
+# What an acquirer's session state means for our attempt.
+ATTEMPT_STATUS_FOR: dict[SessionState, AttemptStatus] = {
+    SessionState.PROCESSING: A.PROCESSING,
+    SessionState.NEEDS_CONFIRM: A.PROCESSING,
+    SessionState.AWAITING_BUYER: A.AWAITING_BUYER,
+    SessionState.AUTHORIZED: A.AUTHORIZED,
+    SessionState.SUCCEEDED: A.SUCCEEDED,
+    SessionState.FAILED: A.FAILED,
+    SessionState.CANCELED: A.CANCELED,
+    SessionState.EXPIRED: A.EXPIRED,
+}
+
+_RETRIES = 8
+
+
+@dataclass(frozen=True)
+class Applied:
+    outcome: str  # "applied", "unchanged", "stale"
+    attempt: Attempt
+    payment: Payment
+
+
+# ---- starting ------------------------------------------------------------------------------
+
+async def start_attempt(ctx: FlowContext, payment_id: str, platform: Platform) -> Attempt:
+    """Begin paying: reuse the live attempt if there is one, else open a new session.
+
+    A reload, a back button or a double tap lands here again and gets the same attempt.
+    """
+    now = ctx.now()
+    async with ctx.db.transaction() as conn:
+        payment = await repo.payment(conn, payment_id)
+        if payment is None:
+            raise NotFound("no such payment")
+        latest = await repo.latest_attempt(conn, payment_id)
+        if latest is not None and (latest.status in LIVE_ATTEMPT or payment.status in
+                                   FINAL_PAYMENT or payment.status is P.WAITING_FOR_CAPTURE):
+            return latest
+        if payment.status is not P.PENDING:
+            raise Conflict(f"the payment is {payment.status}")
+        if now >= payment.expires_at:
+            raise Conflict("the payment has expired")
+        attempt_id = new_id("att")
+        await repo.insert_attempt(conn, {
+            "id": attempt_id, "payment_id": payment_id, "acquirer": ctx.default_acquirer,
+            "status": str(A.STARTING), "platform_type": platform.type,
+            "platform_os": platform.os, "platform_browser": platform.browser,
+            "version": 1, "created_at": now, "updated_at": now,
+        })
+        # The page shows the attempt: its version is the payment's too.
+        if not await repo.update_payment(conn, payment, now):
+            raise Conflict("the payment changed; try again")
+        attempt = await repo.attempt(conn, attempt_id)
+        assert attempt is not None
+    ctx.versions.note(payment.id, payment.version + 1)
+    log.info("attempt started", extra={"payment_id": payment_id, "attempt_id": attempt_id})
+    return await call_start(ctx, attempt, payment)
+
+
+async def call_start(ctx: FlowContext, attempt: Attempt, payment: Payment) -> Attempt:
+    """Ask the acquirer for the session; safe to repeat (same idempotency key)."""
+    driver = ctx.acquirer(attempt.acquirer)
+    request = StartRequest(
+        idempotency_key=attempt.id,
+        amount=Money(payment.amount, payment.currency),
+        platform=Platform(attempt.platform_type, attempt.platform_os, attempt.platform_browser),
+        return_url=_return_to_checkout(ctx, payment),
+        customer_reference=payment.customer_reference or payment.merchant_id,
+        capture=payment.capture,
+    )
+    try:
+        snap = await driver.start(request)
+    except AcquirerError as err:
+        if err.temporary:
+            log.warning("start failed, will retry: %s", err.detail,
+                        extra={"attempt_id": attempt.id})
+            return attempt
+        failed = Snapshot(ref="", state=SessionState.FAILED, error_code=err.code or "rejected",
+                          error_message=err.detail)
+        return (await apply_snapshot(ctx, attempt.id, failed)).attempt
+    return (await apply_snapshot(ctx, attempt.id, snap)).attempt
+
+
+def _return_to_checkout(ctx: FlowContext, payment: Payment) -> str:
+    # Imported here: the web layer owns URLs, the flow only needs this one string.
+    from checkout.web.tokens import checkout_url
+
+    return checkout_url(ctx.settings, payment.id)
+
+
+# ---- applying what the acquirer says ---------------------------------------------------------
+
+async def apply_snapshot(ctx: FlowContext, attempt_id: str, snap: Snapshot) -> Applied:
+    """Move the attempt (and its payment) to what the acquirer's session says, if allowed."""
+    for _ in range(_RETRIES):
+        try:
+            result = await _apply_once(ctx, attempt_id, snap)
+            break
+        except _Moved:
+            continue
+    else:
+        raise Conflict("the attempt kept changing under us")
+    if result.outcome != "stale" and snap.state is SessionState.NEEDS_CONFIRM and \
+            result.attempt.status is A.PROCESSING and result.attempt.acquirer_ref:
+        # We confirm automatically: the buyer already chose to pay when they started.
+        driver = ctx.acquirer(result.attempt.acquirer)
+        try:
+            confirmed = await driver.confirm(result.attempt.acquirer_ref, result.attempt.id)
+        except AcquirerError as err:
+            log.warning("confirm failed: %s", err.detail, extra={"attempt_id": attempt_id})
+            return result
+        if confirmed.state is not SessionState.NEEDS_CONFIRM:
+            return await apply_snapshot(ctx, attempt_id, confirmed)
+    return result
+
+
+class _Moved(Exception):
+    """A compare-and-set missed: roll back, read again, decide again."""
+
+
+async def _apply_once(ctx: FlowContext, attempt_id: str, snap: Snapshot) -> Applied:
+    now = ctx.now()
+    async with ctx.db.transaction() as conn:
+        attempt = await repo.attempt(conn, attempt_id)
+        if attempt is None:
+            raise NotFound("no such attempt")
+        payment = await repo.payment(conn, attempt.payment_id)
+        assert payment is not None
+        target = ATTEMPT_STATUS_FOR[snap.state]
+        changes: dict[str, object] = {}
+        if snap.ref and not attempt.acquirer_ref:
+            changes["acquirer_ref"] = snap.ref
+        if target is not attempt.status:
+            if not attempt_can_move(attempt.status, target):
+                log.info("stale acquirer news ignored: %s -> %s", attempt.status, target,
+                         extra={"attempt_id": attempt.id})
+                return Applied("stale", attempt, payment)
+            changes["status"] = target
+            if snap.error_code:
+                changes["error_code"] = snap.error_code[:64]
+                changes["error_message"] = snap.error_message[:500]
+        if target is A.AWAITING_BUYER and snap.action_url and not attempt.action_url:
+            changes["action_url"] = snap.action_url
+            changes["deadline_at"] = now + timedelta(seconds=ctx.settings.attempt_ttl_seconds)
+        if not changes:
+            return Applied("unchanged", attempt, payment)
+        if not await repo.update_attempt(conn, attempt, now, **changes):
+            raise _Moved
+        pay_changes = _payment_effect(payment, attempt, target)
+        if not await repo.update_payment(conn, payment, now, **pay_changes):
+            raise _Moved
+        attempt = await repo.attempt(conn, attempt_id)
+        payment = await repo.payment(conn, attempt.payment_id)  # type: ignore[union-attr]
+        assert attempt is not None and payment is not None
+    ctx.versions.note(payment.id, payment.version)
+    log.info("attempt %s, payment %s", attempt.status, payment.status,
+             extra={"attempt_id": attempt.id, "payment_id": payment.id})
+    return Applied("applied", attempt, payment)
+
+
+def _payment_effect(payment: Payment, attempt: Attempt, target: AttemptStatus
+                    ) -> dict[str, object]:
+    """What an attempt's new status does to its payment (always at least a version bump)."""
+    if target is A.SUCCEEDED:
+        if payment_can_move(payment.status, P.SUCCEEDED):
+            return {"status": P.SUCCEEDED, "captured_amount": payment.amount,
+                    "last_error_code": None}
+        # A second success for one payment: the money must go back (refunds land with the
+        # merchant-operations work); never drop it silently.
+        log.error("second success for one payment: refund needed",
+                  extra={"payment_id": payment.id, "attempt_id": attempt.id})
+        return {}
+    if target is A.AUTHORIZED and payment_can_move(payment.status, P.WAITING_FOR_CAPTURE):
+        return {"status": P.WAITING_FOR_CAPTURE}
+    if target in (A.FAILED, A.EXPIRED):
+        return {"last_error_code": (attempt.error_code or "failed")[:64]}
+    return {}
+
+
+# ---- inbound webhooks ------------------------------------------------------------------------
+
+async def receive_notice(ctx: FlowContext, acquirer: str, notice: Notice, body: bytes) -> str:
+    """Record a verified webhook, then apply it. Returns what happened, for the log."""
+    now = ctx.now()
+    async with ctx.db.transaction() as conn:
+        attempt = await repo.attempt_by_ref(conn, acquirer, notice.ref)
+        if attempt is None:
+            raise NotFound(f"no attempt for {acquirer} session {notice.ref}")
+        event_id = await repo.record_event(conn, acquirer=acquirer, dedup_key=notice.dedup_key,
+                                           ref=notice.ref, event_type=notice.event_type,
+                                           body=body, now=now)
+    if event_id is None:
+        return "duplicate"
+    snap = notice.snapshot or await ctx.acquirer(acquirer).fetch(notice.ref)
+    result = await apply_snapshot(ctx, attempt.id, snap)
+    async with ctx.db.transaction() as conn:
+        await repo.mark_event(conn, event_id, result.outcome, ctx.now())
+    return result.outcome
+
+
+# ---- time and silence ------------------------------------------------------------------------
+
+async def refresh_attempt(ctx: FlowContext, attempt: Attempt) -> None:
+    """Ask the acquirer where a live attempt stands; end it if its time is long over."""
+    driver = ctx.acquirer(attempt.acquirer)
+    if not attempt.acquirer_ref:
+        async with ctx.db.reader() as conn:
+            payment = await repo.payment(conn, attempt.payment_id)
+        assert payment is not None
+        await call_start(ctx, attempt, payment)
+        return
+    snap = await driver.fetch(attempt.acquirer_ref)
+    result = await apply_snapshot(ctx, attempt.id, snap)
+    current = result.attempt
+    grace = timedelta(seconds=ctx.settings.attempt_grace_seconds)
+    if current.status in LIVE_ATTEMPT and current.deadline_at and \
+            ctx.now() > current.deadline_at + grace:
+        # The acquirer should have ended it by now; end it ourselves, there first.
+        try:
+            snap = await driver.cancel(attempt.acquirer_ref, attempt.id)
+        except AcquirerError as err:
+            if err.temporary:
+                raise
+            snap = await driver.fetch(attempt.acquirer_ref)
+        if ATTEMPT_STATUS_FOR[snap.state] in (A.CANCELED, A.FAILED):
+            snap = Snapshot(snap.ref, SessionState.EXPIRED, error_code="expired",
+                            error_message="the buyer did not approve in time")
+        await apply_snapshot(ctx, attempt.id, snap)

@@ -1,0 +1,29 @@
+"""What every use-case needs, handed over explicitly instead of read from globals."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from checkout.acquirers.base import Acquirer
+from checkout.flow.versions import VersionCache
+from checkout.settings import Settings
+from checkout.store.db import Database
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class FlowContext:
+    db: Database
+    settings: Settings
+    acquirers: dict[str, Acquirer]
+    versions: VersionCache
+    default_acquirer: str = "bank131"
+    now: Callable[[], datetime] = field(default=utcnow)
+
+    def acquirer(self, name: str) -> Acquirer:
+        return self.acquirers[name]

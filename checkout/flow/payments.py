@@ -1,0 +1,118 @@
+"""Creating payments (idempotently) and ending the ones nobody paid."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy.exc import IntegrityError
+
+from checkout.domain.states import PaymentStatus, payment_can_move
+from checkout.errors import Conflict, IdempotencyMismatch
+from checkout.flow.context import FlowContext
+from checkout.store import repo
+from checkout.store.records import Merchant, Payment
+
+log = logging.getLogger("checkout.flow")
+
+
+@dataclass(frozen=True)
+class PaymentRequest:
+    """A merchant's validated request to create a payment."""
+
+    amount: int
+    currency: str
+    description: str
+    return_url: str
+    reference: str | None = None
+    capture: bool = True
+    customer_reference: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(12)}"
+
+
+async def create_payment(
+    ctx: FlowContext,
+    merchant: Merchant,
+    req: PaymentRequest,
+    render: Callable[[Payment], str],
+    idempotency: tuple[str, str] | None = None,
+) -> tuple[int, str]:
+    """Store a new payment and return (HTTP status, rendered body).
+
+    With `idempotency = (key, request hash)`, the first answer is stored in the same
+    transaction as the payment, and replayed for the same key and body; another body is a 422.
+    """
+    for _ in range(3):
+        try:
+            return await _create_once(ctx, merchant, req, render, idempotency)
+        except IntegrityError:
+            # A concurrent request with the same key won the race: replay its answer.
+            if idempotency is None:
+                raise
+    raise Conflict("the request could not be completed; retry with the same Idempotency-Key")
+
+
+async def _create_once(ctx: FlowContext, merchant: Merchant, req: PaymentRequest,
+                       render: Callable[[Payment], str],
+                       idempotency: tuple[str, str] | None) -> tuple[int, str]:
+    now = ctx.now()
+    async with ctx.db.transaction() as conn:
+        if idempotency:
+            seen = await repo.idempotent_answer(conn, merchant.id, idempotency[0])
+            if seen:
+                if seen[0] != idempotency[1]:
+                    raise IdempotencyMismatch(
+                        "this Idempotency-Key was first used with a different request body")
+                return seen[1], seen[2]
+        payment_id = new_id("pay")
+        await repo.insert_payment(conn, {
+            "id": payment_id, "merchant_id": merchant.id,
+            "status": str(PaymentStatus.PENDING), "amount": req.amount,
+            "currency": req.currency, "description": req.description,
+            "reference": req.reference, "return_url": req.return_url, "capture": req.capture,
+            "customer_reference": req.customer_reference,
+            "metadata": json.dumps(req.metadata, ensure_ascii=False),
+            "captured_amount": 0, "refunded_amount": 0, "version": 1,
+            "created_at": now, "updated_at": now,
+            "expires_at": now + timedelta(seconds=ctx.settings.payment_ttl_seconds),
+        })
+        payment = await repo.payment(conn, payment_id)
+        assert payment is not None
+        body = render(payment)
+        if idempotency:
+            await repo.remember_answer(conn, merchant_id=merchant.id, key=idempotency[0],
+                                       request_hash=idempotency[1], status_code=201, body=body,
+                                       now=now)
+    ctx.versions.note(payment.id, payment.version)
+    log.info("payment created", extra={"payment_id": payment.id, "merchant_id": merchant.id})
+    return 201, body
+
+
+async def expire_due_payments(ctx: FlowContext) -> int:
+    """End pending payments past their expiry that have no live attempt."""
+    now = ctx.now()
+    async with ctx.db.reader() as conn:
+        due = await repo.payments_to_expire(conn, now)
+    ended = 0
+    for stale in due:
+        async with ctx.db.transaction() as conn:
+            current = await repo.payment(conn, stale.id)
+            if current is None or current.status is not PaymentStatus.PENDING:
+                continue
+            declined = await repo.attempt_failed_before(conn, current.id)
+            target = PaymentStatus.FAILED if declined else PaymentStatus.EXPIRED
+            if not (payment_can_move(current.status, target)
+                    and await repo.update_payment(conn, current, now, status=target)):
+                continue
+        ended += 1
+        ctx.versions.note(current.id, current.version + 1)
+        log.info("payment %s", target, extra={"payment_id": current.id})
+    return ended

@@ -1,0 +1,55 @@
+"""Background work: notice what webhooks did not tell us, and end what ran out of time.
+
+Every step is safe to repeat and safe to run beside another instance doing the same: each
+change goes through the flow's compare-and-set transitions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from checkout.errors import CheckoutError
+from checkout.flow import attempts as attempt_flow
+from checkout.flow import payments as payment_flow
+from checkout.flow.context import FlowContext
+from checkout.store import repo
+
+log = logging.getLogger("checkout.jobs")
+
+
+async def reconcile_once(ctx: FlowContext) -> None:
+    """One pass: replay unapplied webhooks, poll quiet live attempts, expire payments."""
+    now = ctx.now()
+    quiet = now - timedelta(seconds=ctx.settings.reconcile_interval_seconds)
+    async with ctx.db.reader() as conn:
+        events = await repo.unapplied_events(conn, received_before=quiet)
+        quiet_attempts = await repo.live_attempts(conn, quiet_since=quiet)
+    for event_id, acquirer, ref in events:
+        # A webhook stored but not applied (we crashed in between): fetch and apply now.
+        async with ctx.db.reader() as conn:
+            attempt = await repo.attempt_by_ref(conn, acquirer, ref)
+        if attempt is not None:
+            await _guarded(attempt_flow.refresh_attempt(ctx, attempt), attempt.id)
+        async with ctx.db.transaction() as conn:
+            await repo.mark_event(conn, event_id, "replayed", ctx.now())
+    for attempt in quiet_attempts:
+        await _guarded(attempt_flow.refresh_attempt(ctx, attempt), attempt.id)
+    await payment_flow.expire_due_payments(ctx)
+
+
+async def _guarded(work: object, attempt_id: str) -> None:
+    try:
+        await work  # type: ignore[misc]
+    except CheckoutError as err:
+        log.warning("reconcile of %s failed: %s", attempt_id, err.detail)
+
+
+async def run_forever(ctx: FlowContext) -> None:
+    while True:
+        try:
+            await reconcile_once(ctx)
+        except Exception:  # one bad pass must not stop the loop
+            log.exception("reconcile pass failed")
+        await asyncio.sleep(ctx.settings.reconcile_interval_seconds)

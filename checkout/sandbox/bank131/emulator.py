@@ -1,0 +1,375 @@
+"""The Bank 131 session API, emulated: the same paths, JSON, signatures, webhooks and timings.
+
+A session moves as the real one does:
+    init/payment ─▶ in_progress, next_action=confirm ──webhook ready_to_confirm──▶
+    confirm ─▶ T-Bank link in customer_interaction ──webhook action_required──▶
+    buyer approves/declines in the (simulated) T-Bank app, or 20 minutes pass ─▶
+    accepted / error ──webhook payment_finished──▶
+With automatic confirmation on, the confirm step is skipped. With webhooks off, only
+`session/status` tells the partner anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import json
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from checkout.sandbox.bank131.store import EmulatorStore
+
+log = logging.getLogger("checkout.sandbox.bank131")
+
+PLATFORM_TYPES = ("mobile", "desktop")
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    public_url: str  # where the simulated T-Bank app is served
+    webhook_url: str  # the partner's webhook endpoint, as set in the bank's dashboard
+    project: str
+    partner_public_pem: bytes
+    bank_private_pem: bytes
+    db_path: Path
+    session_ttl_seconds: int = 1200
+    auto_confirm: bool = False
+    webhooks: bool = True
+    webhook_attempts: int = 6
+
+
+class ApiError(Exception):
+    def __init__(self, http_status: int, code: str, description: str) -> None:
+        super().__init__(description)
+        self.http_status, self.code, self.description = http_status, code, description
+
+    def body(self) -> dict[str, Any]:
+        return {"status": "error", "error": {"code": self.code, "description": self.description}}
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(10)}"
+
+
+class Bank131Emulator:
+    def __init__(self, config: EmulatorConfig, client: httpx.AsyncClient) -> None:
+        self.config = config
+        self._client = client
+        self._store = EmulatorStore(config.db_path)
+        partner = serialization.load_pem_public_key(config.partner_public_pem)
+        bank = serialization.load_pem_private_key(config.bank_private_pem, password=None)
+        assert isinstance(partner, rsa.RSAPublicKey) and isinstance(bank, rsa.RSAPrivateKey)
+        self._partner_key = partner
+        self._bank_key = bank
+        self._lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._sweeper: asyncio.Task[None] | None = None
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._sweeper = asyncio.create_task(self._sweep_forever())
+
+    async def stop(self) -> None:
+        for task in [self._sweeper, *self._tasks]:
+            if task:
+                task.cancel()
+        for task in [self._sweeper, *self._tasks]:
+            if task:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        self._store.close()
+
+    # ---- the signed JSON API ---------------------------------------------------------------
+
+    async def handle(self, method: str, headers: dict[str, str], body: bytes) -> tuple[int, dict]:
+        """Answer one API call: (HTTP status, JSON body)."""
+        try:
+            self._authenticate(headers, body)
+            try:
+                payload = json.loads(body)
+            except ValueError as exc:
+                raise ApiError(400, "invalid_request", "body is not JSON") from exc
+            if not isinstance(payload, dict):
+                raise ApiError(400, "invalid_request", "body must be a JSON object")
+            key = headers.get("x-partner-idempotency-key")
+            if key:
+                return await self._idempotent(key, method, payload, body)
+            return 200, await self._dispatch(method, payload)
+        except ApiError as err:
+            return err.http_status, err.body()
+
+    async def _idempotent(self, key: str, method: str, payload: dict, body: bytes
+                          ) -> tuple[int, dict]:
+        digest = hashlib.sha256(method.encode() + b"\0" + body).hexdigest()
+        seen = self._store.remembered(self.config.project, key)
+        if seen:
+            if seen[0] != digest:
+                raise ApiError(409, "idempotency_key_already_exists",
+                               "idempotency key was used for another request")
+            return seen[1], json.loads(seen[2])
+        try:
+            status, answer = 200, await self._dispatch(method, payload)
+        except ApiError as err:
+            if err.http_status >= 500:
+                raise
+            status, answer = err.http_status, err.body()
+        self._store.remember(self.config.project, key, digest, status, json.dumps(answer))
+        return status, answer
+
+    def _authenticate(self, headers: dict[str, str], body: bytes) -> None:
+        if headers.get("x-partner-project") != self.config.project:
+            raise ApiError(401, "authentication_error", "unknown X-PARTNER-PROJECT")
+        try:
+            self._partner_key.verify(base64.b64decode(headers.get("x-partner-sign", ""),
+                                                      validate=True),
+                                     body, padding.PKCS1v15(), hashes.SHA256())
+        except (InvalidSignature, ValueError) as exc:
+            raise ApiError(401, "authentication_error", "invalid X-PARTNER-SIGN") from exc
+
+    async def _dispatch(self, method: str, payload: dict) -> dict:
+        handlers = {
+            "session/create": self._create,
+            "session/init/payment": self._init_payment,
+            "session/start/payment": self._start_payment,
+            "session/confirm": self._confirm,
+            "session/cancel": self._cancel,
+            "session/status": self._status,
+        }
+        handler = handlers.get(method)
+        if handler is None:
+            raise ApiError(404, "invalid_request", f"unknown method {method}")
+        async with self._lock:
+            session = await handler(payload)
+        return {"status": "ok", "session": session}
+
+    # ---- methods ---------------------------------------------------------------------------
+
+    async def _create(self, payload: dict) -> dict:
+        now = _now_iso()
+        session = {"id": _id("ps"), "status": "created", "created_at": now, "updated_at": now,
+                   "acquiring_payments": []}
+        if "metadata" in payload:
+            session["metadata"] = payload["metadata"]
+        self._save(session)
+        return session
+
+    async def _init_payment(self, payload: dict) -> dict:
+        session = await self._create(payload)
+        return await self._begin_payment(session, payload)
+
+    async def _start_payment(self, payload: dict) -> dict:
+        session = self._load(payload)
+        if session["status"] != "created" or session["acquiring_payments"]:
+            raise ApiError(400, "invalid_request", "session already has a payment")
+        return await self._begin_payment(session, payload)
+
+    async def _begin_payment(self, session: dict, payload: dict) -> dict:
+        details = payload.get("payment_details") or {}
+        if details.get("type") != "internet_banking" or \
+                (details.get("internet_banking") or {}).get("type") != "tpay":
+            raise ApiError(400, "invalid_request",
+                           "payment_details must be internet_banking of type tpay")
+        amount = payload.get("amount_details") or {}
+        value = amount.get("amount")
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ApiError(400, "invalid_request", "amount_details.amount must be a positive int")
+        if amount.get("currency") != "RUB":
+            raise ApiError(400, "invalid_request", "amount_details.currency must be RUB")
+        options = payload.get("payment_options") or {}
+        platform = options.get("platform_details") or {}
+        if platform.get("type") not in PLATFORM_TYPES:
+            raise ApiError(400, "invalid_request",
+                           "payment_options.platform_details.type must be mobile or desktop")
+        # One documentation example nests `recurrent` in platform_details: accept both.
+        recurrent = bool(options.get("recurrent") or platform.get("recurrent"))
+        session["status"] = "in_progress"
+        session["acquiring_payments"] = [{
+            "id": _id("pm"), "status": "in_progress",
+            "customer": payload.get("customer") or {},
+            "payment_details": details,
+            "amount_details": {"amount": value, "currency": "RUB"},
+            "amounts": {"gross": {"amount": value, "currency": "RUB"}},
+            "payment_options": {**options, "recurrent": recurrent},
+            "metadata": payload.get("metadata"),
+        }]
+        if self.config.auto_confirm:
+            return self._offer_link(session)
+        session["next_action"] = "confirm"
+        self._save(session)
+        self._notify("ready_to_confirm", session)
+        return session
+
+    async def _confirm(self, payload: dict) -> dict:
+        session = self._load(payload)
+        if session.get("next_action") != "confirm":
+            raise ApiError(400, "invalid_request", "session is not ready to confirm")
+        return self._offer_link(session)
+
+    def _offer_link(self, session: dict) -> dict:
+        payment = session["acquiring_payments"][0]
+        platform = payment["payment_options"]["platform_details"]["type"]
+        tpay_id = str(secrets.randbelow(10**12)).zfill(12)
+        # The real bank gives o.tbank.ru/tpay/<id> (mobile) or www.tinkoff.ru/tpay/<id>
+        # (desktop, for a QR); here both lead to the simulated T-Bank app.
+        url = f"{self.config.public_url}/sandbox/tbank/tpay/{tpay_id}?platform={platform}"
+        session.pop("next_action", None)
+        payment["status"] = "pending"
+        payment["customer_interaction"] = {
+            "type": "redirect",
+            "redirect": {"url": url, "base_url": url.split("?")[0], "method": "GET",
+                         "params": {"platform": platform}},
+        }
+        session["actions"] = {"confirm": _now_iso()}
+        deadline = time.time() + self.config.session_ttl_seconds
+        self._save(session, tpay_id=tpay_id, deadline=deadline)
+        self._notify("action_required", session)
+        return session
+
+    async def _cancel(self, payload: dict) -> dict:
+        session = self._load(payload)
+        if session["status"] in ("accepted", "error", "cancelled"):
+            if session["status"] == "cancelled":
+                return session
+            raise ApiError(400, "invalid_request", f"session is {session['status']}")
+        session["status"] = "cancelled"
+        session.pop("next_action", None)
+        for payment in session["acquiring_payments"]:
+            payment["status"] = "failed"
+            payment["error"] = {"code": "cancelled", "description": "cancelled by the partner"}
+        self._save(session, deadline=None)
+        self._notify("payment_finished", session)
+        return session
+
+    async def _status(self, payload: dict) -> dict:
+        return self._load(payload)
+
+    # ---- the buyer, in the simulated T-Bank app ---------------------------------------------
+
+    def app_view(self, tpay_id: str) -> dict | None:
+        session_id = self._store.by_tpay_id(tpay_id)
+        found = self._store.get(session_id) if session_id else None
+        return found[0] if found else None
+
+    async def buyer_decides(self, tpay_id: str, approve: bool) -> dict | None:
+        async with self._lock:
+            session = self.app_view(tpay_id)
+            if session is None:
+                return None
+            payment = session["acquiring_payments"][0]
+            if session["status"] != "in_progress" or payment["status"] != "pending":
+                return session  # already decided: a double tap changes nothing
+            if approve:
+                payment["status"] = "succeeded"
+                session["status"] = "accepted"
+                amount = payment["amount_details"]
+                payment["amounts"] = {"gross": amount, "net": amount,
+                                      "fee": {"amount": 0, "currency": amount["currency"]}}
+                if payment["payment_options"].get("recurrent"):
+                    payment["recurrent"] = {"token": _id("rt"), "created_at": _now_iso(),
+                                            "is_active": True}
+            else:
+                payment["status"] = "failed"
+                session["status"] = "error"
+                payment["error"] = {"code": "payment_declined",
+                                    "description": "the buyer declined the payment"}
+            self._save(session, deadline=None)
+        self._notify("payment_finished", session)
+        return session
+
+    # ---- time -------------------------------------------------------------------------------
+
+    async def expire_overdue(self) -> int:
+        expired = 0
+        for session_id in self._store.overdue(time.time()):
+            async with self._lock:
+                found = self._store.get(session_id)
+                if not found or found[0]["status"] != "in_progress":
+                    continue
+                session = found[0]
+                session["status"] = "error"
+                for payment in session["acquiring_payments"]:
+                    payment["status"] = "failed"
+                    payment["error"] = {"code": "session_expired",
+                                        "description": "the payer did not act in time"}
+                self._save(session, deadline=None)
+            self._notify("payment_finished", session)
+            expired += 1
+        return expired
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                await self.expire_overdue()
+            except Exception:  # the sweeper must outlive any one bad row
+                log.exception("sandbox expiry sweep failed")
+
+    # ---- webhooks ---------------------------------------------------------------------------
+
+    def _notify(self, event_type: str, session: dict) -> None:
+        if not self.config.webhooks:
+            return
+        body = json.dumps({"type": event_type, "session": session},
+                          separators=(",", ":")).encode()
+        task = asyncio.create_task(self._deliver(body))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def sign(self, body: bytes) -> str:
+        return base64.b64encode(self._bank_key.sign(body, padding.PKCS1v15(),
+                                                    hashes.SHA256())).decode()
+
+    async def _deliver(self, body: bytes) -> None:
+        headers = {"Content-Type": "application/json", "X-PARTNER-SIGN": self.sign(body)}
+        delay = 0.5
+        for _ in range(self.config.webhook_attempts):
+            try:
+                resp = await self._client.post(self.config.webhook_url, content=body,
+                                               headers=headers, timeout=10)
+                if resp.status_code == 200:
+                    return
+                log.info("sandbox webhook answered %s", resp.status_code)
+            except httpx.HTTPError as exc:
+                log.info("sandbox webhook failed: %s", type(exc).__name__)
+            await asyncio.sleep(delay)
+            delay *= 2
+
+    # ---- storage ----------------------------------------------------------------------------
+
+    def _load(self, payload: dict) -> dict:
+        session_id = payload.get("session_id")
+        found = self._store.get(session_id) if isinstance(session_id, str) else None
+        if not found:
+            raise ApiError(404, "invalid_request", "session not found")
+        return found[0]
+
+    _KEEP = object()
+
+    def _save(self, session: dict, *, tpay_id: object = _KEEP, deadline: object = _KEEP) -> None:
+        session["updated_at"] = _now_iso()
+        old = self._store.get(session["id"])
+        keep_tpay = old[2] if old else None
+        keep_deadline = old[3] if old else None
+        self._store.save(
+            session,
+            project=self.config.project,
+            tpay_id=keep_tpay if tpay_id is self._KEEP else tpay_id,  # type: ignore[arg-type]
+            deadline=keep_deadline if deadline is self._KEEP else deadline,  # type: ignore[arg-type]
+        )

@@ -1,0 +1,78 @@
+"""The emulator's own memory: sessions and idempotency records in a small SQLite file.
+
+It outlives a restart of the app, as a real bank's does.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+
+class EmulatorStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._lock = threading.Lock()
+        self._db.executescript(
+            """
+            CREATE TABLE IF NOT EXISTS sessions (
+                id TEXT PRIMARY KEY, tpay_id TEXT UNIQUE, project TEXT NOT NULL,
+                deadline REAL, doc TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS idempotency (
+                project TEXT NOT NULL, key TEXT NOT NULL, body_hash TEXT NOT NULL,
+                status INTEGER NOT NULL, answer TEXT NOT NULL, PRIMARY KEY (project, key));
+            """
+        )
+
+    def save(self, session: dict[str, Any], *, project: str, tpay_id: str | None,
+             deadline: float | None) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO sessions (id, tpay_id, project, deadline, doc) VALUES (?,?,?,?,?) "
+                "ON CONFLICT(id) DO UPDATE SET tpay_id=excluded.tpay_id, "
+                "deadline=excluded.deadline, doc=excluded.doc",
+                (session["id"], tpay_id, project, deadline, json.dumps(session)),
+            )
+
+    def get(self, session_id: str) -> tuple[dict[str, Any], str, str | None, float | None] | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT doc, project, tpay_id, deadline FROM sessions WHERE id = ?", (session_id,)
+            ).fetchone()
+        return (json.loads(row[0]), row[1], row[2], row[3]) if row else None
+
+    def by_tpay_id(self, tpay_id: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT id FROM sessions WHERE tpay_id = ?",
+                                   (tpay_id,)).fetchone()
+        return row[0] if row else None
+
+    def overdue(self, now: float) -> list[str]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id FROM sessions WHERE deadline IS NOT NULL AND deadline < ?", (now,)
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def remembered(self, project: str, key: str) -> tuple[str, int, str] | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT body_hash, status, answer FROM idempotency WHERE project=? AND key=?",
+                (project, key),
+            ).fetchone()
+        return (row[0], row[1], row[2]) if row else None
+
+    def remember(self, project: str, key: str, body_hash: str, status: int, answer: str) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR IGNORE INTO idempotency VALUES (?,?,?,?,?)",
+                (project, key, body_hash, status, answer),
+            )
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,134 @@
+"""Settings are read once, from the environment, into one frozen object.
+
+Sandbox mode is the default: no configuration gives a working checkout with the emulated
+acquirer and a demo shop. Production mode must be asked for and refuses sandbox secrets.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_API_KEY = "sk_test_demo"
+_SANDBOX_SECRET = "sandbox-secret-not-for-production"  # noqa: S105 - deliberately public
+
+
+class ConfigError(Exception):
+    """The configuration cannot run; the message says what to set."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: str = "sandbox"  # "sandbox" or "production"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = "http://127.0.0.1:8000"
+    database_url: str = ""
+    data_dir: Path = ROOT / "var"
+    # Signing keys for checkout tokens, newest first; older ones still verify (rotation).
+    secret_keys: tuple[str, ...] = (_SANDBOX_SECRET,)
+    payment_ttl_seconds: int = 3600
+    # The acquirer gives the buyer 20 minutes after the redirect; the sandbox mimics it.
+    attempt_ttl_seconds: int = 1200
+    # After our deadline we wait this long for the acquirer's own verdict before asking it.
+    attempt_grace_seconds: int = 30
+    poll_interval_seconds: float = 2.0
+    return_delay_seconds: int = 5
+    reconcile_interval_seconds: float = 5.0
+    # Bank 131 driver: where and who we are. Empty in sandbox mode: the emulator is used.
+    bank131_base_url: str = ""
+    bank131_project: str = ""
+    bank131_private_key_path: str = ""
+    bank131_public_key_path: str = ""
+    sandbox_auto_confirm: bool = False
+    sandbox_webhooks: bool = True
+    max_body_bytes: int = 64 * 1024
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def sandbox(self) -> bool:
+        return self.mode == "sandbox"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'checkout.db'}"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
+        env = dict(os.environ if env is None else env)
+        mode = env.get("CHECKOUT_MODE", "sandbox")
+        if mode not in ("sandbox", "production"):
+            raise ConfigError(f"CHECKOUT_MODE must be 'sandbox' or 'production', not {mode!r}")
+        host = env.get("CHECKOUT_HOST", "127.0.0.1")
+        port = int(env.get("CHECKOUT_PORT", "8000"))
+        keys = tuple(k for k in env.get("CHECKOUT_SECRET_KEYS", "").split(",") if k.strip())
+        values: dict[str, object] = {
+            "mode": mode,
+            "host": host,
+            "port": port,
+            "public_url": env.get("CHECKOUT_PUBLIC_URL", f"http://{host}:{port}").rstrip("/"),
+            "database_url": _async_url(env.get("DATABASE_URL", "")),
+            "data_dir": Path(env.get("CHECKOUT_DATA_DIR", str(ROOT / "var"))),
+            "secret_keys": keys or (_SANDBOX_SECRET,),
+            "bank131_base_url": env.get("BANK131_BASE_URL", ""),
+            "bank131_project": env.get("BANK131_PROJECT", ""),
+            "bank131_private_key_path": env.get("BANK131_PRIVATE_KEY", ""),
+            "bank131_public_key_path": env.get("BANK131_PUBLIC_KEY", ""),
+        }
+        for name, conv in _NUMBERS.items():
+            key = "CHECKOUT_" + name.upper()
+            if key in env:
+                values[name] = conv(env[key])
+        values.update(overrides)
+        settings = cls(**values)  # type: ignore[arg-type]
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        if self.mode != "production":
+            return
+        if not self.secret_keys or _SANDBOX_SECRET in self.secret_keys:
+            raise ConfigError("production mode needs CHECKOUT_SECRET_KEYS (random, ≥ 32 chars)")
+        if any(len(k) < 32 for k in self.secret_keys):
+            raise ConfigError("every key in CHECKOUT_SECRET_KEYS must be at least 32 characters")
+        if not (self.bank131_base_url and self.bank131_project and self.bank131_private_key_path
+                and self.bank131_public_key_path):
+            raise ConfigError(
+                "production mode needs BANK131_BASE_URL, BANK131_PROJECT, BANK131_PRIVATE_KEY "
+                "and BANK131_PUBLIC_KEY"
+            )
+        if "/sandbox/" in self.bank131_base_url:
+            raise ConfigError("production mode cannot use the sandbox acquirer")
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+_NUMBERS = {
+    "payment_ttl_seconds": int,
+    "attempt_ttl_seconds": int,
+    "attempt_grace_seconds": int,
+    "poll_interval_seconds": float,
+    "return_delay_seconds": int,
+    "reconcile_interval_seconds": float,
+    "sandbox_auto_confirm": _flag,
+    "sandbox_webhooks": _flag,
+}
+
+
+def _async_url(url: str) -> str:
+    """Accept the usual DATABASE_URL spellings and pick the async driver for them."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix):]
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url[len("sqlite:///"):]
+    return url
+
+
+def random_secret() -> str:
+    return secrets.token_urlsafe(32)

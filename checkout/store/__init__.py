@@ -1,0 +1,1 @@
+"""Tables, queries and migrations. SQLite (WAL) by default, PostgreSQL for several instances."""

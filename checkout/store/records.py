@@ -1,0 +1,75 @@
+"""Rows as typed, immutable values: what the flow and the web layer pass around."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from checkout.domain.states import AttemptStatus, PaymentStatus
+
+
+@dataclass(frozen=True)
+class Merchant:
+    id: str
+    name: str
+    return_origins: tuple[str, ...]
+
+    @classmethod
+    def from_row(cls, row: Any) -> Merchant:
+        return cls(row.id, row.name, tuple(json.loads(row.return_origins)))
+
+
+@dataclass(frozen=True)
+class Payment:
+    id: str
+    merchant_id: str
+    status: PaymentStatus
+    amount: int
+    currency: str
+    description: str
+    reference: str | None
+    return_url: str
+    capture: bool
+    customer_reference: str | None
+    metadata: dict[str, str]
+    captured_amount: int
+    refunded_amount: int
+    last_error_code: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Any) -> Payment:
+        m = row._mapping
+        return cls(**{**{k: m[k] for k in cls.__dataclass_fields__ if k in m},
+                      "status": PaymentStatus(m["status"]),
+                      "metadata": json.loads(m["metadata"])})
+
+
+@dataclass(frozen=True)
+class Attempt:
+    id: str
+    payment_id: str
+    acquirer: str
+    acquirer_ref: str | None
+    status: AttemptStatus
+    platform_type: str
+    platform_os: str
+    platform_browser: str
+    action_url: str | None
+    deadline_at: datetime | None
+    error_code: str | None
+    error_message: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Any) -> Attempt:
+        m = row._mapping
+        return cls(**{**{k: m[k] for k in cls.__dataclass_fields__},
+                      "status": AttemptStatus(m["status"])})

@@ -1,0 +1,189 @@
+"""Queries. Every state change is a compare-and-set on `version`; callers retry on a miss."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from checkout.domain.states import LIVE_ATTEMPT, AttemptStatus, PaymentStatus
+from checkout.store.records import Attempt, Merchant, Payment
+from checkout.store.tables import (
+    acquirer_events,
+    attempts,
+    idempotency_keys,
+    merchants,
+    payments,
+)
+
+
+# ---- merchants -------------------------------------------------------------------------------
+
+async def merchant_by_key_hash(conn: AsyncConnection, key_hash: str) -> Merchant | None:
+    row = (await conn.execute(select(merchants).where(merchants.c.api_key_hash == key_hash))
+           ).first()
+    return Merchant.from_row(row) if row else None
+
+
+async def merchant_by_id(conn: AsyncConnection, merchant_id: str) -> Merchant | None:
+    row = (await conn.execute(select(merchants).where(merchants.c.id == merchant_id))).first()
+    return Merchant.from_row(row) if row else None
+
+
+async def upsert_merchant(conn: AsyncConnection, *, id: str, name: str, key_hash: str,
+                          return_origins: list[str], now: datetime) -> None:
+    values = {"name": name, "api_key_hash": key_hash,
+              "return_origins": json.dumps(return_origins)}
+    done = await conn.execute(update(merchants).where(merchants.c.id == id).values(**values))
+    if done.rowcount == 0:
+        await conn.execute(insert(merchants).values(id=id, created_at=now, **values))
+
+
+# ---- payments --------------------------------------------------------------------------------
+
+async def insert_payment(conn: AsyncConnection, values: dict[str, Any]) -> None:
+    await conn.execute(insert(payments).values(**values))
+
+
+async def payment(conn: AsyncConnection, payment_id: str,
+                  merchant_id: str | None = None) -> Payment | None:
+    q = select(payments).where(payments.c.id == payment_id)
+    if merchant_id is not None:
+        q = q.where(payments.c.merchant_id == merchant_id)
+    row = (await conn.execute(q)).first()
+    return Payment.from_row(row) if row else None
+
+
+async def update_payment(conn: AsyncConnection, current: Payment, now: datetime,
+                         **values: Any) -> bool:
+    """Compare-and-set: applies only if nobody changed the payment since `current` was read."""
+    if "status" in values:
+        values["status"] = str(values["status"])
+    done = await conn.execute(
+        update(payments)
+        .where(and_(payments.c.id == current.id, payments.c.version == current.version))
+        .values(version=current.version + 1, updated_at=now, **values)
+    )
+    return done.rowcount == 1
+
+
+async def payments_to_expire(conn: AsyncConnection, now: datetime, limit: int = 100
+                             ) -> list[Payment]:
+    live = select(attempts.c.id).where(and_(
+        attempts.c.payment_id == payments.c.id,
+        attempts.c.status.in_([str(s) for s in LIVE_ATTEMPT]),
+    )).exists()
+    rows = await conn.execute(
+        select(payments).where(and_(payments.c.status == str(PaymentStatus.PENDING),
+                                    payments.c.expires_at < now, ~live)).limit(limit)
+    )
+    return [Payment.from_row(r) for r in rows]
+
+
+# ---- attempts --------------------------------------------------------------------------------
+
+async def insert_attempt(conn: AsyncConnection, values: dict[str, Any]) -> None:
+    await conn.execute(insert(attempts).values(**values))
+
+
+async def attempt(conn: AsyncConnection, attempt_id: str) -> Attempt | None:
+    row = (await conn.execute(select(attempts).where(attempts.c.id == attempt_id))).first()
+    return Attempt.from_row(row) if row else None
+
+
+async def attempt_by_ref(conn: AsyncConnection, acquirer: str, ref: str) -> Attempt | None:
+    row = (await conn.execute(select(attempts).where(and_(
+        attempts.c.acquirer == acquirer, attempts.c.acquirer_ref == ref)))).first()
+    return Attempt.from_row(row) if row else None
+
+
+async def latest_attempt(conn: AsyncConnection, payment_id: str) -> Attempt | None:
+    row = (await conn.execute(
+        select(attempts).where(attempts.c.payment_id == payment_id)
+        .order_by(attempts.c.created_at.desc(), attempts.c.id.desc()).limit(1)
+    )).first()
+    return Attempt.from_row(row) if row else None
+
+
+async def update_attempt(conn: AsyncConnection, current: Attempt, now: datetime,
+                         **values: Any) -> bool:
+    if "status" in values:
+        values["status"] = str(values["status"])
+    done = await conn.execute(
+        update(attempts)
+        .where(and_(attempts.c.id == current.id, attempts.c.version == current.version))
+        .values(version=current.version + 1, updated_at=now, **values)
+    )
+    return done.rowcount == 1
+
+
+async def live_attempts(conn: AsyncConnection, *, quiet_since: datetime, limit: int = 200
+                        ) -> list[Attempt]:
+    """Live attempts nobody has heard of since `quiet_since`: candidates for a status poll."""
+    rows = await conn.execute(
+        select(attempts).where(and_(
+            attempts.c.status.in_([str(s) for s in LIVE_ATTEMPT]),
+            attempts.c.updated_at < quiet_since,
+        )).order_by(attempts.c.updated_at).limit(limit)
+    )
+    return [Attempt.from_row(r) for r in rows]
+
+
+async def attempt_failed_before(conn: AsyncConnection, payment_id: str) -> bool:
+    n = (await conn.execute(select(func.count()).select_from(attempts).where(and_(
+        attempts.c.payment_id == payment_id,
+        attempts.c.status == str(AttemptStatus.FAILED),
+    )))).scalar_one()
+    return bool(n)
+
+
+# ---- inbound acquirer events (inbox) ---------------------------------------------------------
+
+async def record_event(conn: AsyncConnection, *, acquirer: str, dedup_key: str, ref: str,
+                       event_type: str, body: bytes, now: datetime) -> int | None:
+    """Store an inbound event; None if the acquirer sent this very event before."""
+    try:
+        async with conn.begin_nested():
+            done = await conn.execute(insert(acquirer_events).values(
+                acquirer=acquirer, dedup_key=dedup_key, acquirer_ref=ref,
+                event_type=event_type, body=body.decode("utf-8", "replace"), received_at=now,
+            ))
+    except IntegrityError:
+        return None
+    return int(done.inserted_primary_key[0])  # type: ignore[index]
+
+
+async def mark_event(conn: AsyncConnection, event_id: int, outcome: str, now: datetime) -> None:
+    await conn.execute(update(acquirer_events).where(acquirer_events.c.id == event_id)
+                       .values(applied_at=now, outcome=outcome))
+
+
+async def unapplied_events(conn: AsyncConnection, received_before: datetime, limit: int = 100
+                           ) -> list[tuple[int, str, str]]:
+    rows = await conn.execute(
+        select(acquirer_events.c.id, acquirer_events.c.acquirer, acquirer_events.c.acquirer_ref)
+        .where(and_(acquirer_events.c.applied_at.is_(None),
+                    acquirer_events.c.received_at < received_before))
+        .order_by(acquirer_events.c.id).limit(limit)
+    )
+    return [(r.id, r.acquirer, r.acquirer_ref) for r in rows]
+
+
+# ---- merchant idempotency --------------------------------------------------------------------
+
+async def idempotent_answer(conn: AsyncConnection, merchant_id: str, key: str
+                            ) -> tuple[str, int, str] | None:
+    row = (await conn.execute(select(idempotency_keys).where(and_(
+        idempotency_keys.c.merchant_id == merchant_id, idempotency_keys.c.key == key)))).first()
+    return (row.request_hash, row.status_code, row.response_body) if row else None
+
+
+async def remember_answer(conn: AsyncConnection, *, merchant_id: str, key: str,
+                          request_hash: str, status_code: int, body: str, now: datetime) -> None:
+    await conn.execute(insert(idempotency_keys).values(
+        merchant_id=merchant_id, key=key, request_hash=request_hash, status_code=status_code,
+        response_body=body, created_at=now))

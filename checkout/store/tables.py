@@ -1,0 +1,131 @@
+"""The schema, as SQLAlchemy Core tables. Migrations in `migrations/` must match it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stored as naive UTC (SQLite has no time zones), always handed out time-zone aware."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+merchants = Table(
+    "merchants", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("api_key_hash", String(64), nullable=False, unique=True),
+    Column("return_origins", Text, nullable=False),  # JSON list of origin patterns
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+payments = Table(
+    "payments", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("merchant_id", String(40), ForeignKey("merchants.id"), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("description", String(128), nullable=False),
+    Column("reference", String(128)),
+    Column("return_url", Text, nullable=False),
+    Column("capture", Boolean, nullable=False),
+    Column("customer_reference", String(128)),
+    Column("metadata", Text, nullable=False),  # JSON object of strings
+    Column("captured_amount", BigInteger, nullable=False, default=0),
+    Column("refunded_amount", BigInteger, nullable=False, default=0),
+    Column("last_error_code", String(64)),
+    Column("version", Integer, nullable=False, default=1),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    CheckConstraint("amount > 0", name="amount_positive"),
+    CheckConstraint(
+        "0 <= refunded_amount AND refunded_amount <= captured_amount "
+        "AND captured_amount <= amount", name="money_order"),
+    Index("ix_payments_merchant_created", "merchant_id", "created_at"),
+    Index("ix_payments_status_expires", "status", "expires_at"),
+)
+
+attempts = Table(
+    "attempts", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("payment_id", String(40), ForeignKey("payments.id"), nullable=False, index=True),
+    Column("acquirer", String(40), nullable=False),
+    Column("acquirer_ref", String(128)),
+    Column("status", String(24), nullable=False),
+    Column("platform_type", String(16), nullable=False),
+    Column("platform_os", String(32), nullable=False),
+    Column("platform_browser", String(32), nullable=False),
+    Column("action_url", Text),
+    Column("deadline_at", UTCDateTime),
+    Column("error_code", String(64)),
+    Column("error_message", Text),
+    Column("version", Integer, nullable=False, default=1),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("acquirer", "acquirer_ref", name="uq_attempts_acquirer_ref"),
+    Index("ix_attempts_status_updated", "status", "updated_at"),
+)
+
+acquirer_events = Table(
+    "acquirer_events", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("acquirer", String(40), nullable=False),
+    Column("dedup_key", String(255), nullable=False),
+    Column("acquirer_ref", String(128), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("applied_at", UTCDateTime),
+    Column("outcome", String(64)),
+    UniqueConstraint("acquirer", "dedup_key", name="uq_acquirer_events_identity"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys", metadata,
+    Column("merchant_id", String(40), ForeignKey("merchants.id"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("response_body", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)

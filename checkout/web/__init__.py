@@ -1,0 +1,1 @@
+"""HTTP only: parse, call the flow, render. No payment logic lives here."""

@@ -1,0 +1,186 @@
+"""The buyer's checkout page: safe to GET, started by POST, kept fresh by cheap polling."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from checkout.domain.states import FINAL_PAYMENT, AttemptStatus, PaymentStatus
+from checkout.errors import AcquirerError, Conflict, NotFound
+from checkout.flow import attempts as attempt_flow
+from checkout.flow.context import FlowContext
+from checkout.store import repo
+from checkout.store.records import Attempt, Merchant, Payment
+from checkout.web.device import platform_for
+from checkout.web.i18n import pick_language
+from checkout.web.qr import qr_svg
+from checkout.web.templating import render
+from checkout.web.tokens import form_token, form_token_ok, read_checkout_token
+
+A, P = AttemptStatus, PaymentStatus
+STOP_POLLING = 286  # htmx 2: this status stops the polling trigger that asked
+
+
+@dataclass(frozen=True)
+class View:
+    """What the status region shows; `state` picks the template branch."""
+
+    state: str
+    payment: Payment
+    merchant: Merchant
+    attempt: Attempt | None
+    seconds_left: int | None = None
+    qr: str = ""
+    return_url: str = ""
+
+    @property
+    def final(self) -> bool:
+        return self.payment.status in FINAL_PAYMENT or \
+            self.payment.status is P.WAITING_FOR_CAPTURE
+
+
+def _view(ctx: FlowContext, payment: Payment, merchant: Merchant,
+          attempt: Attempt | None) -> View:
+    back = _return_url(payment)
+    if payment.status is P.SUCCEEDED:
+        return View("succeeded", payment, merchant, attempt, return_url=back)
+    if payment.status is P.WAITING_FOR_CAPTURE:
+        return View("waiting_capture", payment, merchant, attempt, return_url=back)
+    if payment.status in FINAL_PAYMENT:
+        return View(f"payment_{payment.status}", payment, merchant, attempt, return_url=back)
+    if attempt is None:
+        return View("start", payment, merchant, attempt, return_url=back)
+    if attempt.status in (A.STARTING, A.PROCESSING):
+        return View("preparing", payment, merchant, attempt, return_url=back)
+    if attempt.status is A.AWAITING_BUYER and attempt.action_url:
+        left = None
+        if attempt.deadline_at:
+            left = max(0, math.floor((attempt.deadline_at - ctx.now()).total_seconds()))
+        state = "awaiting" if left is None or left > 0 else "checking"
+        return View(state, payment, merchant, attempt, seconds_left=left,
+                    qr=qr_svg(attempt.action_url), return_url=back)
+    if attempt.status in (A.FAILED, A.EXPIRED, A.CANCELED):
+        return View("attempt_failed", payment, merchant, attempt, return_url=back)
+    return View("preparing", payment, merchant, attempt, return_url=back)
+
+
+def _return_url(payment: Payment) -> str:
+    sep = "&" if urlsplit(payment.return_url).query else "?"
+    return f"{payment.return_url}{sep}{urlencode({'payment_id': payment.id})}"
+
+
+async def _load(request: Request) -> tuple[FlowContext, Payment, Merchant, Attempt | None]:
+    ctx: FlowContext = request.app.state.flow
+    payment_id = read_checkout_token(ctx.settings, request.path_params["token"])
+    if payment_id is None:
+        raise _PageNotFound
+    async with ctx.db.reader() as conn:
+        payment = await repo.payment(conn, payment_id)
+        if payment is None:
+            raise _PageNotFound
+        merchant = await repo.merchant_by_id(conn, payment.merchant_id)
+        attempt = await repo.latest_attempt(conn, payment_id)
+    assert merchant is not None
+    return ctx, payment, merchant, attempt
+
+
+class _PageNotFound(NotFound):
+    """A checkout link that is forged, mangled or for no payment: a page, not JSON."""
+
+
+def _context(request: Request, ctx: FlowContext, view: View) -> dict[str, Any]:
+    token = request.path_params["token"]
+    lang = pick_language(request)
+    return {
+        "view": view,
+        "lang": lang,
+        "token": token,
+        "poll_seconds": ctx.settings.poll_interval_seconds,
+        "return_delay": ctx.settings.return_delay_seconds,
+        "form_token": form_token(ctx.settings, "attempt", view.payment.id),
+        "status_url": f"/c/{token}/status?{urlencode({'v': view.payment.version, 'lang': lang})}",
+        "attempts_url": f"/c/{token}/attempts?{urlencode({'lang': lang})}",
+    }
+
+
+async def page(request: Request) -> Response:
+    """GET is safe: link-preview bots open these URLs; nothing here starts or changes a thing."""
+    try:
+        ctx, payment, merchant, attempt = await _load(request)
+    except _PageNotFound:
+        return render(request, "checkout/not_found.html", status=404)
+    view = _view(ctx, payment, merchant, attempt)
+    platform = platform_for(request.headers.get("user-agent", ""),
+                            request.headers.get("sec-ch-ua-mobile", ""))
+    return render(request, "checkout/page.html", platform=platform.type,
+                  headers={"Cache-Control": "no-store"}, **_context(request, ctx, view))
+
+
+async def status(request: Request) -> Response:
+    """The poll: 204 when nothing changed (no database, no rendering), 286 at the end."""
+    ctx: FlowContext = request.app.state.flow
+    payment_id = read_checkout_token(ctx.settings, request.path_params["token"])
+    if payment_id is None:
+        return Response(status_code=STOP_POLLING)
+    try:
+        seen = int(request.query_params.get("v", "0"))
+    except ValueError:
+        seen = 0
+    if ctx.versions.unchanged(payment_id, seen):
+        return Response(status_code=204, headers={"Cache-Control": "no-store"})
+    try:
+        ctx, payment, merchant, attempt = await _load(request)
+    except _PageNotFound:
+        return Response(status_code=STOP_POLLING)
+    ctx.versions.note(payment.id, payment.version)
+    view = _view(ctx, payment, merchant, attempt)
+    if payment.version == seen:
+        return Response(status_code=204, headers={"Cache-Control": "no-store"})
+    return _fragment(request, ctx, view)
+
+
+def _fragment(request: Request, ctx: FlowContext, view: View) -> Response:
+    platform = platform_for(request.headers.get("user-agent", ""),
+                            request.headers.get("sec-ch-ua-mobile", ""))
+    return render(request, "checkout/_status.html",
+                  status=STOP_POLLING if view.final else 200,
+                  headers={"Cache-Control": "no-store"}, platform=platform.type,
+                  **_context(request, ctx, view))
+
+
+async def start(request: Request) -> Response:
+    """Start (or rejoin) the attempt. A POST: the buyer's own action, never a preview bot's."""
+    try:
+        ctx, payment, merchant, _ = await _load(request)
+    except _PageNotFound:
+        return render(request, "checkout/not_found.html", status=404)
+    form = await request.form()
+    fetch_site = request.headers.get("sec-fetch-site", "same-origin")
+    if fetch_site not in ("same-origin", "none") or not form_token_ok(
+            ctx.settings, "attempt", payment.id, str(form.get("ft", ""))):
+        return Response("This form was not sent from the checkout page.", status_code=403,
+                        media_type="text/plain")
+    platform = platform_for(request.headers.get("user-agent", ""),
+                            request.headers.get("sec-ch-ua-mobile", ""))
+    try:
+        await attempt_flow.start_attempt(ctx, payment.id, platform)
+    except (Conflict, AcquirerError):
+        pass  # the page shows the payment as it now stands
+    if request.headers.get("hx-request") != "true":
+        return RedirectResponse(f"/c/{request.path_params['token']}?lang="
+                                f"{pick_language(request)}", status_code=303)
+    ctx, payment, merchant, attempt = await _load(request)
+    return _fragment(request, ctx, _view(ctx, payment, merchant, attempt))
+
+
+routes = [
+    Route("/c/{token}", page, methods=["GET"]),
+    Route("/c/{token}/status", status, methods=["GET"]),
+    Route("/c/{token}/attempts", start, methods=["POST"]),
+]

@@ -1,0 +1,37 @@
+"""Jinja2 environment shared by every page, and one render helper."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from checkout.domain.money import Money
+from checkout.settings import ROOT, Settings
+from checkout.web.i18n import MESSAGES, pick_language
+
+HTMX_FILE = "htmx-2.0.11.min.js"
+
+
+def make_environment(settings: Settings) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(ROOT / "templates")),
+        autoescape=select_autoescape(["html"]),
+        enable_async=False,
+        auto_reload=False,
+    )
+    env.globals.update(sandbox=settings.sandbox, htmx_file=HTMX_FILE)
+    env.filters["money"] = lambda amount, currency, lang="en": Money(amount, currency).format(
+        lang)
+    return env
+
+
+def render(request: Request, name: str, status: int = 200,
+           headers: dict[str, str] | None = None, **context: Any) -> HTMLResponse:
+    env: Environment = request.app.state.templates
+    lang = context.pop("lang", None) or pick_language(request)
+    html = env.get_template(name).render(request=request, lang=lang, t=MESSAGES[lang],
+                                         **context)
+    return HTMLResponse(html, status_code=status, headers=headers)
