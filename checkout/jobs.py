@@ -22,10 +22,13 @@ log = logging.getLogger("checkout.jobs")
 async def reconcile_once(ctx: FlowContext) -> None:
     """One pass: replay unapplied webhooks, poll quiet live attempts, expire payments."""
     now = ctx.now()
-    quiet = now - timedelta(seconds=ctx.settings.reconcile_interval_seconds)
+    settle = now - timedelta(seconds=ctx.settings.reconcile_interval_seconds)
+    quiet = now - timedelta(seconds=ctx.settings.acquirer_poll_seconds)
     async with ctx.db.reader() as conn:
-        events = await repo.unapplied_events(conn, received_before=quiet)
-        quiet_attempts = await repo.live_attempts(conn, quiet_since=quiet)
+        events = await repo.unapplied_events(conn, received_before=settle)
+        quiet_attempts = await repo.live_attempts(
+            conn, quiet_since=quiet,
+            overdue_before=now - timedelta(seconds=ctx.settings.attempt_grace_seconds))
     for event_id, acquirer, ref in events:
         # A webhook stored but not applied (we crashed in between): fetch and apply now.
         async with ctx.db.reader() as conn:

@@ -38,6 +38,9 @@ class Settings:
     poll_interval_seconds: float = 2.0
     return_delay_seconds: int = 5
     reconcile_interval_seconds: float = 5.0
+    # A live attempt nobody has heard about for this long is asked about at the acquirer:
+    # the safety net for lost webhooks, and the only news source when webhooks are off.
+    acquirer_poll_seconds: float = 15.0
     # Bank 131 driver: where and who we are. Empty in sandbox mode: the emulator is used.
     bank131_base_url: str = ""
     bank131_project: str = ""
@@ -115,6 +118,7 @@ _NUMBERS = {
     "poll_interval_seconds": float,
     "return_delay_seconds": int,
     "reconcile_interval_seconds": float,
+    "acquirer_poll_seconds": float,
     "sandbox_auto_confirm": _flag,
     "sandbox_webhooks": _flag,
 }

@@ -242,6 +242,8 @@ async def refresh_attempt(ctx: FlowContext, attempt: Attempt) -> None:
         await call_start(ctx, attempt, payment)
         return
     snap = await driver.fetch(attempt.acquirer_ref)
+    async with ctx.db.transaction() as conn:
+        await repo.mark_checked(conn, attempt.id, ctx.now())
     result = await apply_snapshot(ctx, attempt.id, snap)
     current = result.attempt
     grace = timedelta(seconds=ctx.settings.attempt_grace_seconds)

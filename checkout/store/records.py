@@ -67,6 +67,7 @@ class Attempt:
     version: int
     created_at: datetime
     updated_at: datetime
+    checked_at: datetime | None
 
     @classmethod
     def from_row(cls, row: Any) -> Attempt:

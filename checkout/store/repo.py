@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -121,16 +121,24 @@ async def update_attempt(conn: AsyncConnection, current: Attempt, now: datetime,
     return done.rowcount == 1
 
 
-async def live_attempts(conn: AsyncConnection, *, quiet_since: datetime, limit: int = 200
-                        ) -> list[Attempt]:
-    """Live attempts nobody has heard of since `quiet_since`: candidates for a status poll."""
+async def live_attempts(conn: AsyncConnection, *, quiet_since: datetime,
+                        overdue_before: datetime, limit: int = 200) -> list[Attempt]:
+    """Live attempts to ask the acquirer about: unheard of since `quiet_since`, or whose
+    deadline passed before `overdue_before`."""
+    last_news = func.coalesce(attempts.c.checked_at, attempts.c.updated_at)
     rows = await conn.execute(
         select(attempts).where(and_(
             attempts.c.status.in_([str(s) for s in LIVE_ATTEMPT]),
-            attempts.c.updated_at < quiet_since,
-        )).order_by(attempts.c.updated_at).limit(limit)
+            or_(last_news < quiet_since, attempts.c.deadline_at < overdue_before),
+        )).order_by(last_news).limit(limit)
     )
     return [Attempt.from_row(r) for r in rows]
+
+
+async def mark_checked(conn: AsyncConnection, attempt_id: str, now: datetime) -> None:
+    """Not a state change: no version bump, so no one's view is disturbed."""
+    await conn.execute(update(attempts).where(attempts.c.id == attempt_id)
+                       .values(checked_at=now))
 
 
 async def attempt_failed_before(conn: AsyncConnection, payment_id: str) -> bool:

@@ -102,6 +102,7 @@ attempts = Table(
     Column("version", Integer, nullable=False, default=1),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("checked_at", UTCDateTime),  # last time we asked the acquirer about it
     UniqueConstraint("acquirer", "acquirer_ref", name="uq_attempts_acquirer_ref"),
     Index("ix_attempts_status_updated", "status", "updated_at"),
 )

@@ -93,6 +93,7 @@ def upgrade() -> None:
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.Column('checked_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['payment_id'], ['payments.id'], name=op.f('fk_attempts_payment_id_payments')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_attempts')),
     sa.UniqueConstraint('acquirer', 'acquirer_ref', name='uq_attempts_acquirer_ref')

@@ -1,0 +1,133 @@
+"""What a buyer and a merchant do, as plain HTTP steps shared by the tests."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable
+from html import unescape
+from typing import Any, TypeVar
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
+          "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1")
+ANDROID = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+           "Chrome/124.0.0.0 Mobile Safari/537.36")
+WINDOWS_CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like "
+                  "Gecko) Chrome/124.0.0.0 Safari/537.36")
+TELEGRAM_PREVIEW = "TelegramBot (like TwitterBot)"
+
+T = TypeVar("T")
+
+
+def new_payment(api: httpx.Client, server_url: str, **fields: Any) -> dict[str, Any]:
+    body = {"amount": 150_00, "currency": "RUB", "description": "Order 42",
+            "return_url": f"{server_url}/shop/return", **fields}
+    resp = api.post("/api/v1/payments", json=body)
+    assert resp.status_code == 201, resp.text
+    return resp.json()
+
+
+def path_of(url: str) -> str:
+    return httpx.URL(url).raw_path.decode()
+
+
+def open_page(client: httpx.Client, checkout_url: str, ua: str = WINDOWS_CHROME) -> str:
+    resp = client.get(path_of(checkout_url), headers={"User-Agent": ua})
+    assert resp.status_code == 200, resp.text
+    return resp.text
+
+
+def form_token(html: str) -> str:
+    match = re.search(r'name="ft" value="([0-9a-f]+)"', html)
+    assert match, "the page has no start form"
+    return match.group(1)
+
+
+def start(client: httpx.Client, checkout_url: str, ua: str = WINDOWS_CHROME) -> str:
+    """Open the page and press start the way htmx does; returns the status fragment."""
+    page = open_page(client, checkout_url, ua)
+    resp = client.post(path_of(checkout_url) + "/attempts", data={"ft": form_token(page)},
+                       headers={"User-Agent": ua, "HX-Request": "true",
+                                "Sec-Fetch-Site": "same-origin"})
+    assert resp.status_code in (200, 286), resp.text
+    return resp.text
+
+
+def state_of(html: str) -> str:
+    match = re.search(r'data-state="([a-z_]+)"', html)
+    assert match, html[:500]
+    return match.group(1)
+
+
+def tbank_link(html: str) -> str:
+    match = re.search(r'data-qr-url="([^"]+)"', html)
+    assert match, "no T-Pay link on the page"
+    return unescape(match.group(1))
+
+
+def wait_for(probe: Callable[[], T | None], timeout: float = 15.0, what: str = "") -> T:
+    """Poll until `probe` returns something truthy: the events we await are remote."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or probe}")
+        time.sleep(0.05)
+
+
+def wait_for_link(client: httpx.Client, checkout_url: str, ua: str = WINDOWS_CHROME) -> str:
+    def probe() -> str | None:
+        html = open_page(client, checkout_url, ua)
+        return tbank_link(html) if 'data-qr-url="' in html else None
+    return wait_for(probe, what="the T-Pay link")
+
+
+def decide(client: httpx.Client, link: str, approve: bool) -> None:
+    url = httpx.URL(link)
+    resp = client.post(url.path + ("/approve" if approve else "/decline"))
+    assert resp.status_code == 303, resp.text
+
+
+def payment_status(api: httpx.Client, payment_id: str) -> str:
+    resp = api.get(f"/api/v1/payments/{payment_id}")
+    assert resp.status_code == 200, resp.text
+    return str(resp.json()["status"])
+
+
+def wait_for_status(api: httpx.Client, payment_id: str, status: str,
+                    timeout: float = 15.0) -> dict[str, Any]:
+    def probe() -> dict[str, Any] | None:
+        doc = api.get(f"/api/v1/payments/{payment_id}").json()
+        return doc if doc["status"] == status else None
+    return wait_for(probe, timeout, what=f"payment {payment_id} to be {status}")
+
+
+def query(database_url: str, sql: str, **params: Any) -> list[Any]:
+    """Read the server's database directly: what is really stored, not what the API says."""
+    async def run() -> list[Any]:
+        engine = create_async_engine(database_url)
+        try:
+            async with engine.connect() as conn:
+                return list((await conn.execute(text(sql), params)).all())
+        finally:
+            await engine.dispose()
+    return asyncio.run(run())
+
+
+def execute(database_url: str, sql: str, **params: Any) -> None:
+    """Write to the server's database directly (to set up what the API cannot yet)."""
+    async def run() -> None:
+        engine = create_async_engine(database_url)
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(text(sql), params)
+        finally:
+            await engine.dispose()
+    asyncio.run(run())
