@@ -205,7 +205,8 @@ def _payment_effect(payment: Payment, attempt: Attempt, target: AttemptStatus
     if target is A.AUTHORIZED and payment_can_move(payment.status, P.WAITING_FOR_CAPTURE):
         return {"status": P.WAITING_FOR_CAPTURE}
     if target in (A.FAILED, A.EXPIRED):
-        return {"last_error_code": (attempt.error_code or "failed")[:64]}
+        # Our own vocabulary for the merchant; the acquirer's code stays on the attempt.
+        return {"last_error_code": "declined" if target is A.FAILED else "expired"}
     return {}
 
 
