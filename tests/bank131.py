@@ -1,0 +1,50 @@
+"""Speak to the sandbox as Bank 131 does (signed webhooks) and as a partner does (signed calls).
+
+Written from the protocol notes, not from our driver: a test must not share the code it checks.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import httpx
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from tests.server import LiveServer
+
+
+def _sign(pem_path: Any, body: bytes) -> str:
+    key = serialization.load_pem_private_key(pem_path.read_bytes(), password=None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    return base64.b64encode(key.sign(body, padding.PKCS1v15(), hashes.SHA256())).decode()
+
+
+def partner_call(server: LiveServer, method: str, payload: dict[str, Any],
+                 version: str = "v1", **headers: str) -> httpx.Response:
+    body = json.dumps(payload).encode()
+    keys = server.settings.data_dir / "sandbox"
+    return httpx.post(f"{server.url}/sandbox/bank131/api/{version}/{method}", content=body, headers={
+        "Content-Type": "application/json", "X-PARTNER-PROJECT": "sandbox-project",
+        "X-PARTNER-SIGN": _sign(keys / "partner_private.pem", body), **headers})
+
+
+def session(server: LiveServer, session_id: str) -> dict[str, Any]:
+    resp = partner_call(server, "session/status", {"session_id": session_id})
+    assert resp.status_code == 200, resp.text
+    return resp.json()["session"]  # type: ignore[no-any-return]
+
+
+def send_webhook(server: LiveServer, event_type: str, session: dict[str, Any],
+                 signature: str | None = "valid", raw: bytes | None = None) -> httpx.Response:
+    body = raw if raw is not None else json.dumps({"type": event_type,
+                                                   "session": session}).encode()
+    headers = {"Content-Type": "application/json"}
+    if signature == "valid":
+        headers["X-PARTNER-SIGN"] = _sign(server.settings.data_dir / "sandbox" /
+                                          "bank_private.pem", body)
+    elif signature is not None:
+        headers["X-PARTNER-SIGN"] = signature
+    return httpx.post(f"{server.url}/webhooks/bank131", content=body, headers=headers)

@@ -1,0 +1,141 @@
+"""Inbound Bank 131 webhooks: only signed news counts, and no news moves a payment backwards."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+
+import httpx
+
+from tests.bank131 import partner_call, send_webhook, session
+from tests.buyer import decide, new_payment, query, start, wait_for_link, wait_for_status
+from tests.server import LiveServer
+
+
+def _awaiting(api: httpx.Client, buyer: httpx.Client, server: LiveServer
+              ) -> tuple[dict, str, str]:
+    payment = new_payment(api, server.url)
+    start(buyer, payment["checkout_url"])
+    link = wait_for_link(buyer, payment["checkout_url"])
+    ref = query(server.settings.db_url, "SELECT acquirer_ref FROM attempts WHERE payment_id=:p",
+                p=payment["id"])[0][0]
+    return payment, link, ref
+
+
+def _snapshot_of_db(server: LiveServer) -> list[tuple]:
+    return [tuple(r) for r in query(
+        server.settings.db_url,
+        "SELECT p.status, p.version, a.status, a.version FROM payments p "
+        "JOIN attempts a ON a.payment_id = p.id ORDER BY a.created_at")]
+
+
+def _finished(sess: dict, status: str) -> dict:
+    doc = copy.deepcopy(sess)
+    doc["status"] = "accepted" if status == "succeeded" else "error"
+    doc["acquiring_payments"][0]["status"] = status
+    doc["updated_at"] = "2030-01-01T00:00:00.000000Z"
+    return doc
+
+
+def test_unsigned_or_forged_webhooks_are_rejected_and_change_nothing(
+        api: httpx.Client, browser_client: httpx.Client, server: LiveServer) -> None:
+    payment, _, ref = _awaiting(api, browser_client, server)
+    before = _snapshot_of_db(server)
+    forged = _finished(session(server, ref), "succeeded")
+    assert send_webhook(server, "payment_finished", forged, signature=None).status_code == 401
+    bad = base64.b64encode(b"\0" * 256).decode()
+    assert send_webhook(server, "payment_finished", forged, signature=bad).status_code == 401
+    assert send_webhook(server, "payment_finished", forged,
+                        signature="not base64!").status_code == 401
+    # A valid signature over other bytes: the body was altered on the way.
+    body = json.dumps({"type": "payment_finished", "session": forged}).encode()
+    from tests.bank131 import _sign
+
+    sig = _sign(server.settings.data_dir / "sandbox" / "bank_private.pem", body)
+    resp = httpx.post(f"{server.url}/webhooks/bank131", content=body + b" ",
+                      headers={"X-PARTNER-SIGN": sig})
+    assert resp.status_code == 401
+    assert resp.headers["content-type"] == "application/problem+json"
+    assert _snapshot_of_db(server) == before
+    assert api.get(f"/api/v1/payments/{payment['id']}").json()["status"] == "pending"
+
+
+def test_webhook_for_an_unknown_session_is_404(server: LiveServer) -> None:
+    resp = send_webhook(server, "payment_finished", {"id": "ps_unknown", "status": "accepted",
+                                                     "acquiring_payments": []})
+    assert resp.status_code == 404
+    assert resp.headers["content-type"] == "application/problem+json"
+
+
+def test_unreadable_signed_webhook_is_400(server: LiveServer) -> None:
+    assert send_webhook(server, "", {}, raw=b"not json").status_code == 400
+    assert send_webhook(server, "", {}, raw=b'{"type": "x"}').status_code == 400
+
+
+def test_duplicate_webhook_is_recorded_once_and_applied_once(
+        api: httpx.Client, browser_client: httpx.Client, server: LiveServer) -> None:
+    payment, _, ref = _awaiting(api, browser_client, server)
+    finished = _finished(session(server, ref), "succeeded")
+    first = send_webhook(server, "payment_finished", finished)
+    assert first.status_code == 200 and first.json()["outcome"] == "applied"
+    state = _snapshot_of_db(server)
+    again = send_webhook(server, "payment_finished", finished)
+    assert again.status_code == 200 and again.json()["outcome"] == "duplicate"
+    assert _snapshot_of_db(server) == state
+    stored = query(server.settings.db_url,
+                   "SELECT count(*) FROM acquirer_events WHERE event_type='payment_finished'")
+    assert stored[0][0] == 1
+    assert api.get(f"/api/v1/payments/{payment['id']}").json()["status"] == "succeeded"
+
+
+def test_late_and_out_of_order_webhooks_never_undo_a_success(
+        api: httpx.Client, browser_client: httpx.Client, server: LiveServer) -> None:
+    payment, link, ref = _awaiting(api, browser_client, server)
+    early = session(server, ref)  # the session while the buyer still had to approve
+    decide(browser_client, link, approve=True)
+    wait_for_status(api, payment["id"], "succeeded")
+    state = _snapshot_of_db(server)
+    late_action = copy.deepcopy(early)
+    late_action["updated_at"] = "2031-01-01T00:00:00.000000Z"
+    resp = send_webhook(server, "action_required", late_action)
+    assert resp.status_code == 200 and resp.json()["outcome"] == "stale"
+    failed = _finished(early, "failed")
+    failed["updated_at"] = "2032-01-01T00:00:00.000000Z"
+    resp = send_webhook(server, "payment_finished", failed)
+    assert resp.status_code == 200 and resp.json()["outcome"] == "stale"
+    assert _snapshot_of_db(server) == state
+    done = api.get(f"/api/v1/payments/{payment['id']}").json()
+    assert done["status"] == "succeeded" and done["captured_amount"] == payment["amount"]
+
+
+def test_the_emulator_refuses_unsigned_calls_and_replays_idempotent_ones(
+        server: LiveServer) -> None:
+    body = {"payment_details": {"type": "internet_banking",
+                                "internet_banking": {"type": "tpay"}},
+            "amount_details": {"amount": 100_00, "currency": "RUB"},
+            "customer": {"reference": "c1"},
+            "payment_options": {"platform_details": {"type": "desktop", "os": "windows",
+                                                     "browser": "chrome"}}}
+    unsigned = httpx.post(f"{server.url}/sandbox/bank131/api/v1/session/init/payment",
+                          json=body, headers={"X-PARTNER-PROJECT": "sandbox-project"})
+    assert unsigned.status_code == 401
+    assert unsigned.json() == {"status": "error", "error": {
+        "code": "authentication_error", "description": "invalid X-PARTNER-SIGN"}}
+    first = partner_call(server, "session/init/payment", body, **{
+        "X-PARTNER-IDEMPOTENCY-KEY": "k-1"})
+    again = partner_call(server, "session/init/payment", body, **{
+        "X-PARTNER-IDEMPOTENCY-KEY": "k-1"})
+    assert first.status_code == again.status_code == 200
+    assert first.json()["session"]["id"] == again.json()["session"]["id"]
+    other = partner_call(server, "session/init/payment", {**body, "metadata": {"x": "1"}},
+                         **{"X-PARTNER-IDEMPOTENCY-KEY": "k-1"})
+    assert other.status_code == 409
+    assert other.json()["error"]["code"] == "idempotency_key_already_exists"
+    bad = partner_call(server, "session/init/payment", {**body, "amount_details": {
+        "amount": "100", "currency": "RUB"}})
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_request"
+    # The official PHP SDK defaults to /api/v2/: the same API answers there.
+    v2 = partner_call(server, "session/status", {"session_id": first.json()["session"]["id"]},
+                      version="v2")
+    assert v2.json()["session"]["status"] == "in_progress"
