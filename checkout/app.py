@@ -18,8 +18,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from checkout import jobs
-from checkout.acquirers.base import Acquirer
 from checkout.acquirers.bank131 import Bank131Driver
+from checkout.acquirers.base import Acquirer
 from checkout.errors import CheckoutError
 from checkout.flow.context import FlowContext
 from checkout.flow.versions import VersionCache

@@ -19,7 +19,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
-    overrides: dict[str, object] = {}
     try:
         if args.command == "serve":
             import os
@@ -29,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
                 env["CHECKOUT_HOST"] = args.host
             if args.port:
                 env["CHECKOUT_PORT"] = str(args.port)
-            settings = Settings.from_env(env, **overrides)
+            settings = Settings.from_env(env)
             return _serve(settings)
         settings = Settings.from_env()
         from checkout.store.migrate import upgrade

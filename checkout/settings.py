@@ -7,8 +7,8 @@ acquirer and a demo shop. Production mode must be asked for and refuses sandbox 
 from __future__ import annotations
 
 import os
-import secrets
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,7 +49,6 @@ class Settings:
     sandbox_auto_confirm: bool = False
     sandbox_webhooks: bool = True
     max_body_bytes: int = 64 * 1024
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def sandbox(self) -> bool:
@@ -111,7 +110,7 @@ def _flag(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
-_NUMBERS = {
+_NUMBERS: dict[str, Callable[[str], object]] = {
     "payment_ttl_seconds": int,
     "attempt_ttl_seconds": int,
     "attempt_grace_seconds": int,
@@ -132,7 +131,3 @@ def _async_url(url: str) -> str:
     if url.startswith("sqlite:///"):
         return "sqlite+aiosqlite:///" + url[len("sqlite:///"):]
     return url
-
-
-def random_secret() -> str:
-    return secrets.token_urlsafe(32)

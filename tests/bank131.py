@@ -26,7 +26,8 @@ def partner_call(server: LiveServer, method: str, payload: dict[str, Any],
                  version: str = "v1", **headers: str) -> httpx.Response:
     body = json.dumps(payload).encode()
     keys = server.settings.data_dir / "sandbox"
-    return httpx.post(f"{server.url}/sandbox/bank131/api/{version}/{method}", content=body, headers={
+    url = f"{server.url}/sandbox/bank131/api/{version}/{method}"
+    return httpx.post(url, content=body, headers={
         "Content-Type": "application/json", "X-PARTNER-PROJECT": "sandbox-project",
         "X-PARTNER-SIGN": _sign(keys / "partner_private.pem", body), **headers})
 

@@ -6,6 +6,7 @@ import asyncio
 import re
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from html import unescape
 from typing import Any, TypeVar
 
@@ -118,7 +119,13 @@ def query(database_url: str, sql: str, **params: Any) -> list[Any]:
                 return list((await conn.execute(text(sql), params)).all())
         finally:
             await engine.dispose()
-    return asyncio.run(run())
+    return _run_alone(run())
+
+
+def _run_alone(coro: Any) -> Any:
+    # In a thread of its own: Playwright's sync API keeps an event loop in the test's thread.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def execute(database_url: str, sql: str, **params: Any) -> None:
@@ -130,4 +137,4 @@ def execute(database_url: str, sql: str, **params: Any) -> None:
                 await conn.execute(text(sql), params)
         finally:
             await engine.dispose()
-    asyncio.run(run())
+    _run_alone(run())

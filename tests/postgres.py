@@ -79,9 +79,13 @@ class TempPostgres:
             finally:
                 await conn.close()
 
+        from concurrent.futures import ThreadPoolExecutor
+
         for _ in range(3):
             try:
-                asyncio.run(create())
+                # A thread of its own: a test's thread may already run an event loop.
+                with ThreadPoolExecutor(1) as pool:
+                    pool.submit(asyncio.run, create()).result()
                 break
             except OSError:
                 time.sleep(0.5)

@@ -20,7 +20,6 @@ from checkout.store.tables import (
     payments,
 )
 
-
 # ---- merchants -------------------------------------------------------------------------------
 
 async def merchant_by_key_hash(conn: AsyncConnection, key_hash: str) -> Merchant | None:

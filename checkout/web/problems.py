@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -14,7 +15,7 @@ from checkout.errors import CheckoutError
 log = logging.getLogger("checkout.web")
 
 
-def problem_response(problem: dict, headers: dict[str, str] | None = None) -> Response:
+def problem_response(problem: dict, headers: Mapping[str, str] | None = None) -> Response:
     return Response(json.dumps(problem, ensure_ascii=False), status_code=problem["status"],
                     media_type="application/problem+json", headers=headers)
 

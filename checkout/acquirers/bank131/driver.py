@@ -12,6 +12,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from checkout.acquirers.bank131 import wire
 from checkout.acquirers.base import (
     Capabilities,
     Family,
@@ -19,7 +20,6 @@ from checkout.acquirers.base import (
     Snapshot,
     StartRequest,
 )
-from checkout.acquirers.bank131 import wire
 from checkout.errors import AcquirerError, WebhookRejected
 
 CAPABILITIES = Capabilities(

@@ -5,9 +5,8 @@ Revises:
 Create Date: 2026-11-23 18:17:40.569738
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001'
 down_revision = None
@@ -16,7 +15,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    
+
     op.create_table('acquirer_events',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('acquirer', sa.String(length=40), nullable=False),
@@ -102,11 +101,11 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_attempts_payment_id'), ['payment_id'], unique=False)
         batch_op.create_index('ix_attempts_status_updated', ['status', 'updated_at'], unique=False)
 
-    
+
 
 
 def downgrade() -> None:
-    
+
     with op.batch_alter_table('attempts', schema=None) as batch_op:
         batch_op.drop_index('ix_attempts_status_updated')
         batch_op.drop_index(batch_op.f('ix_attempts_payment_id'))
@@ -120,4 +119,4 @@ def downgrade() -> None:
     op.drop_table('idempotency_keys')
     op.drop_table('merchants')
     op.drop_table('acquirer_events')
-    
+

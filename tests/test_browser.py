@@ -1,0 +1,131 @@
+"""The pages in a real browser: Debian's Chromium driven by Playwright, on loopback only."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+
+from tests.buyer import query
+from tests.server import LiveServer
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    b = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+    yield b
+    b.close()
+
+
+@pytest.fixture(scope="module")
+def iphone(playwright: Playwright) -> dict[str, Any]:
+    return dict(playwright.devices["iPhone 13"])
+
+
+def watch_console(page: Page) -> list[str]:
+    """Collect errors (a CSP violation shows up here): a clean page has none."""
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return errors
+
+
+def decode_qr(png: Path) -> str:
+    out = subprocess.run(["zbarimg", "--raw", "-q", str(png)], capture_output=True, text=True,
+                         timeout=30)
+    assert out.returncode == 0, f"zbarimg found no QR code: {out.stderr}"
+    return out.stdout.strip()
+
+
+def action_url(server: LiveServer) -> str:
+    return str(query(server.settings.db_url, "SELECT action_url FROM attempts")[0][0])
+
+
+def test_desktop_buyer_scans_a_real_qr_and_returns_to_the_shop(
+        browser: Browser, server: LiveServer, tmp_path: Path) -> None:
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors = watch_console(page)
+    page.goto(server.url + "/")
+    page.click("button[data-product=mug]")
+    page.wait_for_selector(".qr svg", timeout=15_000)
+    assert page.get_attribute("html", "data-platform") == "desktop"
+    shot = tmp_path / "qr.png"
+    page.locator(".qr").screenshot(path=str(shot))
+    assert decode_qr(shot) == action_url(server)
+    assert page.get_attribute("a[data-action=open-here]", "href") == action_url(server)
+
+    countdown = page.locator("time[data-countdown]")
+    first = countdown.inner_text()
+    page.wait_for_function(
+        "t => document.querySelector('time[data-countdown]').textContent !== t", arg=first)
+    assert first.startswith(("19:", "20:"))
+
+    page.click("a[data-action=open-here]")  # "open on this device": the simulated T-Bank app
+    page.click("form[data-action=approve] button")
+    page.click("a[data-action=back-to-checkout]")
+    page.wait_for_selector("[data-state=succeeded]", timeout=15_000)
+    # The page returns the buyer to the shop by itself, which reads the status from our API.
+    page.wait_for_url("**/shop/return?payment_id=*", timeout=15_000)
+    assert page.get_attribute(".payment-status", "data-status") == "succeeded"
+    assert errors == []
+    context.close()
+
+
+def test_phone_buyer_taps_the_app_button_and_sees_success_by_polling(
+        browser: Browser, iphone: dict[str, Any], server: LiveServer) -> None:
+    context = browser.new_context(**iphone, locale="ru-RU")
+    page = context.new_page()
+    errors = watch_console(page)
+    page.goto(server.url + "/")
+    page.click("button[data-product=coffee]")
+    button = page.wait_for_selector("a[data-action=open-app]", timeout=15_000)
+    assert page.get_attribute("html", "data-platform") == "mobile"
+    assert button.get_attribute("href") == action_url(server)
+    assert page.locator(".qr").is_hidden()  # the QR waits behind "pay from another phone"
+    checkout_url = page.url
+
+    app = context.new_page()  # the T-Bank app, beside the checkout tab
+    app.goto(button.get_attribute("href") or "")
+    app.click("form[data-action=approve] button")
+    # The checkout tab learns of it by polling, without a reload.
+    page.wait_for_selector("[data-state=succeeded]", timeout=15_000)
+    assert page.url == checkout_url or "/shop/return" in page.url
+    assert errors == []
+    context.close()
+
+
+def test_declined_payment_offers_a_retry_in_the_browser(
+        browser: Browser, server: LiveServer) -> None:
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    page.goto(server.url + "/")
+    page.click("button[data-product=kettle]")
+    page.wait_for_selector(".qr svg", timeout=15_000)
+    first = action_url(server)
+    app = context.new_page()
+    app.goto(first)
+    app.click("form[data-action=decline] button")
+    page.wait_for_selector("[data-state=attempt_failed]", timeout=15_000)
+    page.click("button[data-action=retry]")
+    page.wait_for_function(
+        "u => { const q = document.querySelector('.qr'); return q && q.dataset.qrUrl !== u }",
+        arg=first, timeout=15_000)
+    context.close()
