@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
+from checkout.logs import configure as configure_logging
 from checkout.settings import ConfigError, Settings
 
 
@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=None, help="port (default 8000)")
     sub.add_parser("migrate", help="bring the database schema up to date")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()
 
     try:
         if args.command == "serve":

@@ -1,0 +1,55 @@
+"""Sandbox is the default; production must be asked for and refuses sandbox secrets."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from checkout.settings import ConfigError, Settings
+from tests.server import LiveServer, settings_for
+
+STRONG = "k" * 40
+
+
+def test_no_configuration_means_sandbox_on_loopback() -> None:
+    s = Settings.from_env({})
+    assert s.sandbox and s.public_url == "http://127.0.0.1:8000"
+    assert s.db_url.startswith("sqlite+aiosqlite:///")
+
+
+@pytest.mark.parametrize(("env", "complaint"), [
+    ({}, "CHECKOUT_SECRET_KEYS"),
+    ({"CHECKOUT_SECRET_KEYS": "short"}, "at least 32"),
+    ({"CHECKOUT_SECRET_KEYS": STRONG}, "BANK131_BASE_URL"),
+    ({"CHECKOUT_SECRET_KEYS": STRONG, "BANK131_BASE_URL": "http://x/sandbox/bank131/api/v1/",
+      "BANK131_PROJECT": "p", "BANK131_PRIVATE_KEY": "a", "BANK131_PUBLIC_KEY": "b"},
+     "sandbox acquirer"),
+])
+def test_production_refuses_to_start_without_real_secrets(env: dict[str, str],
+                                                          complaint: str) -> None:
+    with pytest.raises(ConfigError, match=complaint):
+        Settings.from_env({"CHECKOUT_MODE": "production", **env})
+
+
+def test_unknown_mode_is_refused() -> None:
+    with pytest.raises(ConfigError):
+        Settings.from_env({"CHECKOUT_MODE": "prod"})
+
+
+def test_production_server_refuses_a_database_holding_the_sandbox_key(tmp_path: Path) -> None:
+    """A database that a sandbox ran on still has sk_test_demo: production must not serve it."""
+    data = tmp_path / "data"
+    LiveServer(settings_for(data, "")).start().stop()  # a sandbox ran here once
+    env = {"CHECKOUT_DATA_DIR": str(data), "PATH": "/usr/bin:/bin"}
+    keys = data / "sandbox"
+    prod = {**env, "CHECKOUT_MODE": "production", "CHECKOUT_SECRET_KEYS": STRONG,
+            "BANK131_BASE_URL": "https://demo.bank131.ru/api/v1/", "BANK131_PROJECT": "p",
+            "BANK131_PRIVATE_KEY": str(keys / "partner_private.pem"),
+            "BANK131_PUBLIC_KEY": str(keys / "bank_public.pem")}
+    out = subprocess.run([sys.executable, "-m", "checkout.cli", "serve", "--port", "1"],
+                         env=prod, capture_output=True, text=True, timeout=60)
+    assert out.returncode != 0
+    assert "sk_test_demo" in out.stderr
