@@ -28,6 +28,7 @@ lint: install
 	$(BIN)/mypy
 
 bench: install
+	./scripts/install-system-deps wrk
 	$(BIN)/python bench/poll.py
 
 # Re-pin every dependency after changing pyproject.toml.

@@ -15,6 +15,8 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="serve the checkout (sandbox mode unless configured)")
     serve.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (default 8000)")
+    serve.add_argument("--no-access-log", action="store_true",
+                       help="do not log every request (benchmarks, noisy proxies)")
     sub.add_parser("migrate", help="bring the database schema up to date")
     args = parser.parse_args(argv)
     configure_logging()
@@ -29,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.port:
                 env["CHECKOUT_PORT"] = str(args.port)
             settings = Settings.from_env(env)
-            return _serve(settings)
+            return _serve(settings, access_log=not args.no_access_log)
         settings = Settings.from_env()
         from checkout.store.migrate import upgrade
 
@@ -41,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-def _serve(settings: Settings) -> int:
+def _serve(settings: Settings, access_log: bool = True) -> int:
     import uvicorn
 
     from checkout.app import create_app
@@ -50,7 +52,8 @@ def _serve(settings: Settings) -> int:
         print(f"Sandbox mode: demo shop at {settings.public_url}/  (API key sk_test_demo)",
               flush=True)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_level="info", proxy_headers=False, timeout_graceful_shutdown=10)
+                log_level="info", access_log=access_log, proxy_headers=False,
+                timeout_graceful_shutdown=10)
     return 0
 
 
