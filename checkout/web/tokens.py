@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
+from functools import lru_cache
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -16,13 +18,14 @@ from checkout.settings import Settings
 TOKEN_MAX_AGE = 30 * 24 * 3600  # return links must still work long after the payment ends
 
 
-def _serializer(settings: Settings) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(list(settings.secret_keys), salt="checkout",
+@lru_cache(maxsize=8)
+def _serializer(keys: tuple[str, ...]) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(list(keys), salt="checkout",
                                   signer_kwargs={"digest_method": hashlib.sha256})
 
 
 def checkout_token(settings: Settings, payment_id: str) -> str:
-    return _serializer(settings).dumps(payment_id)
+    return _serializer(settings.secret_keys).dumps(payment_id)
 
 
 def checkout_url(settings: Settings, payment_id: str) -> str:
@@ -31,11 +34,21 @@ def checkout_url(settings: Settings, payment_id: str) -> str:
 
 def read_checkout_token(settings: Settings, token: str) -> str | None:
     """The payment id a token grants, or None if it is forged or too old."""
+    verified = _verify(settings.secret_keys, token)
+    if verified is None or time.time() - verified[1] > TOKEN_MAX_AGE:
+        return None
+    return verified[0]
+
+
+@lru_cache(maxsize=65_536)
+def _verify(keys: tuple[str, ...], token: str) -> tuple[str, float] | None:
+    # Every waiting buyer polls with the same token every 2 s: check its signature once.
+    # The age is checked on every use, outside the cache.
     try:
-        value = _serializer(settings).loads(token, max_age=TOKEN_MAX_AGE)
+        value, signed_at = _serializer(keys).loads(token, return_timestamp=True)
     except (BadSignature, SignatureExpired):
         return None
-    return value if isinstance(value, str) else None
+    return (value, signed_at.timestamp()) if isinstance(value, str) else None
 
 
 def form_token(settings: Settings, purpose: str, subject: str) -> str:
