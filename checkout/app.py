@@ -35,6 +35,7 @@ from checkout.web.merchant_auth import hash_key
 from checkout.web.problems import checkout_error, http_error, unexpected_error
 from checkout.web.security import BodyLimit, SecurityHeaders
 from checkout.web.templating import make_environment
+from checkout.web.tokens import checkout_url
 
 log = logging.getLogger("checkout")
 
@@ -95,7 +96,8 @@ async def _running(app: Starlette, settings: Settings) -> AsyncIterator[None]:
             await _refuse_sandbox_keys(db)
         ctx = FlowContext(db=db, settings=settings, acquirers=acquirers,
                           versions=VersionCache(authoritative=db.is_sqlite,
-                                                recheck_seconds=settings.poll_interval_seconds))
+                                                recheck_seconds=settings.poll_interval_seconds),
+                          checkout_url=lambda payment_id: checkout_url(settings, payment_id))
         app.state.db, app.state.http, app.state.flow = db, http, ctx
         app.state.bank131_emulator = emulator
         reconciler = asyncio.create_task(jobs.run_forever(ctx))

@@ -27,7 +27,7 @@ async def reconcile_once(ctx: FlowContext) -> None:
     async with ctx.db.reader() as conn:
         events = await repo.unapplied_events(conn, received_before=settle)
         quiet_attempts = await repo.live_attempts(
-            conn, quiet_since=quiet,
+            conn, quiet_since=quiet, unstarted_since=settle,
             overdue_before=now - timedelta(seconds=ctx.settings.attempt_grace_seconds))
     for event_id, acquirer, ref in events:
         # A webhook stored but not applied (we crashed in between): fetch and apply now.

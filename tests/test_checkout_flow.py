@@ -250,3 +250,37 @@ def test_demo_shop_buys_and_shows_the_final_status(server: LiveServer,
     shop = browser_client.get(back.raw_path.decode())
     assert shop.status_code == 200
     assert 'data-status="succeeded"' in shop.text
+
+
+def test_an_acquirer_outage_at_start_is_retried_with_the_same_key(
+        api: httpx.Client, browser_client: httpx.Client, server: LiveServer) -> None:
+    emulator = server.app.state.bank131_emulator
+    emulator.outage = True
+    payment = new_payment(api, server.url)
+    assert state_of(start(browser_client, payment["checkout_url"])) == "preparing"
+    assert attempts_of(server, payment["id"]) == [("starting", "desktop")]
+    emulator.outage = False  # the reconciler tries again, with the same idempotency key
+    link = wait_for_link(browser_client, payment["checkout_url"])
+    decide(browser_client, link, approve=True)
+    wait_for_status(api, payment["id"], "succeeded")
+    sessions = query(server.settings.db_url, "SELECT DISTINCT acquirer_ref FROM attempts")
+    assert len(sessions) == 1
+
+
+def test_an_acquirer_that_never_answers_ends_the_attempt_and_allows_a_retry(
+        make_server: Callable[..., LiveServer]) -> None:
+    server = make_server(attempt_ttl_seconds=1)
+    server.app.state.bank131_emulator.outage = True
+    with httpx.Client(base_url=server.url, timeout=15,
+                      headers={"Authorization": "Bearer sk_test_demo"}) as api, \
+            httpx.Client(base_url=server.url, timeout=15) as buyer:
+        payment = new_payment(api, server.url)
+        start(buyer, payment["checkout_url"])
+        wait_for(lambda: state_of(open_page(buyer, payment["checkout_url"]))
+                 == "attempt_failed", what="the attempt to be given up")
+        assert query(server.settings.db_url, "SELECT error_code FROM attempts")[0][0] == \
+            "acquirer_unreachable"
+        assert api.get(f"/api/v1/payments/{payment['id']}").json()["status"] == "pending"
+        server.app.state.bank131_emulator.outage = False
+        start(buyer, payment["checkout_url"])
+        wait_for_link(buyer, payment["checkout_url"])

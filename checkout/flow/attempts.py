@@ -96,7 +96,7 @@ async def call_start(ctx: FlowContext, attempt: Attempt, payment: Payment) -> At
         idempotency_key=attempt.id,
         amount=Money(payment.amount, payment.currency),
         platform=Platform(attempt.platform_type, attempt.platform_os, attempt.platform_browser),
-        return_url=_return_to_checkout(ctx, payment),
+        return_url=ctx.checkout_url(payment.id),
         customer_reference=payment.customer_reference or payment.merchant_id,
         capture=payment.capture,
     )
@@ -111,13 +111,6 @@ async def call_start(ctx: FlowContext, attempt: Attempt, payment: Payment) -> At
                           error_message=err.detail)
         return (await apply_snapshot(ctx, attempt.id, failed)).attempt
     return (await apply_snapshot(ctx, attempt.id, snap)).attempt
-
-
-def _return_to_checkout(ctx: FlowContext, payment: Payment) -> str:
-    # Imported here: the web layer owns URLs, the flow only needs this one string.
-    from checkout.web.tokens import checkout_url
-
-    return checkout_url(ctx.settings, payment.id)
 
 
 # ---- applying what the acquirer says ---------------------------------------------------------
@@ -237,8 +230,16 @@ async def refresh_attempt(ctx: FlowContext, attempt: Attempt) -> None:
     """Ask the acquirer where a live attempt stands; end it if its time is long over."""
     driver = ctx.acquirer(attempt.acquirer)
     if not attempt.acquirer_ref:
-        async with ctx.db.reader() as conn:
+        if ctx.now() - attempt.created_at > timedelta(seconds=ctx.settings.attempt_ttl_seconds):
+            # The acquirer never answered our start: no buyer ever saw a link, so nothing can
+            # have been paid. End it, so the buyer can try again and the payment can expire.
+            await apply_snapshot(ctx, attempt.id, Snapshot(
+                "", SessionState.FAILED, error_code="acquirer_unreachable",
+                error_message="the acquirer did not answer the start of the session"))
+            return
+        async with ctx.db.transaction() as conn:
             payment = await repo.payment(conn, attempt.payment_id)
+            await repo.mark_checked(conn, attempt.id, ctx.now())
         assert payment is not None
         await call_start(ctx, attempt, payment)
         return

@@ -22,6 +22,9 @@ class FlowContext:
     settings: Settings
     acquirers: dict[str, Acquirer]
     versions: VersionCache
+    # Where the acquirer sends the buyer back to: our checkout page for a payment id. The web
+    # layer owns URLs, so it hands this in.
+    checkout_url: Callable[[str], str]
     default_acquirer: str = "bank131"
     now: Callable[[], datetime] = field(default=utcnow)
 

@@ -121,14 +121,18 @@ async def update_attempt(conn: AsyncConnection, current: Attempt, now: datetime,
 
 
 async def live_attempts(conn: AsyncConnection, *, quiet_since: datetime,
-                        overdue_before: datetime, limit: int = 200) -> list[Attempt]:
-    """Live attempts to ask the acquirer about: unheard of since `quiet_since`, or whose
-    deadline passed before `overdue_before`."""
+                        overdue_before: datetime, unstarted_since: datetime,
+                        limit: int = 200) -> list[Attempt]:
+    """Live attempts to ask the acquirer about: unheard of since `quiet_since`, past their
+    deadline before `overdue_before`, or never started there and not tried since
+    `unstarted_since`."""
     last_news = func.coalesce(attempts.c.checked_at, attempts.c.updated_at)
     rows = await conn.execute(
         select(attempts).where(and_(
             attempts.c.status.in_([str(s) for s in LIVE_ATTEMPT]),
-            or_(last_news < quiet_since, attempts.c.deadline_at < overdue_before),
+            or_(last_news < quiet_since,
+                attempts.c.deadline_at < overdue_before,
+                and_(attempts.c.acquirer_ref.is_(None), last_news < unstarted_since)),
         )).order_by(last_news).limit(limit)
     )
     return [Attempt.from_row(r) for r in rows]

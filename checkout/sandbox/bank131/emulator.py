@@ -80,6 +80,8 @@ class Bank131Emulator:
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
+        # Fault switch for tests and demos: while on, every API call fails as an outage would.
+        self.outage = False
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -100,6 +102,8 @@ class Bank131Emulator:
 
     async def handle(self, method: str, headers: dict[str, str], body: bytes) -> tuple[int, dict]:
         """Answer one API call: (HTTP status, JSON body)."""
+        if self.outage:
+            return 503, ApiError(503, "internal_error", "service unavailable").body()
         try:
             self._authenticate(headers, body)
             try:

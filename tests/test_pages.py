@@ -1,0 +1,63 @@
+"""What every page promises regardless of state: language, headers, the sandbox banner."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+import pytest
+
+from tests.bank131 import send_webhook
+from tests.buyer import new_payment, path_of
+from tests.server import LiveServer
+
+
+@pytest.mark.parametrize(("query", "accept", "expected"), [
+    ("", "en-US,en;q=0.9", "Payment to"),
+    ("", "ru-RU,ru;q=0.9,en;q=0.5", "Оплата в"),
+    ("", "de-DE", "Оплата в"),  # neither: Russian, the default
+    ("?lang=en", "ru-RU", "Payment to"),
+    ("?lang=ru", "en-US", "Оплата в"),
+    ("?lang=xx", "en-US", "Payment to"),
+])
+def test_language_comes_from_lang_then_accept_language(
+        api: httpx.Client, browser_client: httpx.Client, server: LiveServer,
+        query: str, accept: str, expected: str) -> None:
+    payment = new_payment(api, server.url)
+    html = browser_client.get(path_of(payment["checkout_url"]) + query,
+                              headers={"Accept-Language": accept}).text
+    assert expected in html
+    assert f'lang="{"en" if expected == "Payment to" else "ru"}"' in html
+
+
+def test_every_response_carries_the_security_headers(api: httpx.Client,
+                                                     browser_client: httpx.Client,
+                                                     server: LiveServer) -> None:
+    payment = new_payment(api, server.url)
+    for resp in (browser_client.get(path_of(payment["checkout_url"])),
+                 api.get(f"/api/v1/payments/{payment['id']}"),
+                 browser_client.get("/static/checkout.js"),
+                 browser_client.get("/no-such-page")):
+        csp = resp.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
+        assert "unsafe-inline" not in csp
+        assert resp.headers["x-content-type-options"] == "nosniff"
+        assert resp.headers["referrer-policy"] == "no-referrer"
+    assert browser_client.get("/no-such-page").status_code == 404
+
+
+def test_sandbox_pages_say_so(browser_client: httpx.Client, api: httpx.Client,
+                              server: LiveServer) -> None:
+    payment = new_payment(api, server.url)
+    html = browser_client.get(path_of(payment["checkout_url"])).text
+    assert 'class="sandbox-banner"' in html
+    assert 'class="sandbox-banner"' in browser_client.get("/").text
+
+
+def test_webhook_for_an_unknown_session_is_logged(server: LiveServer,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="checkout.webhooks"):
+        resp = send_webhook(server, "payment_finished", {"id": "ps_nobody", "status": "accepted",
+                                                         "acquiring_payments": []})
+    assert resp.status_code == 404
+    assert any("ps_nobody" in r.getMessage() for r in caplog.records)
