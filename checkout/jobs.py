@@ -26,9 +26,10 @@ async def reconcile_once(ctx: FlowContext) -> None:
     quiet = now - timedelta(seconds=ctx.settings.acquirer_poll_seconds)
     async with ctx.db.reader() as conn:
         events = await repo.unapplied_events(conn, received_before=settle)
-        quiet_attempts = await repo.live_attempts(
+        quiet_attempts = await repo.attempts_to_check(
             conn, quiet_since=quiet, unstarted_since=settle,
-            overdue_before=now - timedelta(seconds=ctx.settings.attempt_grace_seconds))
+            overdue_before=now - timedelta(seconds=ctx.settings.attempt_grace_seconds),
+            watch_expired_since=now - timedelta(seconds=2 * ctx.settings.attempt_ttl_seconds))
     for event_id, acquirer, ref in events:
         # A webhook stored but not applied (we crashed in between): fetch and apply now.
         async with ctx.db.reader() as conn:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from html import unescape
 from typing import Any, TypeVar
 
@@ -23,6 +24,15 @@ WINDOWS_CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 
 TELEGRAM_PREVIEW = "TelegramBot (like TwitterBot)"
 
 T = TypeVar("T")
+
+
+@contextmanager
+def clients(server: Any) -> Iterator[tuple[httpx.Client, httpx.Client]]:
+    """The merchant's API client (with the demo key) and a buyer's plain browser client."""
+    with httpx.Client(base_url=server.url, timeout=15,
+                      headers={"Authorization": "Bearer sk_test_demo"}) as api, \
+            httpx.Client(base_url=server.url, timeout=15) as buyer:
+        yield api, buyer
 
 
 def new_payment(api: httpx.Client, server_url: str, **fields: Any) -> dict[str, Any]:

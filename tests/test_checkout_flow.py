@@ -13,6 +13,7 @@ from tests.buyer import (
     IPHONE,
     TELEGRAM_PREVIEW,
     WINDOWS_CHROME,
+    clients,
     decide,
     form_token,
     new_payment,
@@ -174,9 +175,7 @@ def test_the_countdown_is_the_servers_twenty_minutes(
 def test_expired_link_ends_the_attempt_and_the_buyer_can_try_again(
         make_server: Callable[..., LiveServer]) -> None:
     server = make_server(attempt_ttl_seconds=2, attempt_grace_seconds=1)
-    with httpx.Client(base_url=server.url, timeout=15,
-                      headers={"Authorization": "Bearer sk_test_demo"}) as api, \
-            httpx.Client(base_url=server.url, timeout=15) as buyer:
+    with clients(server) as (api, buyer):
         payment = new_payment(api, server.url)
         start(buyer, payment["checkout_url"])
         link = wait_for_link(buyer, payment["checkout_url"])
@@ -192,9 +191,7 @@ def test_expired_link_ends_the_attempt_and_the_buyer_can_try_again(
 def test_unpaid_payment_expires_and_then_cannot_be_started(
         make_server: Callable[..., LiveServer]) -> None:
     server = make_server(payment_ttl_seconds=1)
-    with httpx.Client(base_url=server.url, timeout=15,
-                      headers={"Authorization": "Bearer sk_test_demo"}) as api, \
-            httpx.Client(base_url=server.url, timeout=15) as buyer:
+    with clients(server) as (api, buyer):
         payment = new_payment(api, server.url)
         token = form_token(open_page(buyer, payment["checkout_url"]))  # page left open
         wait_for_status(api, payment["id"], "expired")
@@ -209,9 +206,7 @@ def test_unpaid_payment_expires_and_then_cannot_be_started(
 def test_without_acquirer_webhooks_status_polling_finishes_the_payment(
         make_server: Callable[..., LiveServer]) -> None:
     server = make_server(sandbox_webhooks=False, acquirer_poll_seconds=0.3)
-    with httpx.Client(base_url=server.url, timeout=15,
-                      headers={"Authorization": "Bearer sk_test_demo"}) as api, \
-            httpx.Client(base_url=server.url, timeout=15) as buyer:
+    with clients(server) as (api, buyer):
         payment = new_payment(api, server.url)
         start(buyer, payment["checkout_url"])
         link = wait_for_link(buyer, payment["checkout_url"])
@@ -224,9 +219,7 @@ def test_without_acquirer_webhooks_status_polling_finishes_the_payment(
 def test_with_automatic_confirmation_the_link_comes_without_a_confirm_step(
         make_server: Callable[..., LiveServer]) -> None:
     server = make_server(sandbox_auto_confirm=True)
-    with httpx.Client(base_url=server.url, timeout=15,
-                      headers={"Authorization": "Bearer sk_test_demo"}) as api, \
-            httpx.Client(base_url=server.url, timeout=15) as buyer:
+    with clients(server) as (api, buyer):
         payment = new_payment(api, server.url)
         start(buyer, payment["checkout_url"])
         decide(buyer, wait_for_link(buyer, payment["checkout_url"]), approve=True)
@@ -271,9 +264,7 @@ def test_an_acquirer_that_never_answers_ends_the_attempt_and_allows_a_retry(
         make_server: Callable[..., LiveServer]) -> None:
     server = make_server(attempt_ttl_seconds=1)
     server.app.state.bank131_emulator.outage = True
-    with httpx.Client(base_url=server.url, timeout=15,
-                      headers={"Authorization": "Bearer sk_test_demo"}) as api, \
-            httpx.Client(base_url=server.url, timeout=15) as buyer:
+    with clients(server) as (api, buyer):
         payment = new_payment(api, server.url)
         start(buyer, payment["checkout_url"])
         wait_for(lambda: state_of(open_page(buyer, payment["checkout_url"]))
@@ -284,3 +275,47 @@ def test_an_acquirer_that_never_answers_ends_the_attempt_and_allows_a_retry(
         server.app.state.bank131_emulator.outage = False
         start(buyer, payment["checkout_url"])
         wait_for_link(buyer, payment["checkout_url"])
+
+
+def test_when_the_acquirer_is_slower_than_our_deadline_we_cancel_the_session_there(
+        make_server: Callable[..., LiveServer]) -> None:
+    from dataclasses import replace
+
+    server = make_server(attempt_ttl_seconds=2, attempt_grace_seconds=1)
+    emulator = server.app.state.bank131_emulator
+    emulator.config = replace(emulator.config, session_ttl_seconds=3600)
+    with clients(server) as (api, buyer):
+        payment = new_payment(api, server.url)
+        start(buyer, payment["checkout_url"])
+        link = wait_for_link(buyer, payment["checkout_url"])
+        wait_for(lambda: state_of(open_page(buyer, payment["checkout_url"]))
+                 == "attempt_failed", timeout=20, what="our deadline")
+        ref = query(server.settings.db_url, "SELECT acquirer_ref FROM attempts")[0][0]
+        from tests.bank131 import session
+
+        assert session(server, ref)["status"] == "cancelled"  # ended there, not only here
+        decide(buyer, link, approve=True)  # the T-Bank app no longer takes it
+        assert attempts_of(server, payment["id"])[0][0] == "expired"
+        assert api.get(f"/api/v1/payments/{payment['id']}").json()["status"] == "pending"
+
+
+def test_a_last_second_approval_on_an_attempt_we_ended_is_still_found_without_webhooks(
+        make_server: Callable[..., LiveServer]) -> None:
+    from dataclasses import replace
+
+    server = make_server(attempt_ttl_seconds=2, attempt_grace_seconds=1,
+                         sandbox_webhooks=False, acquirer_poll_seconds=0.3)
+    emulator = server.app.state.bank131_emulator
+    emulator.config = replace(emulator.config, session_ttl_seconds=3600)
+    with clients(server) as (api, buyer):
+        payment = new_payment(api, server.url)
+        start(buyer, payment["checkout_url"])
+        link = wait_for_link(buyer, payment["checkout_url"])
+        emulator.outage = True  # we can neither ask nor cancel: we end it by our own clock
+        wait_for(lambda: attempts_of(server, payment["id"])[0][0] == "expired", timeout=20,
+                 what="our deadline")
+        emulator.outage = False
+        decide(buyer, link, approve=True)  # the session was never cancelled at the bank
+        done = wait_for_status(api, payment["id"], "succeeded")
+        assert done["captured_amount"] == payment["amount"]
+        assert attempts_of(server, payment["id"])[0][0] == "succeeded"

@@ -243,22 +243,29 @@ async def refresh_attempt(ctx: FlowContext, attempt: Attempt) -> None:
         assert payment is not None
         await call_start(ctx, attempt, payment)
         return
-    snap = await driver.fetch(attempt.acquirer_ref)
-    async with ctx.db.transaction() as conn:
-        await repo.mark_checked(conn, attempt.id, ctx.now())
-    result = await apply_snapshot(ctx, attempt.id, snap)
-    current = result.attempt
     grace = timedelta(seconds=ctx.settings.attempt_grace_seconds)
-    if current.status in LIVE_ATTEMPT and current.deadline_at and \
-            ctx.now() > current.deadline_at + grace:
-        # The acquirer should have ended it by now; end it ourselves, there first.
+    overdue = attempt.deadline_at is not None and ctx.now() > attempt.deadline_at + grace
+    try:
+        snap = await driver.fetch(attempt.acquirer_ref)
+    except AcquirerError:
+        if not (overdue and attempt.status in LIVE_ATTEMPT):
+            raise
+        current = attempt  # the acquirer is down, and our deadline is over: end it here
+    else:
+        async with ctx.db.transaction() as conn:
+            await repo.mark_checked(conn, attempt.id, ctx.now())
+        current = (await apply_snapshot(ctx, attempt.id, snap)).attempt
+    if current.status in LIVE_ATTEMPT and overdue:
+        # The acquirer should have ended it by now. End it here first (a success that still
+        # arrives is accepted: EXPIRED may become SUCCEEDED), then there, best effort: if the
+        # cancel fails, the acquirer's own time limit ends the session.
+        await apply_snapshot(ctx, attempt.id, Snapshot(
+            attempt.acquirer_ref, SessionState.EXPIRED, error_code="expired",
+            error_message="the buyer did not approve in time"))
         try:
             snap = await driver.cancel(attempt.acquirer_ref, attempt.id)
         except AcquirerError as err:
-            if err.temporary:
-                raise
-            snap = await driver.fetch(attempt.acquirer_ref)
-        if ATTEMPT_STATUS_FOR[snap.state] in (A.CANCELED, A.FAILED):
-            snap = Snapshot(snap.ref, SessionState.EXPIRED, error_code="expired",
-                            error_message="the buyer did not approve in time")
+            log.warning("cancel after the deadline failed: %s", err.detail,
+                        extra={"attempt_id": attempt.id})
+            return
         await apply_snapshot(ctx, attempt.id, snap)

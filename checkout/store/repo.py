@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import Table, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -60,14 +60,7 @@ async def payment(conn: AsyncConnection, payment_id: str,
 async def update_payment(conn: AsyncConnection, current: Payment, now: datetime,
                          **values: Any) -> bool:
     """Compare-and-set: applies only if nobody changed the payment since `current` was read."""
-    if "status" in values:
-        values["status"] = str(values["status"])
-    done = await conn.execute(
-        update(payments)
-        .where(and_(payments.c.id == current.id, payments.c.version == current.version))
-        .values(version=current.version + 1, updated_at=now, **values)
-    )
-    return done.rowcount == 1
+    return await _compare_and_set(conn, payments, current.id, current.version, now, values)
 
 
 async def payments_to_expire(conn: AsyncConnection, now: datetime, limit: int = 100
@@ -110,30 +103,43 @@ async def latest_attempt(conn: AsyncConnection, payment_id: str) -> Attempt | No
 
 async def update_attempt(conn: AsyncConnection, current: Attempt, now: datetime,
                          **values: Any) -> bool:
+    """Compare-and-set, as `update_payment`."""
+    return await _compare_and_set(conn, attempts, current.id, current.version, now, values)
+
+
+async def _compare_and_set(conn: AsyncConnection, table: Table, row_id: str, version: int,
+                           now: datetime, values: dict[str, Any]) -> bool:
     if "status" in values:
         values["status"] = str(values["status"])
     done = await conn.execute(
-        update(attempts)
-        .where(and_(attempts.c.id == current.id, attempts.c.version == current.version))
-        .values(version=current.version + 1, updated_at=now, **values)
+        update(table)
+        .where(and_(table.c.id == row_id, table.c.version == version))
+        .values(version=version + 1, updated_at=now, **values)
     )
     return done.rowcount == 1
 
 
-async def live_attempts(conn: AsyncConnection, *, quiet_since: datetime,
-                        overdue_before: datetime, unstarted_since: datetime,
-                        limit: int = 200) -> list[Attempt]:
-    """Live attempts to ask the acquirer about: unheard of since `quiet_since`, past their
-    deadline before `overdue_before`, or never started there and not tried since
-    `unstarted_since`."""
+async def attempts_to_check(conn: AsyncConnection, *, quiet_since: datetime,
+                            overdue_before: datetime, unstarted_since: datetime,
+                            watch_expired_since: datetime, limit: int = 200) -> list[Attempt]:
+    """Attempts to ask the acquirer about:
+    - live ones unheard of since `quiet_since`, past their deadline before `overdue_before`,
+      or never started there and not tried since `unstarted_since`;
+    - ones we ended by our own clock after `watch_expired_since`, and unheard of since
+      `quiet_since`: the buyer may still have approved at the last second, and with webhooks
+      off only we can notice."""
     last_news = func.coalesce(attempts.c.checked_at, attempts.c.updated_at)
+    live = and_(
+        attempts.c.status.in_([str(s) for s in LIVE_ATTEMPT]),
+        or_(last_news < quiet_since,
+            attempts.c.deadline_at < overdue_before,
+            and_(attempts.c.acquirer_ref.is_(None), last_news < unstarted_since)),
+    )
+    watched = and_(attempts.c.status == str(AttemptStatus.EXPIRED),
+                   attempts.c.acquirer_ref.is_not(None),
+                   attempts.c.updated_at > watch_expired_since, last_news < quiet_since)
     rows = await conn.execute(
-        select(attempts).where(and_(
-            attempts.c.status.in_([str(s) for s in LIVE_ATTEMPT]),
-            or_(last_news < quiet_since,
-                attempts.c.deadline_at < overdue_before,
-                and_(attempts.c.acquirer_ref.is_(None), last_news < unstarted_since)),
-        )).order_by(last_news).limit(limit)
+        select(attempts).where(or_(live, watched)).order_by(last_news).limit(limit)
     )
     return [Attempt.from_row(r) for r in rows]
 
