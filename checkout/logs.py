@@ -22,3 +22,4 @@ def configure(level: int = logging.INFO) -> None:
     root.setLevel(level)
     # httpx logs every request URL at INFO; ours are logged where they matter.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
