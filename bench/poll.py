@@ -5,6 +5,7 @@ Starts the checkout in sandbox mode on SQLite with stored payments (some with a 
 whose T-Pay link the buyer is looking at), then loads, with wrk, (a) the status poll of those
 payments at their current version — the "nothing changed" answer every waiting buyer gets every
 2 s — and (b) a bare Starlette "hello" served by the same uvicorn, and prints both and the ratio.
+wrk runs one thread, so the server (one uvicorn worker) has the other core to itself.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ def prepare(base: str, payments: int, live: int) -> list[str]:
 
 
 def wrk(url: str, script: Path | None, connections: int, seconds: int) -> dict[str, float]:
-    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
     if script:
         cmd += ["-s", str(script)]
     out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
@@ -126,6 +127,8 @@ def main() -> None:
         script.write_text(WRK_SCRIPT % paths)
         print(f"{'endpoint':<28}{'conns':>6}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}"
               f"{'non-2xx':>9}")
+        wrk(hello, None, 100, 2)  # warm-up: neither server is measured cold
+        wrk(base + "/", script, 100, 2)
         for conns in args.connections:
             bare = wrk(hello, None, conns, args.seconds)
             poll = wrk(base + "/", script, conns, args.seconds)
