@@ -100,6 +100,14 @@ def wait_for_link(client: httpx.Client, checkout_url: str, ua: str = WINDOWS_CHR
     return wait_for(probe, what="the T-Pay link")
 
 
+def checkout_with_link(api: httpx.Client, buyer: httpx.Client, server_url: str,
+                       ua: str = WINDOWS_CHROME) -> tuple[dict[str, Any], str]:
+    """A new payment whose buyer pressed start and now sees the T-Pay link."""
+    payment = new_payment(api, server_url)
+    start(buyer, payment["checkout_url"], ua)
+    return payment, wait_for_link(buyer, payment["checkout_url"], ua)
+
+
 def decide(client: httpx.Client, link: str, approve: bool) -> None:
     url = httpx.URL(link)
     resp = client.post(url.path + ("/approve" if approve else "/decline"))

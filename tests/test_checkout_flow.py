@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import httpx
 import pytest
 
+from tests.bank131 import session
 from tests.buyer import (
     ANDROID,
     IPHONE,
     TELEGRAM_PREVIEW,
     WINDOWS_CHROME,
+    checkout_with_link,
     clients,
     decide,
     form_token,
@@ -165,8 +169,6 @@ def test_the_countdown_is_the_servers_twenty_minutes(
     payment = new_payment(api, server.url)
     start(browser_client, payment["checkout_url"])
     wait_for_link(browser_client, payment["checkout_url"])
-    import re
-
     html = open_page(browser_client, payment["checkout_url"])
     seconds = int(re.search(r'data-countdown="(\d+)"', html).group(1))  # type: ignore[union-attr]
     assert 1190 <= seconds <= 1200
@@ -176,9 +178,7 @@ def test_expired_link_ends_the_attempt_and_the_buyer_can_try_again(
         make_server: Callable[..., LiveServer]) -> None:
     server = make_server(attempt_ttl_seconds=2, attempt_grace_seconds=1)
     with clients(server) as (api, buyer):
-        payment = new_payment(api, server.url)
-        start(buyer, payment["checkout_url"])
-        link = wait_for_link(buyer, payment["checkout_url"])
+        payment, link = checkout_with_link(api, buyer, server.url)
         wait_for(lambda: state_of(open_page(buyer, payment["checkout_url"]))
                  == "attempt_failed", timeout=20, what="the expiry")
         assert "pending" == api.get(f"/api/v1/payments/{payment['id']}").json()["status"]
@@ -207,9 +207,7 @@ def test_without_acquirer_webhooks_status_polling_finishes_the_payment(
         make_server: Callable[..., LiveServer]) -> None:
     server = make_server(sandbox_webhooks=False, acquirer_poll_seconds=0.3)
     with clients(server) as (api, buyer):
-        payment = new_payment(api, server.url)
-        start(buyer, payment["checkout_url"])
-        link = wait_for_link(buyer, payment["checkout_url"])
+        payment, link = checkout_with_link(api, buyer, server.url)
         decide(buyer, link, approve=True)
         wait_for_status(api, payment["id"], "succeeded")
     events = query(server.settings.db_url, "SELECT count(*) FROM acquirer_events")[0][0]
@@ -279,20 +277,14 @@ def test_an_acquirer_that_never_answers_ends_the_attempt_and_allows_a_retry(
 
 def test_when_the_acquirer_is_slower_than_our_deadline_we_cancel_the_session_there(
         make_server: Callable[..., LiveServer]) -> None:
-    from dataclasses import replace
-
     server = make_server(attempt_ttl_seconds=2, attempt_grace_seconds=1)
     emulator = server.app.state.bank131_emulator
     emulator.config = replace(emulator.config, session_ttl_seconds=3600)
     with clients(server) as (api, buyer):
-        payment = new_payment(api, server.url)
-        start(buyer, payment["checkout_url"])
-        link = wait_for_link(buyer, payment["checkout_url"])
+        payment, link = checkout_with_link(api, buyer, server.url)
         wait_for(lambda: state_of(open_page(buyer, payment["checkout_url"]))
                  == "attempt_failed", timeout=20, what="our deadline")
         ref = query(server.settings.db_url, "SELECT acquirer_ref FROM attempts")[0][0]
-        from tests.bank131 import session
-
         assert session(server, ref)["status"] == "cancelled"  # ended there, not only here
         decide(buyer, link, approve=True)  # the T-Bank app no longer takes it
         assert attempts_of(server, payment["id"])[0][0] == "expired"
@@ -301,16 +293,12 @@ def test_when_the_acquirer_is_slower_than_our_deadline_we_cancel_the_session_the
 
 def test_a_last_second_approval_on_an_attempt_we_ended_is_still_found_without_webhooks(
         make_server: Callable[..., LiveServer]) -> None:
-    from dataclasses import replace
-
     server = make_server(attempt_ttl_seconds=2, attempt_grace_seconds=1,
                          sandbox_webhooks=False, acquirer_poll_seconds=0.3)
     emulator = server.app.state.bank131_emulator
     emulator.config = replace(emulator.config, session_ttl_seconds=3600)
     with clients(server) as (api, buyer):
-        payment = new_payment(api, server.url)
-        start(buyer, payment["checkout_url"])
-        link = wait_for_link(buyer, payment["checkout_url"])
+        payment, link = checkout_with_link(api, buyer, server.url)
         emulator.outage = True  # we can neither ask nor cancel: we end it by our own clock
         wait_for(lambda: attempts_of(server, payment["id"])[0][0] == "expired", timeout=20,
                  what="our deadline")
