@@ -23,14 +23,24 @@ from checkout.acquirers.base import Acquirer
 from checkout.errors import CheckoutError
 from checkout.flow.context import FlowContext
 from checkout.flow.versions import VersionCache
+from checkout.notify.delivery import DeliveryWorker
+from checkout.notify.signing import new_secret
 from checkout.sandbox import keys as sandbox_keys
 from checkout.sandbox import routes as sandbox_routes
 from checkout.sandbox.bank131.emulator import Bank131Emulator, EmulatorConfig
 from checkout.settings import DEMO_API_KEY, ROOT, ConfigError, Settings
 from checkout.store import repo
+from checkout.store import webhooks as webhook_store
 from checkout.store.db import Database
 from checkout.store.migrate import upgrade
-from checkout.web import acquirer_webhooks, demo_shop, hosted_page, merchant_api, openapi
+from checkout.web import (
+    acquirer_webhooks,
+    demo_shop,
+    events_api,
+    hosted_page,
+    merchant_api,
+    openapi,
+)
 from checkout.web.merchant_auth import hash_key
 from checkout.web.problems import checkout_error, http_error, unexpected_error
 from checkout.web.security import BodyLimit, SecurityHeaders
@@ -48,6 +58,7 @@ def create_app(settings: Settings) -> Starlette:
     routes: list[Route | Mount] = [
         Route("/healthz", _healthz, methods=["GET"]),
         *merchant_api.routes,
+        *events_api.routes,
         *openapi.routes,
         *hosted_page.routes,
         *acquirer_webhooks.routes,
@@ -76,6 +87,7 @@ def create_app(settings: Settings) -> Starlette:
     )
     app.state.settings = settings
     app.state.templates = make_environment(settings)
+    app.state.shop_events = {}  # the demo shop's memory of verified webhooks, by payment id
     return app
 
 
@@ -90,23 +102,29 @@ async def _running(app: Starlette, settings: Settings) -> AsyncIterator[None]:
         if settings.sandbox:
             emulator, acquirers["bank131"] = _sandbox(settings, http)
             await emulator.start()
-            await _seed_demo_merchant(db)
+            app.state.demo_webhook_secret = await _seed_demo_merchant(db, settings)
         else:
             acquirers["bank131"] = _bank131(settings, http)
             await _refuse_sandbox_keys(db)
         ctx = FlowContext(db=db, settings=settings, acquirers=acquirers,
                           versions=VersionCache(authoritative=db.is_sqlite,
                                                 recheck_seconds=settings.poll_interval_seconds),
-                          checkout_url=lambda payment_id: checkout_url(settings, payment_id))
+                          checkout_url=lambda p: checkout_url(settings, p.id, p.expires_at))
+        deliveries = DeliveryWorker(db, http, settings)
+        ctx.outbox_written = deliveries.wake
         app.state.db, app.state.http, app.state.flow = db, http, ctx
         app.state.bank131_emulator = emulator
-        reconciler = asyncio.create_task(jobs.run_forever(ctx))
+        app.state.deliveries = deliveries
+        workers = [asyncio.create_task(jobs.run_forever(ctx)),
+                   asyncio.create_task(deliveries.run_forever())]
         try:
             yield
         finally:
-            reconciler.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reconciler
+            for task in workers:
+                task.cancel()
+            for task in workers:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             if emulator:
                 await emulator.stop()
             await db.close()
@@ -147,11 +165,23 @@ def _bank131(settings: Settings, http: httpx.AsyncClient) -> Acquirer:
     )
 
 
-async def _seed_demo_merchant(db: Database) -> None:
+async def _seed_demo_merchant(db: Database, settings: Settings) -> str:
+    """The sandbox's demo merchant, whose webhooks go to the demo shop. Returns their secret."""
+    secret_file = settings.data_dir / "sandbox" / "demo_webhook_secret"
+    if not secret_file.exists():
+        secret_file.parent.mkdir(parents=True, exist_ok=True)
+        secret_file.write_text(new_secret())
+        secret_file.chmod(0o600)
+    secret = secret_file.read_text().strip()
+    now = datetime.now(UTC)
     async with db.transaction() as conn:
         await repo.upsert_merchant(conn, id=DEMO_MERCHANT_ID, name="Demo shop",
                                    key_hash=hash_key(DEMO_API_KEY),
-                                   return_origins=DEMO_ORIGINS, now=datetime.now(UTC))
+                                   return_origins=DEMO_ORIGINS, now=now)
+        await webhook_store.upsert_endpoint(conn, id="we_demo", merchant_id=DEMO_MERCHANT_ID,
+                                            url=f"{settings.public_url}/shop/webhooks",
+                                            secret=secret, now=now)
+    return secret
 
 
 async def _refuse_sandbox_keys(db: Database) -> None:

@@ -49,6 +49,15 @@ class Settings:
     sandbox_auto_confirm: bool = False
     sandbox_webhooks: bool = True
     max_body_bytes: int = 64 * 1024
+    # Merchant webhooks: each attempt times out after this long; a failed one is retried with
+    # exponential backoff (first wait `webhook_retry_base_seconds`, doubling, at most
+    # `webhook_retry_max_seconds`, ±20 % jitter) until the event is `webhook_retry_window_seconds`
+    # old; an endpoint failing that long is disabled.
+    webhook_timeout_seconds: float = 15.0
+    webhook_retry_base_seconds: float = 5.0
+    webhook_retry_max_seconds: float = 6 * 3600.0
+    webhook_retry_window_seconds: float = 3 * 24 * 3600.0
+    delivery_interval_seconds: float = 1.0
 
     @property
     def sandbox(self) -> bool:
@@ -118,6 +127,11 @@ _NUMBERS: dict[str, Callable[[str], object]] = {
     "return_delay_seconds": int,
     "reconcile_interval_seconds": float,
     "acquirer_poll_seconds": float,
+    "webhook_timeout_seconds": float,
+    "webhook_retry_base_seconds": float,
+    "webhook_retry_max_seconds": float,
+    "webhook_retry_window_seconds": float,
+    "delivery_interval_seconds": float,
     "sandbox_auto_confirm": _flag,
     "sandbox_webhooks": _flag,
 }

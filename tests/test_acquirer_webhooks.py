@@ -139,3 +139,27 @@ def test_the_emulator_refuses_unsigned_calls_and_replays_idempotent_ones(
     v2 = partner_call(server, "session/status", {"session_id": first.json()["session"]["id"]},
                       version="v2")
     assert v2.json()["session"]["status"] == "in_progress"
+
+
+def _overtaking(session_id: str, attempt_id: str, url: str) -> dict:
+    return {"id": session_id, "status": "in_progress", "updated_at": "2030-01-01T00:00:00Z",
+            "acquiring_payments": [{
+                "id": "pm_x", "status": "pending", "metadata": {"checkout_attempt": attempt_id},
+                "customer_interaction": {"type": "redirect", "redirect": {
+                    "url": url, "base_url": url, "method": "GET", "params": {}}}}]}
+
+
+def test_news_that_overtakes_our_start_call_finds_its_attempt_by_signed_metadata(
+        api: httpx.Client, browser_client: httpx.Client, server: LiveServer) -> None:
+    server.app.state.bank131_emulator.outage = True  # our start call gets no answer
+    payment = new_payment(api, server.url)
+    start(browser_client, payment["checkout_url"])
+    attempt_id = query(server.settings.db_url, "SELECT id FROM attempts")[0][0]
+    url = f"{server.url}/sandbox/tbank/tpay/000000000001?platform=desktop"
+    resp = send_webhook(server, "action_required", _overtaking("ps_fast", attempt_id, url))
+    assert resp.status_code == 200 and resp.json()["outcome"] == "applied"
+    row = query(server.settings.db_url, "SELECT acquirer_ref, status, action_url FROM attempts")
+    assert tuple(row[0]) == ("ps_fast", "awaiting_buyer", url)
+    # A hint cannot re-point an attempt that already has its session.
+    other = send_webhook(server, "action_required", _overtaking("ps_other", attempt_id, url))
+    assert other.status_code == 404

@@ -30,7 +30,7 @@ class StartRequest:
     return_url: str
     customer_reference: str
     capture: bool = True
-    metadata: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, str] = field(default_factory=dict)  # echoed back by the acquirer
 
 
 class SessionState(StrEnum):
@@ -64,6 +64,9 @@ class Notice:
     event_type: str
     dedup_key: str  # the acquirer's own identity of this event
     snapshot: Snapshot | None  # None: an unsigned hint; the flow must fetch the session
+    # Our attempt id as we sent it in the session's metadata: lets news that overtakes our own
+    # start call (webhook before the HTTP answer) find its attempt. Trust it only when signed.
+    attempt_hint: str = ""
 
 
 class Family(StrEnum):

@@ -24,6 +24,7 @@ from checkout.domain.states import (
 from checkout.errors import AcquirerError, Conflict, NotFound
 from checkout.flow.context import FlowContext
 from checkout.flow.payments import new_id
+from checkout.notify import outbox
 from checkout.store import repo
 from checkout.store.records import Attempt, Payment
 
@@ -96,7 +97,7 @@ async def call_start(ctx: FlowContext, attempt: Attempt, payment: Payment) -> At
         idempotency_key=attempt.id,
         amount=Money(payment.amount, payment.currency),
         platform=Platform(attempt.platform_type, attempt.platform_os, attempt.platform_browser),
-        return_url=ctx.checkout_url(payment.id),
+        return_url=ctx.checkout_url(payment),
         customer_reference=payment.customer_reference or payment.merchant_id,
         capture=payment.capture,
     )
@@ -174,10 +175,15 @@ async def _apply_once(ctx: FlowContext, attempt_id: str, snap: Snapshot) -> Appl
         pay_changes = _payment_effect(payment, attempt, target)
         if not await repo.update_payment(conn, payment, now, **pay_changes):
             raise _Moved
+        before = payment
         attempt = await repo.attempt(conn, attempt_id)
-        payment = await repo.payment(conn, attempt.payment_id)  # type: ignore[union-attr]
+        payment = await repo.payment(conn, before.id)  # type: ignore[assignment]
         assert attempt is not None and payment is not None
+        told = await outbox.payment_changed(conn, before, payment, ctx.checkout_url(payment),
+                                            new_id("evt"), now)
     ctx.versions.note(payment.id, payment.version)
+    if told:
+        ctx.outbox_written()
     log.info("attempt %s, payment %s", attempt.status, payment.status,
              extra={"attempt_id": attempt.id, "payment_id": payment.id})
     return Applied("applied", attempt, payment)
@@ -210,6 +216,11 @@ async def receive_notice(ctx: FlowContext, acquirer: str, notice: Notice, body: 
     now = ctx.now()
     async with ctx.db.transaction() as conn:
         attempt = await repo.attempt_by_ref(conn, acquirer, notice.ref)
+        if attempt is None and notice.attempt_hint and notice.snapshot is not None:
+            # News that overtook our start call: the signed metadata names our attempt.
+            hinted = await repo.attempt(conn, notice.attempt_hint)
+            if hinted and hinted.acquirer == acquirer and hinted.acquirer_ref is None:
+                attempt = hinted
         if attempt is None:
             raise NotFound(f"no attempt for {acquirer} session {notice.ref}")
         event_id = await repo.record_event(conn, acquirer=acquirer, dedup_key=notice.dedup_key,

@@ -10,6 +10,7 @@ from checkout.acquirers.base import Acquirer
 from checkout.flow.versions import VersionCache
 from checkout.settings import Settings
 from checkout.store.db import Database
+from checkout.store.records import Payment
 
 
 def utcnow() -> datetime:
@@ -24,9 +25,11 @@ class FlowContext:
     versions: VersionCache
     # Where the acquirer sends the buyer back to: our checkout page for a payment id. The web
     # layer owns URLs, so it hands this in.
-    checkout_url: Callable[[str], str]
+    checkout_url: Callable[[Payment], str]
     default_acquirer: str = "bank131"
     now: Callable[[], datetime] = field(default=utcnow)
+    # Called after a commit that wrote merchant events: wakes the delivery worker.
+    outbox_written: Callable[[], None] = field(default=lambda: None)
 
     def acquirer(self, name: str) -> Acquirer:
         return self.acquirers[name]

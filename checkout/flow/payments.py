@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from checkout.domain.states import PaymentStatus, payment_can_move
 from checkout.errors import Conflict, IdempotencyMismatch
 from checkout.flow.context import FlowContext
+from checkout.notify import outbox
 from checkout.store import repo
 from checkout.store.records import Merchant, Payment
 
@@ -112,7 +113,12 @@ async def expire_due_payments(ctx: FlowContext) -> int:
             if not (payment_can_move(current.status, target)
                     and await repo.update_payment(conn, current, now, status=target)):
                 continue
+            after = await repo.payment(conn, current.id)
+            assert after is not None
+            await outbox.payment_changed(conn, current, after, ctx.checkout_url(after),
+                                         new_id("evt"), now)
         ended += 1
-        ctx.versions.note(current.id, current.version + 1)
+        ctx.versions.note(after.id, after.version)
+        ctx.outbox_written()
         log.info("payment %s", target, extra={"payment_id": current.id})
     return ended

@@ -130,3 +130,45 @@ idempotency_keys = Table(
     Column("response_body", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )
+
+# ---- merchant webhooks (outbox) --------------------------------------------------------------
+
+webhook_endpoints = Table(
+    "webhook_endpoints", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("merchant_id", String(40), ForeignKey("merchants.id"), nullable=False, index=True),
+    Column("url", Text, nullable=False),
+    Column("secret", String(128), nullable=False),  # "whsec_<base64>", Standard Webhooks style
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("failing_since", UTCDateTime),  # first failure of the current failing streak
+    Column("disabled_at", UTCDateTime),
+    Column("disabled_reason", String(200)),
+)
+
+events = Table(
+    "events", metadata,
+    Column("id", String(40), primary_key=True),  # also the webhook-id of every delivery
+    Column("merchant_id", String(40), ForeignKey("merchants.id"), nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("payment_id", String(40), ForeignKey("payments.id")),
+    Column("sequence", Integer, nullable=False),  # the payment's version: orders its events
+    Column("body", Text, nullable=False),  # the exact JSON sent, signed on every attempt
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_events_merchant_created", "merchant_id", "created_at"),
+)
+
+deliveries = Table(
+    "deliveries", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", String(40), ForeignKey("events.id"), nullable=False, index=True),
+    Column("endpoint_id", String(40), ForeignKey("webhook_endpoints.id"), nullable=False),
+    Column("status", String(16), nullable=False),  # pending | succeeded | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime),
+    Column("lease_until", UTCDateTime),  # a worker holds it until then
+    Column("last_status_code", Integer),
+    Column("last_error", String(300)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("delivered_at", UTCDateTime),
+    Index("ix_deliveries_due", "status", "next_attempt_at"),
+)

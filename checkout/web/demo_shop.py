@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -45,6 +46,20 @@ async def buy(request: Request) -> Response:
     return RedirectResponse(resp.json()["checkout_url"], status_code=303)
 
 
+async def webhook(request: Request) -> Response:
+    """The shop's webhook receiver, written as a merchant would, with `standardwebhooks`."""
+    body = await request.body()
+    try:
+        event = Webhook(request.app.state.demo_webhook_secret).verify(body, dict(request.headers))
+    except WebhookVerificationError:
+        return Response("bad signature", status_code=400, media_type="text/plain")
+    payment = event["data"]["object"]
+    seen = request.app.state.shop_events.setdefault(payment["id"], [])
+    if event["id"] not in [e["id"] for e in seen]:  # at least once: drop repeats by id
+        seen.append({"id": event["id"], "type": event["type"], "status": payment["status"]})
+    return Response(status_code=204)
+
+
 async def back(request: Request) -> Response:
     payment_id = request.query_params.get("payment_id", "")
     client, settings = _api(request)
@@ -53,7 +68,8 @@ async def back(request: Request) -> Response:
         resp = await client.get(f"{settings.public_url}/api/v1/payments/{payment_id}",
                                 headers={"Authorization": f"Bearer {DEMO_API_KEY}"})
         payment = resp.json() if resp.status_code == 200 else None
-    return render(request, "shop/return.html", payment=payment, lang="en",
+    events = request.app.state.shop_events.get(payment_id, [])
+    return render(request, "shop/return.html", payment=payment, lang="en", events=events,
                   status=200 if payment else 404)
 
 
@@ -61,4 +77,5 @@ routes = [
     Route("/", index, methods=["GET"]),
     Route("/shop/buy", buy, methods=["POST"]),
     Route("/shop/return", back, methods=["GET"]),
+    Route("/shop/webhooks", webhook, methods=["POST"]),
 ]

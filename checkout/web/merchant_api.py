@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -13,39 +12,12 @@ from starlette.routing import Route
 from checkout.errors import InvalidRequest, NotFound
 from checkout.flow import payments as payment_flow
 from checkout.flow.context import FlowContext
+from checkout.flow.objects import payment_object
 from checkout.store import repo
-from checkout.store.records import Payment
 from checkout.web.merchant_auth import authenticate
 from checkout.web.payment_input import parse_payment_request
-from checkout.web.tokens import checkout_url
 
 MAX_IDEMPOTENCY_KEY = 255
-
-
-def _iso(value: Any) -> str:
-    return value.isoformat().replace("+00:00", "Z")
-
-
-def payment_object(ctx: FlowContext, p: Payment) -> dict[str, Any]:
-    return {
-        "id": p.id,
-        "object": "payment",
-        "status": str(p.status),
-        "amount": p.amount,
-        "currency": p.currency,
-        "description": p.description,
-        "reference": p.reference,
-        "captured_amount": p.captured_amount,
-        "refunded_amount": p.refunded_amount,
-        "capture": p.capture,
-        "customer": {"reference": p.customer_reference} if p.customer_reference else None,
-        "return_url": p.return_url,
-        "checkout_url": checkout_url(ctx.settings, p.id),
-        "metadata": p.metadata,
-        "last_error": {"code": p.last_error_code} if p.last_error_code else None,
-        "created_at": _iso(p.created_at),
-        "expires_at": _iso(p.expires_at),
-    }
 
 
 def _json(body: str, status: int) -> Response:
@@ -69,7 +41,7 @@ async def create_payment(request: Request) -> Response:
     digest = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
     status, body = await payment_flow.create_payment(
         ctx, merchant, req,
-        render=lambda p: json.dumps(payment_object(ctx, p), ensure_ascii=False),
+        render=lambda p: json.dumps(payment_object(p, ctx.checkout_url(p)), ensure_ascii=False),
         idempotency=(key, digest) if key else None,
     )
     return _json(body, status)
@@ -82,7 +54,8 @@ async def get_payment(request: Request) -> Response:
         payment = await repo.payment(conn, request.path_params["payment_id"], merchant.id)
     if payment is None:
         raise NotFound("no such payment")
-    return _json(json.dumps(payment_object(ctx, payment), ensure_ascii=False), 200)
+    body = payment_object(payment, ctx.checkout_url(payment))
+    return _json(json.dumps(body, ensure_ascii=False), 200)
 
 
 routes = [

@@ -9,46 +9,54 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from datetime import datetime, timedelta
 from functools import lru_cache
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, URLSafeSerializer
 
 from checkout.settings import Settings
 
-TOKEN_MAX_AGE = 30 * 24 * 3600  # return links must still work long after the payment ends
+# A checkout link keeps working this long after its payment's own expiry: the buyer's way back
+# to the final page (and the acquirer's return URL) must not die with the payment.
+LINK_GRACE = timedelta(days=30)
 
 
 @lru_cache(maxsize=8)
-def _serializer(keys: tuple[str, ...]) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(list(keys), salt="checkout",
-                                  signer_kwargs={"digest_method": hashlib.sha256})
+def _serializer(keys: tuple[str, ...]) -> URLSafeSerializer:
+    return URLSafeSerializer(list(keys), salt="checkout",
+                             signer_kwargs={"digest_method": hashlib.sha256})
 
 
-def checkout_token(settings: Settings, payment_id: str) -> str:
-    return _serializer(settings.secret_keys).dumps(payment_id)
+def checkout_token(settings: Settings, payment_id: str, payment_expires_at: datetime) -> str:
+    """The same payment always gets the same token: a link never changes under a merchant."""
+    until = int((payment_expires_at + LINK_GRACE).timestamp())
+    return _serializer(settings.secret_keys).dumps([payment_id, until])
 
 
-def checkout_url(settings: Settings, payment_id: str) -> str:
-    return f"{settings.public_url}/c/{checkout_token(settings, payment_id)}"
+def checkout_url(settings: Settings, payment_id: str, payment_expires_at: datetime) -> str:
+    return f"{settings.public_url}/c/{checkout_token(settings, payment_id, payment_expires_at)}"
 
 
 def read_checkout_token(settings: Settings, token: str) -> str | None:
     """The payment id a token grants, or None if it is forged or too old."""
     verified = _verify(settings.secret_keys, token)
-    if verified is None or time.time() - verified[1] > TOKEN_MAX_AGE:
+    if verified is None or time.time() > verified[1]:
         return None
     return verified[0]
 
 
 @lru_cache(maxsize=65_536)
-def _verify(keys: tuple[str, ...], token: str) -> tuple[str, float] | None:
+def _verify(keys: tuple[str, ...], token: str) -> tuple[str, int] | None:
     # Every waiting buyer polls with the same token every 2 s: check its signature once.
-    # The age is checked on every use, outside the cache.
+    # The expiry is checked on every use, outside the cache.
     try:
-        value, signed_at = _serializer(keys).loads(token, return_timestamp=True)
-    except (BadSignature, SignatureExpired):
+        value = _serializer(keys).loads(token)
+    except BadSignature:
         return None
-    return (value, signed_at.timestamp()) if isinstance(value, str) else None
+    if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], str)
+            and isinstance(value[1], int)):
+        return None
+    return value[0], value[1]
 
 
 def form_token(settings: Settings, purpose: str, subject: str) -> str:

@@ -88,7 +88,7 @@ class Bank131Driver:
             raise WebhookRejected("webhook body is not a Bank 131 session event") from exc
         stamp = session.get("updated_at") or hashlib.sha256(body).hexdigest()
         return Notice(ref=ref, event_type=event_type, dedup_key=f"{event_type}:{ref}:{stamp}",
-                      snapshot=wire.snapshot(session))
+                      snapshot=wire.snapshot(session), attempt_hint=wire.attempt_hint(session))
 
     def sign(self, body: bytes) -> str:
         return base64.b64encode(

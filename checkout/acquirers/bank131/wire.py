@@ -22,10 +22,11 @@ def init_payment_body(req: StartRequest) -> dict[str, Any]:
         "customer": {"reference": req.customer_reference},
         "payment_options": options,
     }
-    if req.metadata:
-        body["metadata"] = req.metadata
+    body["metadata"] = {**req.metadata, ATTEMPT_KEY: req.idempotency_key}
     return body
 
+
+ATTEMPT_KEY = "checkout_attempt"
 
 # Error codes that mean "the payer's 20 minutes ran out" rather than a decline (unconfirmed
 # names: the public docs give the limit, not the code; keep the table tolerant).
@@ -42,6 +43,15 @@ def _error(session: dict[str, Any], payment: dict[str, Any]) -> tuple[str, str]:
     if not isinstance(err, dict):
         return "", ""
     return str(err.get("code", "")), str(err.get("description", ""))
+
+
+def attempt_hint(session: dict[str, Any]) -> str:
+    """Our attempt id, from the metadata we sent at start (the bank echoes it back)."""
+    for holder in (_first_payment(session), session):
+        meta = holder.get("metadata")
+        if isinstance(meta, dict) and isinstance(meta.get(ATTEMPT_KEY), str):
+            return str(meta[ATTEMPT_KEY])
+    return ""
 
 
 def snapshot(session: dict[str, Any]) -> Snapshot:

@@ -1,0 +1,49 @@
+"""Writing merchant events, always inside the transaction that changed the payment."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from checkout.domain.states import PaymentStatus
+from checkout.flow.objects import iso, payment_object
+from checkout.store import webhooks
+from checkout.store.records import Payment
+
+P = PaymentStatus
+
+EVENT_FOR_STATUS: dict[PaymentStatus, str] = {
+    P.SUCCEEDED: "payment.succeeded",
+    P.WAITING_FOR_CAPTURE: "payment.waiting_for_capture",
+    P.FAILED: "payment.failed",
+    P.CANCELED: "payment.canceled",
+    P.EXPIRED: "payment.expired",
+}
+
+
+async def payment_changed(conn: AsyncConnection, before: Payment, after: Payment,
+                          checkout_url: str, event_id: str, now: datetime) -> bool:
+    """Record the event a status change means, if any. True when one was written."""
+    event_type = EVENT_FOR_STATUS.get(after.status)
+    if before.status is after.status or event_type is None:
+        return False
+    await emit(conn, merchant_id=after.merchant_id, event_id=event_id, event_type=event_type,
+               payment_id=after.id, sequence=after.version,
+               obj=payment_object(after, checkout_url), now=now)
+    return True
+
+
+async def emit(conn: AsyncConnection, *, merchant_id: str, event_id: str, event_type: str,
+               payment_id: str, sequence: int, obj: dict[str, Any], now: datetime) -> None:
+    body = json.dumps({"id": event_id, "type": event_type, "created_at": iso(now),
+                       "sequence": sequence, "data": {"object": obj}},
+                      ensure_ascii=False, separators=(",", ":"))
+    await webhooks.insert_event(conn, {
+        "id": event_id, "merchant_id": merchant_id, "type": event_type,
+        "payment_id": payment_id, "sequence": sequence, "body": body, "created_at": now})
+    for endpoint_id in await webhooks.active_endpoint_ids(conn, merchant_id):
+        await webhooks.insert_delivery(conn, event_id=event_id, endpoint_id=endpoint_id,
+                                       now=now)

@@ -1,0 +1,133 @@
+"""Queries of the merchant-webhook outbox: endpoints, events, deliveries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from checkout.store.tables import deliveries, events, webhook_endpoints
+
+
+@dataclass(frozen=True)
+class DueDelivery:
+    id: int
+    attempts: int
+    event_id: str
+    event_created_at: datetime
+    body: str
+    endpoint_id: str
+    url: str
+    secret: str
+    failing_since: datetime | None
+
+
+async def upsert_endpoint(conn: AsyncConnection, *, id: str, merchant_id: str, url: str,
+                          secret: str, now: datetime) -> None:
+    done = await conn.execute(update(webhook_endpoints).where(webhook_endpoints.c.id == id)
+                              .values(url=url, secret=secret))
+    if done.rowcount == 0:
+        await conn.execute(insert(webhook_endpoints).values(
+            id=id, merchant_id=merchant_id, url=url, secret=secret, created_at=now))
+
+
+async def active_endpoint_ids(conn: AsyncConnection, merchant_id: str) -> list[str]:
+    rows = await conn.execute(select(webhook_endpoints.c.id).where(and_(
+        webhook_endpoints.c.merchant_id == merchant_id,
+        webhook_endpoints.c.disabled_at.is_(None))).order_by(webhook_endpoints.c.id))
+    return [r.id for r in rows]
+
+
+async def insert_event(conn: AsyncConnection, values: dict[str, Any]) -> None:
+    await conn.execute(insert(events).values(**values))
+
+
+async def insert_delivery(conn: AsyncConnection, *, event_id: str, endpoint_id: str,
+                          now: datetime) -> None:
+    await conn.execute(insert(deliveries).values(
+        event_id=event_id, endpoint_id=endpoint_id, status="pending", attempts=0,
+        next_attempt_at=now, created_at=now))
+
+
+async def claim_due(conn: AsyncConnection, *, now: datetime, lease_until: datetime,
+                    limit: int, skip_locked: bool) -> list[DueDelivery]:
+    """Take up to `limit` due deliveries for this worker until `lease_until`.
+
+    A worker that dies holding some leaves them to the next worker once the lease ends.
+    """
+    q = (
+        select(deliveries.c.id, deliveries.c.attempts, events.c.id.label("event_id"),
+               events.c.created_at.label("event_created_at"), events.c.body,
+               webhook_endpoints.c.id.label("endpoint_id"), webhook_endpoints.c.url,
+               webhook_endpoints.c.secret, webhook_endpoints.c.failing_since)
+        .join(events, events.c.id == deliveries.c.event_id)
+        .join(webhook_endpoints, webhook_endpoints.c.id == deliveries.c.endpoint_id)
+        .where(and_(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now,
+                    or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < now),
+                    webhook_endpoints.c.disabled_at.is_(None)))
+        # Oldest first, so one payment's events leave in the order they were made.
+        .order_by(events.c.created_at, deliveries.c.id)
+        .limit(limit)
+    )
+    if skip_locked:
+        q = q.with_for_update(skip_locked=True, of=deliveries)
+    rows = [DueDelivery(**r._mapping) for r in await conn.execute(q)]
+    if rows:
+        await conn.execute(update(deliveries).where(deliveries.c.id.in_([r.id for r in rows]))
+                           .values(lease_until=lease_until))
+    return rows
+
+
+async def finish_attempt(conn: AsyncConnection, delivery_id: int, **values: Any) -> None:
+    await conn.execute(update(deliveries).where(deliveries.c.id == delivery_id)
+                       .values(lease_until=None, **values))
+
+
+async def endpoint_health(conn: AsyncConnection, endpoint_id: str, *, ok: bool,
+                          now: datetime) -> None:
+    if ok:
+        await conn.execute(update(webhook_endpoints)
+                           .where(webhook_endpoints.c.id == endpoint_id)
+                           .values(failing_since=None))
+    else:
+        await conn.execute(update(webhook_endpoints).where(and_(
+            webhook_endpoints.c.id == endpoint_id, webhook_endpoints.c.failing_since.is_(None)))
+            .values(failing_since=now))
+
+
+async def disable_endpoint(conn: AsyncConnection, endpoint_id: str, reason: str,
+                           now: datetime) -> None:
+    await conn.execute(update(webhook_endpoints).where(webhook_endpoints.c.id == endpoint_id)
+                       .values(disabled_at=now, disabled_reason=reason[:200]))
+
+
+async def list_events(conn: AsyncConnection, merchant_id: str, *, limit: int,
+                      before: tuple[datetime, str] | None, payment_id: str | None = None
+                      ) -> list[Any]:
+    q = select(events).where(events.c.merchant_id == merchant_id)
+    if payment_id is not None:
+        q = q.where(events.c.payment_id == payment_id)
+    if before is not None:
+        q = q.where(or_(events.c.created_at < before[0],
+                        and_(events.c.created_at == before[0], events.c.id < before[1])))
+    rows = await conn.execute(q.order_by(events.c.created_at.desc(), events.c.id.desc())
+                              .limit(limit))
+    return list(rows)
+
+
+async def event(conn: AsyncConnection, merchant_id: str, event_id: str) -> Any:
+    return (await conn.execute(select(events).where(and_(
+        events.c.merchant_id == merchant_id, events.c.id == event_id)))).first()
+
+
+async def deliveries_of(conn: AsyncConnection, event_ids: list[str]) -> list[Any]:
+    if not event_ids:
+        return []
+    rows = await conn.execute(
+        select(deliveries, webhook_endpoints.c.url)
+        .join(webhook_endpoints, webhook_endpoints.c.id == deliveries.c.endpoint_id)
+        .where(deliveries.c.event_id.in_(event_ids)).order_by(deliveries.c.id))
+    return list(rows)

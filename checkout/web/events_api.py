@@ -1,0 +1,101 @@
+"""Merchant API: the events we sent (or are still sending) and their delivery history."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from checkout.errors import InvalidRequest, NotFound
+from checkout.flow.context import FlowContext
+from checkout.flow.objects import iso
+from checkout.store import webhooks
+from checkout.web.merchant_auth import authenticate
+
+
+def _delivery(row: Any) -> dict[str, Any]:
+    return {
+        "endpoint_url": row.url,
+        "status": row.status,
+        "attempts": row.attempts,
+        "last_status_code": row.last_status_code,
+        "last_error": row.last_error,
+        "next_attempt_at": iso(row.next_attempt_at) if row.next_attempt_at else None,
+        "delivered_at": iso(row.delivered_at) if row.delivered_at else None,
+    }
+
+
+def _event(row: Any, deliveries: list[Any]) -> dict[str, Any]:
+    body = json.loads(row.body)
+    return {**body, "object": "event", "payment_id": row.payment_id,
+            "deliveries": [_delivery(d) for d in deliveries if d.event_id == row.id]}
+
+
+def _json(doc: Any, status: int = 200) -> Response:
+    return Response(json.dumps(doc, ensure_ascii=False), status_code=status,
+                    media_type="application/json")
+
+
+async def list_events(request: Request) -> Response:
+    merchant = await authenticate(request)
+    ctx: FlowContext = request.app.state.flow
+    q = request.query_params
+    try:
+        limit = int(q.get("limit", "20"))
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= 100:
+        raise InvalidRequest("limit must be an integer from 1 to 100",
+                             [{"field": "limit", "message": "1 to 100"}])
+    async with ctx.db.reader() as conn:
+        before = None
+        if q.get("starting_after"):
+            cursor = await webhooks.event(conn, merchant.id, q["starting_after"])
+            if cursor is None:
+                raise InvalidRequest("starting_after is not one of your events",
+                                     [{"field": "starting_after", "message": "unknown event"}])
+            before = (cursor.created_at, cursor.id)
+        rows = await webhooks.list_events(conn, merchant.id, limit=limit + 1, before=before,
+                                          payment_id=q.get("payment_id"))
+        page = rows[:limit]
+        deliveries = await webhooks.deliveries_of(conn, [r.id for r in page])
+    return _json({"object": "list", "has_more": len(rows) > limit,
+                  "data": [_event(r, deliveries) for r in page]})
+
+
+async def get_event(request: Request) -> Response:
+    merchant = await authenticate(request)
+    ctx: FlowContext = request.app.state.flow
+    async with ctx.db.reader() as conn:
+        row = await webhooks.event(conn, merchant.id, request.path_params["event_id"])
+        if row is None:
+            raise NotFound("no such event")
+        deliveries = await webhooks.deliveries_of(conn, [row.id])
+    return _json(_event(row, deliveries))
+
+
+async def resend_event(request: Request) -> Response:
+    """Send the event again, with the same `webhook-id`, to every active endpoint."""
+    merchant = await authenticate(request)
+    ctx: FlowContext = request.app.state.flow
+    now = ctx.now()
+    async with ctx.db.transaction() as conn:
+        row = await webhooks.event(conn, merchant.id, request.path_params["event_id"])
+        if row is None:
+            raise NotFound("no such event")
+        for endpoint_id in await webhooks.active_endpoint_ids(conn, merchant.id):
+            await webhooks.insert_delivery(conn, event_id=row.id, endpoint_id=endpoint_id,
+                                           now=now)
+        deliveries = await webhooks.deliveries_of(conn, [row.id])
+    ctx.outbox_written()
+    return _json(_event(row, deliveries), status=202)
+
+
+routes = [
+    Route("/api/v1/events", list_events, methods=["GET"]),
+    Route("/api/v1/events/{event_id}", get_event, methods=["GET"]),
+    Route("/api/v1/events/{event_id}/resend", resend_event, methods=["POST"]),
+]
