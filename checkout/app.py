@@ -141,6 +141,8 @@ def _sandbox(settings: Settings, http: httpx.AsyncClient) -> tuple[Bank131Emulat
         db_path=settings.data_dir / "sandbox" / "bank131.db",
         session_ttl_seconds=settings.attempt_ttl_seconds,
         auto_confirm=settings.sandbox_auto_confirm,
+        delayed_capture=settings.sandbox_delayed_capture,
+        hold_seconds=settings.hold_seconds,
         webhooks=settings.sandbox_webhooks,
     ), http)
     driver = Bank131Driver(

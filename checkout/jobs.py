@@ -12,7 +12,9 @@ from datetime import timedelta
 
 from checkout.errors import CheckoutError
 from checkout.flow import attempts as attempt_flow
+from checkout.flow import operations
 from checkout.flow import payments as payment_flow
+from checkout.flow import refunds as refund_flow
 from checkout.flow.context import FlowContext
 from checkout.store import repo
 
@@ -41,13 +43,25 @@ async def reconcile_once(ctx: FlowContext) -> None:
     for attempt in quiet_attempts:
         await _guarded(attempt_flow.refresh_attempt(ctx, attempt), attempt.id)
     await payment_flow.expire_due_payments(ctx)
+    async with ctx.db.reader() as conn:
+        owed = await repo.payments_with_pending_operation(conn, before=settle)
+        lapsed = await repo.holds_to_release(
+            conn, authorized_before=now - timedelta(seconds=ctx.settings.hold_seconds))
+        refunds = await repo.pending_refunds(conn, before=settle)
+    for payment_id in owed:
+        # A capture or cancel we recorded but could not finish (crash, timeout): finish it.
+        await _guarded(operations.perform_pending(ctx, payment_id), payment_id)
+    for payment_id in lapsed:
+        await _guarded(operations.release_lapsed_hold(ctx, payment_id), payment_id)
+    for refund in refunds:
+        await _guarded(refund_flow.resume(ctx, refund), refund.id)
 
 
-async def _guarded(work: object, attempt_id: str) -> None:
+async def _guarded(work: object, subject: str) -> None:
     try:
         await work  # type: ignore[misc]
     except CheckoutError as err:
-        log.warning("reconcile of %s failed: %s", attempt_id, err.detail)
+        log.warning("reconcile of %s failed: %s", subject, err.detail)
 
 
 async def run_forever(ctx: FlowContext) -> None:

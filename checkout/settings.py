@@ -46,8 +46,11 @@ class Settings:
     bank131_project: str = ""
     bank131_private_key_path: str = ""
     bank131_public_key_path: str = ""
+    # A hold not captured within this long is released (the acquirer's hold period).
+    hold_seconds: int = 7 * 24 * 3600
     sandbox_auto_confirm: bool = False
     sandbox_webhooks: bool = True
+    sandbox_delayed_capture: bool = True
     max_body_bytes: int = 64 * 1024
     # Merchant webhooks: each attempt times out after this long; a failed one is retried with
     # exponential backoff (first wait `webhook_retry_base_seconds`, doubling, at most
@@ -132,6 +135,8 @@ _NUMBERS: dict[str, Callable[[str], object]] = {
     "webhook_retry_max_seconds": float,
     "webhook_retry_window_seconds": float,
     "delivery_interval_seconds": float,
+    "hold_seconds": int,
+    "sandbox_delayed_capture": _flag,
     "sandbox_auto_confirm": _flag,
     "sandbox_webhooks": _flag,
 }

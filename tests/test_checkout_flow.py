@@ -224,7 +224,7 @@ def test_with_automatic_confirmation_the_link_comes_without_a_confirm_step(
         wait_for_status(api, payment["id"], "succeeded")
     types = {r[0] for r in query(server.settings.db_url,
                                  "SELECT event_type FROM acquirer_events")}
-    assert "ready_to_confirm" not in types and "payment_finished" in types
+    assert "ready_to_confirm" not in types and "action_required" in types
 
 
 def test_demo_shop_buys_and_shows_the_final_status(server: LiveServer,

@@ -44,6 +44,19 @@ class SessionState(StrEnum):
     EXPIRED = "expired"  # the buyer did not act within the acquirer's time limit
 
 
+class RefundStatus(StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class RefundState:
+    ref: str  # the acquirer's refund id
+    status: RefundStatus
+    amount: int
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """The acquirer's session as we understand it, at one moment."""
@@ -54,6 +67,8 @@ class Snapshot:
     error_code: str = ""
     error_message: str = ""
     recurrent_token: str = ""
+    captured_amount: int | None = None  # known once SUCCEEDED (a partial capture is less)
+    refunds: tuple[RefundState, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -80,6 +95,8 @@ class Capabilities:
     currencies: frozenset[str]
     signed_webhooks: bool
     link_fixed_at_start: bool  # the link format depends on the platform sent at start
+    partial_capture: bool = False
+    partial_refund: bool = False
 
 
 class Acquirer(Protocol):
@@ -103,6 +120,14 @@ class Acquirer(Protocol):
 
     async def cancel(self, ref: str, idempotency_key: str) -> Snapshot:
         """End a session that has not been captured (declines a hold too)."""
+        ...
+
+    async def capture(self, ref: str, amount: Money | None, idempotency_key: str) -> Snapshot:
+        """Capture a hold (`AUTHORIZED`), fully (`amount` None) or partly."""
+        ...
+
+    async def refund(self, ref: str, amount: Money, idempotency_key: str) -> Snapshot:
+        """Refund part or all of a finished payment; the answer lists the session's refunds."""
         ...
 
     async def fetch(self, ref: str) -> Snapshot:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from checkout.acquirers.base import Notice, Platform, SessionState, Snapshot, StartRequest
 from checkout.domain.money import Money
@@ -22,6 +22,7 @@ from checkout.domain.states import (
     payment_can_move,
 )
 from checkout.errors import AcquirerError, Conflict, NotFound
+from checkout.flow import refunds as refund_flow
 from checkout.flow.context import FlowContext
 from checkout.flow.payments import new_id
 from checkout.notify import outbox
@@ -71,6 +72,8 @@ async def start_attempt(ctx: FlowContext, payment_id: str, platform: Platform) -
             return latest
         if payment.status is not P.PENDING:
             raise Conflict(f"the payment is {payment.status}")
+        if payment.pending_operation == "cancel":
+            raise Conflict("the merchant is canceling this payment")
         if now >= payment.expires_at:
             raise Conflict("the payment has expired")
         attempt_id = new_id("att")
@@ -126,6 +129,13 @@ async def apply_snapshot(ctx: FlowContext, attempt_id: str, snap: Snapshot) -> A
             continue
     else:
         raise Conflict("the attempt kept changing under us")
+    if snap.refunds:
+        await refund_flow.apply_states(ctx, result.attempt, snap.refunds)
+    if result.outcome == "applied" and result.payment.pending_operation and \
+            result.attempt.status is A.AUTHORIZED:
+        from checkout.flow import operations  # it builds on this module
+
+        return await operations.perform_pending(ctx, result.payment.id) or result
     if result.outcome != "stale" and snap.state is SessionState.NEEDS_CONFIRM and \
             result.attempt.status is A.PROCESSING and result.attempt.acquirer_ref:
         # We confirm automatically: the buyer already chose to pay when they started.
@@ -172,7 +182,7 @@ async def _apply_once(ctx: FlowContext, attempt_id: str, snap: Snapshot) -> Appl
             return Applied("unchanged", attempt, payment)
         if not await repo.update_attempt(conn, attempt, now, **changes):
             raise _Moved
-        pay_changes = _payment_effect(payment, attempt, target)
+        pay_changes = _payment_effect(payment, attempt, target, snap, now)
         if not await repo.update_payment(conn, payment, now, **pay_changes):
             raise _Moved
         before = payment
@@ -189,20 +199,32 @@ async def _apply_once(ctx: FlowContext, attempt_id: str, snap: Snapshot) -> Appl
     return Applied("applied", attempt, payment)
 
 
-def _payment_effect(payment: Payment, attempt: Attempt, target: AttemptStatus
-                    ) -> dict[str, object]:
+def _payment_effect(payment: Payment, attempt: Attempt, target: AttemptStatus,
+                    snap: Snapshot, now: datetime) -> dict[str, object]:
     """What an attempt's new status does to its payment (always at least a version bump)."""
     if target is A.SUCCEEDED:
         if payment_can_move(payment.status, P.SUCCEEDED):
-            return {"status": P.SUCCEEDED, "captured_amount": payment.amount,
-                    "last_error_code": None}
-        # A second success for one payment: the money must go back (refunds land with the
-        # merchant-operations work); never drop it silently.
+            captured = snap.captured_amount if snap.captured_amount is not None else \
+                payment.amount
+            return {"status": P.SUCCEEDED, "captured_amount": min(captured, payment.amount),
+                    "last_error_code": None, "pending_operation": None,
+                    "pending_amount": None}
+        # A second success for one payment: the money must go back (automatic refunds of
+        # these are still to come); never drop it silently.
         log.error("second success for one payment: refund needed",
                   extra={"payment_id": payment.id, "attempt_id": attempt.id})
         return {}
+    if target is A.AUTHORIZED and payment.capture and payment.status is P.PENDING:
+        # The acquirer holds every payment of this project; this one asked for no hold, so we
+        # owe the acquirer a full capture: recorded here, performed right after the commit.
+        return {"pending_operation": "capture", "pending_amount": payment.amount,
+                "authorized_at": now}
     if target is A.AUTHORIZED and payment_can_move(payment.status, P.WAITING_FOR_CAPTURE):
-        return {"status": P.WAITING_FOR_CAPTURE}
+        return {"status": P.WAITING_FOR_CAPTURE, "authorized_at": now}
+    if target is A.CANCELED and (payment.status is P.WAITING_FOR_CAPTURE or
+                                 payment.pending_operation == "cancel"):
+        # A hold released (by the merchant, or lapsed), or a cancel the merchant asked for.
+        return {"status": P.CANCELED, "pending_operation": None, "pending_amount": None}
     if target in (A.FAILED, A.EXPIRED):
         # Our own vocabulary for the merchant; the acquirer's code stays on the attempt.
         return {"last_error_code": "declined" if target is A.FAILED else "expired"}

@@ -37,6 +37,9 @@ class Payment:
     captured_amount: int
     refunded_amount: int
     last_error_code: str | None
+    pending_operation: str | None
+    pending_amount: int | None
+    authorized_at: datetime | None
     version: int
     created_at: datetime
     updated_at: datetime
@@ -74,3 +77,20 @@ class Attempt:
         m = row._mapping
         return cls(**{**{k: m[k] for k in cls.__dataclass_fields__},
                       "status": AttemptStatus(m["status"])})
+
+
+@dataclass(frozen=True)
+class Refund:
+    id: str
+    payment_id: str
+    attempt_id: str
+    amount: int
+    status: str
+    acquirer_ref: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Any) -> Refund:
+        m = row._mapping
+        return cls(**{k: m[k] for k in cls.__dataclass_fields__})

@@ -11,13 +11,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from checkout.domain.states import LIVE_ATTEMPT, AttemptStatus, PaymentStatus
-from checkout.store.records import Attempt, Merchant, Payment
+from checkout.store.records import Attempt, Merchant, Payment, Refund
 from checkout.store.tables import (
     acquirer_events,
     attempts,
     idempotency_keys,
     merchants,
     payments,
+    refunds,
 )
 
 # ---- merchants -------------------------------------------------------------------------------
@@ -204,3 +205,50 @@ async def remember_answer(conn: AsyncConnection, *, merchant_id: str, key: str,
     await conn.execute(insert(idempotency_keys).values(
         merchant_id=merchant_id, key=key, request_hash=request_hash, status_code=status_code,
         response_body=body, created_at=now))
+
+
+# ---- refunds ---------------------------------------------------------------------------------
+
+async def refunds_of(conn: AsyncConnection, payment_id: str) -> list[Refund]:
+    rows = await conn.execute(select(refunds).where(refunds.c.payment_id == payment_id)
+                              .order_by(refunds.c.created_at, refunds.c.id))
+    return [Refund.from_row(r) for r in rows]
+
+
+async def insert_refund(conn: AsyncConnection, values: dict[str, Any]) -> None:
+    await conn.execute(insert(refunds).values(**values))
+
+
+async def update_refund(conn: AsyncConnection, current: Refund, now: datetime,
+                        **values: Any) -> bool:
+    """Compare-and-set on the refund's status: a refund moves out of `pending` once."""
+    done = await conn.execute(
+        update(refunds).where(and_(refunds.c.id == current.id,
+                                   refunds.c.status == current.status))
+        .values(updated_at=now, **values))
+    return done.rowcount == 1
+
+
+async def pending_refunds(conn: AsyncConnection, before: datetime, limit: int = 100
+                          ) -> list[Refund]:
+    rows = await conn.execute(select(refunds).where(and_(
+        refunds.c.status == "pending", refunds.c.updated_at < before))
+        .order_by(refunds.c.updated_at).limit(limit))
+    return [Refund.from_row(r) for r in rows]
+
+
+async def payments_with_pending_operation(conn: AsyncConnection, before: datetime,
+                                          limit: int = 100) -> list[str]:
+    rows = await conn.execute(select(payments.c.id).where(and_(
+        payments.c.pending_operation.is_not(None), payments.c.updated_at < before))
+        .limit(limit))
+    return [r.id for r in rows]
+
+
+async def holds_to_release(conn: AsyncConnection, authorized_before: datetime,
+                           limit: int = 100) -> list[str]:
+    rows = await conn.execute(select(payments.c.id).where(and_(
+        payments.c.status == str(PaymentStatus.WAITING_FOR_CAPTURE),
+        payments.c.pending_operation.is_(None),
+        payments.c.authorized_at < authorized_before)).limit(limit))
+    return [r.id for r in rows]

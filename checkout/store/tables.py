@@ -73,6 +73,11 @@ payments = Table(
     Column("captured_amount", BigInteger, nullable=False, default=0),
     Column("refunded_amount", BigInteger, nullable=False, default=0),
     Column("last_error_code", String(64)),
+    # A merchant's capture or cancel we owe the acquirer: recorded before the call, cleared
+    # when the acquirer's answer is applied, retried by the reconciler if we crash in between.
+    Column("pending_operation", String(16)),
+    Column("pending_amount", BigInteger),
+    Column("authorized_at", UTCDateTime),
     Column("version", Integer, nullable=False, default=1),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
@@ -129,6 +134,20 @@ idempotency_keys = Table(
     Column("status_code", Integer, nullable=False),
     Column("response_body", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+refunds = Table(
+    "refunds", metadata,
+    Column("id", String(40), primary_key=True),  # also the acquirer call's idempotency key
+    Column("payment_id", String(40), ForeignKey("payments.id"), nullable=False, index=True),
+    Column("attempt_id", String(40), ForeignKey("attempts.id"), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | succeeded | failed
+    Column("acquirer_ref", String(128)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("amount > 0", name="amount_positive"),
+    Index("ix_refunds_status_updated", "status", "updated_at"),
 )
 
 # ---- merchant webhooks (outbox) --------------------------------------------------------------

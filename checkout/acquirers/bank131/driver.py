@@ -20,6 +20,7 @@ from checkout.acquirers.base import (
     Snapshot,
     StartRequest,
 )
+from checkout.domain.money import Money
 from checkout.errors import AcquirerError, WebhookRejected
 
 CAPABILITIES = Capabilities(
@@ -27,6 +28,8 @@ CAPABILITIES = Capabilities(
     currencies=frozenset({"RUB"}),
     signed_webhooks=True,
     link_fixed_at_start=True,
+    partial_capture=True,
+    partial_refund=True,
 )
 
 
@@ -64,6 +67,16 @@ class Bank131Driver:
 
     async def cancel(self, ref: str, idempotency_key: str) -> Snapshot:
         return await self._call("session/cancel", {"session_id": ref}, idempotency_key)
+
+    async def capture(self, ref: str, amount: Money | None, idempotency_key: str) -> Snapshot:
+        body: dict[str, Any] = {"session_id": ref}
+        if amount is not None:
+            body["amount_details"] = wire.amount_details(amount)
+        return await self._call("session/capture", body, idempotency_key)
+
+    async def refund(self, ref: str, amount: Money, idempotency_key: str) -> Snapshot:
+        body = {"session_id": ref, "amount_details": wire.amount_details(amount)}
+        return await self._call("session/refund", body, idempotency_key)
 
     async def fetch(self, ref: str) -> Snapshot:
         return await self._call("session/status", {"session_id": ref}, None)

@@ -4,7 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from checkout.acquirers.base import SessionState, Snapshot, StartRequest
+from checkout.acquirers.base import (
+    RefundState,
+    RefundStatus,
+    SessionState,
+    Snapshot,
+    StartRequest,
+)
+from checkout.domain.money import Money
+
+REFUND_STATUS = {
+    "in_progress": RefundStatus.PENDING,
+    "accepted": RefundStatus.SUCCEEDED,
+    "declined": RefundStatus.FAILED,
+    "error": RefundStatus.FAILED,
+}
 
 
 def init_payment_body(req: StartRequest) -> dict[str, Any]:
@@ -45,6 +59,22 @@ def _error(session: dict[str, Any], payment: dict[str, Any]) -> tuple[str, str]:
     return str(err.get("code", "")), str(err.get("description", ""))
 
 
+def amount_details(amount: Money) -> dict[str, Any]:
+    return {"amount": amount.amount, "currency": amount.currency}
+
+
+def _refunds(payment: dict[str, Any]) -> tuple[RefundState, ...]:
+    found = []
+    for r in payment.get("refunds") or []:
+        try:
+            found.append(RefundState(str(r["id"]), REFUND_STATUS.get(r["status"],
+                                                                     RefundStatus.PENDING),
+                                     int(r["amount_details"]["amount"])))
+        except (KeyError, TypeError, ValueError):
+            continue  # a refund we cannot read is not one we can account for
+    return tuple(found)
+
+
 def attempt_hint(session: dict[str, Any]) -> str:
     """Our attempt id, from the metadata we sent at start (the bank echoes it back)."""
     for holder in (_first_payment(session), session):
@@ -63,7 +93,10 @@ def snapshot(session: dict[str, Any]) -> Snapshot:
     code, message = _error(session, payment)
     if status == "accepted" or pay_status == "succeeded":
         token = (payment.get("recurrent") or {}).get("token", "")
-        return Snapshot(ref, SessionState.SUCCEEDED, recurrent_token=str(token or ""))
+        gross = ((payment.get("amounts") or {}).get("gross") or {}).get("amount")
+        return Snapshot(ref, SessionState.SUCCEEDED, recurrent_token=str(token or ""),
+                        captured_amount=gross if isinstance(gross, int) else None,
+                        refunds=_refunds(payment))
     if status == "cancelled":
         return Snapshot(ref, SessionState.CANCELED, error_code=code, error_message=message)
     if (status == "error" or pay_status == "failed") and code in EXPIRY_CODES:

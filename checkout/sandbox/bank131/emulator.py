@@ -46,6 +46,11 @@ class EmulatorConfig:
     db_path: Path
     session_ttl_seconds: int = 1200
     auto_confirm: bool = False
+    # The project holds approved payments until the partner captures or cancels them (Bank 131
+    # configures delayed capture per project, not per payment).
+    delayed_capture: bool = True
+    hold_seconds: int = 7 * 24 * 3600
+    refund_seconds: float = 0.3  # how long a refund stays in_progress before it completes
     webhooks: bool = True
     webhook_attempts: int = 6
 
@@ -80,8 +85,10 @@ class Bank131Emulator:
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
-        # Fault switch for tests and demos: while on, every API call fails as an outage would.
+        # Fault switches for tests and demos: while `outage` is on, every API call fails as an
+        # outage would; while `decline_refunds` is on, refunds end declined.
         self.outage = False
+        self.decline_refunds = False
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -154,6 +161,8 @@ class Bank131Emulator:
             "session/start/payment": self._start_payment,
             "session/confirm": self._confirm,
             "session/cancel": self._cancel,
+            "session/capture": self._capture,
+            "session/refund": self._refund,
             "session/status": self._status,
         }
         handler = handlers.get(method)
@@ -252,14 +261,64 @@ class Bank131Emulator:
             if session["status"] == "cancelled":
                 return session
             raise ApiError(400, "invalid_request", f"session is {session['status']}")
-        session["status"] = "cancelled"
+        self._end(session, "cancelled", "cancelled", "cancelled by the partner")
+        self._notify("payment_finished", session)
+        return session
+
+    def _end(self, session: dict, status: str, code: str, description: str) -> None:
+        session["status"] = status
         session.pop("next_action", None)
         for payment in session["acquiring_payments"]:
             payment["status"] = "failed"
-            payment["error"] = {"code": "cancelled", "description": "cancelled by the partner"}
+            payment["error"] = {"code": code, "description": description}
+        self._save(session, deadline=None)
+
+    async def _capture(self, payload: dict) -> dict:
+        session = self._load(payload)
+        if session.get("next_action") != "capture":
+            raise ApiError(400, "invalid_request", "session is not ready to capture")
+        payment = session["acquiring_payments"][0]
+        held = payment["amount_details"]["amount"]
+        amount = self._amount(payload, default=held)
+        if amount > held:
+            raise ApiError(400, "invalid_request", "capture amount exceeds the held amount")
+        session.pop("next_action")
+        session["status"] = "accepted"
+        payment["status"] = "succeeded"
+        captured = {"amount": amount, "currency": "RUB"}
+        payment["amounts"] = {"gross": captured, "net": captured,
+                              "fee": {"amount": 0, "currency": "RUB"}}
         self._save(session, deadline=None)
         self._notify("payment_finished", session)
         return session
+
+    async def _refund(self, payload: dict) -> dict:
+        session = self._load(payload)
+        payment = session["acquiring_payments"][0] if session["acquiring_payments"] else {}
+        if session["status"] != "accepted" or payment.get("status") != "succeeded":
+            raise ApiError(400, "invalid_request", "only a finished payment can be refunded")
+        refunds = payment.setdefault("refunds", [])
+        captured = payment["amounts"]["gross"]["amount"]
+        taken = sum(r["amount_details"]["amount"] for r in refunds
+                    if r["status"] in ("in_progress", "accepted"))
+        amount = self._amount(payload, default=captured - taken)
+        if amount <= 0 or taken + amount > captured:
+            raise ApiError(400, "invalid_request", "refund exceeds what is left to refund")
+        refunds.append({"id": _id("rf"), "status": "in_progress", "created_at": _now_iso(),
+                        "amount_details": {"amount": amount, "currency": "RUB"}})
+        self._save(session, deadline=time.time() + self.config.refund_seconds)
+        return session
+
+    @staticmethod
+    def _amount(payload: dict, default: int) -> int:
+        details = payload.get("amount_details")
+        if details is None:
+            return default
+        value = details.get("amount") if isinstance(details, dict) else None
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0 or \
+                details.get("currency") != "RUB":
+            raise ApiError(400, "invalid_request", "amount_details must be a positive RUB amount")
+        return value
 
     async def _status(self, payload: dict) -> dict:
         return self._load(payload)
@@ -277,45 +336,67 @@ class Bank131Emulator:
             if session is None:
                 return None
             payment = session["acquiring_payments"][0]
-            if session["status"] != "in_progress" or payment["status"] != "pending":
+            if session["status"] != "in_progress" or payment["status"] != "pending" or \
+                    session.get("next_action") == "capture":
                 return session  # already decided: a double tap changes nothing
-            if approve:
+            event = "payment_finished"
+            deadline: float | None = None
+            if approve and self.config.delayed_capture:
+                session["next_action"] = "capture"
+                event, deadline = "ready_to_capture", time.time() + self.config.hold_seconds
+            elif approve:
                 payment["status"] = "succeeded"
                 session["status"] = "accepted"
                 amount = payment["amount_details"]
                 payment["amounts"] = {"gross": amount, "net": amount,
                                       "fee": {"amount": 0, "currency": amount["currency"]}}
-                if payment["payment_options"].get("recurrent"):
-                    payment["recurrent"] = {"token": _id("rt"), "created_at": _now_iso(),
-                                            "is_active": True}
-            else:
+            if approve and payment["payment_options"].get("recurrent"):
+                payment["recurrent"] = {"token": _id("rt"), "created_at": _now_iso(),
+                                        "is_active": True}
+            if not approve:
                 payment["status"] = "failed"
                 session["status"] = "error"
                 payment["error"] = {"code": "payment_declined",
                                     "description": "the buyer declined the payment"}
-            self._save(session, deadline=None)
-        self._notify("payment_finished", session)
+            self._save(session, deadline=deadline)
+        self._notify(event, session)
         return session
 
     # ---- time -------------------------------------------------------------------------------
 
     async def expire_overdue(self) -> int:
-        expired = 0
+        """Run the session timers that are due: the payer's 20 minutes, a hold's lifetime,
+        a refund's processing time. Returns how many sessions moved."""
+        moved = 0
         for session_id in self._store.overdue(time.time()):
             async with self._lock:
                 found = self._store.get(session_id)
-                if not found or found[0]["status"] != "in_progress":
+                if not found:
                     continue
                 session = found[0]
-                session["status"] = "error"
-                for payment in session["acquiring_payments"]:
-                    payment["status"] = "failed"
-                    payment["error"] = {"code": "session_expired",
-                                        "description": "the payer did not act in time"}
-                self._save(session, deadline=None)
-            self._notify("payment_finished", session)
-            expired += 1
-        return expired
+                event = self._timer_fires(session)
+            if event:
+                self._notify(event, session)
+                moved += 1
+        return moved
+
+    def _timer_fires(self, session: dict) -> str | None:
+        if session["status"] == "accepted":
+            payment = session["acquiring_payments"][0]
+            for refund in payment.get("refunds", []):
+                if refund["status"] == "in_progress":
+                    refund["status"] = "declined" if self.decline_refunds else "accepted"
+                    refund["finished_at"] = _now_iso()
+            self._save(session, deadline=None)
+            return "payment_refunded"
+        if session["status"] != "in_progress":
+            self._save(session, deadline=None)
+            return None
+        if session.get("next_action") == "capture":
+            self._end(session, "cancelled", "hold_expired", "the hold was not captured in time")
+        else:
+            self._end(session, "error", "session_expired", "the payer did not act in time")
+        return "payment_finished"
 
     async def _sweep_forever(self) -> None:
         while True:

@@ -1,0 +1,160 @@
+"""What a merchant does to a payment after the buyer: capture a hold, cancel.
+
+An operation is recorded on the payment (`pending_operation`) before the acquirer is called
+and cleared by applying the acquirer's answer, so a crash or timeout in between is finished by
+the reconciler with the same idempotency key: never lost, never done twice.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from checkout.acquirers.base import SessionState
+from checkout.domain.money import Money
+from checkout.domain.states import LIVE_ATTEMPT, AttemptStatus, PaymentStatus
+from checkout.errors import AcquirerError, Conflict, InvalidRequest, NotFound
+from checkout.flow import attempts as attempt_flow
+from checkout.flow.context import FlowContext
+from checkout.flow.payments import new_id
+from checkout.notify import outbox
+from checkout.store import repo
+from checkout.store.records import Payment
+
+log = logging.getLogger("checkout.flow")
+A, P = AttemptStatus, PaymentStatus
+
+
+async def capture(ctx: FlowContext, merchant_id: str, payment_id: str,
+                  amount: int | None) -> Payment:
+    async with ctx.db.transaction() as conn:
+        payment = await _owned(conn, merchant_id, payment_id)
+        if payment.status is not P.WAITING_FOR_CAPTURE:
+            raise Conflict(f"only a payment waiting for capture can be captured; this one is "
+                           f"{payment.status}")
+        wanted = payment.amount if amount is None else amount
+        if not 0 < wanted <= payment.amount:
+            raise InvalidRequest("the capture amount must be more than 0 and at most the held "
+                                 "amount", [{"field": "amount",
+                                             "message": f"1 to {payment.amount}"}])
+        if payment.pending_operation and (payment.pending_operation, payment.pending_amount) \
+                != ("capture", wanted):
+            raise Conflict(f"a {payment.pending_operation} of this payment is in progress")
+        if not await repo.update_payment(conn, payment, ctx.now(),
+                                         pending_operation="capture", pending_amount=wanted):
+            raise Conflict("the payment changed; try again")
+    await perform_pending(ctx, payment_id, raise_errors=True)
+    return await _reload(ctx, payment_id)
+
+
+async def cancel(ctx: FlowContext, merchant_id: str, payment_id: str) -> Payment:
+    """Release a hold, or stop a payment nobody has paid yet."""
+    now = ctx.now()
+    async with ctx.db.transaction() as conn:
+        payment = await _owned(conn, merchant_id, payment_id)
+        if payment.status not in (P.PENDING, P.WAITING_FOR_CAPTURE):
+            raise Conflict(f"a {payment.status} payment cannot be canceled"
+                           + ("; refund it instead" if payment.status is P.SUCCEEDED else ""))
+        if payment.pending_operation not in (None, "cancel"):
+            raise Conflict(f"a {payment.pending_operation} of this payment is in progress")
+        latest = await repo.latest_attempt(conn, payment_id)
+        at_acquirer = latest is not None and latest.acquirer_ref is not None and (
+            latest.status in LIVE_ATTEMPT or latest.status is A.AUTHORIZED)
+        if at_acquirer:
+            ok = await repo.update_payment(conn, payment, now, pending_operation="cancel")
+        else:
+            # Nothing at the acquirer can still take money: cancel here and now.
+            ok = await repo.update_payment(conn, payment, now, status=P.CANCELED,
+                                           pending_operation=None)
+            if ok and latest is not None and latest.status in LIVE_ATTEMPT:
+                await repo.update_attempt(conn, latest, now, status=A.CANCELED)
+            after = await repo.payment(conn, payment_id)
+            assert after is not None
+            if ok:
+                await outbox.payment_changed(conn, payment, after, ctx.checkout_url(after),
+                                             new_id("evt"), now)
+        if not ok:
+            raise Conflict("the payment changed; try again")
+    if at_acquirer:
+        await perform_pending(ctx, payment_id, raise_errors=True)
+    else:
+        ctx.versions.note(payment_id, payment.version + 1)
+        ctx.outbox_written()
+    return await _reload(ctx, payment_id)
+
+
+async def perform_pending(ctx: FlowContext, payment_id: str, raise_errors: bool = False
+                          ) -> attempt_flow.Applied | None:
+    """Call the acquirer for the operation recorded on the payment, and apply its answer."""
+    async with ctx.db.reader() as conn:
+        payment = await repo.payment(conn, payment_id)
+        attempt = await repo.latest_attempt(conn, payment_id)
+    if payment is None or not payment.pending_operation or attempt is None or \
+            not attempt.acquirer_ref:
+        return None
+    driver = ctx.acquirer(attempt.acquirer)
+    key = f"{attempt.id}:{payment.pending_operation}"
+    try:
+        if payment.pending_operation == "capture":
+            assert payment.pending_amount is not None
+            snap = await driver.capture(attempt.acquirer_ref,
+                                        Money(payment.pending_amount, payment.currency), key)
+        else:
+            snap = await driver.cancel(attempt.acquirer_ref, key)
+    except AcquirerError as err:
+        log.warning("%s failed: %s", payment.pending_operation, err.detail,
+                    extra={"payment_id": payment_id})
+        if err.temporary:
+            if raise_errors:
+                raise
+            return None
+        # The acquirer refuses: learn where the session really is, and forget the operation.
+        snap = await driver.fetch(attempt.acquirer_ref)
+        await _forget_operation(ctx, payment_id)
+        result = await attempt_flow.apply_snapshot(ctx, attempt.id, snap)
+        if raise_errors:
+            raise Conflict(f"the acquirer refused the {payment.pending_operation}: "
+                           f"{err.detail}") from err
+        return result
+    if snap.state is SessionState.SUCCEEDED and payment.pending_operation == "cancel":
+        # The buyer approved before our cancel landed: the money is taken; say so.
+        await _forget_operation(ctx, payment_id)
+    return await attempt_flow.apply_snapshot(ctx, attempt.id, snap)
+
+
+async def release_lapsed_hold(ctx: FlowContext, payment_id: str) -> None:
+    """A hold past the acquirer's hold period: release it rather than let it lapse unseen."""
+    async with ctx.db.transaction() as conn:
+        payment = await repo.payment(conn, payment_id)
+        if payment is None or payment.status is not P.WAITING_FOR_CAPTURE or \
+                payment.pending_operation:
+            return
+        if not await repo.update_payment(conn, payment, ctx.now(), pending_operation="cancel"):
+            return
+    await perform_pending(ctx, payment_id)
+
+
+async def _forget_operation(ctx: FlowContext, payment_id: str) -> None:
+    for _ in range(5):
+        async with ctx.db.transaction() as conn:
+            payment = await repo.payment(conn, payment_id)
+            if payment is None or payment.pending_operation is None:
+                return
+            if await repo.update_payment(conn, payment, ctx.now(), pending_operation=None,
+                                         pending_amount=None):
+                ctx.versions.note(payment_id, payment.version + 1)
+                return
+
+
+async def _owned(conn: object, merchant_id: str, payment_id: str) -> Payment:
+    payment = await repo.payment(conn, payment_id, merchant_id)  # type: ignore[arg-type]
+    if payment is None:
+        raise NotFound("no such payment")
+    return payment
+
+
+async def _reload(ctx: FlowContext, payment_id: str) -> Payment:
+    async with ctx.db.reader() as conn:
+        payment = await repo.payment(conn, payment_id)
+    assert payment is not None
+    return payment
+

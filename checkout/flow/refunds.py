@@ -1,0 +1,194 @@
+"""Refunds: several partial ones allowed, their sum never above what was captured.
+
+A refund row is written (and the payment's version bumped, which serialises concurrent
+refunds of one payment) before the acquirer is called with the refund's id as idempotency key.
+Its outcome comes back in the session's refund list: from the call's answer, a webhook, or the
+reconciler's status poll.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from checkout.acquirers.base import RefundState, RefundStatus
+from checkout.domain.money import Money
+from checkout.domain.states import AttemptStatus, PaymentStatus
+from checkout.errors import AcquirerError, Conflict, InvalidRequest, NotFound
+from checkout.flow.context import FlowContext
+from checkout.flow.objects import iso
+from checkout.flow.payments import new_id
+from checkout.notify import outbox
+from checkout.store import repo
+from checkout.store.records import Attempt, Payment, Refund
+
+log = logging.getLogger("checkout.flow")
+
+_RETRIES = 8
+
+
+def refund_object(r: Refund, currency: str) -> dict[str, Any]:
+    return {"id": r.id, "object": "refund", "payment_id": r.payment_id, "amount": r.amount,
+            "currency": currency, "status": r.status, "created_at": iso(r.created_at)}
+
+
+async def create(ctx: FlowContext, merchant_id: str, payment_id: str,
+                 amount: int | None) -> Refund:
+    for _ in range(_RETRIES):
+        now = ctx.now()
+        try:
+            refund, attempt, payment = await _reserve(ctx, merchant_id, payment_id, amount, now)
+        except _Moved:
+            continue
+        ctx.versions.note(payment_id, payment.version + 1)
+        await send(ctx, refund, attempt, payment.currency)
+        return await _reload(ctx, refund.id, payment_id)
+    raise Conflict("the payment kept changing; try again")
+
+
+class _Moved(Exception):
+    """A compare-and-set missed: roll back, read again, decide again."""
+
+
+async def _reserve(ctx: FlowContext, merchant_id: str, payment_id: str, amount: int | None,
+                   now: datetime) -> tuple[Refund, Attempt, Payment]:
+    async with ctx.db.transaction() as conn:
+        payment = await repo.payment(conn, payment_id, merchant_id)
+        if payment is None:
+            raise NotFound("no such payment")
+        if payment.status is not PaymentStatus.SUCCEEDED:
+            raise Conflict(f"only a succeeded payment can be refunded; this one is "
+                           f"{payment.status}")
+        existing = await repo.refunds_of(conn, payment_id)
+        reserved = sum(r.amount for r in existing if r.status != "failed")
+        left = payment.captured_amount - reserved
+        if left <= 0:
+            raise Conflict("nothing is left to refund on this payment")
+        wanted = left if amount is None else amount
+        if not 0 < wanted <= left:
+            raise InvalidRequest("the refund amount must be more than 0 and at most what "
+                                 "is left to refund", [{"field": "amount",
+                                                        "message": f"1 to {left}"}])
+        attempt = await repo.latest_attempt(conn, payment_id)
+        assert attempt is not None and attempt.status is AttemptStatus.SUCCEEDED
+        refund_id = new_id("rf")
+        await repo.insert_refund(conn, {
+            "id": refund_id, "payment_id": payment_id, "attempt_id": attempt.id,
+            "amount": wanted, "status": "pending", "created_at": now, "updated_at": now})
+        if not await repo.update_payment(conn, payment, now):
+            # Another refund (or news) changed the payment since we read it: start over,
+            # so the sum is checked against what is really reserved.
+            raise _Moved
+    return (Refund(refund_id, payment_id, attempt.id, wanted, "pending", None, now, now),
+            attempt, payment)
+
+
+async def send(ctx: FlowContext, refund: Refund, attempt: Attempt, currency: str) -> None:
+    """Ask the acquirer for the refund; safe to repeat (the refund id is the key)."""
+    assert attempt.acquirer_ref
+    try:
+        snap = await ctx.acquirer(attempt.acquirer).refund(
+            attempt.acquirer_ref, Money(refund.amount, currency), refund.id)
+    except AcquirerError as err:
+        if err.temporary:
+            log.warning("refund call failed, will retry: %s", err.detail,
+                        extra={"payment_id": refund.payment_id})
+            return
+        await _finish(ctx, refund, RefundStatus.FAILED, acquirer_ref=None)
+        return
+    await apply_states(ctx, attempt, snap.refunds, linking=refund)
+
+
+async def apply_states(ctx: FlowContext, attempt: Attempt, states: tuple[RefundState, ...],
+                       linking: Refund | None = None) -> None:
+    """Bring our refunds of `attempt` in line with the acquirer's list of them."""
+    async with ctx.db.reader() as conn:
+        ours = await repo.refunds_of(conn, attempt.payment_id)
+    by_ref = {r.acquirer_ref: r for r in ours if r.acquirer_ref}
+    if linking is not None and linking.acquirer_ref is None:
+        # The acquirer's answer lists every refund; ours is the oldest one of its amount that
+        # no refund of ours claims yet (refund bodies carry no reference of ours).
+        for state in states:
+            if state.ref not in by_ref and state.amount == linking.amount:
+                linking = await _link(ctx, linking, state.ref)
+                by_ref[state.ref] = linking
+                break
+    for state in states:
+        refund = by_ref.get(state.ref)
+        if refund is not None and refund.status == "pending" and \
+                state.status is not RefundStatus.PENDING:
+            await _finish(ctx, refund, state.status, acquirer_ref=state.ref)
+
+
+async def _link(ctx: FlowContext, refund: Refund, ref: str) -> Refund:
+    async with ctx.db.transaction() as conn:
+        await repo.update_refund(conn, refund, ctx.now(), acquirer_ref=ref)
+    return Refund(refund.id, refund.payment_id, refund.attempt_id, refund.amount,
+                  refund.status, ref, refund.created_at, refund.updated_at)
+
+
+async def _finish(ctx: FlowContext, refund: Refund, status: RefundStatus,
+                  acquirer_ref: str | None) -> None:
+    """pending → succeeded/failed, with the payment's refunded amount and the event, at once."""
+    for _ in range(_RETRIES):
+        try:
+            await _finish_once(ctx, refund, status, acquirer_ref)
+            return
+        except _Moved:
+            continue
+
+
+async def _finish_once(ctx: FlowContext, refund: Refund, status: RefundStatus,
+                       acquirer_ref: str | None) -> None:
+    now = ctx.now()
+    async with ctx.db.transaction() as conn:
+        payment = await repo.payment(conn, refund.payment_id)
+        assert payment is not None
+        changes: dict[str, object] = {"status": str(status)}
+        if acquirer_ref:
+            changes["acquirer_ref"] = acquirer_ref
+        if not await repo.update_refund(conn, refund, now, **changes):
+            return  # someone else finished it
+        refunded = payment.refunded_amount + (
+            refund.amount if status is RefundStatus.SUCCEEDED else 0)
+        if not await repo.update_payment(conn, payment, now, refunded_amount=refunded):
+            raise _Moved
+        done = Refund(refund.id, refund.payment_id, refund.attempt_id, refund.amount,
+                      str(status), acquirer_ref or refund.acquirer_ref, refund.created_at,
+                      now)
+        await outbox.emit(conn, merchant_id=payment.merchant_id, event_id=new_id("evt"),
+                          event_type=f"refund.{status}", payment_id=payment.id,
+                          sequence=payment.version + 1,
+                          obj=refund_object(done, payment.currency), now=now)
+    ctx.versions.note(payment.id, payment.version + 1)
+    ctx.outbox_written()
+    log.info("refund %s", status, extra={"payment_id": payment.id})
+
+
+async def resume(ctx: FlowContext, refund: Refund) -> None:
+    """The reconciler's turn for a refund still pending: ask again, or read the session."""
+    async with ctx.db.reader() as conn:
+        attempt = await repo.attempt(conn, refund.attempt_id)
+        payment = await repo.payment(conn, refund.payment_id)
+    assert attempt is not None and payment is not None and attempt.acquirer_ref
+    if refund.acquirer_ref is None:
+        await send(ctx, refund, attempt, payment.currency)
+        return
+    snap = await ctx.acquirer(attempt.acquirer).fetch(attempt.acquirer_ref)
+    await apply_states(ctx, attempt, snap.refunds)
+
+
+async def list_for(ctx: FlowContext, merchant_id: str, payment_id: str
+                   ) -> tuple[list[Refund], str]:
+    async with ctx.db.reader() as conn:
+        payment = await repo.payment(conn, payment_id, merchant_id)
+        if payment is None:
+            raise NotFound("no such payment")
+        return await repo.refunds_of(conn, payment_id), payment.currency
+
+
+async def _reload(ctx: FlowContext, refund_id: str, payment_id: str) -> Refund:
+    async with ctx.db.reader() as conn:
+        found = [r for r in await repo.refunds_of(conn, payment_id) if r.id == refund_id]
+    return found[0]
