@@ -40,6 +40,7 @@ from checkout.web import (
     hosted_page,
     merchant_api,
     openapi,
+    payment_operations,
 )
 from checkout.web.merchant_auth import hash_key
 from checkout.web.problems import checkout_error, http_error, unexpected_error
@@ -58,6 +59,7 @@ def create_app(settings: Settings) -> Starlette:
     routes: list[Route | Mount] = [
         Route("/healthz", _healthz, methods=["GET"]),
         *merchant_api.routes,
+        *payment_operations.routes,
         *events_api.routes,
         *openapi.routes,
         *hosted_page.routes,

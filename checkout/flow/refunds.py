@@ -97,23 +97,18 @@ async def send(ctx: FlowContext, refund: Refund, attempt: Attempt, currency: str
             return
         await _finish(ctx, refund, RefundStatus.FAILED, acquirer_ref=None)
         return
-    await apply_states(ctx, attempt, snap.refunds, linking=refund)
+    await apply_states(ctx, attempt, snap.refunds)
 
 
-async def apply_states(ctx: FlowContext, attempt: Attempt, states: tuple[RefundState, ...],
-                       linking: Refund | None = None) -> None:
+async def apply_states(ctx: FlowContext, attempt: Attempt,
+                       states: tuple[RefundState, ...]) -> None:
     """Bring our refunds of `attempt` in line with the acquirer's list of them."""
     async with ctx.db.reader() as conn:
         ours = await repo.refunds_of(conn, attempt.payment_id)
+    await _tie_refunds(ctx, ours, states)
+    async with ctx.db.reader() as conn:
+        ours = await repo.refunds_of(conn, attempt.payment_id)
     by_ref = {r.acquirer_ref: r for r in ours if r.acquirer_ref}
-    if linking is not None and linking.acquirer_ref is None:
-        # The acquirer's answer lists every refund; ours is the oldest one of its amount that
-        # no refund of ours claims yet (refund bodies carry no reference of ours).
-        for state in states:
-            if state.ref not in by_ref and state.amount == linking.amount:
-                linking = await _link(ctx, linking, state.ref)
-                by_ref[state.ref] = linking
-                break
     for state in states:
         refund = by_ref.get(state.ref)
         if refund is not None and refund.status == "pending" and \
@@ -121,11 +116,22 @@ async def apply_states(ctx: FlowContext, attempt: Attempt, states: tuple[RefundS
             await _finish(ctx, refund, state.status, acquirer_ref=state.ref)
 
 
-async def _link(ctx: FlowContext, refund: Refund, ref: str) -> Refund:
-    async with ctx.db.transaction() as conn:
-        await repo.update_refund(conn, refund, ctx.now(), acquirer_ref=ref)
-    return Refund(refund.id, refund.payment_id, refund.attempt_id, refund.amount,
-                  refund.status, ref, refund.created_at, refund.updated_at)
+async def _tie_refunds(ctx: FlowContext, ours: list[Refund],
+                        states: tuple[RefundState, ...]) -> None:
+    """Tie each of our refunds to one of the acquirer's.
+
+    Refund requests carry no reference of ours, so we match by amount: our untied refunds of
+    an amount, oldest first, take the acquirer's unclaimed refunds of that amount in its order.
+    Refunds of one amount are interchangeable for the money; a unique index keeps every tie
+    one-to-one when two of ours reach for the same one at once.
+    """
+    claimed = {r.acquirer_ref for r in ours if r.acquirer_ref}
+    for amount in {r.amount for r in ours if r.acquirer_ref is None}:
+        untied = [r for r in ours if r.amount == amount and r.acquirer_ref is None]
+        free = [st.ref for st in states if st.amount == amount and st.ref not in claimed]
+        for refund, ref in zip(untied, free, strict=False):
+            async with ctx.db.transaction() as conn:
+                await repo.link_refund(conn, refund.id, ref, ctx.now())
 
 
 async def _finish(ctx: FlowContext, refund: Refund, status: RefundStatus,
@@ -172,11 +178,15 @@ async def resume(ctx: FlowContext, refund: Refund) -> None:
         attempt = await repo.attempt(conn, refund.attempt_id)
         payment = await repo.payment(conn, refund.payment_id)
     assert attempt is not None and payment is not None and attempt.acquirer_ref
-    if refund.acquirer_ref is None:
-        await send(ctx, refund, attempt, payment.currency)
-        return
     snap = await ctx.acquirer(attempt.acquirer).fetch(attempt.acquirer_ref)
     await apply_states(ctx, attempt, snap.refunds)
+    async with ctx.db.reader() as conn:
+        untied = [r for r in await repo.refunds_of(conn, refund.payment_id)
+                  if r.id == refund.id and r.acquirer_ref is None]
+    if untied:
+        # The acquirer lists no refund for it: maybe our call never arrived. Asking again
+        # with the same key is safe: a call it already took is answered from its memory.
+        await send(ctx, refund, attempt, payment.currency)
 
 
 async def list_for(ctx: FlowContext, merchant_id: str, payment_id: str

@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, func, insert, or_, select, update
+from sqlalchemy import Table, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -194,10 +194,12 @@ async def unapplied_events(conn: AsyncConnection, received_before: datetime, lim
 # ---- merchant idempotency --------------------------------------------------------------------
 
 async def idempotent_answer(conn: AsyncConnection, merchant_id: str, key: str
-                            ) -> tuple[str, int, str] | None:
+                            ) -> tuple[str, int, str, datetime] | None:
+    """(request hash, status, body, created_at); status 0 means still in progress."""
     row = (await conn.execute(select(idempotency_keys).where(and_(
         idempotency_keys.c.merchant_id == merchant_id, idempotency_keys.c.key == key)))).first()
-    return (row.request_hash, row.status_code, row.response_body) if row else None
+    return (row.request_hash, row.status_code, row.response_body, row.created_at) \
+        if row else None
 
 
 async def remember_answer(conn: AsyncConnection, *, merchant_id: str, key: str,
@@ -229,6 +231,19 @@ async def update_refund(conn: AsyncConnection, current: Refund, now: datetime,
     return done.rowcount == 1
 
 
+async def link_refund(conn: AsyncConnection, refund_id: str, acquirer_ref: str,
+                      now: datetime) -> bool:
+    """Tie our refund to the acquirer's; False if either is already tied to another."""
+    try:
+        async with conn.begin_nested():
+            done = await conn.execute(update(refunds).where(and_(
+                refunds.c.id == refund_id, refunds.c.acquirer_ref.is_(None)))
+                .values(acquirer_ref=acquirer_ref, updated_at=now))
+    except IntegrityError:
+        return False
+    return done.rowcount == 1
+
+
 async def pending_refunds(conn: AsyncConnection, before: datetime, limit: int = 100
                           ) -> list[Refund]:
     rows = await conn.execute(select(refunds).where(and_(
@@ -252,3 +267,49 @@ async def holds_to_release(conn: AsyncConnection, authorized_before: datetime,
         payments.c.pending_operation.is_(None),
         payments.c.authorized_at < authorized_before)).limit(limit))
     return [r.id for r in rows]
+
+
+async def reserve_idempotency_key(conn: AsyncConnection, *, merchant_id: str, key: str,
+                                  request_hash: str, now: datetime) -> bool:
+    """Claim a key for a request in progress (status 0). False if the key exists already."""
+    try:
+        async with conn.begin_nested():
+            await remember_answer(conn, merchant_id=merchant_id, key=key,
+                                  request_hash=request_hash, status_code=0, body="", now=now)
+    except IntegrityError:
+        return False
+    return True
+
+
+async def settle_idempotency_key(conn: AsyncConnection, *, merchant_id: str, key: str,
+                                 status_code: int, body: str) -> None:
+    await conn.execute(update(idempotency_keys).where(and_(
+        idempotency_keys.c.merchant_id == merchant_id, idempotency_keys.c.key == key))
+        .values(status_code=status_code, response_body=body))
+
+
+async def release_idempotency_key(conn: AsyncConnection, *, merchant_id: str, key: str) -> None:
+    await conn.execute(delete(idempotency_keys).where(and_(
+        idempotency_keys.c.merchant_id == merchant_id, idempotency_keys.c.key == key,
+        idempotency_keys.c.status_code == 0)))
+
+
+async def list_payments(conn: AsyncConnection, merchant_id: str, *, limit: int,
+                        before: tuple[datetime, str] | None, status: str | None,
+                        reference: str | None, created_gte: datetime | None,
+                        created_lt: datetime | None) -> list[Payment]:
+    q = select(payments).where(payments.c.merchant_id == merchant_id)
+    if before is not None:
+        q = q.where(or_(payments.c.created_at < before[0],
+                        and_(payments.c.created_at == before[0], payments.c.id < before[1])))
+    if status is not None:
+        q = q.where(payments.c.status == status)
+    if reference is not None:
+        q = q.where(payments.c.reference == reference)
+    if created_gte is not None:
+        q = q.where(payments.c.created_at >= created_gte)
+    if created_lt is not None:
+        q = q.where(payments.c.created_at < created_lt)
+    rows = await conn.execute(q.order_by(payments.c.created_at.desc(), payments.c.id.desc())
+                              .limit(limit))
+    return [Payment.from_row(r) for r in rows]

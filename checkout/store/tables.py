@@ -143,7 +143,7 @@ refunds = Table(
     Column("attempt_id", String(40), ForeignKey("attempts.id"), nullable=False),
     Column("amount", BigInteger, nullable=False),
     Column("status", String(16), nullable=False),  # pending | succeeded | failed
-    Column("acquirer_ref", String(128)),
+    Column("acquirer_ref", String(128), unique=True),  # one acquirer refund, one of ours
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     CheckConstraint("amount > 0", name="amount_positive"),

@@ -2,49 +2,97 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
+from datetime import datetime
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from checkout.domain.states import PaymentStatus
 from checkout.errors import InvalidRequest, NotFound
 from checkout.flow import payments as payment_flow
 from checkout.flow.context import FlowContext
 from checkout.flow.objects import payment_object
 from checkout.store import repo
+from checkout.web.idempotency import fingerprint, request_key
 from checkout.web.merchant_auth import authenticate
 from checkout.web.payment_input import parse_payment_request
-
-MAX_IDEMPOTENCY_KEY = 255
 
 
 def _json(body: str, status: int) -> Response:
     return Response(body, status_code=status, media_type="application/json")
 
 
-async def create_payment(request: Request) -> Response:
-    merchant = await authenticate(request)
-    raw = await request.body()
+def read_json(raw: bytes, *, empty_ok: bool = False) -> Any:
+    if empty_ok and not raw.strip():
+        return {}
     try:
-        doc = json.loads(raw)
+        return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidRequest("the body is not valid JSON", status=400) from exc
-    key = request.headers.get("idempotency-key")
-    if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
-        raise InvalidRequest(f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters",
-                             status=400)
+
+
+async def create_payment(request: Request) -> Response:
+    merchant = await authenticate(request)
+    doc = read_json(await request.body())
+    key = request_key(request)
     req = parse_payment_request(doc, merchant.return_origins)
     ctx: FlowContext = request.app.state.flow
     # The canonical form of the body: the same JSON in another key order is the same request.
-    digest = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+    digest = fingerprint(request, doc)
+    # The payment and the key's answer are stored in one transaction (stronger than run_once).
     status, body = await payment_flow.create_payment(
         ctx, merchant, req,
         render=lambda p: json.dumps(payment_object(p, ctx.checkout_url(p)), ensure_ascii=False),
         idempotency=(key, digest) if key else None,
     )
     return _json(body, status)
+
+
+async def list_payments(request: Request) -> Response:
+    merchant = await authenticate(request)
+    ctx: FlowContext = request.app.state.flow
+    q = request.query_params
+    errors: list[dict[str, str]] = []
+    try:
+        limit = int(q.get("limit", "20"))
+        if not 1 <= limit <= 100:
+            raise ValueError
+    except ValueError:
+        errors.append({"field": "limit", "message": "an integer from 1 to 100"})
+        limit = 20
+    status = q.get("status")
+    if status is not None and status not in set(PaymentStatus):
+        errors.append({"field": "status", "message": f"one of {', '.join(PaymentStatus)}"})
+    bounds = {}
+    for name in ("created_gte", "created_lt"):
+        if name in q:
+            try:
+                bounds[name] = datetime.fromisoformat(q[name].replace("Z", "+00:00"))
+                if bounds[name].tzinfo is None:
+                    raise ValueError
+            except ValueError:
+                errors.append({"field": name, "message": "an ISO 8601 time with a zone"})
+    if errors:
+        raise InvalidRequest("the query has invalid parameters", errors)
+    async with ctx.db.reader() as conn:
+        before = None
+        if q.get("starting_after"):
+            cursor = await repo.payment(conn, q["starting_after"], merchant.id)
+            if cursor is None:
+                raise InvalidRequest("starting_after is not one of your payments", [
+                    {"field": "starting_after", "message": "unknown payment"}])
+            before = (cursor.created_at, cursor.id)
+        found = await repo.list_payments(
+            conn, merchant.id, limit=limit + 1, before=before, status=status,
+            reference=q.get("reference"), created_gte=bounds.get("created_gte"),
+            created_lt=bounds.get("created_lt"))
+    page = found[:limit]
+    doc = {"object": "list", "has_more": len(found) > limit,
+           "data": [payment_object(p, ctx.checkout_url(p)) for p in page]}
+    return _json(json.dumps(doc, ensure_ascii=False), 200)
 
 
 async def get_payment(request: Request) -> Response:
@@ -60,5 +108,6 @@ async def get_payment(request: Request) -> Response:
 
 routes = [
     Route("/api/v1/payments", create_payment, methods=["POST"]),
+    Route("/api/v1/payments", list_payments, methods=["GET"]),
     Route("/api/v1/payments/{payment_id}", get_payment, methods=["GET"]),
 ]

@@ -26,9 +26,8 @@ SPEC: dict[str, Any] = {
                     "description": {"type": "string", "minLength": 1, "maxLength": 128},
                     "reference": {"type": "string", "minLength": 1, "maxLength": 128},
                     "return_url": {"type": "string", "format": "uri", "maxLength": 2048},
-                    "capture": {"type": "boolean", "const": True, "default": True,
-                                "description": "two-stage payments (false) are not "
-                                               "available yet"},
+                    "capture": {"type": "boolean", "default": True,
+                                "description": "false: hold, then capture or cancel"},
                     "customer": {"type": "object", "additionalProperties": False,
                                  "required": ["reference"],
                                  "properties": {"reference": {"type": "string", "minLength": 1,

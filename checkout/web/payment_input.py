@@ -80,10 +80,6 @@ def parse_payment_request(doc: Any, return_origins: tuple[str, ...]) -> PaymentR
     capture = doc.get("capture", True)
     if not isinstance(capture, bool):
         bad("capture", "must be true or false")
-    elif capture is False:
-        # Holds need the acquirer's delayed-capture flow and our capture/cancel endpoints;
-        # until both exist, a hold request must not silently become a full charge.
-        bad("capture", "two-stage payments (capture: false) are not available yet")
 
     customer = doc.get("customer")
     customer_ref: str | None = None

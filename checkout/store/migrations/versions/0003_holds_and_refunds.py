@@ -28,7 +28,8 @@ def upgrade() -> None:
     sa.CheckConstraint('amount > 0', name=op.f('ck_refunds_amount_positive')),
     sa.ForeignKeyConstraint(['attempt_id'], ['attempts.id'], name=op.f('fk_refunds_attempt_id_attempts')),
     sa.ForeignKeyConstraint(['payment_id'], ['payments.id'], name=op.f('fk_refunds_payment_id_payments')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_refunds'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_refunds')),
+    sa.UniqueConstraint('acquirer_ref', name=op.f('uq_refunds_acquirer_ref'))
     )
     with op.batch_alter_table('refunds', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_refunds_payment_id'), ['payment_id'], unique=False)

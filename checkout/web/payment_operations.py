@@ -1,0 +1,94 @@
+"""Merchant API: capture, cancel and refund a payment. Every POST honours Idempotency-Key."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from checkout.errors import InvalidRequest
+from checkout.flow import operations
+from checkout.flow import refunds as refund_flow
+from checkout.flow.context import FlowContext
+from checkout.flow.objects import payment_object
+from checkout.web.idempotency import json_response, run_once
+from checkout.web.merchant_api import read_json
+from checkout.web.merchant_auth import authenticate
+
+
+def _amount_only(doc: Any) -> int | None:
+    """Bodies here are empty or {"amount": <minor units>}."""
+    if not isinstance(doc, dict):
+        raise InvalidRequest("the body must be a JSON object", status=400)
+    errors = [{"field": k, "message": "unknown field"} for k in sorted(set(doc) - {"amount"})]
+    amount = doc.get("amount")
+    if amount is not None and (isinstance(amount, bool) or not isinstance(amount, int)
+                               or amount <= 0):
+        errors.append({"field": "amount",
+                       "message": "must be a positive integer number of minor units"})
+    if errors:
+        raise InvalidRequest("the request has invalid fields", errors)
+    return amount
+
+
+async def capture(request: Request) -> Response:
+    merchant = await authenticate(request)
+    ctx: FlowContext = request.app.state.flow
+    doc = read_json(await request.body(), empty_ok=True)
+    amount = _amount_only(doc)
+
+    async def run() -> tuple[int, Any]:
+        p = await operations.capture(ctx, merchant.id, request.path_params["payment_id"],
+                                     amount)
+        return 200, payment_object(p, ctx.checkout_url(p))
+    return await run_once(request, merchant, doc, run)
+
+
+async def cancel(request: Request) -> Response:
+    merchant = await authenticate(request)
+    ctx: FlowContext = request.app.state.flow
+    doc = read_json(await request.body(), empty_ok=True)
+    if doc != {}:
+        raise InvalidRequest("cancel takes no body fields", [
+            {"field": k, "message": "unknown field"} for k in sorted(doc)]
+            if isinstance(doc, dict) else None, status=422 if isinstance(doc, dict) else 400)
+
+    async def run() -> tuple[int, Any]:
+        p = await operations.cancel(ctx, merchant.id, request.path_params["payment_id"])
+        return 200, payment_object(p, ctx.checkout_url(p))
+    return await run_once(request, merchant, doc, run)
+
+
+async def create_refund(request: Request) -> Response:
+    merchant = await authenticate(request)
+    ctx: FlowContext = request.app.state.flow
+    doc = read_json(await request.body(), empty_ok=True)
+    amount = _amount_only(doc)
+    payment_id = request.path_params["payment_id"]
+
+    async def run() -> tuple[int, Any]:
+        refund = await refund_flow.create(ctx, merchant.id, payment_id, amount)
+        _, currency = await refund_flow.list_for(ctx, merchant.id, payment_id)
+        return 201, refund_flow.refund_object(refund, currency)
+    return await run_once(request, merchant, doc, run)
+
+
+async def list_refunds(request: Request) -> Response:
+    merchant = await authenticate(request)
+    ctx: FlowContext = request.app.state.flow
+    refunds, currency = await refund_flow.list_for(ctx, merchant.id,
+                                                   request.path_params["payment_id"])
+    doc = {"object": "list", "has_more": False,
+           "data": [refund_flow.refund_object(r, currency) for r in reversed(refunds)]}
+    return json_response(200, json.dumps(doc))
+
+
+routes = [
+    Route("/api/v1/payments/{payment_id}/capture", capture, methods=["POST"]),
+    Route("/api/v1/payments/{payment_id}/cancel", cancel, methods=["POST"]),
+    Route("/api/v1/payments/{payment_id}/refunds", create_refund, methods=["POST"]),
+    Route("/api/v1/payments/{payment_id}/refunds", list_refunds, methods=["GET"]),
+]
