@@ -106,8 +106,12 @@ async def get_payment(request: Request) -> Response:
     return _json(json.dumps(body, ensure_ascii=False), 200)
 
 
+async def payments(request: Request) -> Response:
+    # One route per path, so a 405 lists every method the path has in its Allow header.
+    return await (create_payment if request.method == "POST" else list_payments)(request)
+
+
 routes = [
-    Route("/api/v1/payments", create_payment, methods=["POST"]),
-    Route("/api/v1/payments", list_payments, methods=["GET"]),
+    Route("/api/v1/payments", payments, methods=["GET", "POST"]),
     Route("/api/v1/payments/{payment_id}", get_payment, methods=["GET"]),
 ]

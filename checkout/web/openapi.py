@@ -9,6 +9,28 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 PROBLEM = {"$ref": "#/components/responses/Problem"}
+OPERATION_PROBLEMS = {"400": PROBLEM, "401": PROBLEM, "404": PROBLEM, "409": PROBLEM,
+                      "413": PROBLEM, "422": PROBLEM, "503": PROBLEM}
+STATUSES = ["pending", "waiting_for_capture", "succeeded", "failed", "canceled", "expired"]
+IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
+                   "schema": {"type": "string", "minLength": 1, "maxLength": 255}}
+PAYMENT_ID = {"name": "payment_id", "in": "path", "required": True, "schema": {"type": "string"}}
+EVENT_ID = {"name": "event_id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _json(schema: str) -> dict[str, Any]:
+    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
+
+
+def _query(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema}
+
+
+def _list_of(schema: str) -> dict[str, Any]:
+    return {"type": "object", "required": ["object", "has_more", "data"],
+            "properties": {"object": {"const": "list"}, "has_more": {"type": "boolean"},
+                           "data": {"type": "array",
+                                    "items": {"$ref": f"#/components/schemas/{schema}"}}}}
 
 SPEC: dict[str, Any] = {
     "openapi": "3.1.0",
@@ -44,9 +66,7 @@ SPEC: dict[str, Any] = {
                 "properties": {
                     "id": {"type": "string"},
                     "object": {"const": "payment"},
-                    "status": {"type": "string", "enum": ["pending", "waiting_for_capture",
-                                                          "succeeded", "failed", "canceled",
-                                                          "expired"]},
+                    "status": {"type": "string", "enum": STATUSES},
                     "amount": {"type": "integer"},
                     "currency": {"type": "string"},
                     "description": {"type": "string"},
@@ -65,6 +85,40 @@ SPEC: dict[str, Any] = {
                     "expires_at": {"type": "string", "format": "date-time"},
                 },
             },
+            "PaymentList": _list_of("Payment"),
+            "AmountOnly": {"type": "object", "additionalProperties": False,
+                           "properties": {"amount": {"type": "integer", "minimum": 1}}},
+            "Refund": {
+                "type": "object",
+                "required": ["id", "object", "payment_id", "amount", "currency", "status",
+                             "created_at"],
+                "properties": {
+                    "id": {"type": "string"}, "object": {"const": "refund"},
+                    "payment_id": {"type": "string"}, "amount": {"type": "integer"},
+                    "currency": {"type": "string"},
+                    "status": {"type": "string", "enum": ["pending", "succeeded", "failed"]},
+                    "created_at": {"type": "string", "format": "date-time"},
+                },
+            },
+            "RefundList": _list_of("Refund"),
+            "Event": {
+                "type": "object",
+                "required": ["id", "object", "type", "created_at", "sequence", "data",
+                             "deliveries"],
+                "properties": {
+                    "id": {"type": "string"}, "object": {"const": "event"},
+                    "type": {"type": "string", "enum": [
+                        "payment.succeeded", "payment.waiting_for_capture", "payment.failed",
+                        "payment.canceled", "payment.expired", "refund.succeeded",
+                        "refund.failed"]},
+                    "created_at": {"type": "string", "format": "date-time"},
+                    "sequence": {"type": "integer"},
+                    "payment_id": {"type": ["string", "null"]},
+                    "data": {"type": "object", "required": ["object"]},
+                    "deliveries": {"type": "array", "items": {"type": "object"}},
+                },
+            },
+            "EventList": _list_of("Event"),
             "Problem": {
                 "type": "object", "required": ["type", "title", "status"],
                 "properties": {
@@ -78,6 +132,40 @@ SPEC: dict[str, Any] = {
             },
         },
         "responses": {
+            "PaymentList": _list_of("Payment"),
+            "AmountOnly": {"type": "object", "additionalProperties": False,
+                           "properties": {"amount": {"type": "integer", "minimum": 1}}},
+            "Refund": {
+                "type": "object",
+                "required": ["id", "object", "payment_id", "amount", "currency", "status",
+                             "created_at"],
+                "properties": {
+                    "id": {"type": "string"}, "object": {"const": "refund"},
+                    "payment_id": {"type": "string"}, "amount": {"type": "integer"},
+                    "currency": {"type": "string"},
+                    "status": {"type": "string", "enum": ["pending", "succeeded", "failed"]},
+                    "created_at": {"type": "string", "format": "date-time"},
+                },
+            },
+            "RefundList": _list_of("Refund"),
+            "Event": {
+                "type": "object",
+                "required": ["id", "object", "type", "created_at", "sequence", "data",
+                             "deliveries"],
+                "properties": {
+                    "id": {"type": "string"}, "object": {"const": "event"},
+                    "type": {"type": "string", "enum": [
+                        "payment.succeeded", "payment.waiting_for_capture", "payment.failed",
+                        "payment.canceled", "payment.expired", "refund.succeeded",
+                        "refund.failed"]},
+                    "created_at": {"type": "string", "format": "date-time"},
+                    "sequence": {"type": "integer"},
+                    "payment_id": {"type": ["string", "null"]},
+                    "data": {"type": "object", "required": ["object"]},
+                    "deliveries": {"type": "array", "items": {"type": "object"}},
+                },
+            },
+            "EventList": _list_of("Event"),
             "Problem": {"description": "An RFC 9457 problem",
                         "content": {"application/problem+json": {
                             "schema": {"$ref": "#/components/schemas/Problem"}}}},
@@ -88,30 +176,102 @@ SPEC: dict[str, Any] = {
         "/api/v1/payments": {
             "post": {
                 "operationId": "createPayment",
-                "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
-                                "schema": {"type": "string", "minLength": 1,
-                                           "maxLength": 255}}],
+                "parameters": [IDEMPOTENCY_KEY],
                 "requestBody": {"required": True, "content": {"application/json": {
                     "schema": {"$ref": "#/components/schemas/PaymentCreate"}}}},
                 "responses": {
                     "201": {"description": "Created (or replayed for the same key and body)",
-                            "content": {"application/json": {
-                                "schema": {"$ref": "#/components/schemas/Payment"}}}},
-                    "400": PROBLEM, "401": PROBLEM, "413": PROBLEM, "422": PROBLEM,
+                            "content": _json("Payment")},
+                    "400": PROBLEM, "401": PROBLEM, "409": PROBLEM, "413": PROBLEM,
+                    "422": PROBLEM,
                 },
+            },
+            "get": {
+                "operationId": "listPayments",
+                "parameters": [
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 100}),
+                    _query("starting_after", {"type": "string"}),
+                    _query("status", {"type": "string", "enum": STATUSES}),
+                    _query("reference", {"type": "string"}),
+                    _query("created_gte", {"type": "string", "format": "date-time"}),
+                    _query("created_lt", {"type": "string", "format": "date-time"}),
+                ],
+                "responses": {"200": {"description": "Newest first",
+                                      "content": _json("PaymentList")},
+                              "401": PROBLEM, "422": PROBLEM},
             },
         },
         "/api/v1/payments/{payment_id}": {
             "get": {
                 "operationId": "getPayment",
-                "parameters": [{"name": "payment_id", "in": "path", "required": True,
-                                "schema": {"type": "string"}}],
-                "responses": {
-                    "200": {"description": "The payment",
-                            "content": {"application/json": {
-                                "schema": {"$ref": "#/components/schemas/Payment"}}}},
-                    "401": PROBLEM, "404": PROBLEM,
-                },
+                "parameters": [PAYMENT_ID],
+                "responses": {"200": {"description": "The payment",
+                                      "content": _json("Payment")},
+                              "401": PROBLEM, "404": PROBLEM},
+            },
+        },
+        "/api/v1/payments/{payment_id}/capture": {
+            "post": {
+                "operationId": "capturePayment",
+                "parameters": [PAYMENT_ID, IDEMPOTENCY_KEY],
+                "requestBody": {"required": False, "content": _json("AmountOnly")},
+                "responses": {"200": {"description": "Captured (fully or partly)",
+                                      "content": _json("Payment")}, **OPERATION_PROBLEMS},
+            },
+        },
+        "/api/v1/payments/{payment_id}/cancel": {
+            "post": {
+                "operationId": "cancelPayment",
+                "parameters": [PAYMENT_ID, IDEMPOTENCY_KEY],
+                "responses": {"200": {"description": "Canceled",
+                                      "content": _json("Payment")}, **OPERATION_PROBLEMS},
+            },
+        },
+        "/api/v1/payments/{payment_id}/refunds": {
+            "post": {
+                "operationId": "createRefund",
+                "parameters": [PAYMENT_ID, IDEMPOTENCY_KEY],
+                "requestBody": {"required": False, "content": _json("AmountOnly")},
+                "responses": {"201": {"description": "Refund accepted (pending or final)",
+                                      "content": _json("Refund")}, **OPERATION_PROBLEMS},
+            },
+            "get": {
+                "operationId": "listRefunds",
+                "parameters": [PAYMENT_ID],
+                "responses": {"200": {"description": "Newest first",
+                                      "content": _json("RefundList")},
+                              "401": PROBLEM, "404": PROBLEM},
+            },
+        },
+        "/api/v1/events": {
+            "get": {
+                "operationId": "listEvents",
+                "parameters": [
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 100}),
+                    _query("starting_after", {"type": "string"}),
+                    _query("payment_id", {"type": "string"}),
+                ],
+                "responses": {"200": {"description": "Newest first",
+                                      "content": _json("EventList")},
+                              "401": PROBLEM, "422": PROBLEM},
+            },
+        },
+        "/api/v1/events/{event_id}": {
+            "get": {
+                "operationId": "getEvent",
+                "parameters": [EVENT_ID],
+                "responses": {"200": {"description": "The event and its deliveries",
+                                      "content": _json("Event")},
+                              "401": PROBLEM, "404": PROBLEM},
+            },
+        },
+        "/api/v1/events/{event_id}/resend": {
+            "post": {
+                "operationId": "resendEvent",
+                "parameters": [EVENT_ID],
+                "responses": {"202": {"description": "Queued again, same webhook-id",
+                                      "content": _json("Event")},
+                              "401": PROBLEM, "404": PROBLEM},
             },
         },
     },

@@ -86,9 +86,13 @@ async def list_refunds(request: Request) -> Response:
     return json_response(200, json.dumps(doc))
 
 
+async def refunds(request: Request) -> Response:
+    # One route per path, so a 405 lists every method the path has in its Allow header.
+    return await (create_refund if request.method == "POST" else list_refunds)(request)
+
+
 routes = [
     Route("/api/v1/payments/{payment_id}/capture", capture, methods=["POST"]),
     Route("/api/v1/payments/{payment_id}/cancel", cancel, methods=["POST"]),
-    Route("/api/v1/payments/{payment_id}/refunds", create_refund, methods=["POST"]),
-    Route("/api/v1/payments/{payment_id}/refunds", list_refunds, methods=["GET"]),
+    Route("/api/v1/payments/{payment_id}/refunds", refunds, methods=["GET", "POST"]),
 ]
