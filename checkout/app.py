@@ -180,8 +180,10 @@ async def _seed_demo_merchant(db: Database, settings: Settings) -> str:
     now = datetime.now(UTC)
     async with db.transaction() as conn:
         await repo.upsert_merchant(conn, id=DEMO_MERCHANT_ID, name="Demo shop",
-                                   key_hash=hash_key(DEMO_API_KEY),
-                                   return_origins=DEMO_ORIGINS, now=now)
+                                   return_origins=DEMO_ORIGINS, embed_origins=DEMO_ORIGINS,
+                                   now=now)
+        await repo.ensure_key(conn, key_id="key_demo", merchant_id=DEMO_MERCHANT_ID,
+                              key_hash=hash_key(DEMO_API_KEY), hint="demo", now=now)
         await webhook_store.upsert_endpoint(conn, id="we_demo", merchant_id=DEMO_MERCHANT_ID,
                                             url=f"{settings.public_url}/shop/webhooks",
                                             secret=secret, now=now)

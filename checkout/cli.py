@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import sys
+from datetime import timedelta
 
+from checkout.errors import CheckoutError
 from checkout.logs import configure as configure_logging
 from checkout.settings import ConfigError, Settings
 
@@ -18,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--no-access-log", action="store_true",
                        help="do not log every request (benchmarks, noisy proxies)")
     sub.add_parser("migrate", help="bring the database schema up to date")
+    _merchant_commands(sub)
     args = parser.parse_args(argv)
     configure_logging()
 
@@ -36,11 +41,69 @@ def main(argv: list[str] | None = None) -> int:
         from checkout.store.migrate import upgrade
 
         upgrade(settings.db_url)
-        print("database is up to date")
-        return 0
+        if args.command == "migrate":
+            print("database is up to date")
+            return 0
+        return asyncio.run(_merchant(args, settings))
     except ConfigError as err:
         print(f"checkout: {err}", file=sys.stderr)
         return 2
+    except CheckoutError as err:
+        print(f"checkout: {err.detail}", file=sys.stderr)
+        return 1
+
+
+def _merchant_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    merchant = sub.add_parser("merchant", help="manage merchants, their keys and webhooks")
+    cmds = merchant.add_subparsers(dest="action", required=True)
+    add = cmds.add_parser("add", help="add a merchant; prints its first API key once")
+    add.add_argument("--name", required=True)
+    add.add_argument("--return-origin", action="append", default=[], required=True,
+                     help="an origin return URLs may use, e.g. https://shop.example "
+                          "(repeatable; a port may be '*')")
+    add.add_argument("--embed-origin", action="append", default=[],
+                     help="an origin allowed to frame the checkout (repeatable)")
+    cmds.add_parser("list", help="list merchants (no secrets)")
+    rotate = cmds.add_parser("rotate-key", help="issue a new API key; older ones expire")
+    rotate.add_argument("merchant_id")
+    rotate.add_argument("--overlap-hours", type=float, default=24.0,
+                        help="how long older keys keep working (default 24)")
+    hook = cmds.add_parser("add-webhook", help="add a webhook endpoint; prints its secret once")
+    hook.add_argument("merchant_id")
+    hook.add_argument("url")
+    unhook = cmds.add_parser("remove-webhook", help="stop sending to an endpoint")
+    unhook.add_argument("endpoint_id")
+
+
+async def _merchant(args: argparse.Namespace, settings: Settings) -> int:
+    from checkout import admin
+    from checkout.store.db import Database
+
+    db = Database(settings.db_url)
+    try:
+        if args.action == "add":
+            key = await admin.add_merchant(db, settings, name=args.name,
+                                           return_origins=args.return_origin,
+                                           embed_origins=args.embed_origin)
+            print(json.dumps({"merchant_id": key.merchant_id, "api_key": key.api_key,
+                              "note": "the key is shown only now; keep it secret"}))
+        elif args.action == "list":
+            print(json.dumps(await admin.describe(db), indent=2))
+        elif args.action == "rotate-key":
+            key = await admin.rotate_key(db, settings, args.merchant_id,
+                                         timedelta(hours=args.overlap_hours))
+            print(json.dumps({"merchant_id": key.merchant_id, "api_key": key.api_key,
+                              "older_keys_stop_in_hours": args.overlap_hours}))
+        elif args.action == "add-webhook":
+            endpoint = await admin.add_webhook(db, settings, args.merchant_id, args.url)
+            print(json.dumps({"endpoint_id": endpoint.endpoint_id, "url": endpoint.url,
+                              "secret": endpoint.secret}))
+        else:
+            await admin.remove_webhook(db, args.endpoint_id)
+            print(json.dumps({"removed": args.endpoint_id}))
+    finally:
+        await db.close()
+    return 0
 
 
 def _serve(settings: Settings, access_log: bool = True) -> int:

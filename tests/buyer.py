@@ -156,3 +156,21 @@ def execute(database_url: str, sql: str, **params: Any) -> None:
         finally:
             await engine.dispose()
     _run_alone(run())
+
+
+def add_merchant(database_url: str, merchant_id: str, api_key: str,
+                 return_origins: str = "[]") -> dict[str, str]:
+    """A second merchant, written straight to the database; returns its auth header."""
+    import hashlib
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC).replace(tzinfo=None)
+    execute(database_url,
+            "INSERT INTO merchants (id, name, return_origins, embed_origins, acquirer, "
+            "created_at) VALUES (:id, :id, :origins, '[]', 'bank131', :now)",
+            id=merchant_id, origins=return_origins, now=now)
+    execute(database_url,
+            "INSERT INTO merchant_keys (id, merchant_id, key_hash, hint, created_at) "
+            "VALUES (:kid, :id, :h, '', :now)", kid=f"key_{merchant_id}", id=merchant_id,
+            h=hashlib.sha256(api_key.encode()).hexdigest(), now=now)
+    return {"Authorization": f"Bearer {api_key}"}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -10,7 +9,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from tests.buyer import execute, new_payment, query
+from tests.buyer import add_merchant, new_payment, query
 from tests.server import LiveServer
 
 VALID = {"amount": 150_00, "currency": "RUB", "description": "Order 42"}
@@ -157,12 +156,7 @@ def test_concurrent_requests_with_one_key_make_one_payment(api: httpx.Client,
 
 def test_another_merchants_payment_is_404(api: httpx.Client, server: LiveServer) -> None:
     created = new_payment(api, server.url)
-    key_hash = hashlib.sha256(b"sk_test_other").hexdigest()
-    execute(server.settings.db_url,
-            "INSERT INTO merchants (id, name, api_key_hash, return_origins, created_at) "
-            "VALUES ('mer_other', 'Other', :h, '[]', :now)", h=key_hash,
-            now=datetime.now(UTC).replace(tzinfo=None))
-    other = {"Authorization": "Bearer sk_test_other"}
+    other = add_merchant(server.settings.db_url, "mer_other", "sk_test_other")
     resp = httpx.get(f"{server.url}/api/v1/payments/{created['id']}", headers=other)
     assert resp.status_code == 404
     assert resp.headers["content-type"] == "application/problem+json"

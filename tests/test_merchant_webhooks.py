@@ -12,6 +12,7 @@ import pytest
 
 from checkout.notify.signing import new_secret
 from tests.buyer import (
+    add_merchant,
     checkout_with_link,
     clients,
     decide,
@@ -144,22 +145,11 @@ def test_another_merchant_cannot_see_or_resend_our_events(server: LiveServer) ->
     with clients(server) as (api, _):
         event_id = wait_for(lambda: api.get("/api/v1/events").json()["data"],
                             what="an event")[0]["id"]
-    other = add_other_merchant(server)
+    other = add_merchant(server.settings.db_url, "mer_other", "sk_test_other")
     assert httpx.get(f"{server.url}/api/v1/events/{event_id}", headers=other).status_code == 404
     assert httpx.post(f"{server.url}/api/v1/events/{event_id}/resend",
                       headers=other).status_code == 404
     assert httpx.get(f"{server.url}/api/v1/events", headers=other).json()["data"] == []
-
-
-def add_other_merchant(server: LiveServer) -> dict[str, str]:
-    import hashlib
-
-    execute(server.settings.db_url,
-            "INSERT INTO merchants (id, name, api_key_hash, return_origins, created_at) "
-            "VALUES ('mer_other', 'Other', :h, '[]', :now)",
-            h=hashlib.sha256(b"sk_test_other").hexdigest(),
-            now=datetime.now(UTC).replace(tzinfo=None))
-    return {"Authorization": "Bearer sk_test_other"}
 
 
 def test_an_expired_payment_is_told_too(make_server: Callable[..., LiveServer]) -> None:

@@ -20,9 +20,7 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
-            path = url.split("///", 1)[1]
-            if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            ensure_sqlite_folder(url)
             self.engine: AsyncEngine = create_async_engine(url, connect_args={"timeout": 30})
             _sqlite_pragmas(self.engine)
         else:
@@ -44,6 +42,14 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+def ensure_sqlite_folder(url: str) -> None:
+    """SQLite creates the file, not the folders above it."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
 def _sqlite_pragmas(engine: AsyncEngine) -> None:

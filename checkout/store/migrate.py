@@ -7,6 +7,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from checkout.store.db import ensure_sqlite_folder
+
 _HERE = Path(__file__).resolve().parent
 
 
@@ -19,6 +21,7 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the schema to `revision`. Safe to call from several instances at once."""
+    ensure_sqlite_folder(url)
     command.upgrade(alembic_config(url), revision)
 
 

@@ -15,10 +15,13 @@ class Merchant:
     id: str
     name: str
     return_origins: tuple[str, ...]
+    embed_origins: tuple[str, ...]
+    acquirer: str
 
     @classmethod
     def from_row(cls, row: Any) -> Merchant:
-        return cls(row.id, row.name, tuple(json.loads(row.return_origins)))
+        return cls(row.id, row.name, tuple(json.loads(row.return_origins)),
+                   tuple(json.loads(row.embed_origins)), row.acquirer)
 
 
 @dataclass(frozen=True)

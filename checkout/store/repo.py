@@ -16,6 +16,7 @@ from checkout.store.tables import (
     acquirer_events,
     attempts,
     idempotency_keys,
+    merchant_keys,
     merchants,
     payments,
     refunds,
@@ -23,9 +24,14 @@ from checkout.store.tables import (
 
 # ---- merchants -------------------------------------------------------------------------------
 
-async def merchant_by_key_hash(conn: AsyncConnection, key_hash: str) -> Merchant | None:
-    row = (await conn.execute(select(merchants).where(merchants.c.api_key_hash == key_hash))
-           ).first()
+async def merchant_by_key_hash(conn: AsyncConnection, key_hash: str,
+                               now: datetime | None = None) -> Merchant | None:
+    """The merchant holding this key, unless the key has expired (rotated out)."""
+    q = select(merchants).join(merchant_keys, merchant_keys.c.merchant_id == merchants.c.id) \
+        .where(merchant_keys.c.key_hash == key_hash)
+    if now is not None:
+        q = q.where(or_(merchant_keys.c.expires_at.is_(None), merchant_keys.c.expires_at > now))
+    row = (await conn.execute(q)).first()
     return Merchant.from_row(row) if row else None
 
 
@@ -34,13 +40,51 @@ async def merchant_by_id(conn: AsyncConnection, merchant_id: str) -> Merchant | 
     return Merchant.from_row(row) if row else None
 
 
-async def upsert_merchant(conn: AsyncConnection, *, id: str, name: str, key_hash: str,
-                          return_origins: list[str], now: datetime) -> None:
-    values = {"name": name, "api_key_hash": key_hash,
-              "return_origins": json.dumps(return_origins)}
+async def upsert_merchant(conn: AsyncConnection, *, id: str, name: str,
+                          return_origins: list[str], embed_origins: list[str],
+                          now: datetime) -> None:
+    values = {"name": name, "return_origins": json.dumps(return_origins),
+              "embed_origins": json.dumps(embed_origins)}
     done = await conn.execute(update(merchants).where(merchants.c.id == id).values(**values))
     if done.rowcount == 0:
         await conn.execute(insert(merchants).values(id=id, created_at=now, **values))
+
+
+async def all_merchants(conn: AsyncConnection) -> list[Merchant]:
+    return [Merchant.from_row(r) for r in
+            await conn.execute(select(merchants).order_by(merchants.c.created_at))]
+
+
+async def add_key(conn: AsyncConnection, *, key_id: str, merchant_id: str, key_hash: str,
+                  hint: str, now: datetime) -> None:
+    await conn.execute(insert(merchant_keys).values(
+        id=key_id, merchant_id=merchant_id, key_hash=key_hash, hint=hint, created_at=now))
+
+
+async def ensure_key(conn: AsyncConnection, *, key_id: str, merchant_id: str, key_hash: str,
+                     hint: str, now: datetime) -> None:
+    found = (await conn.execute(select(merchant_keys.c.id).where(
+        merchant_keys.c.key_hash == key_hash))).first()
+    if found is None:
+        await add_key(conn, key_id=key_id, merchant_id=merchant_id, key_hash=key_hash,
+                      hint=hint, now=now)
+
+
+async def expire_keys(conn: AsyncConnection, merchant_id: str, *, except_id: str,
+                      at: datetime) -> None:
+    """Every other live key of the merchant stops working at `at` (the overlap's end)."""
+    await conn.execute(update(merchant_keys).where(and_(
+        merchant_keys.c.merchant_id == merchant_id, merchant_keys.c.id != except_id,
+        or_(merchant_keys.c.expires_at.is_(None), merchant_keys.c.expires_at > at)))
+        .values(expires_at=at))
+
+
+async def keys_of(conn: AsyncConnection, merchant_id: str) -> list[Any]:
+    return list(await conn.execute(
+        select(merchant_keys.c.id, merchant_keys.c.hint, merchant_keys.c.created_at,
+               merchant_keys.c.expires_at)
+        .where(merchant_keys.c.merchant_id == merchant_id)
+        .order_by(merchant_keys.c.created_at)))
 
 
 # ---- payments --------------------------------------------------------------------------------

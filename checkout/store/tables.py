@@ -52,9 +52,21 @@ merchants = Table(
     "merchants", metadata,
     Column("id", String(40), primary_key=True),
     Column("name", String(200), nullable=False),
-    Column("api_key_hash", String(64), nullable=False, unique=True),
     Column("return_origins", Text, nullable=False),  # JSON list of origin patterns
+    Column("embed_origins", Text, nullable=False, server_default="[]"),  # JSON list
+    Column("acquirer", String(40), nullable=False, server_default="bank131"),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+# A merchant may hold several keys at once: rotation with overlap.
+merchant_keys = Table(
+    "merchant_keys", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("merchant_id", String(40), ForeignKey("merchants.id"), nullable=False, index=True),
+    Column("key_hash", String(64), nullable=False, unique=True),  # SHA-256 of the key
+    Column("hint", String(16), nullable=False),  # the key's last characters, to tell them apart
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime),  # set when a newer key replaces it
 )
 
 payments = Table(

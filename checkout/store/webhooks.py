@@ -131,3 +131,15 @@ async def deliveries_of(conn: AsyncConnection, event_ids: list[str]) -> list[Any
         .join(webhook_endpoints, webhook_endpoints.c.id == deliveries.c.endpoint_id)
         .where(deliveries.c.event_id.in_(event_ids)).order_by(deliveries.c.id))
     return list(rows)
+
+
+async def endpoints_of(conn: AsyncConnection, merchant_id: str) -> list[dict[str, Any]]:
+    rows = await conn.execute(
+        select(webhook_endpoints.c.id, webhook_endpoints.c.url,
+               webhook_endpoints.c.failing_since, webhook_endpoints.c.disabled_at,
+               webhook_endpoints.c.disabled_reason)
+        .where(webhook_endpoints.c.merchant_id == merchant_id)
+        .order_by(webhook_endpoints.c.created_at))
+    return [{"id": r.id, "url": r.url,
+             "failing_since": r.failing_since.isoformat() if r.failing_since else None,
+             "disabled": r.disabled_reason if r.disabled_at else None} for r in rows]

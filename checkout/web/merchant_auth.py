@@ -25,7 +25,8 @@ async def authenticate(request: Request) -> Merchant:
         raise Unauthorized("send 'Authorization: Bearer <api key>'")
     db: Database = request.app.state.db
     async with db.reader() as conn:
-        merchant = await repo.merchant_by_key_hash(conn, hash_key(key.strip()))
+        merchant = await repo.merchant_by_key_hash(conn, hash_key(key.strip()),
+                                                   request.app.state.flow.now())
     if merchant is None:
         raise Unauthorized("unknown API key")
     return merchant

@@ -1,0 +1,137 @@
+"""Merchant administration, as the `checkout merchant …` commands use it.
+
+Secrets (API keys, webhook signing secrets) are returned once, to be shown once; only their
+hashes (keys) or the secret itself in our own database (webhook secrets, which we must sign
+with) are kept, and neither is ever logged.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+import socket
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from checkout.errors import InvalidRequest, NotFound
+from checkout.flow.context import utcnow
+from checkout.flow.payments import new_id
+from checkout.notify.signing import new_secret
+from checkout.settings import Settings
+from checkout.store import repo, webhooks
+from checkout.store.db import Database
+from checkout.web.merchant_auth import hash_key
+
+
+@dataclass(frozen=True)
+class NewKey:
+    merchant_id: str
+    key_id: str
+    api_key: str  # shown once
+
+
+@dataclass(frozen=True)
+class NewEndpoint:
+    endpoint_id: str
+    url: str
+    secret: str  # shown once
+
+
+def _api_key(settings: Settings) -> str:
+    return f"sk_{'test' if settings.sandbox else 'live'}_{secrets.token_urlsafe(32)}"
+
+
+def check_origin(origin: str) -> str:
+    parts = urlsplit(origin.replace(":*", ""))
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") \
+            or parts.query or parts.username:
+        raise InvalidRequest(f"{origin!r} is not an origin like https://shop.example[:port]")
+    return origin.rstrip("/")
+
+
+def check_webhook_url(url: str, settings: Settings) -> str:
+    """Production endpoints must be https and must not point inside our network (SSRF)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidRequest(f"{url!r} is not an http(s) URL")
+    if settings.sandbox:
+        return url
+    if parts.scheme != "https":
+        raise InvalidRequest("webhook endpoints must use https in production")
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or 443)
+    except OSError as exc:
+        raise InvalidRequest(f"cannot resolve {parts.hostname}") from exc
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global:
+            raise InvalidRequest(f"{parts.hostname} resolves to a non-public address")
+    return url
+
+
+async def add_merchant(db: Database, settings: Settings, *, name: str,
+                       return_origins: list[str], embed_origins: list[str]) -> NewKey:
+    if not name.strip():
+        raise InvalidRequest("a merchant needs a display name")
+    if not return_origins:
+        raise InvalidRequest("a merchant needs at least one return origin")
+    origins = [check_origin(o) for o in return_origins]
+    embeds = [check_origin(o) for o in embed_origins]
+    merchant_id, key_id, key = new_id("mer"), new_id("key"), _api_key(settings)
+    now = utcnow()
+    async with db.transaction() as conn:
+        await repo.upsert_merchant(conn, id=merchant_id, name=name.strip(),
+                                   return_origins=origins, embed_origins=embeds, now=now)
+        await repo.add_key(conn, key_id=key_id, merchant_id=merchant_id,
+                           key_hash=hash_key(key), hint=key[-4:], now=now)
+    return NewKey(merchant_id, key_id, key)
+
+
+async def rotate_key(db: Database, settings: Settings, merchant_id: str,
+                     overlap: timedelta) -> NewKey:
+    """A new key now; every older key keeps working for `overlap`, then stops."""
+    key_id, key = new_id("key"), _api_key(settings)
+    now = utcnow()
+    async with db.transaction() as conn:
+        if await repo.merchant_by_id(conn, merchant_id) is None:
+            raise NotFound(f"no merchant {merchant_id}")
+        await repo.add_key(conn, key_id=key_id, merchant_id=merchant_id,
+                           key_hash=hash_key(key), hint=key[-4:], now=now)
+        await repo.expire_keys(conn, merchant_id, except_id=key_id, at=now + overlap)
+    return NewKey(merchant_id, key_id, key)
+
+
+async def add_webhook(db: Database, settings: Settings, merchant_id: str,
+                      url: str) -> NewEndpoint:
+    url = check_webhook_url(url, settings)
+    endpoint = NewEndpoint(new_id("we"), url, new_secret())
+    async with db.transaction() as conn:
+        if await repo.merchant_by_id(conn, merchant_id) is None:
+            raise NotFound(f"no merchant {merchant_id}")
+        await webhooks.upsert_endpoint(conn, id=endpoint.endpoint_id, merchant_id=merchant_id,
+                                       url=url, secret=endpoint.secret, now=utcnow())
+    return endpoint
+
+
+async def remove_webhook(db: Database, endpoint_id: str) -> None:
+    async with db.transaction() as conn:
+        await webhooks.disable_endpoint(conn, endpoint_id, "removed by an operator", utcnow())
+
+
+async def describe(db: Database) -> list[dict[str, object]]:
+    """Everything about every merchant but its secrets."""
+    now = utcnow()
+    out: list[dict[str, object]] = []
+    async with db.reader() as conn:
+        for m in await repo.all_merchants(conn):
+            keys = [{"id": k.id, "ends_with": k.hint,
+                     "expires_at": k.expires_at.isoformat() if k.expires_at else None,
+                     "active": k.expires_at is None or k.expires_at > now}
+                    for k in await repo.keys_of(conn, m.id)]
+            endpoints = await webhooks.endpoints_of(conn, m.id)
+            out.append({"id": m.id, "name": m.name, "return_origins": list(m.return_origins),
+                        "embed_origins": list(m.embed_origins), "acquirer": m.acquirer,
+                        "keys": keys, "webhooks": endpoints})
+    return out
+
