@@ -145,6 +145,8 @@ def _sandbox(settings: Settings, http: httpx.AsyncClient) -> tuple[Bank131Emulat
         auto_confirm=settings.sandbox_auto_confirm,
         delayed_capture=settings.sandbox_delayed_capture,
         hold_seconds=settings.hold_seconds,
+        slow={method: float(seconds) for method, _, seconds in
+              (item.partition("=") for item in settings.sandbox_slow.split(",") if item)},
         webhooks=settings.sandbox_webhooks,
     ), http)
     driver = Bank131Driver(

@@ -51,6 +51,8 @@ class Settings:
     sandbox_auto_confirm: bool = False
     sandbox_webhooks: bool = True
     sandbox_delayed_capture: bool = True
+    # Fault injection for tests: "session/capture=3,session/refund=1" delays those answers.
+    sandbox_slow: str = ""
     max_body_bytes: int = 64 * 1024
     # Merchant webhooks: each attempt times out after this long; a failed one is retried with
     # exponential backoff (first wait `webhook_retry_base_seconds`, doubling, at most
@@ -138,6 +140,7 @@ _NUMBERS: dict[str, Callable[[str], object]] = {
     "hold_seconds": int,
     "sandbox_delayed_capture": _flag,
     "sandbox_auto_confirm": _flag,
+    "sandbox_slow": str,
     "sandbox_webhooks": _flag,
 }
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,16 +25,26 @@ def _sign(pem_path: Any, body: bytes) -> str:
 
 def partner_call(server: LiveServer, method: str, payload: dict[str, Any],
                  version: str = "v1", **headers: str) -> httpx.Response:
+    return partner_call_at(server.url, server.settings.data_dir, method, payload, version,
+                           **headers)
+
+
+def partner_call_at(base_url: str, data_dir: Path, method: str, payload: dict[str, Any],
+                    version: str = "v1", **headers: str) -> httpx.Response:
     body = json.dumps(payload).encode()
-    keys = server.settings.data_dir / "sandbox"
-    url = f"{server.url}/sandbox/bank131/api/{version}/{method}"
+    keys = data_dir / "sandbox"
+    url = f"{base_url}/sandbox/bank131/api/{version}/{method}"
     return httpx.post(url, content=body, headers={
         "Content-Type": "application/json", "X-PARTNER-PROJECT": "sandbox-project",
         "X-PARTNER-SIGN": _sign(keys / "partner_private.pem", body), **headers})
 
 
 def session(server: LiveServer, session_id: str) -> dict[str, Any]:
-    resp = partner_call(server, "session/status", {"session_id": session_id})
+    return session_at(server.url, server.settings.data_dir, session_id)
+
+
+def session_at(base_url: str, data_dir: Path, session_id: str) -> dict[str, Any]:
+    resp = partner_call_at(base_url, data_dir, "session/status", {"session_id": session_id})
     assert resp.status_code == 200, resp.text
     return resp.json()["session"]  # type: ignore[no-any-return]
 

@@ -19,7 +19,7 @@ import json
 import logging
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,9 @@ class EmulatorConfig:
     refund_seconds: float = 0.3  # how long a refund stays in_progress before it completes
     webhooks: bool = True
     webhook_attempts: int = 6
+    # Fault injection: seconds to wait before answering a method (e.g. {"session/capture": 3}),
+    # so tests can kill a partner mid-call.
+    slow: dict[str, float] = field(default_factory=dict)
 
 
 class ApiError(Exception):
@@ -111,6 +114,8 @@ class Bank131Emulator:
         """Answer one API call: (HTTP status, JSON body)."""
         if self.outage:
             return 503, ApiError(503, "internal_error", "service unavailable").body()
+        if method in self.config.slow:
+            await asyncio.sleep(self.config.slow[method])
         try:
             self._authenticate(headers, body)
             try:
