@@ -40,6 +40,7 @@ from checkout.web import (
     hosted_page,
     merchant_api,
     openapi,
+    payment_methods_api,
     payment_operations,
 )
 from checkout.web.merchant_auth import hash_key
@@ -60,6 +61,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/healthz", _healthz, methods=["GET"]),
         *merchant_api.routes,
         *payment_operations.routes,
+        *payment_methods_api.routes,
         *events_api.routes,
         *openapi.routes,
         *hosted_page.routes,

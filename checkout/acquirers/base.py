@@ -31,6 +31,9 @@ class StartRequest:
     customer_reference: str
     capture: bool = True
     metadata: dict[str, str] = field(default_factory=dict)  # echoed back by the acquirer
+    save_method: bool = False  # ask for a recurrent token on success
+    token: str = ""  # charge this saved method instead of asking the buyer for a new one
+    initiator: str = ""  # with a token: "merchant" (no buyer) or "client" (buyer confirms)
 
 
 class SessionState(StrEnum):
@@ -132,6 +135,10 @@ class Acquirer(Protocol):
 
     async def fetch(self, ref: str) -> Snapshot:
         """Read the session's current state; the way to learn it when webhooks are silent."""
+        ...
+
+    async def disable_token(self, token: str, idempotency_key: str) -> None:
+        """Make a saved method unusable at the acquirer."""
         ...
 
     def parse_webhook(self, headers: dict[str, str], body: bytes) -> Notice:

@@ -96,6 +96,16 @@ async def start_attempt(ctx: FlowContext, payment_id: str, platform: Platform) -
 async def call_start(ctx: FlowContext, attempt: Attempt, payment: Payment) -> Attempt:
     """Ask the acquirer for the session; safe to repeat (same idempotency key)."""
     driver = ctx.acquirer(attempt.acquirer)
+    token = ""
+    if payment.initiator and payment.payment_method_id:
+        async with ctx.db.reader() as conn:
+            method = await repo.payment_method(conn, payment.payment_method_id,
+                                               payment.merchant_id)
+        token = method.token if method is not None and method.disabled_at is None else ""
+        if not token:
+            return (await apply_snapshot(ctx, attempt.id, Snapshot(
+                "", SessionState.FAILED, error_code="payment_method_disabled",
+                error_message="the saved payment method was disabled"))).attempt
     request = StartRequest(
         idempotency_key=attempt.id,
         amount=Money(payment.amount, payment.currency),
@@ -103,6 +113,9 @@ async def call_start(ctx: FlowContext, attempt: Attempt, payment: Payment) -> At
         return_url=ctx.checkout_url(payment),
         customer_reference=payment.customer_reference or payment.merchant_id,
         capture=payment.capture,
+        save_method=payment.save_payment_method,
+        token=token,
+        initiator=payment.initiator or "",
     )
     try:
         snap = await driver.start(request)
@@ -183,6 +196,15 @@ async def _apply_once(ctx: FlowContext, attempt_id: str, snap: Snapshot) -> Appl
         if not await repo.update_attempt(conn, attempt, now, **changes):
             raise _Moved
         pay_changes = _payment_effect(payment, attempt, target, snap, now)
+        if target is A.SUCCEEDED and payment.save_payment_method and snap.recurrent_token \
+                and payment.payment_method_id is None and "status" in pay_changes:
+            method_id = new_id("pm")
+            await repo.insert_payment_method(conn, {
+                "id": method_id, "merchant_id": payment.merchant_id,
+                "acquirer": attempt.acquirer, "token": snap.recurrent_token,
+                "customer_reference": payment.customer_reference,
+                "source_payment_id": payment.id, "created_at": now})
+            pay_changes["payment_method_id"] = method_id
         if not await repo.update_payment(conn, payment, now, **pay_changes):
             raise _Moved
         before = payment

@@ -12,7 +12,7 @@ from datetime import timedelta
 from sqlalchemy.exc import IntegrityError
 
 from checkout.domain.states import PaymentStatus, payment_can_move
-from checkout.errors import Conflict, IdempotencyMismatch
+from checkout.errors import Conflict, IdempotencyMismatch, InvalidRequest
 from checkout.flow.context import FlowContext
 from checkout.notify import outbox
 from checkout.store import repo
@@ -33,6 +33,9 @@ class PaymentRequest:
     capture: bool = True
     customer_reference: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    save_payment_method: bool = False
+    payment_method_id: str | None = None  # charge this saved method …
+    initiator: str | None = None  # … with the buyer ("client") or without ("merchant")
 
 
 def new_id(prefix: str) -> str:
@@ -73,6 +76,11 @@ async def _create_once(ctx: FlowContext, merchant: Merchant, req: PaymentRequest
                     raise IdempotencyMismatch(
                         "this Idempotency-Key was first used with a different request body")
                 return seen[1], seen[2]
+        if req.payment_method_id is not None:
+            method = await repo.payment_method(conn, req.payment_method_id, merchant.id)
+            if method is None or method.disabled_at is not None:
+                raise InvalidRequest("the payment method is unknown or disabled", [
+                    {"field": "payment_method_id", "message": "not a saved method of yours"}])
         payment_id = new_id("pay")
         await repo.insert_payment(conn, {
             "id": payment_id, "merchant_id": merchant.id,
@@ -82,6 +90,8 @@ async def _create_once(ctx: FlowContext, merchant: Merchant, req: PaymentRequest
             "customer_reference": req.customer_reference,
             "metadata": json.dumps(req.metadata, ensure_ascii=False),
             "captured_amount": 0, "refunded_amount": 0, "version": 1,
+            "save_payment_method": req.save_payment_method,
+            "payment_method_id": req.payment_method_id, "initiator": req.initiator,
             "created_at": now, "updated_at": now,
             "expires_at": now + timedelta(seconds=ctx.settings.payment_ttl_seconds),
         })

@@ -40,6 +40,9 @@ class Payment:
     captured_amount: int
     refunded_amount: int
     last_error_code: str | None
+    save_payment_method: bool
+    payment_method_id: str | None
+    initiator: str | None
     pending_operation: str | None
     pending_amount: int | None
     authorized_at: datetime | None

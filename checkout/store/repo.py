@@ -18,6 +18,7 @@ from checkout.store.tables import (
     idempotency_keys,
     merchant_keys,
     merchants,
+    payment_methods,
     payments,
     refunds,
 )
@@ -357,3 +358,21 @@ async def list_payments(conn: AsyncConnection, merchant_id: str, *, limit: int,
     rows = await conn.execute(q.order_by(payments.c.created_at.desc(), payments.c.id.desc())
                               .limit(limit))
     return [Payment.from_row(r) for r in rows]
+
+
+# ---- saved payment methods -------------------------------------------------------------------
+
+async def insert_payment_method(conn: AsyncConnection, values: dict[str, Any]) -> None:
+    await conn.execute(insert(payment_methods).values(**values))
+
+
+async def payment_method(conn: AsyncConnection, method_id: str, merchant_id: str) -> Any:
+    return (await conn.execute(select(payment_methods).where(and_(
+        payment_methods.c.id == method_id, payment_methods.c.merchant_id == merchant_id)))
+    ).first()
+
+
+async def disable_payment_method(conn: AsyncConnection, method_id: str, now: datetime) -> None:
+    await conn.execute(update(payment_methods).where(and_(
+        payment_methods.c.id == method_id, payment_methods.c.disabled_at.is_(None)))
+        .values(disabled_at=now))

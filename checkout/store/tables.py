@@ -87,6 +87,9 @@ payments = Table(
     Column("last_error_code", String(64)),
     # A merchant's capture or cancel we owe the acquirer: recorded before the call, cleared
     # when the acquirer's answer is applied, retried by the reconciler if we crash in between.
+    Column("save_payment_method", Boolean, nullable=False, server_default="0"),
+    Column("payment_method_id", String(40)),  # saved by this payment, or charged by it
+    Column("initiator", String(16)),  # for charges of a saved method: merchant | client
     Column("pending_operation", String(16)),
     Column("pending_amount", BigInteger),
     Column("authorized_at", UTCDateTime),
@@ -146,6 +149,18 @@ idempotency_keys = Table(
     Column("status_code", Integer, nullable=False),
     Column("response_body", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+payment_methods = Table(
+    "payment_methods", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("merchant_id", String(40), ForeignKey("merchants.id"), nullable=False, index=True),
+    Column("acquirer", String(40), nullable=False),
+    Column("token", String(255), nullable=False),  # the acquirer's recurrent token
+    Column("customer_reference", String(128)),
+    Column("source_payment_id", String(40), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("disabled_at", UTCDateTime),
 )
 
 refunds = Table(

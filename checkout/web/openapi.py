@@ -15,6 +15,8 @@ STATUSES = ["pending", "waiting_for_capture", "succeeded", "failed", "canceled",
 IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
                    "schema": {"type": "string", "minLength": 1, "maxLength": 255}}
 PAYMENT_ID = {"name": "payment_id", "in": "path", "required": True, "schema": {"type": "string"}}
+METHOD_ID = {"name": "method_id", "in": "path", "required": True,
+             "schema": {"type": "string"}}
 EVENT_ID = {"name": "event_id", "in": "path", "required": True, "schema": {"type": "string"}}
 
 
@@ -40,7 +42,8 @@ SPEC: dict[str, Any] = {
         "schemas": {
             "PaymentCreate": {
                 "type": "object", "additionalProperties": False,
-                "required": ["amount", "currency", "description", "return_url"],
+                # return_url is required except for a merchant-initiated charge
+                "required": ["amount", "currency", "description"],
                 "properties": {
                     "amount": {"type": "integer", "minimum": 100, "maximum": 70000000,
                                "description": "minor units (kopecks)"},
@@ -56,6 +59,18 @@ SPEC: dict[str, Any] = {
                                                               "maxLength": 128}}},
                     "metadata": {"type": "object", "maxProperties": 50,
                                  "additionalProperties": {"type": "string", "maxLength": 512}},
+                    "save_payment_method": {"type": "boolean", "default": False},
+                    "payment_method_id": {"type": "string", "maxLength": 40},
+                    "initiator": {"type": "string", "enum": ["merchant", "client"]},
+                },
+            },
+            "PaymentMethod": {
+                "type": "object", "required": ["id", "object", "type", "saved", "created_at"],
+                "properties": {
+                    "id": {"type": "string"}, "object": {"const": "payment_method"},
+                    "type": {"const": "tpay"}, "saved": {"type": "boolean"},
+                    "customer": {"type": ["object", "null"]},
+                    "created_at": {"type": "string", "format": "date-time"},
                 },
             },
             "Payment": {
@@ -75,8 +90,11 @@ SPEC: dict[str, Any] = {
                     "refunded_amount": {"type": "integer"},
                     "capture": {"type": "boolean"},
                     "customer": {"type": ["object", "null"]},
-                    "return_url": {"type": "string"},
-                    "checkout_url": {"type": "string"},
+                    "return_url": {"type": ["string", "null"]},
+                    "checkout_url": {"type": ["string", "null"]},
+                    "payment_method": {"type": ["object", "null"]},
+                    "initiator": {"type": ["string", "null"]},
+                    "save_payment_method": {"type": "boolean"},
                     "metadata": {"type": "object",
                                  "additionalProperties": {"type": "string"}},
                     "last_error": {"type": ["object", "null"],
@@ -241,6 +259,22 @@ SPEC: dict[str, Any] = {
                 "responses": {"200": {"description": "Newest first",
                                       "content": _json("RefundList")},
                               "401": PROBLEM, "404": PROBLEM},
+            },
+        },
+        "/api/v1/payment_methods/{method_id}": {
+            "get": {
+                "operationId": "getPaymentMethod",
+                "parameters": [METHOD_ID],
+                "responses": {"200": {"description": "The saved method",
+                                      "content": _json("PaymentMethod")},
+                              "401": PROBLEM, "404": PROBLEM},
+            },
+            "delete": {
+                "operationId": "disablePaymentMethod",
+                "parameters": [METHOD_ID],
+                "responses": {"200": {"description": "Disabled, here and at the acquirer",
+                                      "content": _json("PaymentMethod")},
+                              "401": PROBLEM, "404": PROBLEM, "502": PROBLEM, "503": PROBLEM},
             },
         },
         "/api/v1/events": {

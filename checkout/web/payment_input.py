@@ -10,7 +10,7 @@ from checkout.errors import InvalidRequest
 from checkout.flow.payments import PaymentRequest
 
 FIELDS = {"amount", "currency", "description", "reference", "return_url", "capture",
-          "customer", "metadata"}
+          "customer", "metadata", "save_payment_method", "payment_method_id", "initiator"}
 MAX_METADATA_KEYS = 50
 
 
@@ -71,8 +71,25 @@ def parse_payment_request(doc: Any, return_origins: tuple[str, ...]) -> PaymentR
     if reference is not None and (not isinstance(reference, str) or not 0 < len(reference) <= 128):
         bad("reference", "must be a string of 1 to 128 characters")
 
+    save = doc.get("save_payment_method", False)
+    if not isinstance(save, bool):
+        bad("save_payment_method", "must be true or false")
+    method_id = doc.get("payment_method_id")
+    initiator = doc.get("initiator")
+    if method_id is not None:
+        if not isinstance(method_id, str) or not 0 < len(method_id) <= 40:
+            bad("payment_method_id", "must be the id of a saved payment method")
+        if initiator not in ("merchant", "client"):
+            bad("initiator", "with payment_method_id: 'merchant' (no buyer) or 'client'")
+        if save is True:
+            bad("save_payment_method", "a saved method is already saved")
+    elif initiator is not None:
+        bad("initiator", "only with payment_method_id")
+
     return_url = doc.get("return_url")
-    if not isinstance(return_url, str) or len(return_url) > 2048:
+    if return_url is None and initiator == "merchant":
+        pass  # no buyer, nowhere to return to
+    elif not isinstance(return_url, str) or len(return_url) > 2048:
         bad("return_url", "is required: an http(s) URL of at most 2048 characters")
     elif not origin_allowed(return_url, return_origins):
         bad("return_url", "must be an http(s) URL on one of your allowed origins")
@@ -103,6 +120,8 @@ def parse_payment_request(doc: Any, return_origins: tuple[str, ...]) -> PaymentR
         raise InvalidRequest("the payment request has invalid fields", errors)
     return PaymentRequest(
         amount=amount, currency=currency, description=description,  # type: ignore[arg-type]
-        return_url=return_url, reference=reference, capture=capture,  # type: ignore[arg-type]
-        customer_reference=customer_ref, metadata=metadata,  # type: ignore[arg-type]
+        return_url=return_url or "", reference=reference,  # type: ignore[arg-type]
+        capture=capture, customer_reference=customer_ref,  # type: ignore[arg-type]
+        metadata=metadata, save_payment_method=save,  # type: ignore[arg-type]
+        payment_method_id=method_id, initiator=initiator,
     )

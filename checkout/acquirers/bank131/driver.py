@@ -81,6 +81,9 @@ class Bank131Driver:
     async def fetch(self, ref: str) -> Snapshot:
         return await self._call("session/status", {"session_id": ref}, None)
 
+    async def disable_token(self, token: str, idempotency_key: str) -> None:
+        await self._post("recurrent/disable", {"recurrent": {"token": token}}, idempotency_key)
+
     def parse_webhook(self, headers: dict[str, str], body: bytes) -> Notice:
         signature = headers.get("x-partner-sign", "")
         if not signature:
@@ -109,6 +112,14 @@ class Bank131Driver:
         ).decode()
 
     async def _call(self, method: str, payload: dict[str, Any], key: str | None) -> Snapshot:
+        doc = await self._post(method, payload, key)
+        session = doc.get("session")
+        if not isinstance(session, dict):
+            raise AcquirerError(f"Bank 131 {method}: answer without a session", temporary=True)
+        return wire.snapshot(session)
+
+    async def _post(self, method: str, payload: dict[str, Any], key: str | None
+                    ) -> dict[str, Any]:
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
         headers = {
             "Content-Type": "application/json",
@@ -135,7 +146,4 @@ class Bank131Driver:
             temporary = resp.status_code >= 500 or code == "internal_error"
             raise AcquirerError(f"Bank 131 {method}: {code or resp.status_code} {desc}".strip(),
                                 code=code, temporary=temporary)
-        session = doc.get("session")
-        if not isinstance(session, dict):
-            raise AcquirerError(f"Bank 131 {method}: answer without a session", temporary=True)
-        return wire.snapshot(session)
+        return doc if isinstance(doc, dict) else {}

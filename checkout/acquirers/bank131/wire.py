@@ -22,16 +22,20 @@ REFUND_STATUS = {
 
 
 def init_payment_body(req: StartRequest) -> dict[str, Any]:
-    options: dict[str, Any] = {
-        "platform_details": {
+    options: dict[str, Any] = {"return_url": req.return_url}
+    if req.initiator != "merchant":  # a merchant-initiated charge has no buyer, no device
+        options["platform_details"] = {
             "type": req.platform.type,
             "os": req.platform.os,
             "browser": req.platform.browser,
-        },
-        "return_url": req.return_url,
-    }
+        }
+    if req.save_method:
+        options["recurrent"] = True
+    details: dict[str, Any] = (
+        {"type": "recurrent", "recurrent": {"token": req.token, "initiator": req.initiator}}
+        if req.token else {"type": "internet_banking", "internet_banking": {"type": "tpay"}})
     body: dict[str, Any] = {
-        "payment_details": {"type": "internet_banking", "internet_banking": {"type": "tpay"}},
+        "payment_details": details,
         "amount_details": {"amount": req.amount.amount, "currency": req.amount.currency},
         "customer": {"reference": req.customer_reference},
         "payment_options": options,

@@ -169,13 +169,17 @@ class Bank131Emulator:
             "session/capture": self._capture,
             "session/refund": self._refund,
             "session/status": self._status,
+            "recurrent/status": self._token_status,
+            "recurrent/disable": self._token_disable,
         }
         handler = handlers.get(method)
         if handler is None:
             raise ApiError(404, "invalid_request", f"unknown method {method}")
         async with self._lock:
-            session = await handler(payload)
-        return {"status": "ok", "session": session}
+            answer = await handler(payload)
+        if method.startswith("recurrent/"):
+            return {"status": "ok", "recurrent": answer}
+        return {"status": "ok", "session": answer}
 
     # ---- methods ---------------------------------------------------------------------------
 
@@ -200,7 +204,16 @@ class Bank131Emulator:
 
     async def _begin_payment(self, session: dict, payload: dict) -> dict:
         details = payload.get("payment_details") or {}
-        if details.get("type") != "internet_banking" or \
+        by_token = details.get("type") == "recurrent"
+        if by_token:
+            recurrent = details.get("recurrent") or {}
+            known = self._store.token(self.config.project, str(recurrent.get("token")))
+            if not known or not known["is_active"]:
+                raise ApiError(400, "invalid_request", "unknown or disabled recurrent token")
+            if recurrent.get("initiator") not in ("merchant", "client"):
+                raise ApiError(400, "invalid_request",
+                               "recurrent.initiator must be merchant or client")
+        elif details.get("type") != "internet_banking" or \
                 (details.get("internet_banking") or {}).get("type") != "tpay":
             raise ApiError(400, "invalid_request",
                            "payment_details must be internet_banking of type tpay")
@@ -212,7 +225,8 @@ class Bank131Emulator:
             raise ApiError(400, "invalid_request", "amount_details.currency must be RUB")
         options = payload.get("payment_options") or {}
         platform = options.get("platform_details") or {}
-        if platform.get("type") not in PLATFORM_TYPES:
+        merchant_initiated = by_token and details["recurrent"]["initiator"] == "merchant"
+        if not merchant_initiated and platform.get("type") not in PLATFORM_TYPES:
             raise ApiError(400, "invalid_request",
                            "payment_options.platform_details.type must be mobile or desktop")
         # One documentation example nests `recurrent` in platform_details: accept both.
@@ -227,6 +241,11 @@ class Bank131Emulator:
             "payment_options": {**options, "recurrent": recurrent},
             "metadata": payload.get("metadata"),
         }]
+        if merchant_initiated:
+            # No buyer: the bank charges the saved token at once.
+            event = self._approve(session)
+            self._notify(event, session)
+            return session
         if self.config.auto_confirm:
             return self._offer_link(session)
         session["next_action"] = "confirm"
@@ -344,28 +363,52 @@ class Bank131Emulator:
             if session["status"] != "in_progress" or payment["status"] != "pending" or \
                     session.get("next_action") == "capture":
                 return session  # already decided: a double tap changes nothing
-            event = "payment_finished"
-            deadline: float | None = None
-            if approve and self.config.delayed_capture:
-                session["next_action"] = "capture"
-                event, deadline = "ready_to_capture", time.time() + self.config.hold_seconds
-            elif approve:
-                payment["status"] = "succeeded"
-                session["status"] = "accepted"
-                amount = payment["amount_details"]
-                payment["amounts"] = {"gross": amount, "net": amount,
-                                      "fee": {"amount": 0, "currency": amount["currency"]}}
-            if approve and payment["payment_options"].get("recurrent"):
-                payment["recurrent"] = {"token": _id("rt"), "created_at": _now_iso(),
-                                        "is_active": True}
-            if not approve:
+            if approve:
+                event = self._approve(session)
+            else:
+                event = "payment_finished"
                 payment["status"] = "failed"
                 session["status"] = "error"
                 payment["error"] = {"code": "payment_declined",
                                     "description": "the buyer declined the payment"}
-            self._save(session, deadline=deadline)
+                self._save(session, deadline=None)
         self._notify(event, session)
         return session
+
+    def _approve(self, session: dict) -> str:
+        """The payer said yes (or a saved token was charged): hold or take the money."""
+        payment = session["acquiring_payments"][0]
+        deadline: float | None = None
+        if self.config.delayed_capture:
+            session["next_action"] = "capture"
+            event, deadline = "ready_to_capture", time.time() + self.config.hold_seconds
+        else:
+            event = "payment_finished"
+            payment["status"] = "succeeded"
+            session["status"] = "accepted"
+            amount = payment["amount_details"]
+            payment["amounts"] = {"gross": amount, "net": amount,
+                                  "fee": {"amount": 0, "currency": amount["currency"]}}
+        if payment["payment_options"].get("recurrent"):
+            token = {"token": _id("rt"), "created_at": _now_iso(), "is_active": True}
+            payment["recurrent"] = token
+            self._store.save_token(self.config.project, token)
+        self._save(session, deadline=deadline)
+        return event
+
+    async def _token_status(self, payload: dict) -> dict:
+        token = (payload.get("recurrent") or {}).get("token")
+        found = self._store.token(self.config.project, str(token))
+        if not found:
+            raise ApiError(404, "invalid_request", "unknown recurrent token")
+        return found
+
+    async def _token_disable(self, payload: dict) -> dict:
+        found = await self._token_status(payload)
+        if found["is_active"]:
+            found = {**found, "is_active": False, "finished_at": _now_iso()}
+            self._store.save_token(self.config.project, found)
+        return found
 
     # ---- time -------------------------------------------------------------------------------
 

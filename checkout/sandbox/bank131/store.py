@@ -23,6 +23,8 @@ class EmulatorStore:
             CREATE TABLE IF NOT EXISTS sessions (
                 id TEXT PRIMARY KEY, tpay_id TEXT UNIQUE, project TEXT NOT NULL,
                 deadline REAL, doc TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS tokens (
+                token TEXT PRIMARY KEY, project TEXT NOT NULL, doc TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS idempotency (
                 project TEXT NOT NULL, key TEXT NOT NULL, body_hash TEXT NOT NULL,
                 status INTEGER NOT NULL, answer TEXT NOT NULL, PRIMARY KEY (project, key));
@@ -58,6 +60,17 @@ class EmulatorStore:
                 "SELECT id FROM sessions WHERE deadline IS NOT NULL AND deadline < ?", (now,)
             ).fetchall()
         return [r[0] for r in rows]
+
+    def save_token(self, project: str, doc: dict[str, Any]) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO tokens VALUES (?,?,?)",
+                             (doc["token"], project, json.dumps(doc)))
+
+    def token(self, project: str, token: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._db.execute("SELECT doc FROM tokens WHERE project=? AND token=?",
+                                   (project, token)).fetchone()
+        return json.loads(row[0]) if row else None
 
     def remembered(self, project: str, key: str) -> tuple[str, int, str] | None:
         with self._lock:
