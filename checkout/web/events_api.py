@@ -13,6 +13,7 @@ from checkout.errors import InvalidRequest, NotFound
 from checkout.flow.context import FlowContext
 from checkout.flow.objects import iso
 from checkout.store import webhooks
+from checkout.web.idempotency import run_once
 from checkout.web.merchant_auth import authenticate
 
 
@@ -81,17 +82,21 @@ async def resend_event(request: Request) -> Response:
     """Send the event again, with the same `webhook-id`, to every active endpoint."""
     merchant = await authenticate(request)
     ctx: FlowContext = request.app.state.flow
-    now = ctx.now()
-    async with ctx.db.transaction() as conn:
-        row = await webhooks.event(conn, merchant.id, request.path_params["event_id"])
-        if row is None:
-            raise NotFound("no such event")
-        for endpoint_id in await webhooks.active_endpoint_ids(conn, merchant.id):
-            await webhooks.insert_delivery(conn, event_id=row.id, endpoint_id=endpoint_id,
-                                           now=now)
-        deliveries = await webhooks.deliveries_of(conn, [row.id])
-    ctx.outbox_written()
-    return _json(_event(row, deliveries), status=202)
+
+    async def run() -> tuple[int, Any]:
+        now = ctx.now()
+        async with ctx.db.transaction() as conn:
+            row = await webhooks.event(conn, merchant.id, request.path_params["event_id"])
+            if row is None:
+                raise NotFound("no such event")
+            for endpoint_id in await webhooks.active_endpoint_ids(conn, merchant.id):
+                await webhooks.insert_delivery(conn, event_id=row.id, endpoint_id=endpoint_id,
+                                               now=now)
+            deliveries = await webhooks.deliveries_of(conn, [row.id])
+        ctx.outbox_written()
+        return 202, _event(row, deliveries)
+    # A retried resend (same Idempotency-Key) queues nothing more.
+    return await run_once(request, merchant, {}, run)
 
 
 routes = [

@@ -302,7 +302,7 @@ SPEC: dict[str, Any] = {
         "/api/v1/events/{event_id}/resend": {
             "post": {
                 "operationId": "resendEvent",
-                "parameters": [EVENT_ID],
+                "parameters": [EVENT_ID, IDEMPOTENCY_KEY],
                 "responses": {"202": {"description": "Queued again, same webhook-id",
                                       "content": _json("Event")},
                               "401": PROBLEM, "404": PROBLEM},
