@@ -45,7 +45,7 @@ from checkout.web import (
 )
 from checkout.web.merchant_auth import hash_key
 from checkout.web.problems import checkout_error, http_error, unexpected_error
-from checkout.web.security import BodyLimit, SecurityHeaders
+from checkout.web.security import BodyLimit, RejectNul, SecurityHeaders
 from checkout.web.templating import make_environment
 from checkout.web.tokens import checkout_url
 
@@ -81,6 +81,7 @@ def create_app(settings: Settings) -> Starlette:
         middleware=[
             Middleware(SecurityHeaders, https=settings.public_url.startswith("https://")),
             Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+            Middleware(RejectNul),
         ],
         exception_handlers={
             CheckoutError: checkout_error,

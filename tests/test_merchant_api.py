@@ -83,6 +83,8 @@ def test_requests_without_a_valid_key_are_401(server: LiveServer, auth: str | No
     ({"metadata": ["a"]}, "metadata"),
     ({"reference": ""}, "reference"),
     ({"surprise": 1}, "surprise"),
+    ({"description": "nul\u0000here"}, "description"),
+    ({"metadata": {"k\u0000": "v"}}, "metadata"),
 ])
 def test_invalid_payment_requests_are_422_with_the_field_named_and_store_nothing(
         api: httpx.Client, server: LiveServer, changes: dict[str, object], field: str) -> None:
@@ -161,6 +163,15 @@ def test_another_merchants_payment_is_404(api: httpx.Client, server: LiveServer)
     assert resp.status_code == 404
     assert resp.headers["content-type"] == "application/problem+json"
     assert api.get("/api/v1/payments/pay_doesnotexist").status_code == 404
+
+
+def test_nul_in_urls_and_keys_is_400_not_a_crash(api: httpx.Client, server: LiveServer) -> None:
+    assert api.get("/api/v1/payments/pay%00x").status_code == 400
+    assert api.get("/api/v1/payments", params={"reference": "a\x00"}).status_code == 400
+    for key in ("café".encode(), b"tab\there"):
+        resp = api.post("/api/v1/payments", json=body(server), headers={"Idempotency-Key": key})
+        assert resp.status_code == 400
+    assert count_payments(server) == 0
 
 
 def test_openapi_document_is_served(server: LiveServer) -> None:

@@ -27,8 +27,10 @@ ABANDONED_AFTER = timedelta(minutes=2)  # a reservation older than this died wit
 
 def request_key(request: Request) -> str | None:
     key = request.headers.get("idempotency-key")
-    if key is not None and not 0 < len(key) <= MAX_KEY:
-        raise InvalidRequest(f"Idempotency-Key must be 1 to {MAX_KEY} characters", status=400)
+    if key is not None and (not 0 < len(key) <= MAX_KEY or
+                            not all(" " <= c <= "~" for c in key)):
+        raise InvalidRequest(f"Idempotency-Key must be 1 to {MAX_KEY} printable ASCII "
+                             "characters", status=400)
     return key
 
 

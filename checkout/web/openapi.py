@@ -317,3 +317,17 @@ async def openapi(request: Request) -> Response:
 
 
 routes = [Route("/api/v1/openapi.json", openapi, methods=["GET"])]
+
+
+def _common_answers() -> None:
+    for path in SPEC["paths"].values():
+        for operation in path.values():
+            # A malformed request (a NUL in the URL, a bad Idempotency-Key) is a 400 anywhere.
+            operation["responses"].setdefault("400", PROBLEM)
+            if IDEMPOTENCY_KEY in operation.get("parameters", []):
+                # The key in use by a running request (409), or by another request (422).
+                operation["responses"].setdefault("409", PROBLEM)
+                operation["responses"].setdefault("422", PROBLEM)
+
+
+_common_answers()

@@ -36,6 +36,17 @@ def origin_allowed(url: str, patterns: tuple[str, ...]) -> bool:
     return False
 
 
+def _has_nul(value: Any) -> bool:
+    # PostgreSQL refuses NUL in text; no merchant means one.
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 def parse_payment_request(doc: Any, return_origins: tuple[str, ...]) -> PaymentRequest:
     if not isinstance(doc, dict):
         raise InvalidRequest("the body must be a JSON object", status=400)
@@ -46,6 +57,9 @@ def parse_payment_request(doc: Any, return_origins: tuple[str, ...]) -> PaymentR
 
     for name in sorted(set(doc) - FIELDS):
         bad(name, "unknown field")
+    for name in sorted(FIELDS & set(doc)):
+        if _has_nul(doc[name]):
+            bad(name, "must not contain NUL characters")
 
     amount = doc.get("amount")
     currency = doc.get("currency")

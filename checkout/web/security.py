@@ -78,6 +78,28 @@ class BodyLimit:
                 await _too_large(send, self.max_bytes)
 
 
+class RejectNul:
+    """A NUL in the path or query is never meaningful here, and PostgreSQL refuses it in text:
+    answer 400 at the door rather than fail deeper."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and ("\x00" in scope["path"] or
+                                        b"%00" in scope["query_string"].lower() or
+                                        b"\x00" in scope["query_string"]):
+            body = json.dumps({"type": "https://tpay-checkout.dev/problems/invalid-request",
+                               "title": "The request is not valid", "status": 400,
+                               "detail": "NUL characters are not allowed in URLs"}).encode()
+            await send({"type": "http.response.start", "status": 400, "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+
 class _TooLarge(PayloadTooLarge):
     """Raised while a handler reads the body: the app's error handlers answer 413."""
 
