@@ -150,40 +150,6 @@ SPEC: dict[str, Any] = {
             },
         },
         "responses": {
-            "PaymentList": _list_of("Payment"),
-            "AmountOnly": {"type": "object", "additionalProperties": False,
-                           "properties": {"amount": {"type": "integer", "minimum": 1}}},
-            "Refund": {
-                "type": "object",
-                "required": ["id", "object", "payment_id", "amount", "currency", "status",
-                             "created_at"],
-                "properties": {
-                    "id": {"type": "string"}, "object": {"const": "refund"},
-                    "payment_id": {"type": "string"}, "amount": {"type": "integer"},
-                    "currency": {"type": "string"},
-                    "status": {"type": "string", "enum": ["pending", "succeeded", "failed"]},
-                    "created_at": {"type": "string", "format": "date-time"},
-                },
-            },
-            "RefundList": _list_of("Refund"),
-            "Event": {
-                "type": "object",
-                "required": ["id", "object", "type", "created_at", "sequence", "data",
-                             "deliveries"],
-                "properties": {
-                    "id": {"type": "string"}, "object": {"const": "event"},
-                    "type": {"type": "string", "enum": [
-                        "payment.succeeded", "payment.waiting_for_capture", "payment.failed",
-                        "payment.canceled", "payment.expired", "refund.succeeded",
-                        "refund.failed"]},
-                    "created_at": {"type": "string", "format": "date-time"},
-                    "sequence": {"type": "integer"},
-                    "payment_id": {"type": ["string", "null"]},
-                    "data": {"type": "object", "required": ["object"]},
-                    "deliveries": {"type": "array", "items": {"type": "object"}},
-                },
-            },
-            "EventList": _list_of("Event"),
             "Problem": {"description": "An RFC 9457 problem",
                         "content": {"application/problem+json": {
                             "schema": {"$ref": "#/components/schemas/Problem"}}}},
