@@ -48,6 +48,8 @@ async def reconcile_once(ctx: FlowContext) -> None:
         lapsed = await repo.holds_to_release(
             conn, authorized_before=now - timedelta(seconds=ctx.settings.hold_seconds))
         refunds = await repo.pending_refunds(conn, before=settle)
+        owing = await repo.attempts_owing_money(
+            conn, (attempt_flow.REFUND_DUE, attempt_flow.RELEASE_DUE))
     for payment_id in owed:
         # A capture or cancel we recorded but could not finish (crash, timeout): finish it.
         await _guarded(operations.perform_pending(ctx, payment_id), payment_id)
@@ -55,6 +57,9 @@ async def reconcile_once(ctx: FlowContext) -> None:
         await _guarded(operations.release_lapsed_hold(ctx, payment_id), payment_id)
     for refund in refunds:
         await _guarded(refund_flow.resume(ctx, refund), refund.id)
+    for attempt in owing:
+        # A buyer who paid twice for one payment gets the second payment back.
+        await _guarded(attempt_flow.give_back(ctx, attempt), attempt.id)
 
 
 async def _guarded(work: object, subject: str) -> None:

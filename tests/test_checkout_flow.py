@@ -307,3 +307,41 @@ def test_a_last_second_approval_on_an_attempt_we_ended_is_still_found_without_we
         done = wait_for_status(api, payment["id"], "succeeded")
         assert done["captured_amount"] == payment["amount"]
         assert attempts_of(server, payment["id"])[0][0] == "succeeded"
+
+
+@pytest.mark.parametrize("delayed_capture", [True, False])
+def test_a_buyer_who_pays_twice_for_one_payment_gets_the_second_back(
+        make_server: Callable[..., LiveServer], delayed_capture: bool) -> None:
+    server = make_server(attempt_ttl_seconds=2, attempt_grace_seconds=1,
+                         acquirer_poll_seconds=0.3, sandbox_delayed_capture=delayed_capture)
+    emulator = server.app.state.bank131_emulator
+    emulator.config = replace(emulator.config, session_ttl_seconds=3600)
+    with clients(server) as (api, buyer):
+        payment, old_link = checkout_with_link(api, buyer, server.url)
+        emulator.outage = True  # we give the first link up but cannot cancel it at the bank
+        wait_for(lambda: attempts_of(server, payment["id"])[0][0] == "expired", timeout=20,
+                 what="the first attempt to be given up")
+        emulator.outage = False
+        start(buyer, payment["checkout_url"])
+        new_link = wait_for_link(buyer, payment["checkout_url"])
+        decide(buyer, new_link, approve=True)
+        wait_for_status(api, payment["id"], "succeeded")
+        decide(buyer, old_link, approve=True)  # the old link still worked at the bank
+
+        first_ref = query(server.settings.db_url,
+                          "SELECT acquirer_ref FROM attempts WHERE payment_id = :p "
+                          "ORDER BY created_at", p=payment["id"])[0][0]
+
+        def given_back() -> bool:
+            state = session(server, first_ref)
+            refunds = state["acquiring_payments"][0].get("refunds", [])
+            return state["status"] == "cancelled" or any(
+                r["status"] == "accepted" for r in refunds)
+        wait_for(given_back, timeout=20, what="the second payment to be given back")
+        done = api.get(f"/api/v1/payments/{payment['id']}").json()
+        assert done["status"] == "succeeded"
+        assert done["captured_amount"] == payment["amount"] and done["refunded_amount"] == 0
+        codes = [r[0] for r in query(server.settings.db_url,
+                                     "SELECT error_code FROM attempts WHERE payment_id = :p "
+                                     "ORDER BY created_at", p=payment["id"])]
+        assert codes[0] in ("refunded_double_payment", "released_double_payment")

@@ -46,6 +46,13 @@ ATTEMPT_STATUS_FOR: dict[SessionState, AttemptStatus] = {
 
 _RETRIES = 8
 
+# Debts an attempt can carry when the buyer paid on it after its payment was settled elsewhere
+# (e.g. approved a link we had given up on, while a newer attempt also succeeded).
+REFUND_DUE = "refund_due"
+RELEASE_DUE = "release_due"
+DOUBLE_PAYMENT_CODES = frozenset({REFUND_DUE, RELEASE_DUE, "refunded_double_payment",
+                                  "released_double_payment"})
+
 
 @dataclass(frozen=True)
 class Applied:
@@ -144,6 +151,9 @@ async def apply_snapshot(ctx: FlowContext, attempt_id: str, snap: Snapshot) -> A
         raise Conflict("the attempt kept changing under us")
     if snap.refunds:
         await refund_flow.apply_states(ctx, result.attempt, snap.refunds)
+    if result.attempt.error_code in (REFUND_DUE, RELEASE_DUE):
+        await give_back(ctx, result.attempt, snap)
+        return result
     if result.outcome == "applied" and result.payment.pending_operation and \
             result.attempt.status is A.AUTHORIZED:
         from checkout.flow import operations  # it builds on this module
@@ -185,7 +195,7 @@ async def _apply_once(ctx: FlowContext, attempt_id: str, snap: Snapshot) -> Appl
                          extra={"attempt_id": attempt.id})
                 return Applied("stale", attempt, payment)
             changes["status"] = target
-            if snap.error_code:
+            if snap.error_code and attempt.error_code not in DOUBLE_PAYMENT_CODES:
                 changes["error_code"] = snap.error_code[:64]
                 changes["error_message"] = snap.error_message[:500]
         if target is A.AWAITING_BUYER and snap.action_url and not attempt.action_url:
@@ -193,9 +203,14 @@ async def _apply_once(ctx: FlowContext, attempt_id: str, snap: Snapshot) -> Appl
             changes["deadline_at"] = now + timedelta(seconds=ctx.settings.attempt_ttl_seconds)
         if not changes:
             return Applied("unchanged", attempt, payment)
+        pay_changes = _payment_effect(payment, attempt, target, snap, now)
+        if "status" in changes and target is A.SUCCEEDED and "status" not in pay_changes:
+            changes["error_code"] = REFUND_DUE  # paid, but the payment was settled already
+        elif "status" in changes and target is A.AUTHORIZED and \
+                payment.status is not P.PENDING:
+            changes["error_code"] = RELEASE_DUE  # held, but the payment was settled already
         if not await repo.update_attempt(conn, attempt, now, **changes):
             raise _Moved
-        pay_changes = _payment_effect(payment, attempt, target, snap, now)
         if target is A.SUCCEEDED and payment.save_payment_method and snap.recurrent_token \
                 and payment.payment_method_id is None and "status" in pay_changes:
             method_id = new_id("pm")
@@ -231,9 +246,9 @@ def _payment_effect(payment: Payment, attempt: Attempt, target: AttemptStatus,
             return {"status": P.SUCCEEDED, "captured_amount": min(captured, payment.amount),
                     "last_error_code": None, "pending_operation": None,
                     "pending_amount": None}
-        # A second success for one payment: the money must go back (automatic refunds of
-        # these are still to come); never drop it silently.
-        log.error("second success for one payment: refund needed",
+        # Money taken for a payment that is already paid (or over): it goes back, see
+        # `give_back`; the attempt row carries the debt until then.
+        log.error("a second success for one payment: refunding it",
                   extra={"payment_id": payment.id, "attempt_id": attempt.id})
         return {}
     if target is A.AUTHORIZED and payment.capture and payment.status is P.PENDING:
@@ -251,6 +266,37 @@ def _payment_effect(payment: Payment, attempt: Attempt, target: AttemptStatus,
         # Our own vocabulary for the merchant; the acquirer's code stays on the attempt.
         return {"last_error_code": "declined" if target is A.FAILED else "expired"}
     return {}
+
+
+async def give_back(ctx: FlowContext, attempt: Attempt, snap: Snapshot | None = None) -> None:
+    """Return money the buyer should not have paid: refund a capture, release a hold.
+
+    Idempotent (the keys derive from the attempt); the reconciler calls it again until done.
+    """
+    assert attempt.acquirer_ref
+    driver = ctx.acquirer(attempt.acquirer)
+    async with ctx.db.reader() as conn:
+        payment = await repo.payment(conn, attempt.payment_id)
+    assert payment is not None
+    try:
+        if attempt.error_code == REFUND_DUE:
+            amount = snap.captured_amount if snap and snap.captured_amount else payment.amount
+            await driver.refund(attempt.acquirer_ref, Money(amount, payment.currency),
+                                f"{attempt.id}:give-back")
+            settled = "refunded_double_payment"  # in DOUBLE_PAYMENT_CODES
+        else:
+            await driver.cancel(attempt.acquirer_ref, f"{attempt.id}:give-back")
+            settled = "released_double_payment"
+    except AcquirerError as err:
+        log.warning("giving money back failed, will retry: %s", err.detail,
+                    extra={"attempt_id": attempt.id})
+        return
+    async with ctx.db.transaction() as conn:
+        current = await repo.attempt(conn, attempt.id)
+        if current is not None and current.error_code == attempt.error_code:
+            await repo.update_attempt(conn, current, ctx.now(), error_code=settled)
+    log.warning("money of a second payment given back (%s)", settled,
+                extra={"attempt_id": attempt.id, "payment_id": attempt.payment_id})
 
 
 # ---- inbound webhooks ------------------------------------------------------------------------

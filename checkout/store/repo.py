@@ -376,3 +376,10 @@ async def disable_payment_method(conn: AsyncConnection, method_id: str, now: dat
     await conn.execute(update(payment_methods).where(and_(
         payment_methods.c.id == method_id, payment_methods.c.disabled_at.is_(None)))
         .values(disabled_at=now))
+
+
+async def attempts_owing_money(conn: AsyncConnection, codes: tuple[str, ...],
+                               limit: int = 100) -> list[Attempt]:
+    rows = await conn.execute(select(attempts).where(attempts.c.error_code.in_(codes))
+                              .limit(limit))
+    return [Attempt.from_row(r) for r in rows]
