@@ -34,7 +34,8 @@ def refund_object(r: Refund, currency: str) -> dict[str, Any]:
 
 
 async def create(ctx: FlowContext, merchant_id: str, payment_id: str,
-                 amount: int | None) -> Refund:
+                 amount: int | None) -> tuple[Refund, str]:
+    """Reserve and send a refund; returns it with the payment's currency."""
     for _ in range(_RETRIES):
         now = ctx.now()
         try:
@@ -43,7 +44,7 @@ async def create(ctx: FlowContext, merchant_id: str, payment_id: str,
             continue
         ctx.versions.note(payment_id, payment.version + 1)
         await send(ctx, refund, attempt, payment.currency)
-        return await _reload(ctx, refund.id, payment_id)
+        return await _reload(ctx, refund.id, payment_id), payment.currency
     raise Conflict("the payment kept changing; try again")
 
 

@@ -70,8 +70,7 @@ async def create_refund(request: Request) -> Response:
     payment_id = request.path_params["payment_id"]
 
     async def run() -> tuple[int, Any]:
-        refund = await refund_flow.create(ctx, merchant.id, payment_id, amount)
-        _, currency = await refund_flow.list_for(ctx, merchant.id, payment_id)
+        refund, currency = await refund_flow.create(ctx, merchant.id, payment_id, amount)
         return 201, refund_flow.refund_object(refund, currency)
     return await run_once(request, merchant, doc, run)
 
