@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import pytest
 
 from checkout.notify.signing import new_secret
 from tests.buyer import (
@@ -176,8 +175,7 @@ def test_the_demo_shop_verifies_the_webhooks_it_gets(server: LiveServer,
     assert forged.status_code == 400
 
 
-@pytest.mark.parametrize("unused", [None])
-def test_checkout_url_in_events_is_the_buyers_link(server: LiveServer, unused: None) -> None:
+def test_checkout_url_in_events_is_the_buyers_link(server: LiveServer) -> None:
     payment = pay(server)
     with clients(server) as (api, _):
         events = wait_for(lambda: api.get("/api/v1/events").json()["data"], what="an event")

@@ -13,7 +13,7 @@ from checkout.errors import InvalidRequest, NotFound
 from checkout.flow.context import FlowContext
 from checkout.flow.objects import iso
 from checkout.store import webhooks
-from checkout.web.idempotency import run_once
+from checkout.web.idempotency import json_response, run_once
 from checkout.web.merchant_auth import authenticate
 
 
@@ -33,11 +33,6 @@ def _event(row: Any, deliveries: list[Any]) -> dict[str, Any]:
     body = json.loads(row.body)
     return {**body, "object": "event", "payment_id": row.payment_id,
             "deliveries": [_delivery(d) for d in deliveries if d.event_id == row.id]}
-
-
-def _json(doc: Any, status: int = 200) -> Response:
-    return Response(json.dumps(doc, ensure_ascii=False), status_code=status,
-                    media_type="application/json")
 
 
 async def list_events(request: Request) -> Response:
@@ -63,8 +58,9 @@ async def list_events(request: Request) -> Response:
                                           payment_id=q.get("payment_id"))
         page = rows[:limit]
         deliveries = await webhooks.deliveries_of(conn, [r.id for r in page])
-    return _json({"object": "list", "has_more": len(rows) > limit,
-                  "data": [_event(r, deliveries) for r in page]})
+    return json_response(200, json.dumps({"object": "list", "has_more": len(rows) > limit,
+                                          "data": [_event(r, deliveries) for r in page]},
+                                         ensure_ascii=False))
 
 
 async def get_event(request: Request) -> Response:
@@ -75,7 +71,7 @@ async def get_event(request: Request) -> Response:
         if row is None:
             raise NotFound("no such event")
         deliveries = await webhooks.deliveries_of(conn, [row.id])
-    return _json(_event(row, deliveries))
+    return json_response(200, json.dumps(_event(row, deliveries), ensure_ascii=False))
 
 
 async def resend_event(request: Request) -> Response:

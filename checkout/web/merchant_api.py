@@ -18,16 +18,12 @@ from checkout.flow.attempts import start_attempt
 from checkout.flow.context import FlowContext
 from checkout.flow.objects import payment_object
 from checkout.store import repo
-from checkout.web.idempotency import fingerprint, request_key
+from checkout.web.idempotency import fingerprint, json_response, request_key
 from checkout.web.merchant_auth import authenticate
 from checkout.web.payment_input import parse_payment_request
 
 # The attempt of a charge nobody is present for: no device to describe.
 MERCHANT_INITIATED = Platform(type="server", os="", browser="")
-
-
-def _json(body: str, status: int) -> Response:
-    return Response(body, status_code=status, media_type="application/json")
 
 
 def read_json(raw: bytes, *, empty_ok: bool = False) -> Any:
@@ -54,7 +50,7 @@ async def create_payment(request: Request) -> Response:
         ctx, merchant, req, render=render, idempotency=(key, digest) if key else None)
     if req.initiator == "merchant" and status == 201:
         body = await _charge_saved_method(ctx, merchant.id, json.loads(body)["id"], render, key)
-    return _json(body, status)
+    return json_response(status, body)
 
 
 async def _charge_saved_method(ctx: FlowContext, merchant_id: str, payment_id: str,
@@ -119,7 +115,7 @@ async def list_payments(request: Request) -> Response:
     page = found[:limit]
     doc = {"object": "list", "has_more": len(found) > limit,
            "data": [payment_object(p, ctx.checkout_url(p)) for p in page]}
-    return _json(json.dumps(doc, ensure_ascii=False), 200)
+    return json_response(200, json.dumps(doc, ensure_ascii=False))
 
 
 async def get_payment(request: Request) -> Response:
@@ -130,7 +126,7 @@ async def get_payment(request: Request) -> Response:
     if payment is None:
         raise NotFound("no such payment")
     body = payment_object(payment, ctx.checkout_url(payment))
-    return _json(json.dumps(body, ensure_ascii=False), 200)
+    return json_response(200, json.dumps(body, ensure_ascii=False))
 
 
 async def payments(request: Request) -> Response:
