@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+from checkout.acquirers.registry import NAMES as ACQUIRERS
 from checkout.errors import InvalidRequest, NotFound
 from checkout.flow.context import utcnow
 from checkout.flow.payments import new_id
@@ -70,8 +71,28 @@ def check_webhook_url(url: str, settings: Settings) -> str:
     return url
 
 
+def check_acquirer(settings: Settings, acquirer: str) -> str:
+    if acquirer not in ACQUIRERS:
+        raise InvalidRequest(f"unknown acquirer {acquirer!r}; one of {', '.join(ACQUIRERS)}")
+    if not settings.sandbox and acquirer not in settings.acquirers:
+        raise InvalidRequest(f"the {acquirer} acquirer is not configured here (see "
+                             f"ACQUIRER_ENV in checkout/settings.py)")
+    return acquirer
+
+
+async def set_acquirer(db: Database, settings: Settings, merchant_id: str,
+                       acquirer: str) -> None:
+    """Switch a merchant's acquirer: new payments go there; earlier ones stay where they are."""
+    check_acquirer(settings, acquirer)
+    async with db.transaction() as conn:
+        if not await repo.set_acquirer(conn, merchant_id, acquirer):
+            raise NotFound(f"no merchant {merchant_id}")
+
+
 async def add_merchant(db: Database, settings: Settings, *, name: str,
-                       return_origins: list[str], embed_origins: list[str]) -> NewKey:
+                       return_origins: list[str], embed_origins: list[str],
+                       acquirer: str = "bank131") -> NewKey:
+    check_acquirer(settings, acquirer)
     if not name.strip():
         raise InvalidRequest("a merchant needs a display name")
     if not return_origins:
@@ -82,7 +103,8 @@ async def add_merchant(db: Database, settings: Settings, *, name: str,
     now = utcnow()
     async with db.transaction() as conn:
         await repo.upsert_merchant(conn, id=merchant_id, name=name.strip(),
-                                   return_origins=origins, embed_origins=embeds, now=now)
+                                   return_origins=origins, embed_origins=embeds, now=now,
+                                   acquirer=acquirer)
         await repo.add_key(conn, key_id=key_id, merchant_id=merchant_id,
                            key_hash=hash_key(key), hint=key[-4:], now=now)
     return NewKey(merchant_id, key_id, key)

@@ -18,16 +18,14 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from checkout import jobs
-from checkout.acquirers.bank131 import Bank131Driver
-from checkout.acquirers.base import Acquirer
+from checkout.acquirers import registry
 from checkout.errors import CheckoutError
 from checkout.flow.context import FlowContext
 from checkout.flow.versions import VersionCache
 from checkout.notify.delivery import DeliveryWorker
 from checkout.notify.signing import new_secret
-from checkout.sandbox import keys as sandbox_keys
 from checkout.sandbox import routes as sandbox_routes
-from checkout.sandbox.bank131.emulator import Bank131Emulator, EmulatorConfig
+from checkout.sandbox.world import Sandbox
 from checkout.settings import DEMO_API_KEY, ROOT, ConfigError, Settings
 from checkout.store import repo
 from checkout.store import webhooks as webhook_store
@@ -51,7 +49,6 @@ from checkout.web.tokens import checkout_url
 
 log = logging.getLogger("checkout")
 
-SANDBOX_PROJECT = "sandbox-project"
 DEMO_MERCHANT_ID = "mer_demo"
 DEMO_ORIGINS = ["http://127.0.0.1:*", "http://localhost:*"]
 
@@ -102,15 +99,18 @@ async def _running(app: Starlette, settings: Settings) -> AsyncIterator[None]:
     # Alembic runs its own event loop: give it a thread. Safe with several instances.
     await asyncio.to_thread(upgrade, settings.db_url)
     async with httpx.AsyncClient(follow_redirects=False) as http:
-        acquirers: dict[str, Acquirer] = {}
-        emulator: Bank131Emulator | None = None
+        sandbox: Sandbox | None = None
         if settings.sandbox:
-            emulator, acquirers["bank131"] = _sandbox(settings, http)
-            await emulator.start()
+            sandbox = _sandbox(settings, http)
+            await sandbox.start()
+            endpoints = sandbox.endpoints()
             app.state.demo_webhook_secret = await _seed_demo_merchant(db, settings)
         else:
-            acquirers["bank131"] = _bank131(settings, http)
+            endpoints = settings.acquirers
             await _refuse_sandbox_keys(db)
+        acquirers = registry.build(endpoints, http=http, public_url=settings.public_url,
+                                   timeout=settings.acquirer_timeout_seconds,
+                                   attempt_ttl_seconds=settings.attempt_ttl_seconds)
         ctx = FlowContext(db=db, settings=settings, acquirers=acquirers,
                           versions=VersionCache(authoritative=db.is_sqlite,
                                                 recheck_seconds=settings.poll_interval_seconds),
@@ -118,7 +118,8 @@ async def _running(app: Starlette, settings: Settings) -> AsyncIterator[None]:
         deliveries = DeliveryWorker(db, http, settings)
         ctx.outbox_written = deliveries.wake
         app.state.db, app.state.http, app.state.flow = db, http, ctx
-        app.state.bank131_emulator = emulator
+        app.state.sandbox = sandbox
+        app.state.bank131_emulator = sandbox.bank131 if sandbox else None
         app.state.deliveries = deliveries
         workers = [asyncio.create_task(jobs.run_forever(ctx)),
                    asyncio.create_task(deliveries.run_forever())]
@@ -130,48 +131,19 @@ async def _running(app: Starlette, settings: Settings) -> AsyncIterator[None]:
             for task in workers:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            if emulator:
-                await emulator.stop()
+            if sandbox:
+                await sandbox.stop()
             await db.close()
 
 
-def _sandbox(settings: Settings, http: httpx.AsyncClient) -> tuple[Bank131Emulator, Acquirer]:
-    keys = sandbox_keys.load_or_create(settings.data_dir)
-    emulator = Bank131Emulator(EmulatorConfig(
-        public_url=settings.public_url,
-        webhook_url=f"{settings.public_url}/webhooks/bank131",
-        project=SANDBOX_PROJECT,
-        partner_public_pem=keys.partner.public_pem,
-        bank_private_pem=keys.bank.private_pem,
-        db_path=settings.data_dir / "sandbox" / "bank131.db",
-        session_ttl_seconds=settings.attempt_ttl_seconds,
+def _sandbox(settings: Settings, http: httpx.AsyncClient) -> Sandbox:
+    return Sandbox(
+        public_url=settings.public_url, data_dir=settings.data_dir, client=http,
+        session_ttl_seconds=settings.attempt_ttl_seconds, hold_seconds=settings.hold_seconds,
         auto_confirm=settings.sandbox_auto_confirm,
-        delayed_capture=settings.sandbox_delayed_capture,
-        hold_seconds=settings.hold_seconds,
+        delayed_capture=settings.sandbox_delayed_capture, webhooks=settings.sandbox_webhooks,
         slow={method: float(seconds) for method, _, seconds in
-              (item.partition("=") for item in settings.sandbox_slow.split(",") if item)},
-        webhooks=settings.sandbox_webhooks,
-    ), http)
-    driver = Bank131Driver(
-        base_url=f"{settings.public_url}/sandbox/bank131/api/v1/",
-        project=SANDBOX_PROJECT,
-        private_key_pem=keys.partner.private_pem,
-        acquirer_public_key_pem=keys.bank.public_pem,
-        client=http,
-    )
-    return emulator, driver
-
-
-def _bank131(settings: Settings, http: httpx.AsyncClient) -> Acquirer:
-    from pathlib import Path
-
-    return Bank131Driver(
-        base_url=settings.bank131_base_url,
-        project=settings.bank131_project,
-        private_key_pem=Path(settings.bank131_private_key_path).read_bytes(),
-        acquirer_public_key_pem=Path(settings.bank131_public_key_path).read_bytes(),
-        client=http,
-    )
+              (item.partition("=") for item in settings.sandbox_slow.split(",") if item)})
 
 
 async def _seed_demo_merchant(db: Database, settings: Settings) -> str:

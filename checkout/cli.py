@@ -63,6 +63,12 @@ def _merchant_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore
                           "(repeatable; a port may be '*')")
     add.add_argument("--embed-origin", action="append", default=[],
                      help="an origin allowed to frame the checkout (repeatable)")
+    add.add_argument("--acquirer", default="bank131",
+                     help="bank131 (default), smartglocal, yookassa or tbc")
+    switch = cmds.add_parser("set-acquirer", help="send the merchant's new payments to "
+                             "another acquirer (earlier payments stay where they are)")
+    switch.add_argument("merchant_id")
+    switch.add_argument("acquirer")
     cmds.add_parser("list", help="list merchants (no secrets)")
     rotate = cmds.add_parser("rotate-key", help="issue a new API key; older ones expire")
     rotate.add_argument("merchant_id")
@@ -84,9 +90,13 @@ async def _merchant(args: argparse.Namespace, settings: Settings) -> int:
         if args.action == "add":
             key = await admin.add_merchant(db, settings, name=args.name,
                                            return_origins=args.return_origin,
-                                           embed_origins=args.embed_origin)
+                                           embed_origins=args.embed_origin,
+                                           acquirer=args.acquirer)
             print(json.dumps({"merchant_id": key.merchant_id, "api_key": key.api_key,
                               "note": "the key is shown only now; keep it secret"}))
+        elif args.action == "set-acquirer":
+            await admin.set_acquirer(db, settings, args.merchant_id, args.acquirer)
+            print(json.dumps({"merchant_id": args.merchant_id, "acquirer": args.acquirer}))
         elif args.action == "list":
             print(json.dumps(await admin.describe(db), indent=2))
         elif args.action == "rotate-key":

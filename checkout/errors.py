@@ -47,6 +47,13 @@ class InvalidRequest(CheckoutError):
         self.status = status
 
 
+class Unsupported(InvalidRequest):
+    """A request the merchant's acquirer cannot carry out (see its capabilities)."""
+
+    type = "unsupported-by-acquirer"
+    title = "The merchant's acquirer cannot do this"
+
+
 class Unauthorized(CheckoutError):
     status = 401
     type = "unauthorized"

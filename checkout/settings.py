@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,11 +41,11 @@ class Settings:
     # A live attempt nobody has heard about for this long is asked about at the acquirer:
     # the safety net for lost webhooks, and the only news source when webhooks are off.
     acquirer_poll_seconds: float = 15.0
-    # Bank 131 driver: where and who we are. Empty in sandbox mode: the emulator is used.
-    bank131_base_url: str = ""
-    bank131_project: str = ""
-    bank131_private_key_path: str = ""
-    bank131_public_key_path: str = ""
+    # How long we wait for an acquirer's answer before treating the call as lost.
+    acquirer_timeout_seconds: float = 15.0
+    # Production: per acquirer, where it is and who we are there (see `ACQUIRER_ENV`). Empty
+    # in sandbox mode, where every acquirer is emulated. A merchant uses one of these.
+    acquirers: dict[str, dict[str, str]] = field(default_factory=dict)
     # A hold not captured within this long is released (the acquirer's hold period).
     hold_seconds: int = 7 * 24 * 3600
     sandbox_auto_confirm: bool = False
@@ -89,10 +89,7 @@ class Settings:
             "database_url": _async_url(env.get("DATABASE_URL", "")),
             "data_dir": Path(env.get("CHECKOUT_DATA_DIR", str(ROOT / "var"))),
             "secret_keys": keys or (_SANDBOX_SECRET,),
-            "bank131_base_url": env.get("BANK131_BASE_URL", ""),
-            "bank131_project": env.get("BANK131_PROJECT", ""),
-            "bank131_private_key_path": env.get("BANK131_PRIVATE_KEY", ""),
-            "bank131_public_key_path": env.get("BANK131_PUBLIC_KEY", ""),
+            "acquirers": _acquirers(env),
         }
         for name, conv in _NUMBERS.items():
             key = "CHECKOUT_" + name.upper()
@@ -110,14 +107,47 @@ class Settings:
             raise ConfigError("production mode needs CHECKOUT_SECRET_KEYS (random, ≥ 32 chars)")
         if any(len(k) < 32 for k in self.secret_keys):
             raise ConfigError("every key in CHECKOUT_SECRET_KEYS must be at least 32 characters")
-        if not (self.bank131_base_url and self.bank131_project and self.bank131_private_key_path
-                and self.bank131_public_key_path):
-            raise ConfigError(
-                "production mode needs BANK131_BASE_URL, BANK131_PROJECT, BANK131_PRIVATE_KEY "
-                "and BANK131_PUBLIC_KEY"
-            )
-        if "/sandbox/" in self.bank131_base_url:
-            raise ConfigError("production mode cannot use the sandbox acquirer")
+        if not self.acquirers:
+            raise ConfigError("production mode needs at least one acquirer: " + "; ".join(
+                " ".join(names.values()) for names in ACQUIRER_ENV.values()))
+        for name, conf in self.acquirers.items():
+            missing = [ACQUIRER_ENV[name][k] for k in ACQUIRER_ENV[name] if not conf.get(k)]
+            if missing:
+                raise ConfigError(f"the {name} acquirer also needs {', '.join(missing)}")
+            if "/sandbox/" in conf.get("base_url", ""):
+                raise ConfigError("production mode cannot use the sandbox acquirer")
+
+
+# Production credentials per acquirer: setting any of an acquirer's variables enables it, and
+# then all of its required ones must be set.
+ACQUIRER_ENV: dict[str, dict[str, str]] = {
+    "bank131": {"base_url": "BANK131_BASE_URL", "project": "BANK131_PROJECT",
+                "private_key": "BANK131_PRIVATE_KEY", "public_key": "BANK131_PUBLIC_KEY"},
+    "smartglocal": {"base_url": "SMARTGLOCAL_BASE_URL", "project": "SMARTGLOCAL_PROJECT",
+                    "private_key": "SMARTGLOCAL_PRIVATE_KEY",
+                    "public_key": "SMARTGLOCAL_PUBLIC_KEY"},
+    "yookassa": {"shop_id": "YOOKASSA_SHOP_ID", "secret_key": "YOOKASSA_SECRET_KEY"},
+    "tbc": {"api_key": "TBC_API_KEY", "client_id": "TBC_CLIENT_ID",
+            "client_secret": "TBC_CLIENT_SECRET"},
+}
+ACQUIRER_DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
+    "yookassa": {"base_url": ("YOOKASSA_BASE_URL", "https://api.yookassa.ru/v3/")},
+    # Which TBC payment methods the page offers (TBC's numeric codes).
+    "tbc": {"base_url": ("TBC_BASE_URL", "https://api.tbcbank.ge/v1/tpay/"),
+            "methods": ("TBC_METHODS", "5")},
+}
+
+
+def _acquirers(env: dict[str, str]) -> dict[str, dict[str, str]]:
+    found: dict[str, dict[str, str]] = {}
+    for name, names in ACQUIRER_ENV.items():
+        if not any(env.get(var) for var in names.values()):
+            continue
+        conf = {key: env.get(var, "") for key, var in names.items()}
+        for key, (var, default) in ACQUIRER_DEFAULTS.get(name, {}).items():
+            conf[key] = env.get(var, default)
+        found[name] = conf
+    return found
 
 
 def _flag(value: str) -> bool:
@@ -132,6 +162,7 @@ _NUMBERS: dict[str, Callable[[str], object]] = {
     "return_delay_seconds": int,
     "reconcile_interval_seconds": float,
     "acquirer_poll_seconds": float,
+    "acquirer_timeout_seconds": float,
     "webhook_timeout_seconds": float,
     "webhook_retry_base_seconds": float,
     "webhook_retry_max_seconds": float,

@@ -81,6 +81,17 @@ def tbank_link(html: str) -> str:
     return unescape(match.group(1))
 
 
+def pay_link(html: str) -> str | None:
+    """Where the page sends the buyer to pay: the T-Pay link, or the acquirer's own page."""
+    match = re.search(r'data-pay-url="([^"]+)"', html)
+    return unescape(match.group(1)) if match else None
+
+
+def wait_for_pay_link(client: httpx.Client, checkout_url: str, ua: str = WINDOWS_CHROME) -> str:
+    return wait_for(lambda: pay_link(open_page(client, checkout_url, ua)),
+                    what="the page's pay link")
+
+
 def wait_for(probe: Callable[[], T | None], timeout: float = 15.0, what: str = "") -> T:
     """Poll until `probe` returns something truthy: the events we await are remote."""
     deadline = time.monotonic() + timeout
@@ -159,7 +170,7 @@ def execute(database_url: str, sql: str, **params: Any) -> None:
 
 
 def add_merchant(database_url: str, merchant_id: str, api_key: str,
-                 return_origins: str = "[]") -> dict[str, str]:
+                 return_origins: str = "[]", acquirer: str = "bank131") -> dict[str, str]:
     """A second merchant, written straight to the database; returns its auth header."""
     import hashlib
     from datetime import UTC, datetime
@@ -167,8 +178,8 @@ def add_merchant(database_url: str, merchant_id: str, api_key: str,
     now = datetime.now(UTC).replace(tzinfo=None)
     execute(database_url,
             "INSERT INTO merchants (id, name, return_origins, embed_origins, acquirer, "
-            "created_at) VALUES (:id, :id, :origins, '[]', 'bank131', :now)",
-            id=merchant_id, origins=return_origins, now=now)
+            "created_at) VALUES (:id, :id, :origins, '[]', :acquirer, :now)",
+            id=merchant_id, origins=return_origins, acquirer=acquirer, now=now)
     execute(database_url,
             "INSERT INTO merchant_keys (id, merchant_id, key_hash, hint, created_at) "
             "VALUES (:kid, :id, :h, '', :now)", kid=f"key_{merchant_id}", id=merchant_id,

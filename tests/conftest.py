@@ -46,8 +46,9 @@ def make_server(tmp_path: Path, database_url: str) -> Iterator[Callable[..., Liv
 
 
 @pytest.fixture
-def server(make_server: Callable[..., LiveServer]) -> LiveServer:
-    return make_server()
+def server(make_server: Callable[..., LiveServer], request: pytest.FixtureRequest) -> LiveServer:
+    marker = request.node.get_closest_marker("server_settings")
+    return make_server(**(marker.kwargs if marker else {}))
 
 
 @pytest.fixture

@@ -34,6 +34,8 @@ class StartRequest:
     save_method: bool = False  # ask for a recurrent token on success
     token: str = ""  # charge this saved method instead of asking the buyer for a new one
     initiator: str = ""  # with a token: "merchant" (no buyer) or "client" (buyer confirms)
+    description: str = ""
+    language: str = ""  # the buyer's page language (ru, en, ka), for acquirers with a page
 
 
 class SessionState(StrEnum):
@@ -72,6 +74,9 @@ class Snapshot:
     recurrent_token: str = ""
     captured_amount: int | None = None  # known once SUCCEEDED (a partial capture is less)
     refunds: tuple[RefundState, ...] = ()
+    # For acquirers that keep no list of refunds, only a running total (TBC): what has been
+    # refunded so far, so a refund whose answer was lost can be recognised as done.
+    refunded_amount: int | None = None
 
 
 @dataclass(frozen=True)
@@ -94,12 +99,51 @@ class Family(StrEnum):
 
 @dataclass(frozen=True)
 class Capabilities:
+    """What a driver can do, checked by the merchant API before any call (a clear 422)."""
+
     family: Family
-    currencies: frozenset[str]
+    # Currency -> (min, max) amount in minor units that this acquirer takes for T-Pay.
+    limits: dict[str, tuple[int, int]]
     signed_webhooks: bool
     link_fixed_at_start: bool  # the link format depends on the platform sent at start
+    holds: bool = True  # two-stage payments: authorise now, capture or cancel later
     partial_capture: bool = False
     partial_refund: bool = False
+    # How many refunds for less than what is left one payment may take (None: no limit).
+    partial_refund_limit: int | None = None
+    recurring: bool = False
+    hold_seconds: int = 7 * 24 * 3600  # how long the acquirer keeps a hold
+    # Whether a repeated refund call with the same key is answered from the acquirer's memory.
+    # When not, a refund whose answer was lost is recognised by `Snapshot.refunded_amount`.
+    idempotent_refunds: bool = True
+    # The merchant's `reference` travels to the acquirer; some limit it (TBC `extra`: ≤ 25
+    # printable ASCII characters).
+    reference_max: int | None = None
+
+    @property
+    def currencies(self) -> frozenset[str]:
+        return frozenset(self.limits)
+
+    def refusal(self, amount: int, currency: str, *, hold: bool, recurring: bool,
+                reference: str = "") -> tuple[str, str] | None:
+        """Why this acquirer cannot take such a payment, as (field, message); None if it can."""
+        if currency not in self.limits:
+            return "currency", f"this merchant's acquirer does not take {currency}"
+        low, high = self.limits[currency]
+        if not low <= amount <= high:
+            return "amount", (f"this merchant's acquirer takes {low} to {high} minor units "
+                              f"of {currency}")
+        if hold and not self.holds:
+            return "capture", "this merchant's acquirer does not support two-stage payments"
+        if recurring and not self.recurring:
+            return "save_payment_method", ("this merchant's acquirer does not support saved "
+                                           "payment methods")
+        if reference and self.reference_max is not None and (
+                len(reference) > self.reference_max or
+                not all(32 <= ord(c) < 127 for c in reference)):
+            return "reference", (f"this merchant's acquirer takes a reference of at most "
+                                 f"{self.reference_max} printable ASCII characters")
+        return None
 
 
 class Acquirer(Protocol):
@@ -141,9 +185,10 @@ class Acquirer(Protocol):
         """Make a saved method unusable at the acquirer."""
         ...
 
-    def parse_webhook(self, headers: dict[str, str], body: bytes) -> Notice:
-        """Verify an inbound webhook over its raw bytes and translate it.
+    def parse_webhook(self, headers: dict[str, str], body: bytes, source_ip: str) -> Notice:
+        """Verify an inbound webhook over its raw bytes (or, unsigned, its source) and translate it.
 
-        Raises `checkout.errors.WebhookRejected` for a bad signature or an unreadable body.
+        Raises `checkout.errors.WebhookRejected` for a bad signature, a sender outside the
+        acquirer's networks or an unreadable body.
         """
         ...

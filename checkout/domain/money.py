@@ -17,10 +17,15 @@ class Currency:
     max_amount: int  # in minor units
 
 
-# Only RUB is accepted by the merchant API today; the table is where new currencies go.
+# What any payment may be; each acquirer narrows it further (`Capabilities.limits`).
+# RUB: T-Pay's own limits. GEL, USD, EUR: TBC's currencies.
 CURRENCIES: dict[str, Currency] = {
     "RUB": Currency("RUB", 2, 1_00, 700_000_00),
+    "GEL": Currency("GEL", 2, 1, 100_000_000_00),
+    "USD": Currency("USD", 2, 1, 100_000_000_00),
+    "EUR": Currency("EUR", 2, 1, 100_000_000_00),
 }
+SYMBOLS = {"RUB": "₽", "GEL": "₾", "USD": "$", "EUR": "€"}
 
 
 class MoneyError(ValueError):
@@ -55,6 +60,6 @@ class Money:
         whole, _, frac = text.partition(".")
         groups = f"{int(whole):,}".replace(",", "\u00a0" if locale == "ru" else ",")
         sep = "," if locale == "ru" else "."
-        symbol = {"RUB": "₽"}.get(self.currency, self.currency)
+        symbol = SYMBOLS.get(self.currency, self.currency)
         number = f"{groups}{sep}{frac}" if frac else groups
         return f"{number}\u00a0{symbol}" if locale == "ru" else f"{symbol}{number}"

@@ -63,7 +63,8 @@ class Applied:
 
 # ---- starting ------------------------------------------------------------------------------
 
-async def start_attempt(ctx: FlowContext, payment_id: str, platform: Platform) -> Attempt:
+async def start_attempt(ctx: FlowContext, payment_id: str, platform: Platform,
+                        language: str = "") -> Attempt:
     """Begin paying: reuse the live attempt if there is one, else open a new session.
 
     A reload, a back button or a double tap lands here again and gets the same attempt.
@@ -85,8 +86,8 @@ async def start_attempt(ctx: FlowContext, payment_id: str, platform: Platform) -
             raise Conflict("the payment has expired")
         attempt_id = new_id("att")
         await repo.insert_attempt(conn, {
-            "id": attempt_id, "payment_id": payment_id, "acquirer": ctx.default_acquirer,
-            "status": str(A.STARTING), "platform_type": platform.type,
+            "id": attempt_id, "payment_id": payment_id, "acquirer": payment.acquirer,
+            "status": str(A.STARTING), "platform_type": platform.type, "language": language,
             "platform_os": platform.os, "platform_browser": platform.browser,
             "version": 1, "created_at": now, "updated_at": now,
         })
@@ -123,6 +124,11 @@ async def call_start(ctx: FlowContext, attempt: Attempt, payment: Payment) -> At
         save_method=payment.save_payment_method,
         token=token,
         initiator=payment.initiator or "",
+        description=payment.description,
+        language=attempt.language or "",
+        # Echoed back by the acquirer, and shown in its dashboard next to its own ids.
+        metadata={"payment_id": payment.id, "merchant_id": payment.merchant_id,
+                  **({"reference": payment.reference} if payment.reference else {})},
     )
     try:
         snap = await driver.start(request)

@@ -26,7 +26,6 @@ class FlowContext:
     # Where the acquirer sends the buyer back to: our checkout page for a payment id. The web
     # layer owns URLs, so it hands this in.
     checkout_url: Callable[[Payment], str]
-    default_acquirer: str = "bank131"
     now: Callable[[], datetime] = field(default=utcnow)
     # Called after a commit that wrote merchant events: wakes the delivery worker.
     outbox_written: Callable[[], None] = field(default=lambda: None)

@@ -31,6 +31,7 @@ def payment_object(p: Payment, checkout_url: str) -> dict[str, Any]:
         "payment_method": {"id": p.payment_method_id, "type": "tpay", "saved": True}
         if p.payment_method_id else None,
         "initiator": p.initiator,
+        "acquirer": p.acquirer,
         "metadata": p.metadata,
         "last_error": {"code": p.last_error_code} if p.last_error_code else None,
         "save_payment_method": p.save_payment_method,

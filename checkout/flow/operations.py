@@ -12,7 +12,7 @@ import logging
 from checkout.acquirers.base import SessionState
 from checkout.domain.money import Money
 from checkout.domain.states import LIVE_ATTEMPT, AttemptStatus, PaymentStatus
-from checkout.errors import AcquirerError, Conflict, InvalidRequest, NotFound
+from checkout.errors import AcquirerError, Conflict, InvalidRequest, NotFound, Unsupported
 from checkout.flow import attempts as attempt_flow
 from checkout.flow.context import FlowContext
 from checkout.flow.payments import new_id
@@ -36,6 +36,10 @@ async def capture(ctx: FlowContext, merchant_id: str, payment_id: str,
             raise InvalidRequest("the capture amount must be more than 0 and at most the held "
                                  "amount", [{"field": "amount",
                                              "message": f"1 to {payment.amount}"}])
+        if wanted < payment.amount and \
+                not ctx.acquirer(payment.acquirer).capabilities.partial_capture:
+            raise Unsupported("this payment's acquirer captures only the whole held amount",
+                              [{"field": "amount", "message": f"must be {payment.amount}"}])
         if payment.pending_operation and (payment.pending_operation, payment.pending_amount) \
                 != ("capture", wanted):
             raise Conflict(f"a {payment.pending_operation} of this payment is in progress")

@@ -12,7 +12,7 @@ from datetime import timedelta
 from sqlalchemy.exc import IntegrityError
 
 from checkout.domain.states import PaymentStatus, payment_can_move
-from checkout.errors import Conflict, IdempotencyMismatch, InvalidRequest
+from checkout.errors import Conflict, IdempotencyMismatch, InvalidRequest, Unsupported
 from checkout.flow.context import FlowContext
 from checkout.notify import outbox
 from checkout.store import repo
@@ -54,6 +54,7 @@ async def create_payment(
     With `idempotency = (key, request hash)`, the first answer is stored in the same
     transaction as the payment, and replayed for the same key and body; another body is a 422.
     """
+    _check_capabilities(ctx, merchant, req)
     for _ in range(3):
         try:
             return await _create_once(ctx, merchant, req, render, idempotency)
@@ -62,6 +63,20 @@ async def create_payment(
             if idempotency is None:
                 raise
     raise Conflict("the request could not be completed; retry with the same Idempotency-Key")
+
+
+def _check_capabilities(ctx: FlowContext, merchant: Merchant, req: PaymentRequest) -> None:
+    """Refuse here, clearly, what the merchant's acquirer would refuse later, obscurely."""
+    driver = ctx.acquirers.get(merchant.acquirer)
+    if driver is None:
+        raise Unsupported(f"the acquirer {merchant.acquirer!r} of this merchant is not "
+                          f"configured on this checkout", status=503)
+    refusal = driver.capabilities.refusal(
+        req.amount, req.currency, hold=not req.capture,
+        recurring=req.save_payment_method or bool(req.payment_method_id),
+        reference=req.reference or "")
+    if refusal:
+        raise Unsupported(refusal[1], [{"field": refusal[0], "message": refusal[1]}])
 
 
 async def _create_once(ctx: FlowContext, merchant: Merchant, req: PaymentRequest,
@@ -81,9 +96,14 @@ async def _create_once(ctx: FlowContext, merchant: Merchant, req: PaymentRequest
             if method is None or method.disabled_at is not None:
                 raise InvalidRequest("the payment method is unknown or disabled", [
                     {"field": "payment_method_id", "message": "not a saved method of yours"}])
+            if method.acquirer != merchant.acquirer:
+                raise Unsupported("the payment method was saved with another acquirer and "
+                                  "can only be charged there", [
+                                      {"field": "payment_method_id",
+                                       "message": f"saved with {method.acquirer}"}])
         payment_id = new_id("pay")
         await repo.insert_payment(conn, {
-            "id": payment_id, "merchant_id": merchant.id,
+            "id": payment_id, "merchant_id": merchant.id, "acquirer": merchant.acquirer,
             "status": str(PaymentStatus.PENDING), "amount": req.amount,
             "currency": req.currency, "description": req.description,
             "reference": req.reference, "return_url": req.return_url, "capture": req.capture,

@@ -9,13 +9,13 @@ reconciler's status poll.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from checkout.acquirers.base import RefundState, RefundStatus
 from checkout.domain.money import Money
 from checkout.domain.states import AttemptStatus, PaymentStatus
-from checkout.errors import AcquirerError, Conflict, InvalidRequest, NotFound
+from checkout.errors import AcquirerError, Conflict, InvalidRequest, NotFound, Unsupported
 from checkout.flow.context import FlowContext
 from checkout.flow.objects import iso
 from checkout.flow.payments import new_id
@@ -71,6 +71,7 @@ async def _reserve(ctx: FlowContext, merchant_id: str, payment_id: str, amount: 
             raise InvalidRequest("the refund amount must be more than 0 and at most what "
                                  "is left to refund", [{"field": "amount",
                                                         "message": f"1 to {left}"}])
+        _check_partial(ctx, payment, existing, wanted, left)
         attempt = await repo.latest_attempt(conn, payment_id)
         assert attempt is not None and attempt.status is AttemptStatus.SUCCEEDED
         refund_id = new_id("rf")
@@ -83,6 +84,22 @@ async def _reserve(ctx: FlowContext, merchant_id: str, payment_id: str, amount: 
             raise _Moved
     return (Refund(refund_id, payment_id, attempt.id, wanted, "pending", None, now, now),
             attempt, payment)
+
+
+def _check_partial(ctx: FlowContext, payment: Payment, existing: list[Refund], wanted: int,
+                   left: int) -> None:
+    caps = ctx.acquirer(payment.acquirer).capabilities
+    if wanted == left:
+        return  # whatever is left, in one go: every acquirer takes that
+    if not caps.partial_refund:
+        raise Unsupported("this payment's acquirer refunds only what is left, in one go",
+                          [{"field": "amount", "message": f"must be {left}"}])
+    partial = sum(1 for r in existing
+                  if r.status != "failed" and r.amount < payment.captured_amount)
+    if caps.partial_refund_limit is not None and partial >= caps.partial_refund_limit:
+        raise Unsupported(f"this payment's acquirer takes at most {caps.partial_refund_limit} "
+                          f"partial refund(s) per payment; refund what is left in one go",
+                          [{"field": "amount", "message": f"must be {left}"}])
 
 
 async def send(ctx: FlowContext, refund: Refund, attempt: Attempt, currency: str) -> None:
@@ -179,7 +196,11 @@ async def resume(ctx: FlowContext, refund: Refund) -> None:
         attempt = await repo.attempt(conn, refund.attempt_id)
         payment = await repo.payment(conn, refund.payment_id)
     assert attempt is not None and payment is not None and attempt.acquirer_ref
-    snap = await ctx.acquirer(attempt.acquirer).fetch(attempt.acquirer_ref)
+    driver = ctx.acquirer(attempt.acquirer)
+    if not driver.capabilities.idempotent_refunds:
+        await _resume_by_total(ctx, refund, attempt, payment)
+        return
+    snap = await driver.fetch(attempt.acquirer_ref)
     await apply_states(ctx, attempt, snap.refunds)
     async with ctx.db.reader() as conn:
         untied = [r for r in await repo.refunds_of(conn, refund.payment_id)
@@ -187,6 +208,27 @@ async def resume(ctx: FlowContext, refund: Refund) -> None:
     if untied:
         # The acquirer lists no refund for it: maybe our call never arrived. Asking again
         # with the same key is safe: a call it already took is answered from its memory.
+        await send(ctx, refund, attempt, payment.currency)
+
+
+async def _resume_by_total(ctx: FlowContext, refund: Refund, attempt: Attempt,
+                           payment: Payment) -> None:
+    """For an acquirer that forgets keys and keeps only a refunded total (TBC).
+
+    Asking again could refund twice, so first wait until our own call must have ended, then
+    compare its total with ours: more than we know of means our lost call went through.
+    """
+    if refund.updated_at > ctx.now() - timedelta(seconds=2 * ctx.settings.acquirer_timeout_seconds):
+        return  # our call may still be on its way
+    assert attempt.acquirer_ref
+    snap = await ctx.acquirer(attempt.acquirer).fetch(attempt.acquirer_ref)
+    if snap.refunded_amount is not None and \
+            snap.refunded_amount - payment.refunded_amount >= refund.amount:
+        await _finish(ctx, refund, RefundStatus.SUCCEEDED, acquirer_ref=refund.id)
+        return
+    async with ctx.db.transaction() as conn:
+        claimed = await repo.claim_refund_retry(conn, refund, ctx.now())
+    if claimed:  # one try per wait, by one instance
         await send(ctx, refund, attempt, payment.currency)
 
 

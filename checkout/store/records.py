@@ -28,6 +28,7 @@ class Merchant:
 class Payment:
     id: str
     merchant_id: str
+    acquirer: str
     status: PaymentStatus
     amount: int
     currency: str
@@ -69,6 +70,7 @@ class Attempt:
     platform_type: str
     platform_os: str
     platform_browser: str
+    language: str | None
     action_url: str | None
     deadline_at: datetime | None
     error_code: str | None

@@ -43,12 +43,19 @@ async def merchant_by_id(conn: AsyncConnection, merchant_id: str) -> Merchant | 
 
 async def upsert_merchant(conn: AsyncConnection, *, id: str, name: str,
                           return_origins: list[str], embed_origins: list[str],
-                          now: datetime) -> None:
+                          now: datetime, acquirer: str | None = None) -> None:
     values = {"name": name, "return_origins": json.dumps(return_origins),
               "embed_origins": json.dumps(embed_origins)}
     done = await conn.execute(update(merchants).where(merchants.c.id == id).values(**values))
     if done.rowcount == 0:
-        await conn.execute(insert(merchants).values(id=id, created_at=now, **values))
+        await conn.execute(insert(merchants).values(id=id, created_at=now,
+                                                    acquirer=acquirer or "bank131", **values))
+
+
+async def set_acquirer(conn: AsyncConnection, merchant_id: str, acquirer: str) -> bool:
+    done = await conn.execute(update(merchants).where(merchants.c.id == merchant_id)
+                              .values(acquirer=acquirer))
+    return done.rowcount == 1
 
 
 async def all_merchants(conn: AsyncConnection) -> list[Merchant]:
@@ -273,6 +280,15 @@ async def update_refund(conn: AsyncConnection, current: Refund, now: datetime,
         update(refunds).where(and_(refunds.c.id == current.id,
                                    refunds.c.status == current.status))
         .values(updated_at=now, **values))
+    return done.rowcount == 1
+
+
+async def claim_refund_retry(conn: AsyncConnection, current: Refund, now: datetime) -> bool:
+    """Restart a pending refund's clock, once: of two instances, one wins the retry."""
+    done = await conn.execute(
+        update(refunds).where(and_(refunds.c.id == current.id, refunds.c.status == "pending",
+                                   refunds.c.updated_at == current.updated_at))
+        .values(updated_at=now))
     return done.rowcount == 1
 
 

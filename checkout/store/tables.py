@@ -73,6 +73,9 @@ payments = Table(
     "payments", metadata,
     Column("id", String(40), primary_key=True),
     Column("merchant_id", String(40), ForeignKey("merchants.id"), nullable=False),
+    # The merchant's acquirer when the payment was made: a later switch of the merchant does
+    # not move it, so it finishes, captures and refunds where it began.
+    Column("acquirer", String(40), nullable=False, server_default="bank131"),
     Column("status", String(24), nullable=False),
     Column("amount", BigInteger, nullable=False),
     Column("currency", String(3), nullable=False),
@@ -115,6 +118,7 @@ attempts = Table(
     Column("platform_type", String(16), nullable=False),
     Column("platform_os", String(32), nullable=False),
     Column("platform_browser", String(32), nullable=False),
+    Column("language", String(8)),  # the buyer's page language, for acquirers with a page
     Column("action_url", Text),
     Column("deadline_at", UTCDateTime),
     Column("error_code", String(64)),

@@ -23,7 +23,8 @@ async def receive(request: Request) -> Response:
     body = await request.body()
     headers = {k.lower(): v for k, v in request.headers.items()}
     try:
-        notice = ctx.acquirer(name).parse_webhook(headers, body)
+        source = request.client.host if request.client else ""
+        notice = ctx.acquirer(name).parse_webhook(headers, body, source)
     except WebhookRejected as err:
         log.warning("webhook from %s rejected: %s", name, err.detail)
         raise

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from checkout.acquirers.base import Family
 from checkout.domain.states import FINAL_PAYMENT, AttemptStatus, PaymentStatus
 from checkout.errors import AcquirerError, Conflict, NotFound
 from checkout.flow import attempts as attempt_flow
@@ -38,6 +39,7 @@ class View:
     seconds_left: int | None = None
     qr: str = ""
     return_url: str = ""
+    family: str = "link"  # "link": we show the T-Pay link; "page": the acquirer's page does
 
     @property
     def final(self) -> bool:
@@ -63,8 +65,10 @@ def _view(ctx: FlowContext, payment: Payment, merchant: Merchant,
         if attempt.deadline_at:
             left = max(0, math.floor((attempt.deadline_at - ctx.now()).total_seconds()))
         state = "awaiting" if left is None or left > 0 else "checking"
-        return View(state, payment, merchant, attempt, seconds_left=left,
-                    qr=qr_svg(attempt.action_url), return_url=back)
+        family = ctx.acquirer(attempt.acquirer).capabilities.family
+        return View(state, payment, merchant, attempt, seconds_left=left, family=family,
+                    qr=qr_svg(attempt.action_url) if family == Family.LINK else "",
+                    return_url=back)
     if attempt.status in (A.FAILED, A.EXPIRED, A.CANCELED):
         return View("attempt_failed", payment, merchant, attempt, return_url=back)
     return View("preparing", payment, merchant, attempt, return_url=back)
@@ -169,7 +173,7 @@ async def start(request: Request) -> Response:
     platform = platform_for(request.headers.get("user-agent", ""),
                             request.headers.get("sec-ch-ua-mobile", ""))
     try:
-        await attempt_flow.start_attempt(ctx, payment.id, platform)
+        await attempt_flow.start_attempt(ctx, payment.id, platform, pick_language(request))
     except (Conflict, AcquirerError):
         pass  # the page shows the payment as it now stands
     if request.headers.get("hx-request") != "true":

@@ -47,7 +47,7 @@ SPEC: dict[str, Any] = {
                 "properties": {
                     "amount": {"type": "integer", "minimum": 100, "maximum": 70000000,
                                "description": "minor units (kopecks)"},
-                    "currency": {"type": "string", "enum": ["RUB"]},
+                    "currency": {"type": "string", "enum": ["RUB", "GEL", "USD", "EUR"]},
                     "description": {"type": "string", "minLength": 1, "maxLength": 128},
                     "reference": {"type": "string", "minLength": 1, "maxLength": 128},
                     "return_url": {"type": "string", "format": "uri", "maxLength": 2048},
@@ -94,6 +94,8 @@ SPEC: dict[str, Any] = {
                     "checkout_url": {"type": ["string", "null"]},
                     "payment_method": {"type": ["object", "null"]},
                     "initiator": {"type": ["string", "null"]},
+                    "acquirer": {"type": "string",
+                                 "enum": ["bank131", "smartglocal", "yookassa", "tbc"]},
                     "save_payment_method": {"type": "boolean"},
                     "metadata": {"type": "object",
                                  "additionalProperties": {"type": "string"}},

@@ -25,21 +25,24 @@ from checkout.errors import AcquirerError, WebhookRejected
 
 CAPABILITIES = Capabilities(
     family=Family.LINK,
-    currencies=frozenset({"RUB"}),
+    limits={"RUB": (1_00, 700_000_00)},
     signed_webhooks=True,
     link_fixed_at_start=True,
     partial_capture=True,
     partial_refund=True,
+    recurring=True,
 )
 
 
 class Bank131Driver:
-    name = "bank131"
+    """One protocol, two hosts: `name` is "bank131" or "smartglocal" (see `PRESETS`)."""
+
     capabilities = CAPABILITIES
 
     def __init__(
         self,
         *,
+        name: str = "bank131",
         base_url: str,
         project: str,
         private_key_pem: bytes,
@@ -47,6 +50,7 @@ class Bank131Driver:
         client: httpx.AsyncClient,
         timeout: float = 15.0,
     ) -> None:
+        self.name = name
         self._base = base_url.rstrip("/") + "/"
         self._project = project
         key = serialization.load_pem_private_key(private_key_pem, password=None)
@@ -84,7 +88,8 @@ class Bank131Driver:
     async def disable_token(self, token: str, idempotency_key: str) -> None:
         await self._post("recurrent/disable", {"recurrent": {"token": token}}, idempotency_key)
 
-    def parse_webhook(self, headers: dict[str, str], body: bytes) -> Notice:
+    def parse_webhook(self, headers: dict[str, str], body: bytes, source_ip: str) -> Notice:
+        # Signed: where it came from does not matter, the bank's key does.
         signature = headers.get("x-partner-sign", "")
         if not signature:
             raise WebhookRejected("missing X-PARTNER-SIGN", status=401)
@@ -137,8 +142,10 @@ class Bank131Driver:
         try:
             doc = resp.json()
         except ValueError as exc:
+            # Unless it is a plain refusal (4xx), we do not know whether the call took effect:
+            # temporary, so it is asked again with the same key.
             raise AcquirerError(f"Bank 131 {method}: unreadable answer (HTTP {resp.status_code})",
-                                temporary=resp.status_code >= 500) from exc
+                                temporary=not 400 <= resp.status_code < 500) from exc
         if resp.status_code >= 400 or doc.get("status") != "ok":
             err = doc.get("error") or {}
             code = str(err.get("code", "")) if isinstance(err, dict) else ""

@@ -30,6 +30,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from checkout.sandbox.bank131.store import EmulatorStore
+from checkout.sandbox.faults import FaultBook
+from checkout.sandbox.outbound import Outbound
 
 log = logging.getLogger("checkout.sandbox.bank131")
 
@@ -76,9 +78,11 @@ def _id(prefix: str) -> str:
 
 
 class Bank131Emulator:
-    def __init__(self, config: EmulatorConfig, client: httpx.AsyncClient) -> None:
+    def __init__(self, config: EmulatorConfig, client: httpx.AsyncClient,
+                 faults: FaultBook | None = None, name: str = "bank131") -> None:
         self.config = config
-        self._client = client
+        self.name = name
+        self._out = Outbound(name, client, faults or FaultBook(), config.webhook_attempts)
         self._store = EmulatorStore(config.db_path)
         partner = serialization.load_pem_public_key(config.partner_public_pem)
         bank = serialization.load_pem_private_key(config.bank_private_pem, password=None)
@@ -86,7 +90,6 @@ class Bank131Emulator:
         self._partner_key = partner
         self._bank_key = bank
         self._lock = asyncio.Lock()
-        self._tasks: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
         # Fault switches for tests and demos: while `outage` is on, every API call fails as an
         # outage would; while `decline_refunds` is on, refunds end declined.
@@ -99,16 +102,25 @@ class Bank131Emulator:
         self._sweeper = asyncio.create_task(self._sweep_forever())
 
     async def stop(self) -> None:
-        for task in [self._sweeper, *self._tasks]:
-            if task:
-                task.cancel()
-        for task in [self._sweeper, *self._tasks]:
-            if task:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+        if self._sweeper:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._sweeper
+        await self._out.close()
         self._store.close()
 
     # ---- the signed JSON API ---------------------------------------------------------------
+
+    def describe(self, method: str, path: str, body: bytes) -> tuple[str, dict[str, Any]]:
+        """(operation, our metadata) of a call, for aiming faults at it."""
+        meta: Any = {}
+        with contextlib.suppress(ValueError, AttributeError):
+            payload = json.loads(body)
+            meta = payload.get("metadata")
+            if not meta and isinstance(payload.get("session_id"), str):
+                found = self._store.get(payload["session_id"])
+                meta = found[0].get("metadata") if found else {}
+        return path, meta if isinstance(meta, dict) else {}
 
     async def handle(self, method: str, headers: dict[str, str], body: bytes) -> tuple[int, dict]:
         """Answer one API call: (HTTP status, JSON body)."""
@@ -461,28 +473,14 @@ class Bank131Emulator:
             return
         body = json.dumps({"type": event_type, "session": session},
                           separators=(",", ":")).encode()
-        task = asyncio.create_task(self._deliver(body))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._out.send(self.config.webhook_url, body,
+                       {"Content-Type": "application/json", "X-PARTNER-SIGN": self.sign(body)},
+                       event=event_type, subject=session["id"],
+                       meta=session.get("metadata") or {})
 
     def sign(self, body: bytes) -> str:
         return base64.b64encode(self._bank_key.sign(body, padding.PKCS1v15(),
                                                     hashes.SHA256())).decode()
-
-    async def _deliver(self, body: bytes) -> None:
-        headers = {"Content-Type": "application/json", "X-PARTNER-SIGN": self.sign(body)}
-        delay = 0.5
-        for _ in range(self.config.webhook_attempts):
-            try:
-                resp = await self._client.post(self.config.webhook_url, content=body,
-                                               headers=headers, timeout=10)
-                if resp.status_code == 200:
-                    return
-                log.info("sandbox webhook answered %s", resp.status_code)
-            except httpx.HTTPError as exc:
-                log.info("sandbox webhook failed: %s", type(exc).__name__)
-            await asyncio.sleep(delay)
-            delay *= 2
 
     # ---- storage ----------------------------------------------------------------------------
 

@@ -1,0 +1,173 @@
+"""The TBC TPay driver: a cached access token, JSON calls, callbacks as hints."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import httpx
+
+from checkout.acquirers.base import (
+    Capabilities,
+    Family,
+    Notice,
+    SessionState,
+    Snapshot,
+    StartRequest,
+)
+from checkout.acquirers.tbc import wire
+from checkout.domain.money import Money
+from checkout.errors import AcquirerError, WebhookRejected
+
+CAPABILITIES = Capabilities(
+    family=Family.PAGE,
+    limits={"GEL": (1, 100_000_000_00), "USD": (1, 100_000_000_00),
+            "EUR": (1, 100_000_000_00)},
+    signed_webhooks=False,
+    link_fixed_at_start=False,
+    partial_capture=True,
+    partial_refund=True,
+    partial_refund_limit=1,  # "partial cancel is allowed once, on the transaction day"
+    recurring=True,
+    hold_seconds=30 * 24 * 3600,  # a pre-authorisation is completed within 30 days
+    idempotent_refunds=False,
+    reference_max=wire.EXTRA_MAX,
+)
+
+_REFRESH_MARGIN = 0.1  # renew the access token when a tenth of its life is left
+
+
+class TbcDriver:
+    name = "tbc"
+    capabilities = CAPABILITIES
+
+    def __init__(self, *, base_url: str, api_key: str, client_id: str, client_secret: str,
+                 callback_url: str, client: httpx.AsyncClient, methods: tuple[int, ...] = (5,),
+                 expiration_minutes: int = 20, timeout: float = 15.0) -> None:
+        self._base = base_url.rstrip("/") + "/"
+        self._api_key = api_key
+        self._client_id, self._client_secret = client_id, client_secret
+        self._callback_url = callback_url
+        self._client = client
+        self._methods = list(methods)
+        self._expiration = expiration_minutes
+        self._timeout = timeout
+        self._token = ""
+        self._token_renew_at = 0.0
+        self._token_lock = asyncio.Lock()
+
+    async def start(self, request: StartRequest) -> Snapshot:
+        extra = request.metadata.get("reference", "")
+        extra = extra if wire.extra_ok(extra) else ""
+        if request.token:
+            doc = await self._call("POST", "payments/execution",
+                                   wire.execution_body(request, extra))
+            return await self.fetch(str(doc.get("payId", ""))) if doc.get("payId") else \
+                wire.snapshot(doc)
+        doc = await self._call("POST", "payments", wire.create_body(
+            request, callback_url=self._callback_url, methods=self._methods,
+            expiration_minutes=self._expiration, extra=extra))
+        return wire.snapshot(doc)
+
+    async def confirm(self, ref: str, idempotency_key: str) -> Snapshot:
+        return await self.fetch(ref)  # TBC asks no confirmation of the merchant
+
+    async def cancel(self, ref: str, idempotency_key: str) -> Snapshot:
+        doc = await self._status(ref)
+        current = wire.snapshot(doc)
+        if current.state is not SessionState.AUTHORIZED:
+            return current  # nothing held: an unpaid payment simply runs out
+        await self._call("POST", f"payments/{ref}/cancel", {"amount": doc.get("amount")})
+        return await self.fetch(ref)
+
+    async def capture(self, ref: str, amount: Money | None, idempotency_key: str) -> Snapshot:
+        if amount is None:
+            amount_value: Any = (await self._status(ref)).get("amount")
+        else:
+            amount_value = wire.number(amount)
+        await self._call("POST", f"payments/{ref}/completion", {"amount": amount_value})
+        return await self.fetch(ref)
+
+    async def refund(self, ref: str, amount: Money, idempotency_key: str) -> Snapshot:
+        await self._call("POST", f"payments/{ref}/cancel", {"amount": wire.number(amount)})
+        snap = await self.fetch(ref)
+        return Snapshot(**{**snap.__dict__, "refunds": wire.refund_done(idempotency_key,
+                                                                          amount)})
+
+    async def fetch(self, ref: str) -> Snapshot:
+        return wire.snapshot(await self._status(ref))
+
+    async def disable_token(self, token: str, idempotency_key: str) -> None:
+        await self._call("POST", f"payments/{token}/delete", {})
+
+    def parse_webhook(self, headers: dict[str, str], body: bytes, source_ip: str) -> Notice:
+        # Unsigned: whoever sent it, we only learn "look at this payment" and read it ourselves.
+        try:
+            doc = json.loads(body)
+            ref = str(doc["PaymentId"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise WebhookRejected("not a TBC callback") from exc
+        if not ref or len(ref) > 128:
+            raise WebhookRejected("not a TBC callback")
+        return Notice(ref=ref, event_type="callback", snapshot=None,
+                      dedup_key=f"callback:{ref}:{time.time_ns()}")
+
+    # ---- the wire ---------------------------------------------------------------------------
+
+    async def _status(self, ref: str) -> dict[str, Any]:
+        return await self._call("GET", f"payments/{ref}", None)
+
+    async def _access_token(self, *, renew: bool = False) -> str:
+        async with self._token_lock:
+            if renew or not self._token or time.monotonic() >= self._token_renew_at:
+                doc = await self._send("POST", "access-token", None, form={
+                    "client_id": self._client_id, "client_secret": self._client_secret})
+                token, lifetime = doc.get("access_token"), doc.get("expires_in", 0)
+                if not isinstance(token, str) or not token:
+                    raise AcquirerError("TBC access-token: no token in the answer",
+                                        temporary=True)
+                self._token = token
+                life = float(lifetime) if isinstance(lifetime, int | float) else 0.0
+                self._token_renew_at = time.monotonic() + life * (1 - _REFRESH_MARGIN)
+            return self._token
+
+    async def _call(self, method: str, path: str, payload: dict[str, Any] | None
+                    ) -> dict[str, Any]:
+        token = await self._access_token()
+        try:
+            return await self._send(method, path, token, json_body=payload)
+        except AcquirerError as err:
+            if err.code != "unauthorized":
+                raise
+        # Revoked or expired early: one fresh token, one more try.
+        return await self._send(method, path, await self._access_token(renew=True),
+                                json_body=payload)
+
+    async def _send(self, method: str, path: str, token: str | None, *,
+                    json_body: dict[str, Any] | None = None,
+                    form: dict[str, str] | None = None) -> dict[str, Any]:
+        headers = {"apikey": self._api_key}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        try:
+            resp = await self._client.request(method, self._base + path, json=json_body,
+                                              data=form, headers=headers,
+                                              timeout=self._timeout)
+        except httpx.HTTPError as exc:
+            raise AcquirerError(f"TBC {path}: {type(exc).__name__}", temporary=True) from exc
+        try:
+            doc = resp.json()
+        except ValueError:
+            doc = None
+        if resp.status_code < 300 and isinstance(doc, dict):
+            return doc
+        problem = doc if isinstance(doc, dict) else {}
+        code = "unauthorized" if resp.status_code == 401 else \
+            str(problem.get("code") or problem.get("systemCode") or "")
+        temporary = resp.status_code < 300 or resp.status_code == 429 or \
+            resp.status_code >= 500
+        raise AcquirerError(f"TBC {path}: {resp.status_code} {problem.get('title', '')} "
+                            f"{problem.get('detail', '')}".strip(), code=code,
+                            temporary=temporary)

@@ -1,0 +1,131 @@
+"""The YooKassa driver: Basic auth, `Idempotence-Key`, unsigned notifications as hints."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from typing import Any
+
+import httpx
+
+from checkout.acquirers.base import (
+    Capabilities,
+    Family,
+    Notice,
+    SessionState,
+    Snapshot,
+    StartRequest,
+)
+from checkout.acquirers.yookassa import wire
+from checkout.domain.money import Money
+from checkout.errors import AcquirerError, WebhookRejected
+
+CAPABILITIES = Capabilities(
+    family=Family.PAGE,
+    limits={"RUB": (1_00, 700_000_00)},  # `tinkoff_bank`: 1 to 700 000 ₽
+    signed_webhooks=False,
+    link_fixed_at_start=False,
+    partial_capture=True,
+    partial_refund=True,
+    recurring=True,
+)
+
+# Where YooKassa sends notifications from (its documentation and official SDK list these).
+YOOKASSA_NETWORKS = ("185.71.76.0/27", "185.71.77.0/27", "77.75.153.0/25", "77.75.156.11/32",
+                     "77.75.156.35/32", "77.75.154.128/25", "2a02:5180::/32")
+
+
+class YooKassaDriver:
+    name = "yookassa"
+    capabilities = CAPABILITIES
+
+    def __init__(self, *, base_url: str, shop_id: str, secret_key: str,
+                 client: httpx.AsyncClient, notification_networks: tuple[str, ...],
+                 timeout: float = 15.0) -> None:
+        self._base = base_url.rstrip("/") + "/"
+        self._auth = httpx.BasicAuth(shop_id, secret_key)
+        self._client = client
+        self._timeout = timeout
+        self._networks = [ipaddress.ip_network(n) for n in notification_networks]
+
+    async def start(self, request: StartRequest) -> Snapshot:
+        doc = await self._call("POST", "payments", request.idempotency_key,
+                               wire.create_body(request))
+        return wire.snapshot(doc)
+
+    async def confirm(self, ref: str, idempotency_key: str) -> Snapshot:
+        return await self.fetch(ref)  # YooKassa asks no confirmation of the partner
+
+    async def cancel(self, ref: str, idempotency_key: str) -> Snapshot:
+        current = await self.fetch(ref)
+        if current.state in (SessionState.AWAITING_BUYER, SessionState.PROCESSING):
+            # YooKassa cancels only holds; an unpaid payment simply runs out (1 hour).
+            return current
+        return wire.snapshot(await self._call("POST", f"payments/{ref}/cancel",
+                                              idempotency_key, {}))
+
+    async def capture(self, ref: str, amount: Money | None, idempotency_key: str) -> Snapshot:
+        body = {"amount": wire.amount(amount)} if amount is not None else {}
+        return wire.snapshot(await self._call("POST", f"payments/{ref}/capture",
+                                              idempotency_key, body))
+
+    async def refund(self, ref: str, amount: Money, idempotency_key: str) -> Snapshot:
+        await self._call("POST", "refunds", idempotency_key,
+                         {"payment_id": ref, "amount": wire.amount(amount)})
+        return await self.fetch(ref)
+
+    async def fetch(self, ref: str) -> Snapshot:
+        payment = await self._call("GET", f"payments/{ref}", None, None)
+        refunds: list[dict[str, Any]] = []
+        if payment.get("refunded_amount") or payment.get("status") == "succeeded":
+            listed = await self._call("GET", f"refunds?payment_id={ref}", None, None)
+            items = listed.get("items")
+            refunds = [r for r in items if isinstance(r, dict)] if isinstance(items, list) else []
+        return wire.snapshot(payment, refunds)
+
+    async def disable_token(self, token: str, idempotency_key: str) -> None:
+        # YooKassa has no call to revoke a saved method: we stop charging it, on our side.
+        return None
+
+    def parse_webhook(self, headers: dict[str, str], body: bytes, source_ip: str) -> Notice:
+        try:
+            source = ipaddress.ip_address(source_ip)
+        except ValueError as exc:
+            raise WebhookRejected("notification from an unknown address", status=403) from exc
+        if not any(source in net for net in self._networks):
+            raise WebhookRejected("notification from outside YooKassa's networks", status=403)
+        try:
+            doc = json.loads(body)
+            event = str(doc["event"])
+            obj = doc["object"]
+            ref = str(obj["payment_id"] if event.startswith("refund.") else obj["id"])
+            status = str(obj.get("status", ""))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise WebhookRejected("not a YooKassa notification") from exc
+        # Unsigned: a hint that something changed. The flow reads the payment itself.
+        return Notice(ref=ref, event_type=event, snapshot=None,
+                      dedup_key=f"{event}:{obj.get('id')}:{status}")
+
+    async def _call(self, method: str, path: str, key: str | None,
+                    payload: dict[str, Any] | None) -> dict[str, Any]:
+        headers = {"Idempotence-Key": key} if key else {}
+        try:
+            resp = await self._client.request(method, self._base + path, json=payload,
+                                              headers=headers, auth=self._auth,
+                                              timeout=self._timeout)
+        except httpx.HTTPError as exc:
+            raise AcquirerError(f"YooKassa {path}: {type(exc).__name__}", temporary=True) from exc
+        try:
+            doc = resp.json()
+        except ValueError:
+            doc = None
+        if resp.status_code == 200 and isinstance(doc, dict) and doc.get("type") != "error":
+            return doc
+        err = doc if isinstance(doc, dict) else {}
+        code = str(err.get("code", ""))
+        # 202: still working on it; 429 and 5xx: try again later; an unreadable 200: we do
+        # not know what happened, so ask again with the same Idempotence-Key.
+        temporary = resp.status_code in (200, 202, 429) or resp.status_code >= 500
+        raise AcquirerError(f"YooKassa {path}: {code or resp.status_code} "
+                            f"{err.get('description', '')}".strip(), code=code,
+                            temporary=temporary)

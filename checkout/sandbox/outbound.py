@@ -1,0 +1,97 @@
+"""How an emulated acquirer sends its webhooks: retried like a real one, faults applied."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from checkout.sandbox.faults import WEBHOOK_KINDS, FaultBook
+
+log = logging.getLogger("checkout.sandbox")
+
+REORDER_WAIT = 5.0  # a held-back webhook goes out by itself after this long
+
+
+@dataclass
+class _Held:
+    send: Callable[[], Awaitable[None]]
+    task: asyncio.Task[None]
+
+
+class Outbound:
+    def __init__(self, acquirer: str, client: httpx.AsyncClient, faults: FaultBook,
+                 attempts: int = 6) -> None:
+        self._acquirer = acquirer
+        self._client = client
+        self._faults = faults
+        self._attempts = attempts
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._held: dict[str, _Held] = {}
+
+    def send(self, url: str, body: bytes, headers: dict[str, str], *, event: str,
+             subject: str, meta: dict[str, Any]) -> None:
+        """Queue one webhook about `subject` (a payment or session id); never blocks."""
+        fault = self._faults.take(WEBHOOK_KINDS, self._acquirer, event, meta)
+
+        async def deliver() -> None:
+            await self._deliver(url, body, headers)
+
+        held = self._held.pop(subject, None)
+        if fault is not None and fault.kind == "drop":
+            log.info("sandbox %s: webhook %s dropped (fault)", self._acquirer, event)
+        elif fault is not None and fault.kind == "reorder":
+            self._held[subject] = _Held(deliver, self._spawn(self._release(subject)))
+        elif fault is not None and fault.kind == "delay":
+            self._spawn(self._later(fault.seconds, deliver))
+        else:
+            self._spawn(deliver())
+            if fault is not None and fault.kind == "duplicate":
+                self._spawn(deliver())
+        if held is not None:
+            # The held-back one goes out after this newer one: reordered.
+            held.task.cancel()
+            self._spawn(self._later(0.2, held.send))
+
+    async def _release(self, subject: str) -> None:
+        await asyncio.sleep(REORDER_WAIT)
+        held = self._held.pop(subject, None)
+        if held is not None:
+            await held.send()
+
+    @staticmethod
+    async def _later(seconds: float, send: Callable[[], Awaitable[None]]) -> None:
+        await asyncio.sleep(seconds)
+        await send()
+
+    def _spawn(self, work: Awaitable[None]) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _deliver(self, url: str, body: bytes, headers: dict[str, str]) -> None:
+        delay = 0.5
+        for _ in range(self._attempts):
+            try:
+                resp = await self._client.post(url, content=body, headers=headers, timeout=10)
+                if resp.status_code == 200:
+                    return
+                log.info("sandbox %s webhook answered %s", self._acquirer, resp.status_code)
+            except httpx.HTTPError as exc:
+                log.info("sandbox %s webhook failed: %s", self._acquirer, type(exc).__name__)
+            await asyncio.sleep(delay)
+            delay *= 2
+
+    async def close(self) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task

@@ -1,0 +1,1 @@
+"""TBC TPay, emulated."""

@@ -1,0 +1,405 @@
+"""TBC Bank's TPay e-commerce API, emulated: access tokens, `apikey`, decimal amounts,
+capitalised statuses, problem+json errors, bare `{"PaymentId"}` callbacks, timings.
+
+A payment moves as the real one does:
+    POST /payments ─▶ Created, approval_url (TBC's page) ─▶ the buyer pays or declines ─▶
+    Succeeded / WaitingConfirm (preAuth) / Failed; unpaid past expirationMinutes ─▶ Expired.
+    completion ─▶ Succeeded; cancel ─▶ Returned / PartialReturned (a partial one once, on the
+    transaction day). On each final status TBC calls `callbackUrl` with the payment id only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import httpx
+
+from checkout.sandbox.docstore import DocStore
+from checkout.sandbox.faults import FaultBook
+from checkout.sandbox.outbound import Outbound
+
+log = logging.getLogger("checkout.sandbox.tbc")
+
+CURRENCIES = ("GEL", "USD", "EUR")
+GEL_ONLY_METHODS = {6, 7}  # Ertguli points, installments
+LANGUAGES = ("KA", "EN", "RU")
+COMPLETION_SECONDS = 30 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class TbcConfig:
+    public_url: str
+    api_key: str
+    client_id: str
+    client_secret: str
+    db_path: Path
+    token_seconds: int = 86400
+    callbacks: bool = True
+
+
+class TbcError(Exception):
+    def __init__(self, status: int, title: str, detail: str, code: str = "") -> None:
+        super().__init__(detail)
+        self.status, self.title, self.detail, self.code = status, title, detail, code
+
+    def body(self) -> dict[str, Any]:
+        return {"type": f"https://developers.tbcbank.ge/errors/{self.status}",
+                "title": self.title, "status": self.status, "detail": self.detail,
+                "systemCode": self.code or self.title.upper().replace(" ", "_"),
+                "code": self.code or None}
+
+
+def _bad(detail: str, code: str = "VALIDATION_ERROR") -> TbcError:
+    return TbcError(400, "Bad Request", detail, code)
+
+
+def _decimal(value: Any, what: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise _bad(f"{what} must be a number")
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation as exc:
+        raise _bad(f"{what} must be a number") from exc
+    if number <= 0 or number != number.quantize(Decimal("0.01")):
+        raise _bad(f"{what} must be positive with at most 2 decimals")
+    return number.quantize(Decimal("0.01"))
+
+
+def _number(value: Decimal) -> float:
+    return float(value)
+
+
+class TbcEmulator:
+    name = "tbc"
+
+    def __init__(self, config: TbcConfig, client: httpx.AsyncClient, faults: FaultBook) -> None:
+        self.config = config
+        self._store = DocStore(config.db_path)
+        self._out = Outbound(self.name, client, faults)
+        self._tokens: dict[str, float] = {}
+        self._lock = asyncio.Lock()
+        self._sweeper: asyncio.Task[None] | None = None
+        self.tokens_issued = 0  # tests read it: the driver reuses its token until near expiry
+
+    async def start(self) -> None:
+        self._sweeper = asyncio.create_task(self._sweep_forever())
+
+    async def stop(self) -> None:
+        if self._sweeper:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        await self._out.close()
+        self._store.close()
+
+    # ---- the API ----------------------------------------------------------------------------
+
+    def describe(self, method: str, path: str, body: bytes) -> tuple[str, dict[str, Any]]:
+        parts = path.strip("/").split("/")
+        meta: dict[str, Any] = {}
+        # TBC echoes no metadata of ours: faults aim at TBC by operation, not by payment.
+        if parts[:2] in (["payments"], ["payments", "execution"]):
+            with contextlib.suppress(ValueError, AttributeError):
+                meta = {"attempt": json.loads(body).get("merchantPaymentId")}
+        shape = [("{id}" if i == 1 and p != "execution" else p) for i, p in enumerate(parts)]
+        return f"{method} " + "/".join(shape), meta
+
+    async def handle(self, method: str, path: str, headers: dict[str, str], body: bytes,
+                     query: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        try:
+            if headers.get("apikey") != self.config.api_key:
+                raise TbcError(401, "Unauthorized", "invalid apikey", "INVALID_API_KEY")
+            parts = path.strip("/").split("/")
+            if method == "POST" and parts == ["access-token"]:
+                return 200, self._access_token(body)
+            self._authorize(headers)
+            if method == "GET" and len(parts) == 2 and parts[0] == "payments":
+                return 200, self._public(self._payment(parts[1]))
+            if method != "POST":
+                raise TbcError(405, "Method Not Allowed", f"{method} is not allowed here")
+            payload = self._json(body)
+            async with self._lock:
+                return 200, self._write(parts, payload)
+        except TbcError as err:
+            return err.status, err.body()
+
+    def _access_token(self, body: bytes) -> dict[str, Any]:
+        form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+        if form.get("client_id") != self.config.client_id or \
+                form.get("client_secret") != self.config.client_secret:
+            raise TbcError(401, "Unauthorized", "invalid client_id or client_secret",
+                           "INVALID_CLIENT")
+        token = secrets.token_urlsafe(24)
+        self._tokens[token] = time.time() + self.config.token_seconds
+        self.tokens_issued += 1
+        return {"access_token": token, "token_type": "Bearer",
+                "expires_in": self.config.token_seconds}
+
+    def _authorize(self, headers: dict[str, str]) -> None:
+        auth = headers.get("authorization", "")
+        token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else ""
+        if self._tokens.get(token, 0) < time.time():
+            raise TbcError(401, "Unauthorized", "the access token is missing or expired",
+                           "INVALID_TOKEN")
+
+    @staticmethod
+    def _json(body: bytes) -> dict[str, Any]:
+        try:
+            doc = json.loads(body or b"{}")
+        except ValueError as exc:
+            raise _bad("the body is not JSON") from exc
+        if not isinstance(doc, dict):
+            raise _bad("the body must be a JSON object")
+        return doc
+
+    def _write(self, parts: list[str], payload: dict[str, Any]) -> dict[str, Any]:
+        if parts == ["payments"]:
+            return self._create(payload)
+        if parts == ["payments", "execution"]:
+            return self._execute(payload)
+        if len(parts) == 3 and parts[0] == "payments":
+            if parts[2] == "completion":
+                return self._complete(self._payment(parts[1]), payload)
+            if parts[2] == "cancel":
+                return self._cancel(self._payment(parts[1]), payload)
+            if parts[2] == "delete":
+                return self._delete_card(parts[1])
+        raise TbcError(404, "Not Found", "no such resource")
+
+    def _payment(self, pay_id: str) -> dict[str, Any]:
+        payment = self._store.get("payment", pay_id)
+        if payment is None:
+            raise TbcError(404, "Not Found", "payment not found", "PAYMENT_NOT_FOUND")
+        return payment
+
+    # ---- methods ------------------------------------------------------------------------------
+
+    def _create(self, payload: dict[str, Any]) -> dict[str, Any]:
+        merchant_payment_id = str(payload.get("merchantPaymentId") or "")
+        if merchant_payment_id:
+            # A retried create (its answer was lost) finds the payment it made.
+            seen = self._store.by_alias("payment", merchant_payment_id)
+            if seen is not None:
+                return self._public(seen)
+        amount = payload.get("amount")
+        if not isinstance(amount, dict) or amount.get("currency") not in CURRENCIES:
+            raise _bad("amount.currency must be GEL, USD or EUR")
+        total = _decimal(amount.get("total"), "amount.total")
+        currency = amount["currency"]
+        returnurl = payload.get("returnurl")
+        if not isinstance(returnurl, str) or not returnurl.startswith("http"):
+            raise _bad("returnurl is required")
+        extra = payload.get("extra")
+        if extra is not None and (not isinstance(extra, str) or len(extra) > 25 or
+                                  not all(32 <= ord(c) < 127 for c in extra)):
+            raise _bad("extra must be ASCII, at most 25 characters")
+        methods = payload.get("methods") or []
+        if not isinstance(methods, list) or not all(isinstance(m, int) for m in methods):
+            raise _bad("methods must be a list of integers")
+        if GEL_ONLY_METHODS & set(methods) and currency != "GEL":
+            raise _bad("installment and Ertguli methods are GEL only")
+        products = payload.get("installmentProducts")
+        if products:
+            try:
+                summed = sum(_decimal(p["price"], "price") * int(p["quantity"]) for p in products)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise _bad("installmentProducts need name, price and quantity") from exc
+            if summed != total:
+                raise _bad("installmentProducts must add up to amount.total")
+        language = payload.get("language", "KA")
+        if language not in LANGUAGES:
+            raise _bad("language must be KA, EN or RU")
+        minutes = payload.get("expirationMinutes", 12)
+        if not isinstance(minutes, int) or isinstance(minutes, bool) or not 1 <= minutes <= 60:
+            raise _bad("expirationMinutes must be 1..60")
+        pay_id = secrets.token_hex(10)
+        payment = {
+            "id": pay_id, "payId": pay_id, "status": "Created", "currency": currency,
+            "amount": _number(total), "confirmedAmount": 0, "returnedAmount": 0,
+            "preAuth": bool(payload.get("preAuth")), "recId": None,
+            "saveCard": bool(payload.get("saveCard")), "resultCode": None,
+            "returnurl": returnurl, "callbackUrl": payload.get("callbackUrl"),
+            "language": language, "extra": extra, "merchantPaymentId": merchant_payment_id,
+            "partialReturns": 0, "createdAt": datetime.now(UTC).isoformat(),
+        }
+        self._save(payment, alias=merchant_payment_id or None,
+                   deadline=time.time() + minutes * 60)
+        return self._public(payment)
+
+    def _execute(self, payload: dict[str, Any]) -> dict[str, Any]:
+        card = self._store.get("card", str(payload.get("recId", "")))
+        if card is None or card.get("deleted"):
+            raise _bad("unknown or deleted recId", "INVALID_REC_ID")
+        money = payload.get("money")
+        if not isinstance(money, dict) or money.get("currency") != card["currency"]:
+            raise _bad(f"money.currency must be {card['currency']}, the card's")
+        total = _decimal(money.get("amount"), "money.amount")
+        merchant_payment_id = str(payload.get("merchantPaymentId") or "")
+        seen = self._store.by_alias("payment", merchant_payment_id) \
+            if merchant_payment_id else None
+        if seen is not None:
+            return self._public(seen)
+        pay_id = secrets.token_hex(10)
+        payment = {
+            "id": pay_id, "payId": pay_id, "status": "Created", "currency": card["currency"],
+            "amount": _number(total), "confirmedAmount": 0, "returnedAmount": 0,
+            "preAuth": bool(payload.get("preAuth")), "recId": card["id"], "saveCard": False,
+            "resultCode": None, "returnurl": "", "callbackUrl": card.get("callbackUrl"),
+            "merchantPaymentId": merchant_payment_id, "partialReturns": 0,
+            "createdAt": datetime.now(UTC).isoformat(),
+        }
+        self._paid(payment)
+        return self._public(payment)
+
+    def _complete(self, payment: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
+        if payment["status"] != "WaitingConfirm":
+            raise _bad(f"only a pre-authorised payment can be completed; this one is "
+                       f"{payment['status']}", "INVALID_STATUS")
+        if time.time() - datetime.fromisoformat(payment["createdAt"]).timestamp() > \
+                COMPLETION_SECONDS:
+            raise _bad("a pre-authorisation is completed within 30 days", "EXPIRED_PREAUTH")
+        amount = _decimal(payload.get("amount"), "amount")
+        if amount > Decimal(str(payment["amount"])):
+            raise _bad("completion exceeds the pre-authorised amount")
+        payment.update(status="Succeeded", confirmedAmount=_number(amount))
+        self._save(payment)
+        self._callback(payment)
+        return {"httpStatusCode": 200, "developerMessage": None, "userMessage": None}
+
+    def _cancel(self, payment: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
+        amount = _decimal(payload.get("amount"), "amount")
+        if payment["status"] == "WaitingConfirm":
+            if amount != Decimal(str(payment["amount"])):
+                raise _bad("a pre-authorisation is released whole")
+            payment.update(status="Returned", returnedAmount=payment["amount"])
+        elif payment["status"] in ("Succeeded", "PartialReturned"):
+            paid = Decimal(str(payment["confirmedAmount"] or payment["amount"]))
+            left = paid - Decimal(str(payment["returnedAmount"]))
+            if amount > left:
+                raise _bad("the amount exceeds what is left to return")
+            if amount < left:
+                today = datetime.now(UTC).date().isoformat()
+                if payment["partialReturns"] >= 1 or not payment["createdAt"].startswith(today):
+                    raise _bad("a partial cancel is allowed once, on the transaction day",
+                               "PARTIAL_CANCEL_NOT_ALLOWED")
+                payment["partialReturns"] += 1
+            returned = Decimal(str(payment["returnedAmount"])) + amount
+            payment.update(returnedAmount=_number(returned),
+                           status="Returned" if returned == paid else "PartialReturned")
+        else:
+            raise _bad(f"a {payment['status']} payment cannot be cancelled", "INVALID_STATUS")
+        self._save(payment)
+        return {"httpStatusCode": 200, "developerMessage": None, "userMessage": None}
+
+    def _delete_card(self, rec_id: str) -> dict[str, Any]:
+        card = self._store.get("card", rec_id)
+        if card is None:
+            raise TbcError(404, "Not Found", "unknown recId", "INVALID_REC_ID")
+        card["deleted"] = True
+        self._store.put("card", card)
+        return {"httpStatusCode": 200}
+
+    # ---- the buyer, on TBC's page -----------------------------------------------------------
+
+    def buyer_view(self, pay_id: str) -> dict[str, Any] | None:
+        payment = self._store.get("payment", pay_id)
+        return self._public(payment) if payment else None
+
+    async def buyer_decides(self, pay_id: str, approve: bool) -> dict[str, Any] | None:
+        async with self._lock:
+            payment = self._store.get("payment", pay_id)
+            if payment is None or payment["status"] != "Created":
+                return payment
+            if approve:
+                self._paid(payment)
+            else:
+                payment.update(status="Failed", resultCode="decline_by_customer",
+                               userMessage="The payment was declined")
+                self._save(payment, deadline=None)
+                self._callback(payment)
+        return payment
+
+    def _paid(self, payment: dict[str, Any]) -> None:
+        payment["resultCode"] = "approved"
+        if payment["preAuth"]:
+            payment["status"] = "WaitingConfirm"
+        else:
+            payment.update(status="Succeeded", confirmedAmount=payment["amount"])
+        if payment.get("saveCard"):
+            card = {"id": f"rec{secrets.token_hex(8)}", "currency": payment["currency"],
+                    "callbackUrl": payment.get("callbackUrl"), "deleted": False}
+            self._store.put("card", card)
+            payment["recId"] = card["id"]
+        self._save(payment, deadline=None)
+        self._callback(payment)
+
+    # ---- time -------------------------------------------------------------------------------
+
+    async def expire_overdue(self) -> int:
+        moved = 0
+        for kind, pay_id in self._store.overdue(time.time()):
+            async with self._lock:
+                payment = self._store.get(kind, pay_id)
+                if payment is None:
+                    continue
+                if payment["status"] == "Created":
+                    payment.update(status="Expired", resultCode="expired")
+                    self._callback(payment)
+                    moved += 1
+                self._save(payment, deadline=None)
+        return moved
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                await self.expire_overdue()
+            except Exception:  # the sweeper must outlive any one bad row
+                log.exception("sandbox tbc sweep failed")
+
+    # ---- storage and callbacks --------------------------------------------------------------
+
+    _KEEP = -1.0
+
+    def _save(self, payment: dict[str, Any], *, alias: str | None = None,
+              deadline: float | None = _KEEP) -> None:
+        if deadline == self._KEEP:
+            deadline = self._store.deadline("payment", payment["id"])
+        self._store.put("payment", payment, alias=alias, deadline=deadline)
+
+    def _public(self, payment: dict[str, Any]) -> dict[str, Any]:
+        created = payment["status"] == "Created"
+        return {
+            "payId": payment["payId"], "status": payment["status"],
+            "currency": payment["currency"], "amount": payment["amount"],
+            "confirmedAmount": payment["confirmedAmount"],
+            "returnedAmount": payment["returnedAmount"],
+            "links": [{"uri": f"{self.config.public_url}/sandbox/tbc/checkout/{payment['payId']}",
+                       "method": "REDIRECT", "rel": "approval_url"}] if created else [],
+            "transactionId": None if created else f"tr{payment['payId'][:8]}",
+            "recId": payment.get("recId"), "preAuth": payment["preAuth"],
+            "resultCode": payment.get("resultCode"),
+            "extra": payment.get("extra"), "merchantPaymentId": payment["merchantPaymentId"],
+            "httpStatusCode": 200, "developerMessage": None,
+            "userMessage": payment.get("userMessage"),
+        }
+
+    def _callback(self, payment: dict[str, Any]) -> None:
+        url = payment.get("callbackUrl")
+        if not self.config.callbacks or not url:
+            return
+        body = json.dumps({"PaymentId": payment["payId"]}).encode()
+        self._out.send(url, body, {"Content-Type": "application/json"},
+                       event=f"callback {payment['status']}", subject=payment["payId"],
+                       meta={"attempt": payment["merchantPaymentId"]})

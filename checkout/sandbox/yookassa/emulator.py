@@ -1,0 +1,412 @@
+"""YooKassa's API v3 for `tinkoff_bank`, emulated: paths, Basic auth, `Idempotence-Key`,
+decimal-string amounts, statuses, cancellation details, unsigned notifications, timings.
+
+A payment moves as the real one does:
+    POST /payments ─▶ pending, confirmation_url (YooMoney's page with the T-Pay button)
+    buyer approves ─▶ waiting_for_capture (capture=false) or succeeded ─▶ notification
+    buyer declines, or the payment term passes ─▶ canceled (general_decline /
+    expired_on_confirmation); a hold not captured in time ─▶ canceled (expired_on_capture)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import json
+import logging
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from checkout.sandbox.docstore import DocStore
+from checkout.sandbox.faults import FaultBook
+from checkout.sandbox.outbound import Outbound
+
+log = logging.getLogger("checkout.sandbox.yookassa")
+
+MIN_RUB, MAX_RUB = Decimal("1.00"), Decimal("700000.00")
+DESCRIPTION_MAX = 128
+
+
+@dataclass(frozen=True)
+class YooKassaConfig:
+    public_url: str
+    webhook_url: str  # the shop's notification URL, as set in YooKassa's dashboard
+    shop_id: str
+    secret_key: str
+    db_path: Path
+    pay_seconds: int = 3600  # the payment term: unpaid after this, it is canceled
+    hold_seconds: int = 7 * 24 * 3600
+    webhooks: bool = True
+
+
+class YooError(Exception):
+    def __init__(self, status: int, code: str, description: str, parameter: str = "") -> None:
+        super().__init__(description)
+        self.status, self.code, self.description, self.parameter = (
+            status, code, description, parameter)
+
+    def body(self) -> dict[str, Any]:
+        doc = {"type": "error", "id": str(uuid.uuid4()), "code": self.code,
+               "description": self.description}
+        if self.parameter:
+            doc["parameter"] = self.parameter
+        return doc
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(at: datetime) -> str:
+    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _payment_id() -> str:
+    # YooKassa's ids look like "2d1b6ea4-000f-5000-9000-1b68e7b15f3f".
+    raw = secrets.token_hex(16)
+    return f"{raw[:8]}-000f-5000-9000-{raw[20:32]}"
+
+
+def _amount(doc: Any, parameter: str) -> Decimal:
+    if not isinstance(doc, dict) or doc.get("currency") != "RUB":
+        raise YooError(400, "invalid_request", "amount must be {value, currency: RUB}",
+                       parameter)
+    value = doc.get("value")
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation as exc:
+        raise YooError(400, "invalid_request", "amount.value is not a number",
+                       f"{parameter}.value") from exc
+    if not isinstance(value, str | int | float) or isinstance(value, bool) or \
+            number != number.quantize(Decimal("0.01")) or number <= 0:
+        raise YooError(400, "invalid_request", "amount.value must be positive, 2 decimals",
+                       f"{parameter}.value")
+    return number.quantize(Decimal("0.01"))
+
+
+def _money(value: Decimal) -> dict[str, str]:
+    return {"value": str(value), "currency": "RUB"}
+
+
+class YooKassaEmulator:
+    name = "yookassa"
+
+    def __init__(self, config: YooKassaConfig, client: httpx.AsyncClient,
+                 faults: FaultBook) -> None:
+        self.config = config
+        self._store = DocStore(config.db_path)
+        self._out = Outbound(self.name, client, faults)
+        self._lock = asyncio.Lock()
+        self._sweeper: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._sweeper = asyncio.create_task(self._sweep_forever())
+
+    async def stop(self) -> None:
+        if self._sweeper:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        await self._out.close()
+        self._store.close()
+
+    # ---- the API ----------------------------------------------------------------------------
+
+    def describe(self, method: str, path: str, body: bytes) -> tuple[str, dict[str, Any]]:
+        """(operation, our metadata) of a call, for aiming faults at it."""
+        parts = path.strip("/").split("/")
+        meta: dict[str, Any] = {}
+        if method == "POST" and parts == ["payments"]:
+            with contextlib.suppress(ValueError, AttributeError):
+                meta = json.loads(body).get("metadata") or {}
+        elif len(parts) >= 2 and parts[0] == "payments":
+            meta = (self._store.get("payment", parts[1]) or {}).get("metadata") or {}
+        elif parts == ["refunds"] and method == "POST":
+            with contextlib.suppress(ValueError, AttributeError):
+                paid = self._store.get("payment", str(json.loads(body).get("payment_id")))
+                meta = (paid or {}).get("metadata") or {}
+        operation = f"{method} " + "/".join("{id}" if i == 1 else p for i, p in enumerate(parts))
+        return operation, meta if isinstance(meta, dict) else {}
+
+    async def handle(self, method: str, path: str, headers: dict[str, str], body: bytes,
+                     query: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        try:
+            self._authenticate(headers)
+            parts = path.strip("/").split("/")
+            if method == "GET":
+                return 200, self._read(parts, query)
+            payload = self._json(body)
+            key = headers.get("idempotence-key", "")
+            if not key:
+                raise YooError(400, "invalid_request", "Idempotence-Key header is required",
+                               "Idempotence-Key")
+            digest = hashlib.sha256(f"{method} {path}\0".encode() + body).hexdigest()
+            seen = self._store.remembered(self.config.shop_id, key)
+            if seen:
+                if seen[0] != digest:
+                    raise YooError(400, "invalid_request", "Idempotence-Key was used with "
+                                   "another request", "Idempotence-Key")
+                return seen[1], json.loads(seen[2])
+            try:
+                async with self._lock:
+                    status, answer = 200, self._write(parts, payload)
+            except YooError as err:
+                if err.status >= 500:
+                    raise
+                status, answer = err.status, err.body()
+            self._store.remember(self.config.shop_id, key, digest, status, json.dumps(answer))
+            return status, answer
+        except YooError as err:
+            return err.status, err.body()
+
+    def _authenticate(self, headers: dict[str, str]) -> None:
+        expected = base64.b64encode(
+            f"{self.config.shop_id}:{self.config.secret_key}".encode()).decode()
+        if headers.get("authorization", "") != f"Basic {expected}":
+            raise YooError(401, "invalid_credentials", "Basic auth shopId:secretKey is wrong")
+
+    @staticmethod
+    def _json(body: bytes) -> dict[str, Any]:
+        try:
+            doc = json.loads(body or b"{}")
+        except ValueError as exc:
+            raise YooError(400, "invalid_request", "the body is not JSON") from exc
+        if not isinstance(doc, dict):
+            raise YooError(400, "invalid_request", "the body must be a JSON object")
+        return doc
+
+    def _read(self, parts: list[str], query: dict[str, str]) -> dict[str, Any]:
+        if len(parts) == 2 and parts[0] == "payments":
+            return self._payment(parts[1])
+        if parts == ["refunds"]:
+            items = self._store.all_by_alias("refund", query.get("payment_id", ""))
+            return {"type": "list", "items": items}
+        if len(parts) == 2 and parts[0] == "refunds":
+            refund = self._store.get("refund", parts[1])
+            if refund is None:
+                raise YooError(404, "not_found", "refund not found")
+            return refund
+        raise YooError(404, "not_found", "no such resource")
+
+    def _write(self, parts: list[str], payload: dict[str, Any]) -> dict[str, Any]:
+        if parts == ["payments"]:
+            return self._create(payload)
+        if len(parts) == 3 and parts[0] == "payments" and parts[2] == "capture":
+            return self._capture(self._payment(parts[1]), payload)
+        if len(parts) == 3 and parts[0] == "payments" and parts[2] == "cancel":
+            return self._cancel(self._payment(parts[1]))
+        if parts == ["refunds"]:
+            return self._refund(payload)
+        raise YooError(404, "not_found", "no such resource")
+
+    def _payment(self, payment_id: str) -> dict[str, Any]:
+        payment = self._store.get("payment", payment_id)
+        if payment is None:
+            raise YooError(404, "not_found", "payment not found")
+        return payment
+
+    # ---- methods ------------------------------------------------------------------------------
+
+    def _create(self, payload: dict[str, Any]) -> dict[str, Any]:
+        value = _amount(payload.get("amount"), "amount")
+        if not MIN_RUB <= value <= MAX_RUB:
+            raise YooError(400, "invalid_request", "tinkoff_bank takes 1 to 700 000 RUB",
+                           "amount.value")
+        description = payload.get("description", "")
+        if not isinstance(description, str) or len(description) > DESCRIPTION_MAX:
+            raise YooError(400, "invalid_request", "description is at most 128 characters",
+                           "description")
+        metadata = payload.get("metadata") or {}
+        if not isinstance(metadata, dict):
+            raise YooError(400, "invalid_request", "metadata must be an object", "metadata")
+        saved_id = payload.get("payment_method_id")
+        method_data = payload.get("payment_method_data")
+        saved: dict[str, Any] | None = None
+        if saved_id is not None:
+            saved = self._store.get("method", str(saved_id))
+            if saved is None or not saved.get("saved"):
+                raise YooError(400, "invalid_request", "unknown payment_method_id",
+                               "payment_method_id")
+        elif not isinstance(method_data, dict) or method_data.get("type") != "tinkoff_bank":
+            raise YooError(400, "invalid_request", "payment_method_data.type must be "
+                           "tinkoff_bank", "payment_method_data.type")
+        confirmation = payload.get("confirmation")
+        if saved is None and (not isinstance(confirmation, dict) or
+                              confirmation.get("type") != "redirect" or
+                              not str(confirmation.get("return_url", "")).startswith("http")):
+            raise YooError(400, "invalid_request", "confirmation must be a redirect with a "
+                           "return_url", "confirmation")
+        now = _now()
+        payment_id = _payment_id()
+        payment: dict[str, Any] = {
+            "id": payment_id, "status": "pending", "paid": False, "amount": _money(value),
+            "description": description, "metadata": metadata,
+            "recipient": {"account_id": self.config.shop_id, "gateway_id": "100500"},
+            "payment_method": saved or {"type": "tinkoff_bank", "id": payment_id,
+                                        "saved": False},
+            "created_at": _iso(now), "test": True, "refundable": False,
+            "refunded_amount": _money(Decimal("0.00")),
+            "capture": payload.get("capture") is not False,  # kept for the buyer's decision
+            "save_payment_method": bool(payload.get("save_payment_method")),
+        }
+        if isinstance(confirmation, dict):
+            payment["confirmation"] = {
+                "type": "redirect", "return_url": confirmation["return_url"],
+                "confirmation_url": f"{self.config.public_url}/sandbox/yookassa/checkout/"
+                                    f"{payment_id}"}
+        if saved is not None and payment.get("confirmation") is None:
+            # A saved method charged without the buyer: decided at once.
+            return self._paid(payment, notify=True)
+        self._save(payment, deadline=time.time() + self.config.pay_seconds)
+        return self._public(payment)
+
+    def _capture(self, payment: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
+        if payment["status"] != "waiting_for_capture":
+            raise YooError(400, "invalid_request",
+                           f"only waiting_for_capture can be captured; this is "
+                           f"{payment['status']}")
+        held = Decimal(payment["amount"]["value"])
+        value = _amount(payload["amount"], "amount") if "amount" in payload else held
+        if value > held:
+            raise YooError(400, "invalid_request", "capture exceeds the held amount",
+                           "amount.value")
+        payment.update(status="succeeded", amount=_money(value), captured_at=_iso(_now()),
+                       income_amount=_money(value), refundable=True)
+        payment.pop("expires_at", None)
+        self._save(payment, deadline=None)
+        self._notify("payment.succeeded", payment)
+        return self._public(payment)
+
+    def _cancel(self, payment: dict[str, Any]) -> dict[str, Any]:
+        if payment["status"] == "canceled":
+            return self._public(payment)
+        if payment["status"] != "waiting_for_capture":
+            raise YooError(400, "invalid_request",
+                           f"only waiting_for_capture can be canceled; this is "
+                           f"{payment['status']}")
+        self._end(payment, "merchant", "canceled_by_merchant")
+        return self._public(payment)
+
+    def _refund(self, payload: dict[str, Any]) -> dict[str, Any]:
+        payment = self._payment(str(payload.get("payment_id", "")))
+        if payment["status"] != "succeeded":
+            raise YooError(400, "invalid_request", "only a succeeded payment can be refunded",
+                           "payment_id")
+        value = _amount(payload.get("amount"), "amount")
+        left = Decimal(payment["amount"]["value"]) - Decimal(payment["refunded_amount"]["value"])
+        if value > left:
+            raise YooError(400, "invalid_request", "the refund exceeds what is left",
+                           "amount.value")
+        refund = {"id": _payment_id().replace("-000f-", "-0015-"), "payment_id": payment["id"],
+                  "status": "succeeded", "created_at": _iso(_now()), "amount": _money(value)}
+        self._store.put("refund", refund, alias=payment["id"])
+        payment["refunded_amount"] = _money(
+            Decimal(payment["refunded_amount"]["value"]) + value)
+        payment["refundable"] = value < left
+        self._save(payment, deadline=None)
+        self._notify("refund.succeeded", refund, payment["metadata"])
+        return refund
+
+    # ---- the buyer, on YooMoney's page ----------------------------------------------------
+
+    def buyer_view(self, payment_id: str) -> dict[str, Any] | None:
+        payment = self._store.get("payment", payment_id)
+        return self._public(payment) if payment else None
+
+    async def buyer_decides(self, payment_id: str, approve: bool) -> dict[str, Any] | None:
+        async with self._lock:
+            payment = self._store.get("payment", payment_id)
+            if payment is None or payment["status"] != "pending":
+                return payment  # decided already: a double tap changes nothing
+            if approve:
+                self._paid(payment, notify=True)
+            else:
+                self._end(payment, "yoo_money", "general_decline")
+        return payment
+
+    def _paid(self, payment: dict[str, Any], *, notify: bool) -> dict[str, Any]:
+        payment["paid"] = True
+        if payment.pop("save_payment_method", False):
+            method = {"type": "tinkoff_bank", "id": payment["id"], "saved": True,
+                      "title": "T-Pay"}
+            payment["payment_method"] = method
+            self._store.put("method", method)
+        if payment["capture"]:
+            payment.update(status="succeeded", captured_at=_iso(_now()), refundable=True,
+                           income_amount=payment["amount"])
+            deadline = None
+            event = "payment.succeeded"
+        else:
+            expires = _now() + timedelta(seconds=self.config.hold_seconds)
+            payment.update(status="waiting_for_capture", expires_at=_iso(expires))
+            deadline = expires.timestamp()
+            event = "payment.waiting_for_capture"
+        self._save(payment, deadline=deadline)
+        if notify:
+            self._notify(event, payment)
+        return self._public(payment)
+
+    def _end(self, payment: dict[str, Any], party: str, reason: str) -> None:
+        payment.update(status="canceled", cancellation_details={"party": party,
+                                                                "reason": reason})
+        payment.pop("expires_at", None)
+        self._save(payment, deadline=None)
+        self._notify("payment.canceled", payment)
+
+    # ---- time -------------------------------------------------------------------------------
+
+    async def expire_overdue(self) -> int:
+        moved = 0
+        for kind, doc_id in self._store.overdue(time.time()):
+            async with self._lock:
+                payment = self._store.get(kind, doc_id)
+                if payment is None or kind != "payment":
+                    continue
+                if payment["status"] == "pending":
+                    self._end(payment, "yoo_money", "expired_on_confirmation")
+                elif payment["status"] == "waiting_for_capture":
+                    self._end(payment, "yoo_money", "expired_on_capture")
+                else:
+                    self._save(payment, deadline=None)
+                    continue
+            moved += 1
+        return moved
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                await self.expire_overdue()
+            except Exception:  # the sweeper must outlive any one bad row
+                log.exception("sandbox yookassa sweep failed")
+
+    # ---- storage and notifications ----------------------------------------------------------
+
+    def _save(self, payment: dict[str, Any], *, deadline: float | None) -> None:
+        self._store.put("payment", payment, deadline=deadline)
+
+    @staticmethod
+    def _public(payment: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in payment.items() if k not in ("capture",
+                                                              "save_payment_method")}
+
+    def _notify(self, event: str, obj: dict[str, Any],
+                meta: dict[str, Any] | None = None) -> None:
+        if not self.config.webhooks:
+            return
+        body = json.dumps({"type": "notification", "event": event,
+                           "object": self._public(obj)}).encode()
+        subject = str(obj.get("payment_id") or obj["id"])
+        self._out.send(self.config.webhook_url, body, {"Content-Type": "application/json"},
+                       event=event, subject=subject,
+                       meta=meta if meta is not None else obj.get("metadata") or {})
