@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -185,3 +189,13 @@ def add_merchant(database_url: str, merchant_id: str, api_key: str,
             "VALUES (:kid, :id, :h, '', :now)", kid=f"key_{merchant_id}", id=merchant_id,
             h=hashlib.sha256(api_key.encode()).hexdigest(), now=now)
     return {"Authorization": f"Bearer {api_key}"}
+
+
+def merchant_cli(server: Any, *args: str) -> Any:
+    """`checkout merchant …` as an operator runs it, against the server's database."""
+    env = {**os.environ, "DATABASE_URL": server.settings.db_url,
+           "CHECKOUT_DATA_DIR": str(server.settings.data_dir)}
+    out = subprocess.run([sys.executable, "-m", "checkout.cli", "merchant", *args], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)

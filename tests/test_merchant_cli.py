@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from dataclasses import replace
-from typing import Any
 
 import httpx
 import pytest
@@ -15,16 +11,8 @@ import pytest
 from checkout import admin
 from checkout.errors import InvalidRequest
 from checkout.settings import Settings
+from tests.buyer import merchant_cli as cli
 from tests.server import LiveServer
-
-
-def cli(server: LiveServer, *args: str) -> Any:
-    env = {**os.environ, "DATABASE_URL": server.settings.db_url,
-           "CHECKOUT_DATA_DIR": str(server.settings.data_dir)}
-    out = subprocess.run([sys.executable, "-m", "checkout.cli", "merchant", *args], env=env,
-                         capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)
 
 
 def create(server: LiveServer, key: str, return_url: str) -> httpx.Response:

@@ -90,7 +90,10 @@ class TbcEmulator:
         self._tokens: dict[str, float] = {}
         self._lock = asyncio.Lock()
         self._sweeper: asyncio.Task[None] | None = None
-        self.tokens_issued = 0  # tests read it: the driver reuses its token until near expiry
+        # Knobs for tests and demos: how long new access tokens live, and how many were issued
+        # (a driver should reuse its token until near expiry, not fetch one per call).
+        self.token_seconds = config.token_seconds
+        self.tokens_issued = 0
 
     async def start(self) -> None:
         self._sweeper = asyncio.create_task(self._sweep_forever())
@@ -141,10 +144,13 @@ class TbcEmulator:
             raise TbcError(401, "Unauthorized", "invalid client_id or client_secret",
                            "INVALID_CLIENT")
         token = secrets.token_urlsafe(24)
-        self._tokens[token] = time.time() + self.config.token_seconds
+        self._tokens[token] = time.time() + self.token_seconds
         self.tokens_issued += 1
         return {"access_token": token, "token_type": "Bearer",
-                "expires_in": self.config.token_seconds}
+                "expires_in": self.token_seconds}
+
+    def revoke_tokens(self) -> None:
+        self._tokens.clear()
 
     def _authorize(self, headers: dict[str, str]) -> None:
         auth = headers.get("authorization", "")

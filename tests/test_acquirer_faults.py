@@ -1,0 +1,204 @@
+"""Faults injected into each emulated acquirer, the way a real one misbehaves: our side must
+reach the true final state with no double charge and no double refund.
+
+Faults are set over HTTP (`/sandbox/faults`) and counted at the acquirer itself: how many
+sessions it opened for the payment, how much it captured and refunded.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.buyer import (
+    add_merchant,
+    decide,
+    query,
+    start,
+    wait_for,
+    wait_for_pay_link,
+    wait_for_status,
+)
+from tests.server import LiveServer
+
+CURRENCY = {"bank131": "RUB", "smartglocal": "RUB", "yookassa": "RUB", "tbc": "GEL"}
+# Each acquirer's own name for the calls we aim at.
+OPERATION = {
+    "bank131": {"start": "session/init/payment", "capture": "session/capture",
+                "refund": "session/refund"},
+    "yookassa": {"start": "POST payments", "capture": "POST payments/{id}/capture",
+                 "refund": "POST refunds"},
+    "tbc": {"start": "POST payments", "capture": "POST payments/{id}/completion",
+            "refund": "POST payments/{id}/cancel"},
+}
+ACQUIRERS = ["bank131", "yookassa", "tbc"]
+FAST = {"acquirer_timeout_seconds": 1.0, "acquirer_poll_seconds": 1.0,
+        "attempt_grace_seconds": 1}
+
+
+@dataclass
+class Shop:
+    server: LiveServer
+    acquirer: str
+    api: httpx.Client
+    buyer: httpx.Client
+
+    def fault(self, kind: str, operation: str = "*", payment: dict[str, Any] | None = None,
+              **extra: Any) -> None:
+        op = OPERATION[self.acquirer].get(operation, operation)
+        aim: dict[str, Any] = {"acquirer": self.acquirer, "kind": kind, "operation": op, **extra}
+        if payment is not None and self.acquirer != "tbc":  # TBC echoes no metadata of ours
+            aim["payment_id"] = payment["id"]
+        resp = self.buyer.post("/sandbox/faults", json=aim)
+        assert resp.status_code == 201, resp.text
+
+    def faults_left(self) -> list[dict[str, Any]]:
+        return list(self.buyer.get("/sandbox/faults").json()["faults"])
+
+    def create(self, **fields: Any) -> dict[str, Any]:
+        resp = self.api.post("/api/v1/payments", json={
+            "amount": 150_00, "currency": CURRENCY[self.acquirer], "description": "Order 42",
+            "return_url": f"{self.server.url}/shop/return", **fields})
+        assert resp.status_code == 201, resp.text
+        return dict(resp.json())
+
+    def pay(self, payment: dict[str, Any]) -> None:
+        start(self.buyer, payment["checkout_url"])
+        decide(self.buyer, wait_for_pay_link(self.buyer, payment["checkout_url"]), True)
+
+    def at_acquirer(self, payment: dict[str, Any]) -> list[dict[str, Any]]:
+        """What the acquirer itself holds for this payment, read from its own storage."""
+        attempts = {r[0] for r in query(self.server.settings.db_url,
+                                        "SELECT id FROM attempts WHERE payment_id = :p",
+                                        p=payment["id"])}
+        path = self.server.settings.data_dir / "sandbox" / f"{self.acquirer}.db"
+        with sqlite3.connect(path) as db:
+            if self.acquirer == "bank131":
+                docs = [json.loads(r[0]) for r in db.execute("SELECT doc FROM sessions")]
+                return [d for d in docs if (d.get("metadata") or {}).get("payment_id")
+                        == payment["id"]]
+            docs = [json.loads(r[0]) for r in
+                    db.execute("SELECT doc FROM docs WHERE kind = 'payment'")]
+        if self.acquirer == "yookassa":
+            return [d for d in docs if d["metadata"].get("payment_id") == payment["id"]]
+        return [d for d in docs if d["merchantPaymentId"] in attempts]
+
+
+@pytest.fixture(params=ACQUIRERS)
+def shop(request: pytest.FixtureRequest, server: LiveServer) -> Iterator[Shop]:
+    acquirer = request.param
+    headers = add_merchant(server.settings.db_url, f"mer_{acquirer}", f"sk_test_{acquirer}",
+                           return_origins='["http://127.0.0.1:*"]', acquirer=acquirer)
+    with httpx.Client(base_url=server.url, timeout=20, headers=headers) as api, \
+            httpx.Client(base_url=server.url, timeout=20) as buyer:
+        yield Shop(server, acquirer, api, buyer)
+
+
+def _money_taken(shop: Shop, doc: dict[str, Any]) -> tuple[int, int]:
+    """(captured, refunded) at the acquirer, in minor units."""
+    if shop.acquirer == "bank131":
+        pay = doc["acquiring_payments"][0]
+        captured = pay["amounts"]["gross"]["amount"] if doc["status"] == "accepted" else 0
+        refunded = sum(r["amount_details"]["amount"] for r in pay.get("refunds", [])
+                       if r["status"] == "accepted")
+        return captured, refunded
+    if shop.acquirer == "yookassa":
+        captured = round(float(doc["amount"]["value"]) * 100) \
+            if doc["status"] == "succeeded" else 0
+        return captured, round(float(doc["refunded_amount"]["value"]) * 100)
+    captured = round(float(doc["confirmedAmount"]) * 100)
+    return captured, round(float(doc["returnedAmount"]) * 100)
+
+
+@pytest.mark.server_settings(**FAST)
+@pytest.mark.parametrize("kind", ["error", "lost", "malformed"])
+def test_a_start_refused_or_unanswered_still_ends_in_one_charge(shop: Shop, kind: str) -> None:
+    payment = shop.create()
+    shop.fault(kind, "start", times=2)
+    shop.pay(payment)
+    wait_for_status(shop.api, payment["id"], "succeeded", timeout=30)
+    assert shop.faults_left() == []  # both were hit
+    at_acquirer = shop.at_acquirer(payment)
+    charged = [d for d in at_acquirer if _money_taken(shop, d)[0] > 0]
+    assert len(charged) == 1, at_acquirer
+    assert _money_taken(shop, charged[0]) == (150_00, 0)
+
+
+@pytest.mark.server_settings(**FAST)
+def test_with_every_webhook_dropped_polling_finds_the_truth(shop: Shop) -> None:
+    payment = shop.create()
+    shop.fault("drop", payment=payment, times=0)
+    shop.pay(payment)
+    wait_for_status(shop.api, payment["id"], "succeeded", timeout=30)
+
+
+@pytest.mark.server_settings(**FAST)
+@pytest.mark.parametrize("kind", ["duplicate", "reorder", "delay"])
+def test_duplicated_reordered_or_late_webhooks_tell_the_merchant_once(shop: Shop,
+                                                                      kind: str) -> None:
+    payment = shop.create(capture=False)
+    shop.fault(kind, payment=payment, times=0, seconds=1.5)
+    shop.pay(payment)
+    wait_for_status(shop.api, payment["id"], "waiting_for_capture", timeout=30)
+    assert shop.api.post(f"/api/v1/payments/{payment['id']}/capture").status_code == 200
+    wait_for_status(shop.api, payment["id"], "succeeded", timeout=30)
+    events = query(shop.server.settings.db_url,
+                   "SELECT type FROM events WHERE payment_id = :p", p=payment["id"])
+    kinds = sorted(r[0] for r in events)
+    assert kinds.count("payment.succeeded") == 1, kinds
+    assert kinds.count("payment.waiting_for_capture") == 1, kinds
+
+
+@pytest.mark.server_settings(**FAST)
+@pytest.mark.parametrize("kind", ["timeout", "lost", "malformed"])
+def test_a_capture_whose_answer_is_lost_is_finished_once(shop: Shop, kind: str) -> None:
+    payment = shop.create(capture=False)
+    shop.pay(payment)
+    wait_for_status(shop.api, payment["id"], "waiting_for_capture", timeout=30)
+    shop.fault(kind, "capture", payment=payment, seconds=2.0)
+    resp = shop.api.post(f"/api/v1/payments/{payment['id']}/capture", json={"amount": 120_00})
+    assert resp.status_code in (200, 503), resp.text
+    assert shop.faults_left() == []
+    done = wait_for_status(shop.api, payment["id"], "succeeded", timeout=30)
+    assert done["captured_amount"] == 120_00
+    [doc] = shop.at_acquirer(payment)
+    assert _money_taken(shop, doc) == (120_00, 0)
+
+
+@pytest.mark.server_settings(**FAST)
+@pytest.mark.parametrize("kind", ["timeout", "lost", "error"])
+def test_a_refund_whose_answer_is_lost_is_refunded_once(shop: Shop, kind: str) -> None:
+    payment = shop.create()
+    shop.pay(payment)
+    wait_for_status(shop.api, payment["id"], "succeeded", timeout=30)
+    shop.fault(kind, "refund", payment=payment, seconds=2.0)
+    resp = shop.api.post(f"/api/v1/payments/{payment['id']}/refunds", json={"amount": 40_00})
+    assert resp.status_code == 201, resp.text
+    assert shop.faults_left() == []
+
+    def refunded() -> dict[str, Any] | None:
+        doc = shop.api.get(f"/api/v1/payments/{payment['id']}").json()
+        return doc if doc["refunded_amount"] == 40_00 else None
+    wait_for(refunded, timeout=30, what="the refund to be settled")
+    wait_for(lambda: _money_taken(shop, shop.at_acquirer(payment)[0])[1] == 40_00,
+             what="the acquirer's refund")
+    refunds = shop.api.get(f"/api/v1/payments/{payment['id']}/refunds").json()["data"]
+    assert [r["status"] for r in refunds] == ["succeeded"]
+    assert _money_taken(shop, shop.at_acquirer(payment)[0]) == (150_00, 40_00)
+
+
+def test_faults_are_checked_when_set(server: LiveServer) -> None:
+    with httpx.Client(base_url=server.url) as client:
+        for bad in ({"kind": "explode"}, {"kind": "drop", "times": -1}, {"kind": "delay",
+                    "seconds": 9999}, {"kind": "drop", "colour": "red"}, []):
+            assert client.post("/sandbox/faults", json=bad).status_code == 422, bad
+        assert client.post("/sandbox/faults", json={"kind": "drop"}).status_code == 201
+        assert len(client.get("/sandbox/faults").json()["faults"]) == 1
+        assert client.delete("/sandbox/faults").status_code == 204
+        assert client.get("/sandbox/faults").json()["faults"] == []

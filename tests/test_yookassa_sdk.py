@@ -1,0 +1,74 @@
+"""YooKassa's own Python SDK, pointed at our emulator: it must not tell the difference."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from yookassa import Configuration, Payment, Refund
+from yookassa.domain.exceptions import BadRequestError, UnauthorizedError
+
+from checkout.sandbox.world import YOOKASSA_SECRET, YOOKASSA_SHOP_ID
+from tests.buyer import decide
+from tests.server import LiveServer
+
+
+@pytest.fixture
+def sdk(server: LiveServer) -> Iterator[None]:
+    Configuration.configure(YOOKASSA_SHOP_ID, YOOKASSA_SECRET,
+                            api_url=f"{server.url}/sandbox/yookassa/v3")
+    yield
+    Configuration.configure("", "", api_url="https://api.yookassa.ru/v3")
+
+
+def _create(server: LiveServer, capture: bool, key: str | None = None) -> object:
+    return Payment.create({
+        "amount": {"value": "150.00", "currency": "RUB"},
+        "payment_method_data": {"type": "tinkoff_bank"},
+        "confirmation": {"type": "redirect", "return_url": f"{server.url}/shop/return"},
+        "capture": capture, "description": "Order 42", "metadata": {"order": "42"},
+    }, key or str(uuid.uuid4()))
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_official_sdk_pays_captures_and_refunds_on_the_emulator(
+        server: LiveServer, sdk: None) -> None:
+    key = str(uuid.uuid4())
+    payment = _create(server, capture=False, key=key)
+    assert payment.status == "pending" and payment.paid is False  # type: ignore[attr-defined]
+    again = _create(server, capture=False, key=key)  # the same Idempotence-Key: the same one
+    assert again.id == payment.id  # type: ignore[attr-defined]
+    url = payment.confirmation.confirmation_url  # type: ignore[attr-defined]
+    with httpx.Client(base_url=server.url) as buyer:
+        decide(buyer, url, approve=True)
+    held = Payment.find_one(payment.id)  # type: ignore[attr-defined]
+    assert held.status == "waiting_for_capture" and held.paid is True
+    captured = Payment.capture(held.id, {"amount": {"value": "100.00", "currency": "RUB"}},
+                               str(uuid.uuid4()))
+    assert captured.status == "succeeded" and captured.amount.value == 100.0
+    refund = Refund.create({"payment_id": held.id,
+                            "amount": {"value": "40.00", "currency": "RUB"}},
+                           str(uuid.uuid4()))
+    assert refund.status == "succeeded" and refund.payment_id == held.id
+    listed = Refund.list({"payment_id": held.id})
+    assert [r.id for r in listed.items] == [refund.id]
+    after = Payment.find_one(held.id)
+    assert after.refunded_amount.value == 40.0
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_official_sdk_sees_yookassas_errors(server: LiveServer, sdk: None) -> None:
+    with pytest.raises(BadRequestError) as too_much:
+        Payment.create({"amount": {"value": "700000.01", "currency": "RUB"},
+                        "payment_method_data": {"type": "tinkoff_bank"},
+                        "confirmation": {"type": "redirect",
+                                         "return_url": f"{server.url}/shop/return"}},
+                       str(uuid.uuid4()))
+    assert too_much.value.args[0]["code"] == "invalid_request"
+    assert too_much.value.args[0]["parameter"] == "amount.value"
+    Configuration.configure(YOOKASSA_SHOP_ID, "wrong-secret",
+                            api_url=f"{server.url}/sandbox/yookassa/v3")
+    with pytest.raises(UnauthorizedError):
+        Payment.find_one(str(uuid.uuid4()))
