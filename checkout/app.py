@@ -26,7 +26,7 @@ from checkout.notify.delivery import DeliveryWorker
 from checkout.notify.signing import new_secret
 from checkout.sandbox import routes as sandbox_routes
 from checkout.sandbox.world import Sandbox
-from checkout.settings import DEMO_API_KEY, ROOT, ConfigError, Settings
+from checkout.settings import DEMO_MERCHANTS, ROOT, ConfigError, Settings
 from checkout.store import repo
 from checkout.store import webhooks as webhook_store
 from checkout.store.db import Database
@@ -49,7 +49,6 @@ from checkout.web.tokens import checkout_url
 
 log = logging.getLogger("checkout")
 
-DEMO_MERCHANT_ID = "mer_demo"
 DEMO_ORIGINS = ["http://127.0.0.1:*", "http://localhost:*"]
 
 
@@ -147,7 +146,8 @@ def _sandbox(settings: Settings, http: httpx.AsyncClient) -> Sandbox:
 
 
 async def _seed_demo_merchant(db: Database, settings: Settings) -> str:
-    """The sandbox's demo merchant, whose webhooks go to the demo shop. Returns their secret."""
+    """The sandbox's demo merchants, one per acquirer, whose webhooks go to the demo shop.
+    Returns their webhook secret."""
     secret_file = settings.data_dir / "sandbox" / "demo_webhook_secret"
     if not secret_file.exists():
         secret_file.parent.mkdir(parents=True, exist_ok=True)
@@ -156,22 +156,25 @@ async def _seed_demo_merchant(db: Database, settings: Settings) -> str:
     secret = secret_file.read_text().strip()
     now = datetime.now(UTC)
     async with db.transaction() as conn:
-        await repo.upsert_merchant(conn, id=DEMO_MERCHANT_ID, name="Demo shop",
-                                   return_origins=DEMO_ORIGINS, embed_origins=DEMO_ORIGINS,
-                                   now=now)
-        await repo.ensure_key(conn, key_id="key_demo", merchant_id=DEMO_MERCHANT_ID,
-                              key_hash=hash_key(DEMO_API_KEY), hint="demo", now=now)
-        await webhook_store.upsert_endpoint(conn, id="we_demo", merchant_id=DEMO_MERCHANT_ID,
-                                            url=f"{settings.public_url}/shop/webhooks",
-                                            secret=secret, now=now)
+        for acquirer, (merchant_id, key) in DEMO_MERCHANTS.items():
+            suffix = merchant_id.removeprefix("mer_")
+            await repo.upsert_merchant(conn, id=merchant_id, name="Demo shop",
+                                       return_origins=DEMO_ORIGINS, embed_origins=DEMO_ORIGINS,
+                                       now=now, acquirer=acquirer)
+            await repo.ensure_key(conn, key_id=f"key_{suffix}", merchant_id=merchant_id,
+                                  key_hash=hash_key(key), hint="demo", now=now)
+            await webhook_store.upsert_endpoint(conn, id=f"we_{suffix}", merchant_id=merchant_id,
+                                                url=f"{settings.public_url}/shop/webhooks",
+                                                secret=secret, now=now)
     return secret
 
 
 async def _refuse_sandbox_keys(db: Database) -> None:
     async with db.reader() as conn:
-        if await repo.merchant_by_key_hash(conn, hash_key(DEMO_API_KEY)):
-            raise ConfigError(f"production mode refuses to run with the sandbox key "
-                              f"{DEMO_API_KEY!r}: rotate that merchant's key first")
+        for _, key in DEMO_MERCHANTS.values():
+            if await repo.merchant_by_key_hash(conn, hash_key(key)):
+                raise ConfigError(f"production mode refuses to run with the sandbox key "
+                                  f"{key!r}: rotate that merchant's key first")
 
 
 async def _healthz(request: Request) -> Response:

@@ -31,7 +31,7 @@ async def reconcile_once(ctx: FlowContext) -> None:
         quiet_attempts = await repo.attempts_to_check(
             conn, quiet_since=quiet, unstarted_since=settle,
             overdue_before=now - timedelta(seconds=ctx.settings.attempt_grace_seconds),
-            watch_expired_since=now - timedelta(seconds=2 * ctx.settings.attempt_ttl_seconds))
+            watch_expired_since=now - timedelta(seconds=_watch_seconds(ctx)))
     for event_id, acquirer, ref in events:
         # A webhook stored but not applied (we crashed in between): fetch and apply now.
         async with ctx.db.reader() as conn:
@@ -60,6 +60,13 @@ async def reconcile_once(ctx: FlowContext) -> None:
     for attempt in owing:
         # A buyer who paid twice for one payment gets the second payment back.
         await _guarded(attempt_flow.give_back(ctx, attempt), attempt.id)
+
+
+def _watch_seconds(ctx: FlowContext) -> int:
+    """How long an attempt we ended stays watched: twice our own attempt time, and at least
+    as long as any acquirer still lets a buyer pay."""
+    longest = max((a.capabilities.pay_seconds for a in ctx.acquirers.values()), default=0)
+    return max(2 * ctx.settings.attempt_ttl_seconds, longest)
 
 
 async def _guarded(work: object, subject: str) -> None:

@@ -13,6 +13,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_API_KEY = "sk_test_demo"
+# The sandbox's demo merchants, one per acquirer: acquirer -> (merchant id, API key).
+DEMO_MERCHANTS = {
+    "bank131": ("mer_demo", DEMO_API_KEY),
+    "smartglocal": ("mer_demo_smartglocal", "sk_test_demo_smartglocal"),
+    "yookassa": ("mer_demo_yookassa", "sk_test_demo_yookassa"),
+    "tbc": ("mer_demo_tbc", "sk_test_demo_tbc"),
+}
 _SANDBOX_SECRET = "sandbox-secret-not-for-production"  # noqa: S105 - deliberately public
 
 

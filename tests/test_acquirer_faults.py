@@ -202,3 +202,26 @@ def test_faults_are_checked_when_set(server: LiveServer) -> None:
         assert len(client.get("/sandbox/faults").json()["faults"]) == 1
         assert client.delete("/sandbox/faults").status_code == 204
         assert client.get("/sandbox/faults").json()["faults"] == []
+
+
+@pytest.mark.server_settings(**FAST)
+def test_a_buyer_who_pays_after_the_merchant_canceled_gets_the_money_back(shop: Shop) -> None:
+    """Bank 131 cancels the session; YooKassa and TBC cannot cancel an unpaid payment, so it
+    ends on our side, stays watched, and a payment that still comes is given back."""
+    payment = shop.create()
+    start(shop.buyer, payment["checkout_url"])
+    link = wait_for_pay_link(shop.buyer, payment["checkout_url"])
+    canceled = shop.api.post(f"/api/v1/payments/{payment['id']}/cancel")
+    assert canceled.status_code == 200, canceled.text
+    assert canceled.json()["status"] == "canceled"
+    decide(shop.buyer, link, approve=True)  # the buyer had the acquirer's page still open
+
+    def settled() -> bool:
+        docs = shop.at_acquirer(payment)
+        return len(docs) == 1 and _money_taken(shop, docs[0])[0] == \
+            _money_taken(shop, docs[0])[1]
+    wait_for(settled, timeout=30, what="the acquirer to hold nothing of the buyer's")
+    assert shop.api.get(f"/api/v1/payments/{payment['id']}").json()["status"] == "canceled"
+    # Bank 131 refused the late approval; the others took it and gave it all back.
+    taken = (0, 0) if shop.acquirer == "bank131" else (150_00, 150_00)
+    assert [_money_taken(shop, d) for d in shop.at_acquirer(payment)] == [taken]

@@ -28,6 +28,7 @@ from tests.buyer import (
     state_of,
     wait_for,
     wait_for_link,
+    wait_for_pay_link,
     wait_for_status,
 )
 from tests.server import LiveServer
@@ -227,13 +228,15 @@ def test_with_automatic_confirmation_the_link_comes_without_a_confirm_step(
     assert "ready_to_confirm" not in types and "action_required" in types
 
 
+@pytest.mark.parametrize("acquirer", ["bank131", "smartglocal", "yookassa", "tbc"])
 def test_demo_shop_buys_and_shows_the_final_status(server: LiveServer,
-                                                   browser_client: httpx.Client) -> None:
-    resp = browser_client.post("/shop/buy", data={"product": "mug"})
+                                                   browser_client: httpx.Client,
+                                                   acquirer: str) -> None:
+    resp = browser_client.post("/shop/buy", data={"product": "mug", "acquirer": acquirer})
     assert resp.status_code == 303
     checkout_url = resp.headers["location"]
     start(browser_client, checkout_url)
-    decide(browser_client, wait_for_link(browser_client, checkout_url), approve=True)
+    decide(browser_client, wait_for_pay_link(browser_client, checkout_url), approve=True)
     page = wait_for(lambda: (h := open_page(browser_client, checkout_url)) and
                     state_of(h) == "succeeded" and h, what="success")
     back = httpx.URL(page.split('data-action="return"')[0].rsplit('href="', 1)[1].split('"')[0]
@@ -241,6 +244,8 @@ def test_demo_shop_buys_and_shows_the_final_status(server: LiveServer,
     shop = browser_client.get(back.raw_path.decode())
     assert shop.status_code == 200
     assert 'data-status="succeeded"' in shop.text
+    assert f"mer_demo{'' if acquirer == 'bank131' else '_' + acquirer}" == query(
+        server.settings.db_url, "SELECT merchant_id FROM payments")[0][0]
 
 
 def test_an_acquirer_outage_at_start_is_retried_with_the_same_key(

@@ -113,6 +113,9 @@ class Capabilities:
     partial_refund_limit: int | None = None
     recurring: bool = False
     hold_seconds: int = 7 * 24 * 3600  # how long the acquirer keeps a hold
+    # How long a buyer can still pay at the acquirer after the start, whatever our own clock
+    # says: ended attempts are watched at least this long, so a late payment is never missed.
+    pay_seconds: int = 20 * 60
     # Whether a repeated refund call with the same key is answered from the acquirer's memory.
     # When not, a refund whose answer was lost is recognised by `Snapshot.refunded_amount`.
     idempotent_refunds: bool = True

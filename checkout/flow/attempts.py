@@ -287,8 +287,12 @@ async def give_back(ctx: FlowContext, attempt: Attempt, snap: Snapshot | None = 
     try:
         if attempt.error_code == REFUND_DUE:
             amount = snap.captured_amount if snap and snap.captured_amount else payment.amount
-            await driver.refund(attempt.acquirer_ref, Money(amount, payment.currency),
-                                f"{attempt.id}:give-back")
+            # An acquirer that forgets keys (TBC) is asked first whether it already did it.
+            done = not driver.capabilities.idempotent_refunds and \
+                ((await driver.fetch(attempt.acquirer_ref)).refunded_amount or 0) >= amount
+            if not done:
+                await driver.refund(attempt.acquirer_ref, Money(amount, payment.currency),
+                                    f"{attempt.id}:give-back")
             settled = "refunded_double_payment"  # in DOUBLE_PAYMENT_CODES
         else:
             await driver.cancel(attempt.acquirer_ref, f"{attempt.id}:give-back")

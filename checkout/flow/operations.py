@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from checkout.acquirers.base import SessionState
+from checkout.acquirers.base import SessionState, Snapshot
 from checkout.domain.money import Money
 from checkout.domain.states import LIVE_ATTEMPT, AttemptStatus, PaymentStatus
 from checkout.errors import AcquirerError, Conflict, InvalidRequest, NotFound, Unsupported
@@ -119,6 +119,12 @@ async def perform_pending(ctx: FlowContext, payment_id: str, raise_errors: bool 
             raise Conflict(f"the acquirer refused the {payment.pending_operation}: "
                            f"{err.detail}") from err
         return result
+    if payment.pending_operation == "cancel" and snap.state in (
+            SessionState.AWAITING_BUYER, SessionState.PROCESSING, SessionState.NEEDS_CONFIRM):
+        # Acquirers with their own page cannot cancel what nobody has paid yet: there it just
+        # runs out. It ends here; the attempt stays watched, and a late payment is given back.
+        snap = Snapshot(snap.ref, SessionState.CANCELED, error_code="canceled_by_merchant",
+                        error_message="canceled by the merchant before the buyer paid")
     if snap.state is SessionState.SUCCEEDED and payment.pending_operation == "cancel":
         # The buyer approved before our cancel landed: the money is taken; say so.
         await _forget_operation(ctx, payment_id)

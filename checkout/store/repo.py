@@ -178,9 +178,9 @@ async def attempts_to_check(conn: AsyncConnection, *, quiet_since: datetime,
     """Attempts to ask the acquirer about:
     - live ones unheard of since `quiet_since`, past their deadline before `overdue_before`,
       or never started there and not tried since `unstarted_since`;
-    - ones we ended by our own clock after `watch_expired_since`, and unheard of since
-      `quiet_since`: the buyer may still have approved at the last second, and with webhooks
-      off only we can notice."""
+    - ones we ended (by our own clock, or canceled where the acquirer cannot cancel) after
+      `watch_expired_since`, and unheard of since `quiet_since`: the buyer may still have
+      approved at the last second, and with webhooks off only we can notice."""
     last_news = func.coalesce(attempts.c.checked_at, attempts.c.updated_at)
     live = and_(
         attempts.c.status.in_([str(s) for s in LIVE_ATTEMPT]),
@@ -188,7 +188,8 @@ async def attempts_to_check(conn: AsyncConnection, *, quiet_since: datetime,
             attempts.c.deadline_at < overdue_before,
             and_(attempts.c.acquirer_ref.is_(None), last_news < unstarted_since)),
     )
-    watched = and_(attempts.c.status == str(AttemptStatus.EXPIRED),
+    watched = and_(attempts.c.status.in_([str(AttemptStatus.EXPIRED),
+                                          str(AttemptStatus.CANCELED)]),
                    attempts.c.acquirer_ref.is_not(None),
                    attempts.c.updated_at > watch_expired_since, last_news < quiet_since)
     rows = await conn.execute(

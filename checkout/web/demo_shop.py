@@ -8,9 +8,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from checkout.settings import DEMO_API_KEY, Settings
+from checkout.settings import DEMO_MERCHANTS, Settings
 from checkout.web.templating import render
 
+# Which acquirer the demo merchant pays through, and in what currency it sells there.
+ACQUIRERS = {"bank131": ("Bank 131", "RUB"), "smartglocal": ("Smart Glocal", "RUB"),
+             "yookassa": ("YooKassa", "RUB"), "tbc": ("TBC Bank", "GEL")}
 PRODUCTS = {
     "coffee": ("Coffee beans, 250 g", 49000),
     "mug": ("Enamel mug", 129000),
@@ -22,27 +25,34 @@ def _api(request: Request) -> tuple[httpx.AsyncClient, Settings]:
     return request.app.state.http, request.app.state.settings
 
 
+def _page(request: Request, status: int = 200, error: str = "") -> Response:
+    return render(request, "shop/index.html", products=PRODUCTS, acquirers=ACQUIRERS,
+                  lang="en", status=status, error=error)
+
+
+def _auth(acquirer: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {DEMO_MERCHANTS[acquirer][1]}"}
+
+
 async def index(request: Request) -> Response:
-    return render(request, "shop/index.html", products=PRODUCTS, lang="en")
+    return _page(request)
 
 
 async def buy(request: Request) -> Response:
     form = await request.form()
     item = PRODUCTS.get(str(form.get("product", "")))
-    if item is None:
-        return render(request, "shop/index.html", products=PRODUCTS, lang="en", status=400,
-                      error="Unknown product")
+    acquirer = str(form.get("acquirer", "bank131"))
+    if item is None or acquirer not in ACQUIRERS:
+        return _page(request, 400, "Unknown product or acquirer")
     client, settings = _api(request)
     resp = await client.post(
-        f"{settings.public_url}/api/v1/payments",
-        headers={"Authorization": f"Bearer {DEMO_API_KEY}"},
-        json={"amount": item[1], "currency": "RUB", "description": item[0],
+        f"{settings.public_url}/api/v1/payments", headers=_auth(acquirer),
+        json={"amount": item[1], "currency": ACQUIRERS[acquirer][1], "description": item[0],
               "reference": f"order-{form.get('product')}",
-              "return_url": f"{settings.public_url}/shop/return"},
+              "return_url": f"{settings.public_url}/shop/return?acquirer={acquirer}"},
     )
     if resp.status_code != 201:
-        return render(request, "shop/index.html", products=PRODUCTS, lang="en", status=502,
-                      error=f"Our payment API said {resp.status_code}: {resp.text[:300]}")
+        return _page(request, 502, f"Our payment API said {resp.status_code}: {resp.text[:300]}")
     return RedirectResponse(resp.json()["checkout_url"], status_code=303)
 
 
@@ -62,11 +72,13 @@ async def webhook(request: Request) -> Response:
 
 async def back(request: Request) -> Response:
     payment_id = request.query_params.get("payment_id", "")
+    acquirer = request.query_params.get("acquirer", "bank131")
+    acquirer = acquirer if acquirer in ACQUIRERS else "bank131"
     client, settings = _api(request)
     payment = None
     if payment_id.startswith("pay_") and payment_id[4:].isalnum():
         resp = await client.get(f"{settings.public_url}/api/v1/payments/{payment_id}",
-                                headers={"Authorization": f"Bearer {DEMO_API_KEY}"})
+                                headers=_auth(acquirer))
         payment = resp.json() if resp.status_code == 200 else None
     events = request.app.state.shop_events.get(payment_id, [])
     return render(request, "shop/return.html", payment=payment, lang="en", events=events,

@@ -28,6 +28,7 @@ CAPABILITIES = Capabilities(
     partial_capture=True,
     partial_refund=True,
     recurring=True,
+    pay_seconds=3600,  # `tinkoff_bank`: the payment term is one hour
 )
 
 # Where YooKassa sends notifications from (its documentation and official SDK list these).
