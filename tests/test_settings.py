@@ -53,3 +53,14 @@ def test_production_server_refuses_a_database_holding_the_sandbox_key(tmp_path: 
                          env=prod, capture_output=True, text=True, timeout=60)
     assert out.returncode != 0
     assert "sk_test_demo" in out.stderr
+
+
+def test_production_runs_with_any_one_acquirer_fully_configured() -> None:
+    yookassa = Settings.from_env({"CHECKOUT_MODE": "production", "CHECKOUT_SECRET_KEYS": STRONG,
+                                  "YOOKASSA_SHOP_ID": "100500", "YOOKASSA_SECRET_KEY": "live_x"})
+    assert yookassa.acquirers == {"yookassa": {"shop_id": "100500", "secret_key": "live_x",
+                                               "base_url": "https://api.yookassa.ru/v3/"}}
+    with pytest.raises(ConfigError, match="tbc acquirer also needs TBC_CLIENT_ID, "
+                                          "TBC_CLIENT_SECRET"):
+        Settings.from_env({"CHECKOUT_MODE": "production", "CHECKOUT_SECRET_KEYS": STRONG,
+                           "TBC_API_KEY": "k"})
