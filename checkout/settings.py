@@ -138,6 +138,9 @@ ACQUIRER_ENV: dict[str, dict[str, str]] = {
             "client_secret": "TBC_CLIENT_SECRET"},
 }
 ACQUIRER_DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
+    # "init" (session/init/payment) or "create_start" (session/create + session/start/payment)
+    "bank131": {"session_flow": ("BANK131_SESSION_FLOW", "init")},
+    "smartglocal": {"session_flow": ("SMARTGLOCAL_SESSION_FLOW", "init")},
     "yookassa": {"base_url": ("YOOKASSA_BASE_URL", "https://api.yookassa.ru/v3/")},
     # Which TBC payment methods the page offers (TBC's numeric codes).
     "tbc": {"base_url": ("TBC_BASE_URL", "https://api.tbcbank.ge/v1/tpay/"),

@@ -7,6 +7,7 @@ acquirer's webhooks or callbacks. Only what a driver's capabilities say it canno
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -90,6 +91,15 @@ def test_success(shop: Shop) -> None:
     done = shop.status(payment, "succeeded")
     assert done["captured_amount"] == 150_00
     assert state_of(open_page(shop.buyer, payment["checkout_url"])) == "succeeded"
+    if shop.acquirer.name in ("bank131", "smartglocal"):
+        # Bank 131's sandbox is driven with init/payment, Smart Glocal's with create + start.
+        path = shop.server.settings.data_dir / "sandbox" / f"{shop.acquirer.name}.db"
+        with sqlite3.connect(path) as db:
+            calls = {r[0].rsplit(":", 1)[1] for r in db.execute("SELECT key FROM idempotency")}
+        two_step = shop.acquirer.name == "smartglocal"
+        assert ("session/create" in calls) is two_step
+        assert ("session/start/payment" in calls) is two_step
+        assert ("session/init/payment" in calls) is not two_step
 
 
 def test_decline_leaves_the_payment_open_for_another_try(shop: Shop) -> None:

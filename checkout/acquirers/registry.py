@@ -28,7 +28,7 @@ def build(endpoints: dict[str, dict[str, Any]], *, http: httpx.AsyncClient, publ
                 name=name, base_url=conf["base_url"], project=conf["project"],
                 private_key_pem=_pem(conf, "private_key"),
                 acquirer_public_key_pem=_pem(conf, "acquirer_public_key", "public_key"),
-                client=http, timeout=timeout)
+                client=http, timeout=timeout, session_flow=conf.get("session_flow", "init"))
         elif name == "yookassa":
             drivers[name] = YooKassaDriver(
                 base_url=conf["base_url"], shop_id=conf["shop_id"],

@@ -54,7 +54,6 @@ async def create_payment(
     With `idempotency = (key, request hash)`, the first answer is stored in the same
     transaction as the payment, and replayed for the same key and body; another body is a 422.
     """
-    _check_capabilities(ctx, merchant, req)
     for _ in range(3):
         try:
             return await _create_once(ctx, merchant, req, render, idempotency)
@@ -91,6 +90,7 @@ async def _create_once(ctx: FlowContext, merchant: Merchant, req: PaymentRequest
                     raise IdempotencyMismatch(
                         "this Idempotency-Key was first used with a different request body")
                 return seen[1], seen[2]
+        _check_capabilities(ctx, merchant, req)  # after a replay: an answer given stays given
         if req.payment_method_id is not None:
             method = await repo.payment_method(conn, req.payment_method_id, merchant.id)
             if method is None or method.disabled_at is not None:

@@ -72,7 +72,9 @@ class Sandbox:
                         "acquirer_public_key_pem": self.keys.bank.public_pem}
         return {
             "bank131": {"base_url": f"{base}/bank131/api/v1/", **bank131_like},
-            "smartglocal": {"base_url": f"{base}/smartglocal/api/v1/", **bank131_like},
+            # Smart Glocal's sandbox takes the two-call start, so both shapes stay tested.
+            "smartglocal": {"base_url": f"{base}/smartglocal/api/v1/", **bank131_like,
+                            "session_flow": "create_start"},
             "yookassa": {"base_url": f"{base}/yookassa/v3/", "shop_id": YOOKASSA_SHOP_ID,
                          "secret_key": YOOKASSA_SECRET,
                          # The emulator notifies from here, as YooKassa does from its own.

@@ -49,8 +49,14 @@ class Bank131Driver:
         acquirer_public_key_pem: bytes,
         client: httpx.AsyncClient,
         timeout: float = 15.0,
+        session_flow: str = "init",
     ) -> None:
+        if session_flow not in ("init", "create_start"):
+            raise ValueError("session_flow is 'init' or 'create_start'")
         self.name = name
+        # "init": session/init/payment in one call; "create_start": session/create, then
+        # session/start/payment (the same session, two idempotent calls).
+        self._two_step = session_flow == "create_start"
         self._base = base_url.rstrip("/") + "/"
         self._project = project
         key = serialization.load_pem_private_key(private_key_pem, password=None)
@@ -64,7 +70,12 @@ class Bank131Driver:
 
     async def start(self, request: StartRequest) -> Snapshot:
         body = wire.init_payment_body(request)
-        return await self._call("session/init/payment", body, request.idempotency_key)
+        if not self._two_step:
+            return await self._call("session/init/payment", body, request.idempotency_key)
+        created = await self._call("session/create", {"metadata": body["metadata"]},
+                                   request.idempotency_key)
+        return await self._call("session/start/payment", {"session_id": created.ref, **body},
+                                request.idempotency_key)
 
     async def confirm(self, ref: str, idempotency_key: str) -> Snapshot:
         return await self._call("session/confirm", {"session_id": ref}, idempotency_key)

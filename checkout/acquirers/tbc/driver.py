@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 from typing import Any
@@ -93,8 +94,7 @@ class TbcDriver:
     async def refund(self, ref: str, amount: Money, idempotency_key: str) -> Snapshot:
         await self._call("POST", f"payments/{ref}/cancel", {"amount": wire.number(amount)})
         snap = await self.fetch(ref)
-        return Snapshot(**{**snap.__dict__, "refunds": wire.refund_done(idempotency_key,
-                                                                          amount)})
+        return dataclasses.replace(snap, refunds=wire.refund_done(idempotency_key, amount))
 
     async def fetch(self, ref: str) -> Snapshot:
         return wire.snapshot(await self._status(ref))
