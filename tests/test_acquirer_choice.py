@@ -164,3 +164,17 @@ def test_tbcs_access_token_is_reused_renewed_before_expiry_and_after_revocation(
     emulator.revoke_tokens()  # TBC forgets it early: one 401, one renewal, then on as usual
     pay_once()
     assert emulator.tokens_issued == 3
+
+
+def test_a_merchant_can_ask_what_its_acquirer_can_do(
+        server: LiveServer, merchants: dict[str, httpx.Client]) -> None:
+    described = {name: client.get("/api/v1/acquirer").json()
+                 for name, client in merchants.items()}
+    assert {n: d["name"] for n, d in described.items()} == {n: n for n in merchants}
+    tbc, bank131 = described["tbc"]["capabilities"], described["bank131"]["capabilities"]
+    assert tbc["family"] == "page" and sorted(tbc["currencies"]) == ["EUR", "GEL", "USD"]
+    assert tbc["partial_refund_limit"] == 1 and tbc["reference_max_length"] == 25
+    assert bank131["family"] == "link" and bank131["signed_webhooks"] is True
+    assert bank131["currencies"] == {"RUB": {"min_amount": 100, "max_amount": 70_000_000}}
+    assert described["yookassa"]["capabilities"]["signed_webhooks"] is False
+    assert httpx.get(f"{server.url}/api/v1/acquirer").status_code == 401

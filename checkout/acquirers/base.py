@@ -127,6 +127,19 @@ class Capabilities:
     def currencies(self) -> frozenset[str]:
         return frozenset(self.limits)
 
+    def describe(self) -> dict[str, object]:
+        """For the merchant API: what a merchant may ask of this acquirer."""
+        return {
+            "family": str(self.family),
+            "currencies": {c: {"min_amount": lo, "max_amount": hi}
+                           for c, (lo, hi) in sorted(self.limits.items())},
+            "holds": self.holds, "hold_seconds": self.hold_seconds,
+            "partial_capture": self.partial_capture, "partial_refund": self.partial_refund,
+            "partial_refund_limit": self.partial_refund_limit, "recurring": self.recurring,
+            "signed_webhooks": self.signed_webhooks, "reference_max_length": self.reference_max,
+            "pay_seconds": self.pay_seconds,
+        }
+
     def refusal(self, amount: int, currency: str, *, hold: bool, recurring: bool,
                 reference: str = "") -> tuple[str, str] | None:
         """Why this acquirer cannot take such a payment, as (field, message); None if it can."""

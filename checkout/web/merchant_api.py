@@ -134,7 +134,20 @@ async def payments(request: Request) -> Response:
     return await (create_payment if request.method == "POST" else list_payments)(request)
 
 
+async def acquirer(request: Request) -> Response:
+    """The merchant's acquirer and what it can do: ask before you build on it."""
+    merchant = await authenticate(request)
+    ctx: FlowContext = request.app.state.flow
+    driver = ctx.acquirers.get(merchant.acquirer)
+    if driver is None:
+        raise NotFound(f"the acquirer {merchant.acquirer!r} is not configured here")
+    body = {"object": "acquirer", "name": merchant.acquirer,
+            "capabilities": driver.capabilities.describe()}
+    return json_response(200, json.dumps(body))
+
+
 routes = [
+    Route("/api/v1/acquirer", acquirer, methods=["GET"]),
     Route("/api/v1/payments", payments, methods=["GET", "POST"]),
     Route("/api/v1/payments/{payment_id}", get_payment, methods=["GET"]),
 ]

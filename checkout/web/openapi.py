@@ -106,6 +106,34 @@ SPEC: dict[str, Any] = {
                 },
             },
             "PaymentList": _list_of("Payment"),
+            "Acquirer": {
+                "type": "object", "required": ["object", "name", "capabilities"],
+                "properties": {
+                    "object": {"const": "acquirer"},
+                    "name": {"type": "string"},
+                    "capabilities": {
+                        "type": "object",
+                        "required": ["family", "currencies", "holds", "partial_capture",
+                                     "partial_refund", "recurring", "signed_webhooks"],
+                        "properties": {
+                            "family": {"enum": ["link", "page"]},
+                            "currencies": {"type": "object", "additionalProperties": {
+                                "type": "object",
+                                "properties": {"min_amount": {"type": "integer"},
+                                               "max_amount": {"type": "integer"}}}},
+                            "holds": {"type": "boolean"},
+                            "hold_seconds": {"type": "integer"},
+                            "partial_capture": {"type": "boolean"},
+                            "partial_refund": {"type": "boolean"},
+                            "partial_refund_limit": {"type": ["integer", "null"]},
+                            "recurring": {"type": "boolean"},
+                            "signed_webhooks": {"type": "boolean"},
+                            "reference_max_length": {"type": ["integer", "null"]},
+                            "pay_seconds": {"type": "integer"},
+                        },
+                    },
+                },
+            },
             "AmountOnly": {"type": "object", "additionalProperties": False,
                            "properties": {"amount": {"type": "integer", "minimum": 1}}},
             "Refund": {
@@ -159,6 +187,14 @@ SPEC: dict[str, Any] = {
     },
     "security": [{"bearer": []}],
     "paths": {
+        "/api/v1/acquirer": {
+            "get": {
+                "operationId": "getAcquirer",
+                "responses": {"200": {"description": "The merchant's acquirer and what it can do",
+                                      "content": _json("Acquirer")},
+                              "401": PROBLEM, "404": PROBLEM},
+            },
+        },
         "/api/v1/payments": {
             "post": {
                 "operationId": "createPayment",
