@@ -30,6 +30,7 @@ lint: install
 bench: install
 	./scripts/install-system-deps wrk
 	$(BIN)/python bench/poll.py
+	$(BIN)/python bench/acquirers.py
 
 # Re-pin every dependency after changing pyproject.toml.
 lock:
