@@ -10,6 +10,7 @@ import asyncio
 import logging
 from datetime import timedelta
 
+from checkout.acquirers.base import Acquirer
 from checkout.errors import CheckoutError
 from checkout.flow import attempts as attempt_flow
 from checkout.flow import operations
@@ -31,7 +32,8 @@ async def reconcile_once(ctx: FlowContext) -> None:
         quiet_attempts = await repo.attempts_to_check(
             conn, quiet_since=quiet, unstarted_since=settle,
             overdue_before=now - timedelta(seconds=ctx.settings.attempt_grace_seconds),
-            watch_expired_since=now - timedelta(seconds=_watch_seconds(ctx)))
+            watch_since={name: now - timedelta(seconds=_watch_seconds(ctx, driver))
+                         for name, driver in ctx.acquirers.items()})
     for event_id, acquirer, ref in events:
         # A webhook stored but not applied (we crashed in between): fetch and apply now.
         async with ctx.db.reader() as conn:
@@ -62,11 +64,10 @@ async def reconcile_once(ctx: FlowContext) -> None:
         await _guarded(attempt_flow.give_back(ctx, attempt), attempt.id)
 
 
-def _watch_seconds(ctx: FlowContext) -> int:
-    """How long an attempt we ended stays watched: twice our own attempt time, and at least
-    as long as any acquirer still lets a buyer pay."""
-    longest = max((a.capabilities.pay_seconds for a in ctx.acquirers.values()), default=0)
-    return max(2 * ctx.settings.attempt_ttl_seconds, longest)
+def _watch_seconds(ctx: FlowContext, driver: Acquirer) -> int:
+    """How long an attempt we ended stays watched: twice our own attempt time, and at least as
+    long as its acquirer still lets a buyer pay."""
+    return max(2 * ctx.settings.attempt_ttl_seconds, driver.capabilities.pay_seconds)
 
 
 async def _guarded(work: object, subject: str) -> None:

@@ -123,7 +123,7 @@ async def perform_pending(ctx: FlowContext, payment_id: str, raise_errors: bool 
             SessionState.AWAITING_BUYER, SessionState.PROCESSING, SessionState.NEEDS_CONFIRM):
         # Acquirers with their own page cannot cancel what nobody has paid yet: there it just
         # runs out. It ends here; the attempt stays watched, and a late payment is given back.
-        snap = Snapshot(snap.ref, SessionState.CANCELED, error_code="canceled_by_merchant",
+        snap = Snapshot(snap.ref, SessionState.CANCELED, error_code=repo.CANCELED_HERE,
                         error_message="canceled by the merchant before the buyer paid")
     if snap.state is SessionState.SUCCEEDED and payment.pending_operation == "cancel":
         # The buyer approved before our cancel landed: the money is taken; say so.

@@ -172,15 +172,20 @@ async def _compare_and_set(conn: AsyncConnection, table: Table, row_id: str, ver
     return done.rowcount == 1
 
 
+# The error code of an attempt canceled on our side only: its acquirer cannot cancel an unpaid
+# payment, so the buyer may still pay there.
+CANCELED_HERE = "canceled_by_merchant"
+
+
 async def attempts_to_check(conn: AsyncConnection, *, quiet_since: datetime,
                             overdue_before: datetime, unstarted_since: datetime,
-                            watch_expired_since: datetime, limit: int = 200) -> list[Attempt]:
+                            watch_since: dict[str, datetime], limit: int = 200) -> list[Attempt]:
     """Attempts to ask the acquirer about:
     - live ones unheard of since `quiet_since`, past their deadline before `overdue_before`,
       or never started there and not tried since `unstarted_since`;
     - ones we ended (by our own clock, or canceled where the acquirer cannot cancel) after
-      `watch_expired_since`, and unheard of since `quiet_since`: the buyer may still have
-      approved at the last second, and with webhooks off only we can notice."""
+      `watch_since[their acquirer]`, and unheard of since `quiet_since`: the buyer may still
+      have approved at the last second, and with webhooks off only we can notice."""
     last_news = func.coalesce(attempts.c.checked_at, attempts.c.updated_at)
     live = and_(
         attempts.c.status.in_([str(s) for s in LIVE_ATTEMPT]),
@@ -188,10 +193,14 @@ async def attempts_to_check(conn: AsyncConnection, *, quiet_since: datetime,
             attempts.c.deadline_at < overdue_before,
             and_(attempts.c.acquirer_ref.is_(None), last_news < unstarted_since)),
     )
-    watched = and_(attempts.c.status.in_([str(AttemptStatus.EXPIRED),
-                                          str(AttemptStatus.CANCELED)]),
+    ended_here = or_(attempts.c.status == str(AttemptStatus.EXPIRED),
+                     and_(attempts.c.status == str(AttemptStatus.CANCELED),
+                          attempts.c.error_code == CANCELED_HERE))
+    watched = and_(ended_here,
                    attempts.c.acquirer_ref.is_not(None),
-                   attempts.c.updated_at > watch_expired_since, last_news < quiet_since)
+                   or_(*[and_(attempts.c.acquirer == name, attempts.c.updated_at > since)
+                         for name, since in watch_since.items()]),
+                   last_news < quiet_since)
     rows = await conn.execute(
         select(attempts).where(or_(live, watched)).order_by(last_news).limit(limit)
     )
