@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
-from tests.buyer import query
+from tests.buyer import new_payment, query
 from tests.server import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -152,4 +156,55 @@ def test_buyer_pays_on_the_acquirers_own_page_and_comes_back(
     page.wait_for_selector("[data-state=succeeded]", timeout=15_000)
     assert page.url.split("?")[0] == checkout_url.split("?")[0] or "/shop/return" in page.url
     assert errors == []
+    context.close()
+
+
+@contextmanager
+def merchant_site(host: str, html: str) -> Iterator[str]:
+    """A merchant's own page on another origin (another loopback address or name)."""
+    body = html.encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    bind = "127.0.0.1" if host == "localhost" else host
+    site = ThreadingHTTPServer((bind, 0), Handler)
+    thread = threading.Thread(target=site.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host}:{site.server_address[1]}/"
+    finally:
+        site.shutdown()
+
+
+def test_the_checkout_embeds_only_in_the_merchants_own_origins(
+        browser: Browser, server: LiveServer) -> None:
+    with httpx.Client(base_url=server.url, timeout=15,
+                      headers={"Authorization": "Bearer sk_test_demo"}) as api:
+        payment = new_payment(api, server.url)
+    frame = (f'<!doctype html><title>shop</title><iframe id="checkout" '
+             f'src="{payment["checkout_url"]}" width="420" height="760"></iframe>')
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    errors = watch_console(page)
+    # The demo merchant's embed origins are http://127.0.0.1:* and http://localhost:*.
+    with merchant_site("localhost", frame) as allowed:
+        page.goto(allowed)
+        framed = page.frame_locator("#checkout")
+        framed.locator(".qr svg").wait_for(timeout=15_000)  # started and polling, in a frame
+        assert framed.locator("a[data-action=open-here]").get_attribute("target") == "_top"
+    assert errors == []
+    with merchant_site("127.0.0.2", frame) as foreign:
+        page.goto(foreign)
+        page.wait_for_timeout(1500)
+        assert page.frame_locator("#checkout").locator("[data-state]").count() == 0
+    assert any("frame-ancestors" in e for e in errors), errors
     context.close()

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.bank131 import send_webhook
-from tests.buyer import new_payment, path_of
+from tests.buyer import add_merchant, new_payment, path_of
 from tests.server import LiveServer
 
 
@@ -34,16 +34,32 @@ def test_every_response_carries_the_security_headers(api: httpx.Client,
                                                      browser_client: httpx.Client,
                                                      server: LiveServer) -> None:
     payment = new_payment(api, server.url)
-    for resp in (browser_client.get(path_of(payment["checkout_url"])),
-                 api.get(f"/api/v1/payments/{payment['id']}"),
+    checkout = browser_client.get(path_of(payment["checkout_url"]))
+    for resp in (checkout, api.get(f"/api/v1/payments/{payment['id']}"),
                  browser_client.get("/static/checkout.js"),
-                 browser_client.get("/no-such-page")):
+                 browser_client.get("/no-such-page"), browser_client.get("/")):
         csp = resp.headers["content-security-policy"]
-        assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
-        assert "unsafe-inline" not in csp
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp
         assert resp.headers["x-content-type-options"] == "nosniff"
         assert resp.headers["referrer-policy"] == "no-referrer"
+        if resp is not checkout:
+            assert "frame-ancestors 'none'" in csp and resp.headers["x-frame-options"] == "DENY"
+    # Only the checkout page may be framed, and only by the merchant's embedding origins.
+    assert "frame-ancestors http://127.0.0.1:* http://localhost:*;" in \
+        checkout.headers["content-security-policy"] + ";"
+    assert "x-frame-options" not in checkout.headers
     assert browser_client.get("/no-such-page").status_code == 404
+
+
+def test_a_merchant_without_embed_origins_cannot_be_framed(server: LiveServer,
+                                                           browser_client: httpx.Client) -> None:
+    other = add_merchant(server.settings.db_url, "mer_noframe", "sk_test_noframe",
+                         return_origins='["http://127.0.0.1:*"]')
+    with httpx.Client(base_url=server.url, headers=other) as api:
+        payment = new_payment(api, server.url)
+    page = browser_client.get(path_of(payment["checkout_url"]))
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY"
 
 
 def test_sandbox_pages_say_so(browser_client: httpx.Client, api: httpx.Client,

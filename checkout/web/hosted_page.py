@@ -21,6 +21,7 @@ from checkout.store.records import Attempt, Merchant, Payment
 from checkout.web.device import platform_for
 from checkout.web.i18n import pick_language
 from checkout.web.qr import qr_svg
+from checkout.web.security import csp_framed_by
 from checkout.web.templating import render
 from checkout.web.tokens import form_token, form_token_ok, read_checkout_token
 
@@ -113,6 +114,12 @@ def _context(request: Request, ctx: FlowContext, view: View) -> dict[str, Any]:
     }
 
 
+def _page_headers(merchant: Merchant) -> dict[str, str]:
+    # Only the merchant's own embedding origins may frame its checkout; nothing else may.
+    return {"Cache-Control": "no-store",
+            "Content-Security-Policy": csp_framed_by(merchant.embed_origins)}
+
+
 async def page(request: Request) -> Response:
     """GET is safe: link-preview bots open these URLs; nothing here starts or changes a thing."""
     try:
@@ -123,7 +130,7 @@ async def page(request: Request) -> Response:
     platform = platform_for(request.headers.get("user-agent", ""),
                             request.headers.get("sec-ch-ua-mobile", ""))
     return render(request, "checkout/page.html", platform=platform.type,
-                  headers={"Cache-Control": "no-store"}, **_context(request, ctx, view))
+                  headers=_page_headers(merchant), **_context(request, ctx, view))
 
 
 async def status(request: Request) -> Response:
@@ -154,7 +161,7 @@ def _fragment(request: Request, ctx: FlowContext, view: View) -> Response:
                             request.headers.get("sec-ch-ua-mobile", ""))
     return render(request, "checkout/_status.html",
                   status=STOP_POLLING if view.final else 200,
-                  headers={"Cache-Control": "no-store"}, platform=platform.type,
+                  headers=_page_headers(view.merchant), platform=platform.type,
                   **_context(request, ctx, view))
 
 

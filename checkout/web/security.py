@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -12,6 +13,15 @@ from checkout.errors import PayloadTooLarge
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; "
        "frame-ancestors 'none'")
+
+
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:(\d{1,5}|\*))?$")
+
+
+def csp_framed_by(origins: tuple[str, ...]) -> str:
+    """The CSP of a page that these origins (a merchant's embed origins) may frame."""
+    allowed = " ".join(o for o in origins if _ORIGIN.match(o)) or "'none'"
+    return CSP.replace("frame-ancestors 'none'", f"frame-ancestors {allowed}")
 
 
 class SecurityHeaders:
@@ -30,7 +40,10 @@ class SecurityHeaders:
                 headers.setdefault("Content-Security-Policy", CSP)
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 headers.setdefault("Referrer-Policy", "no-referrer")
-                headers.setdefault("X-Frame-Options", "DENY")
+                if "frame-ancestors 'none'" in headers["Content-Security-Policy"]:
+                    # Older browsers know only this; a page some merchant may frame sets its
+                    # own frame-ancestors, which X-Frame-Options cannot express.
+                    headers.setdefault("X-Frame-Options", "DENY")
                 if self.https:
                     headers.setdefault("Strict-Transport-Security", "max-age=31536000")
             await send(message)
