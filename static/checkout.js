@@ -1,4 +1,5 @@
-// The few things htmx cannot do: tick the server's countdown and return to the shop.
+// The few things htmx cannot do: tick the server's countdown, return to the shop, and, in a
+// merchant's frame, tell the parent page (its origin only) the status and our height.
 (function () {
   "use strict";
 
@@ -25,12 +26,46 @@
     });
   }
 
+  var framed = window.parent !== window;
+
+  // The parent's origin, if it is one of the merchant's embed origins ("http://host:*" allows
+  // any port); "" otherwise. Browsers without ancestorOrigins get each exact allowed origin:
+  // postMessage delivers only to the one that matches.
+  function parentOrigins() {
+    var order = document.querySelector("[data-embed-origins]");
+    var allowed = order ? order.dataset.embedOrigins.split(" ").filter(Boolean) : [];
+    var ancestors = window.location.ancestorOrigins;
+    if (ancestors && ancestors.length) {
+      var parent = ancestors[0];
+      return allowed.some(function (pattern) {
+        return pattern === parent || (pattern.slice(-2) === ":*" &&
+          parent.indexOf(pattern.slice(0, -1)) === 0 && /^\d+$/.test(parent.slice(pattern.length - 1)));
+      }) ? [parent] : [];
+    }
+    return allowed.filter(function (o) { return o.slice(-2) !== ":*"; });
+  }
+
+  function tellParent(type) {
+    if (!framed) return;
+    var status = document.getElementById("status");
+    if (!status) return;
+    var message = {
+      source: "tpay-checkout", type: type,
+      payment_id: status.dataset.paymentId, status: status.dataset.status,
+      state: status.dataset.state, final: status.dataset.final === "true",
+      return_url: status.dataset.returnUrl,
+      height: Math.ceil(document.documentElement.getBoundingClientRect().height)
+    };
+    parentOrigins().forEach(function (origin) { window.parent.postMessage(message, origin); });
+  }
+
   function scheduleReturn(root) {
     root.querySelectorAll("a[data-return-after]").forEach(function (a) {
       if (a.dataset.scheduled) return;
       a.dataset.scheduled = "1";
+      if (framed) return;  // the parent page decides; the button still leaves the frame
       setTimeout(function () {
-        if (a.isConnected) window.top.location.href = a.href;
+        if (a.isConnected) window.location.href = a.href;
       }, Number(a.dataset.returnAfter) * 1000);
     });
   }
@@ -38,6 +73,15 @@
   function init(root) {
     startCountdowns(root);
     scheduleReturn(root);
+    tellParent("status");
+  }
+
+  if (framed && window.ResizeObserver) {
+    var lastHeight = 0;
+    new ResizeObserver(function () {
+      var h = Math.ceil(document.documentElement.getBoundingClientRect().height);
+      if (h !== lastHeight) { lastHeight = h; tellParent("resize"); }
+    }).observe(document.documentElement);
   }
 
   document.addEventListener("DOMContentLoaded", function () { init(document); });

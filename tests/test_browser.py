@@ -190,8 +190,10 @@ def test_the_checkout_embeds_only_in_the_merchants_own_origins(
     with httpx.Client(base_url=server.url, timeout=15,
                       headers={"Authorization": "Bearer sk_test_demo"}) as api:
         payment = new_payment(api, server.url)
-    frame = (f'<!doctype html><title>shop</title><iframe id="checkout" '
-             f'src="{payment["checkout_url"]}" width="420" height="760"></iframe>')
+    frame = ('<!doctype html><title>shop</title><script>window.got = []; '
+             'addEventListener("message", e => got.push({origin: e.origin, data: e.data}));'
+             f'</script><iframe id="checkout" src="{payment["checkout_url"]}" width="420" '
+             'height="760"></iframe>')
     context = browser.new_context(locale="en-US")
     page = context.new_page()
     errors = watch_console(page)
@@ -201,6 +203,21 @@ def test_the_checkout_embeds_only_in_the_merchants_own_origins(
         framed = page.frame_locator("#checkout")
         framed.locator(".qr svg").wait_for(timeout=15_000)  # started and polling, in a frame
         assert framed.locator("a[data-action=open-here]").get_attribute("target") == "_top"
+        app = context.new_page()  # the buyer approves in the T-Bank app
+        app.goto(action_url(server))
+        app.click("form[data-action=approve] button")
+        # The parent hears of it by postMessage from the checkout's origin, and the frame
+        # stays on the checkout: the parent decides where the buyer goes next.
+        page.wait_for_function("got.some(m => m.data.final && m.data.status === 'succeeded')",
+                               timeout=15_000)
+        got = page.evaluate("got")
+        assert {m["origin"] for m in got} == {server.url}
+        assert {m["data"]["payment_id"] for m in got} == {payment["id"]}
+        assert all(m["data"]["source"] == "tpay-checkout" and m["data"]["height"] > 100
+                   for m in got)
+        assert [m["data"]["status"] for m in got][0] == "pending"
+        page.wait_for_timeout(3000)  # past the return delay: no navigation inside the frame
+        assert "/c/" in page.frames[1].url
     assert errors == []
     with merchant_site("127.0.0.2", frame) as foreign:
         page.goto(foreign)
