@@ -80,9 +80,9 @@ def state_of(html: str) -> str:
 
 
 def tbank_link(html: str) -> str:
-    match = re.search(r'data-qr-url="([^"]+)"', html)
-    assert match, "no T-Pay link on the page"
-    return unescape(match.group(1))
+    link = pay_link(html)
+    assert link, "no T-Pay link on the page"
+    return link
 
 
 def pay_link(html: str) -> str | None:
@@ -111,7 +111,7 @@ def wait_for(probe: Callable[[], T | None], timeout: float = 15.0, what: str = "
 def wait_for_link(client: httpx.Client, checkout_url: str, ua: str = WINDOWS_CHROME) -> str:
     def probe() -> str | None:
         html = open_page(client, checkout_url, ua)
-        return tbank_link(html) if 'data-qr-url="' in html else None
+        return pay_link(html)
     return wait_for(probe, what="the T-Pay link")
 
 

@@ -103,7 +103,8 @@ def test_phone_buyer_taps_the_app_button_and_sees_success_by_polling(
     button = page.wait_for_selector("a[data-action=open-app]", timeout=15_000)
     assert page.get_attribute("html", "data-platform") == "mobile"
     assert button.get_attribute("href") == action_url(server)
-    assert page.locator(".qr").is_hidden()  # the QR waits behind "pay from another phone"
+    assert page.locator(".qr").count() == 0  # "pay from another phone" makes a QR link
+    assert page.locator("button[data-action=switch-to-qr]").is_visible()
     checkout_url = page.url
 
     app = context.new_page()  # the T-Bank app, beside the checkout tab
@@ -224,4 +225,27 @@ def test_the_checkout_embeds_only_in_the_merchants_own_origins(
         page.wait_for_timeout(1500)
         assert page.frame_locator("#checkout").locator("[data-state]").count() == 0
     assert any("frame-ancestors" in e for e in errors), errors
+    context.close()
+
+
+def test_wrong_device_switch_in_the_browser(browser: Browser, iphone: dict[str, Any],
+                                            server: LiveServer, tmp_path: Path) -> None:
+    """A phone buyer whose T-Bank app is on another phone asks for a QR, and back."""
+    context = browser.new_context(**iphone, locale="en-US")
+    page = context.new_page()
+    errors = watch_console(page)
+    page.goto(server.url + "/")
+    page.click("button[data-product=coffee]")
+    app_link = page.wait_for_selector("a[data-action=open-app]", timeout=15_000)
+    first = app_link.get_attribute("href") or ""
+    page.click("button[data-action=switch-to-qr]")
+    page.wait_for_selector(".qr svg", timeout=15_000)
+    shot = tmp_path / "switched.png"
+    page.locator(".qr").screenshot(path=str(shot))
+    qr = decode_qr(shot)
+    assert qr != first and "platform=desktop" in qr
+    page.click("button[data-action=switch-to-app]")
+    again = page.wait_for_selector("a[data-action=open-app]", timeout=15_000)
+    assert "platform=mobile" in (again.get_attribute("href") or "")
+    assert errors == []
     context.close()

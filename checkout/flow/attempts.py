@@ -101,6 +101,36 @@ async def start_attempt(ctx: FlowContext, payment_id: str, platform: Platform,
     return await call_start(ctx, attempt, payment)
 
 
+async def switch_device(ctx: FlowContext, payment_id: str, platform: Platform,
+                        language: str = "") -> Attempt:
+    """Wrong device: pay with the other kind of link (app button ⇄ QR for another phone).
+
+    Where the acquirer fixes the link's kind when the session starts (Bank 131), that is a new
+    attempt, and the old session is canceled first: two live links could be paid twice.
+    """
+    async with ctx.db.reader() as conn:
+        latest = await repo.latest_attempt(conn, payment_id)
+    if latest is None or latest.status not in LIVE_ATTEMPT or \
+            latest.platform_type == platform.type:
+        return await start_attempt(ctx, payment_id, platform, language)
+    driver = ctx.acquirer(latest.acquirer)
+    if not driver.capabilities.link_fixed_at_start:
+        return latest  # the same link serves both ways
+    if not latest.acquirer_ref:
+        raise Conflict("the payment is still being set up; try again in a moment")
+    snap = await driver.cancel(latest.acquirer_ref, f"{latest.id}:switch")
+    ended = await apply_snapshot(ctx, latest.id, snap)
+    if ended.attempt.status in LIVE_ATTEMPT:
+        # The acquirer kept it open: end it here, and keep watching it (a late payment on it
+        # is given back).
+        ended = await apply_snapshot(ctx, latest.id, Snapshot(
+            latest.acquirer_ref, SessionState.CANCELED, error_code=repo.CANCELED_HERE,
+            error_message="the buyer switched to another device"))
+    if ended.attempt.status is not A.CANCELED:
+        return ended.attempt  # the buyer paid on the old link meanwhile: nothing to switch
+    return await start_attempt(ctx, payment_id, platform, language)
+
+
 async def call_start(ctx: FlowContext, attempt: Attempt, payment: Payment) -> Attempt:
     """Ask the acquirer for the session; safe to repeat (same idempotency key)."""
     driver = ctx.acquirer(attempt.acquirer)

@@ -42,3 +42,13 @@ def platform_for(user_agent: str, ch_mobile: str = "") -> Platform:
         os_value = DEFAULT_OS[kind]
     return Platform(type=kind, os=os_value,
                     browser=BROWSER_VALUE.get(ua.browser.family, DEFAULT_BROWSER))
+
+
+def platform_as(platform: Platform, kind: str) -> Platform:
+    """The buyer's device, described as the other kind (the "wrong device?" switch): an OS
+    the acquirer accepts for that kind, the same browser."""
+    if kind == platform.type:
+        return platform
+    os_value = platform.os if (platform.os in ("ios", "android")) == (kind == "mobile") \
+        else DEFAULT_OS[kind]
+    return Platform(type=kind, os=os_value, browser=platform.browser)

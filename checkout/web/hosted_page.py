@@ -18,7 +18,7 @@ from checkout.flow import attempts as attempt_flow
 from checkout.flow.context import FlowContext
 from checkout.store import repo
 from checkout.store.records import Attempt, Merchant, Payment
-from checkout.web.device import platform_for
+from checkout.web.device import platform_as, platform_for
 from checkout.web.i18n import pick_language
 from checkout.web.qr import qr_svg
 from checkout.web.security import csp_framed_by
@@ -114,6 +114,14 @@ def _context(request: Request, ctx: FlowContext, view: View) -> dict[str, Any]:
     }
 
 
+def _layout(view: View, device: str) -> str:
+    """Which way the link is shown: as the live attempt's link was made (the buyer may have
+    switched device), else as the device suggests."""
+    if view.attempt is not None and view.attempt.platform_type in ("mobile", "desktop"):
+        return view.attempt.platform_type
+    return device
+
+
 def _page_headers(merchant: Merchant) -> dict[str, str]:
     # Only the merchant's own embedding origins may frame its checkout; nothing else may.
     return {"Cache-Control": "no-store",
@@ -130,6 +138,7 @@ async def page(request: Request) -> Response:
     platform = platform_for(request.headers.get("user-agent", ""),
                             request.headers.get("sec-ch-ua-mobile", ""))
     return render(request, "checkout/page.html", platform=platform.type,
+                  layout=_layout(view, platform.type),
                   headers=_page_headers(merchant), **_context(request, ctx, view))
 
 
@@ -162,6 +171,7 @@ def _fragment(request: Request, ctx: FlowContext, view: View) -> Response:
     return render(request, "checkout/_status.html",
                   status=STOP_POLLING if view.final else 200,
                   headers=_page_headers(view.merchant), platform=platform.type,
+                  layout=_layout(view, platform.type),
                   **_context(request, ctx, view))
 
 
@@ -179,8 +189,13 @@ async def start(request: Request) -> Response:
                         media_type="text/plain")
     platform = platform_for(request.headers.get("user-agent", ""),
                             request.headers.get("sec-ch-ua-mobile", ""))
+    switch = str(form.get("switch", ""))
     try:
-        await attempt_flow.start_attempt(ctx, payment.id, platform, pick_language(request))
+        if switch in ("mobile", "desktop"):
+            await attempt_flow.switch_device(ctx, payment.id, platform_as(platform, switch),
+                                             pick_language(request))
+        else:
+            await attempt_flow.start_attempt(ctx, payment.id, platform, pick_language(request))
     except (Conflict, AcquirerError):
         pass  # the page shows the payment as it now stands
     if request.headers.get("hx-request") != "true":
