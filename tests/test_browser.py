@@ -249,3 +249,27 @@ def test_wrong_device_switch_in_the_browser(browser: Browser, iphone: dict[str, 
     assert "platform=mobile" in (again.get_attribute("href") or "")
     assert errors == []
     context.close()
+
+
+def test_the_demo_shop_opens_the_checkout_in_a_modal_with_embed_js(
+        browser: Browser, server: LiveServer) -> None:
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors = watch_console(page)
+    page.goto(server.url + "/")
+    page.click("button[data-product-embedded=mug]")
+    modal = page.wait_for_selector("[data-tpay-checkout=modal][role=dialog]", timeout=15_000)
+    framed = page.frame_locator("[data-tpay-checkout] iframe")
+    framed.locator(".qr svg").wait_for(timeout=15_000)
+    # The frame grew to its content (the checkout told embed.js its height).
+    height = page.evaluate("document.querySelector('[data-tpay-checkout] iframe').style.height")
+    assert height.endswith("px") and int(height[:-2]) > 300
+    assert page.get_attribute("[data-embed-checkout]", "data-last-status") == "pending"
+    app = context.new_page()
+    app.goto(action_url(server))
+    app.click("form[data-action=approve] button")
+    # On the final status embed.js sends the shop's page to its return URL (returnOnFinish).
+    page.wait_for_url("**/shop/return?*payment_id=*", timeout=15_000)
+    assert page.get_attribute(".payment-status", "data-status") == "succeeded"
+    assert modal is not None and errors == []
+    context.close()

@@ -25,9 +25,10 @@ def _api(request: Request) -> tuple[httpx.AsyncClient, Settings]:
     return request.app.state.http, request.app.state.settings
 
 
-def _page(request: Request, status: int = 200, error: str = "") -> Response:
+def _page(request: Request, status: int = 200, error: str = "",
+          embed_checkout: str = "") -> Response:
     return render(request, "shop/index.html", products=PRODUCTS, acquirers=ACQUIRERS,
-                  lang="en", status=status, error=error)
+                  lang="en", status=status, error=error, embed_checkout=embed_checkout)
 
 
 def _auth(acquirer: str) -> dict[str, str]:
@@ -53,6 +54,9 @@ async def buy(request: Request) -> Response:
     )
     if resp.status_code != 201:
         return _page(request, 502, f"Our payment API said {resp.status_code}: {resp.text[:300]}")
+    if form.get("mode") == "embedded":
+        # The shop stays on screen; embed.js opens the checkout over it.
+        return _page(request, embed_checkout=resp.json()["checkout_url"])
     return RedirectResponse(resp.json()["checkout_url"], status_code=303)
 
 
