@@ -76,6 +76,41 @@
     tellParent("status");
   }
 
+  // Polling: every poll_seconds (2 s) at first; with no news for 15 intervals (30 s), every
+  // 2.5 intervals (5 s); after 60 intervals (2 min), every 5 (10 s). At once, and fast again,
+  // when the buyer returns to the tab (e.g. from the T-Bank app) or the network comes back;
+  // never while the tab is hidden. The server answers "unchanged" for almost nothing.
+  var quietSince = performance.now(), lastUrl = "", pollTimer = 0;
+
+  function pollDelay(base) {
+    var quiet = (performance.now() - quietSince) / 1000 / base;
+    return 1000 * base * (quiet < 15 ? 1 : quiet < 60 ? 2.5 : 5);
+  }
+
+  function poll() {
+    clearTimeout(pollTimer);
+    var status = document.getElementById("status");
+    if (!status || !status.getAttribute("hx-get")) return;  // final: nothing more to ask
+    var url = status.getAttribute("hx-get");
+    if (url !== lastUrl) { lastUrl = url; quietSince = performance.now(); }  // news arrived
+    if (!document.hidden && window.htmx) window.htmx.trigger(status, "poll");
+    pollTimer = setTimeout(poll, pollDelay(Number(status.dataset.pollSeconds) || 2));
+  }
+
+  function wakeUp() {
+    if (document.hidden) return;
+    quietSince = performance.now();
+    poll();
+  }
+  document.addEventListener("visibilitychange", wakeUp);
+  window.addEventListener("focus", wakeUp);
+  window.addEventListener("pageshow", function (e) { if (e.persisted) wakeUp(); });
+  window.addEventListener("online", wakeUp);
+  document.addEventListener("DOMContentLoaded", function () {
+    var status = document.getElementById("status");
+    if (status) pollTimer = setTimeout(poll, pollDelay(Number(status.dataset.pollSeconds) || 2));
+  });
+
   if (framed && window.ResizeObserver) {
     var lastHeight = 0;
     new ResizeObserver(function () {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -272,4 +273,28 @@ def test_the_demo_shop_opens_the_checkout_in_a_modal_with_embed_js(
     page.wait_for_url("**/shop/return?*payment_id=*", timeout=15_000)
     assert page.get_attribute(".payment-status", "data-status") == "succeeded"
     assert modal is not None and errors == []
+    context.close()
+
+
+def test_polling_slows_down_while_nothing_happens_and_wakes_on_focus(
+        browser: Browser, server: LiveServer) -> None:
+    """At the tests' 0.5 s interval: 0.5 s for 7.5 s, then 1.25 s; a focus polls at once."""
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    polls: list[float] = []
+    page.on("request", lambda r: polls.append(time.monotonic()) if "/status?" in r.url
+            else None)
+    page.goto(server.url + "/")
+    page.click("button[data-product=mug]")
+    page.wait_for_selector(".qr svg", timeout=15_000)
+    begun = time.monotonic()
+    page.wait_for_timeout(11_000)
+    early = [t for t in polls if begun <= t < begun + 4]
+    late = [t for t in polls if begun + 8.5 <= t < begun + 11]
+    assert len(early) >= 6, early  # ~every 0.5 s
+    assert 1 <= len(late) <= 3, late  # ~every 1.25 s
+    before = len(polls)
+    page.evaluate("window.dispatchEvent(new Event('focus'))")
+    page.wait_for_timeout(300)
+    assert len(polls) > before  # the buyer is back: asked at once
     context.close()
