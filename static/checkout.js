@@ -70,7 +70,25 @@
     });
   }
 
+  // iPadOS Safari says it is a Mac. A "Mac" with a touch screen is an iPad: it can run the
+  // T-Bank app, so it is told the server so when it starts paying, and offered the app link.
+  var touchMac = /Macintosh/.test(navigator.userAgent) && navigator.maxTouchPoints > 0;
+  document.addEventListener("htmx:configRequest", function (e) {
+    if (touchMac && e.detail.verb === "post") e.detail.parameters.device = "touch-mac";
+  });
+
+  function offerApp(root) {
+    if (!touchMac) return;
+    document.documentElement.dataset.platform = "mobile";
+    root.querySelectorAll("[data-touch-mac-offer]").forEach(function (el) {
+      el.hidden = false;
+      var device = el.querySelector("input[name=device]");
+      if (device) device.value = "touch-mac";
+    });
+  }
+
   function init(root) {
+    offerApp(root);
     startCountdowns(root);
     scheduleReturn(root);
     tellParent("status");

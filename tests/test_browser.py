@@ -298,3 +298,31 @@ def test_polling_slows_down_while_nothing_happens_and_wakes_on_focus(
     page.wait_for_timeout(300)
     assert len(polls) > before  # the buyer is back: asked at once
     context.close()
+
+
+def test_an_ipad_posing_as_a_mac_is_caught_by_its_touch_points(
+        browser: Browser, server: LiveServer) -> None:
+    """iPadOS Safari sends a Mac User-Agent; the page sees touch and asks for the app link."""
+    ipad = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 "
+            "(KHTML, like Gecko) Version/17.4 Safari/605.1.15")
+    context = browser.new_context(user_agent=ipad, has_touch=True, locale="en-US",
+                                  viewport={"width": 1024, "height": 1366})
+    page = context.new_page()
+    errors = watch_console(page)
+    page.goto(server.url + "/")
+    page.click("button[data-product=mug]")
+    button = page.wait_for_selector("a[data-action=open-app]", timeout=15_000)
+    assert "platform=mobile" in (button.get_attribute("href") or "")
+    assert page.get_attribute("html", "data-platform") == "mobile"
+    rows = query(server.settings.db_url, "SELECT platform_type, platform_os FROM attempts")
+    assert [tuple(r) for r in rows] == [("mobile", "ios")]
+    # The same User-Agent without touch is a Mac: the QR.
+    mac = browser.new_context(user_agent=ipad, locale="en-US")
+    other = mac.new_page()
+    other.goto(server.url + "/")
+    other.click("button[data-product=mug]")
+    other.wait_for_selector(".qr svg", timeout=15_000)
+    assert other.locator("[data-touch-mac-offer]").is_hidden()
+    assert errors == []
+    mac.close()
+    context.close()

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from checkout.acquirers.base import Family
+from checkout.acquirers.base import Family, Platform
 from checkout.domain.states import FINAL_PAYMENT, AttemptStatus, PaymentStatus
 from checkout.errors import AcquirerError, Conflict, NotFound
 from checkout.flow import attempts as attempt_flow
@@ -189,6 +189,9 @@ async def start(request: Request) -> Response:
                         media_type="text/plain")
     platform = platform_for(request.headers.get("user-agent", ""),
                             request.headers.get("sec-ch-ua-mobile", ""))
+    if form.get("device") == "touch-mac" and platform.type == "desktop" and \
+            "Macintosh" in request.headers.get("user-agent", ""):
+        platform = Platform("mobile", "ios", platform.browser)  # an iPad, as its page found
     switch = str(form.get("switch", ""))
     try:
         if switch in ("mobile", "desktop"):
