@@ -15,7 +15,6 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
 
 from checkout import jobs
 from checkout.acquirers import registry
@@ -26,7 +25,7 @@ from checkout.notify.delivery import DeliveryWorker
 from checkout.notify.signing import new_secret
 from checkout.sandbox import routes as sandbox_routes
 from checkout.sandbox.world import Sandbox
-from checkout.settings import DEMO_MERCHANTS, ROOT, ConfigError, Settings
+from checkout.settings import DEMO_MERCHANTS, ConfigError, Settings
 from checkout.store import repo
 from checkout.store import webhooks as webhook_store
 from checkout.store.db import Database
@@ -41,6 +40,7 @@ from checkout.web import (
     payment_methods_api,
     payment_operations,
 )
+from checkout.web.assets import static_app
 from checkout.web.merchant_auth import hash_key
 from checkout.web.problems import checkout_error, http_error, unexpected_error
 from checkout.web.security import BodyLimit, RejectNul, SecurityHeaders
@@ -62,7 +62,7 @@ def create_app(settings: Settings) -> Starlette:
         *openapi.routes,
         *hosted_page.routes,
         *acquirer_webhooks.routes,
-        Mount("/static", StaticFiles(directory=str(ROOT / "static")), name="static"),
+        Mount("/static", static_app(), name="static"),
     ]
     if settings.sandbox:
         routes += [*sandbox_routes.routes, *demo_shop.routes]

@@ -326,3 +326,38 @@ def test_an_ipad_posing_as_a_mac_is_caught_by_its_touch_points(
     assert errors == []
     mac.close()
     context.close()
+
+
+def test_the_waiting_page_fits_the_budget_with_no_third_party_request(
+        browser: Browser, server: LiveServer) -> None:
+    """First load of the waiting page (QR shown): ≤ 60 KB over the wire, all from us, and the
+    static assets fingerprinted, compressed and cached for a year."""
+    with httpx.Client(base_url=server.url, timeout=15,
+                      headers={"Authorization": "Bearer sk_test_demo"}) as api:
+        payment = new_payment(api, server.url)
+    context = browser.new_context(locale="en-US")
+    warm = context.new_page()  # start it, so a fresh load shows the waiting page with its QR
+    warm.goto(payment["checkout_url"])
+    warm.wait_for_selector(".qr svg", timeout=15_000)
+    warm.close()
+    fresh = browser.new_context(locale="en-US")
+    page = fresh.new_page()
+    responses: list[Any] = []
+    page.on("requestfinished", lambda r: responses.append(r))
+    page.goto(payment["checkout_url"], wait_until="networkidle")
+    page.wait_for_selector(".qr svg")
+    loaded = [r for r in responses if "/status?" not in r.url]
+    assert {r.url.split("/")[2] for r in responses} == {server.url.split("/")[2]}
+    total = sum(r.sizes()["responseBodySize"] + r.sizes()["responseHeadersSize"]
+                for r in loaded)
+    print(f"waiting page, first load: {total} bytes in {len(loaded)} responses")
+    assert total <= 60_000, [(r.url, r.sizes()) for r in loaded]
+    for r in loaded:
+        if "/static/" in r.url:
+            headers = r.response().headers if r.response() else {}
+            assert "?v=" in r.url and "immutable" in headers.get("cache-control", "")
+            if r.url.split("?")[0].endswith((".js", ".css")) and \
+                    r.sizes()["responseBodySize"] > 512:
+                assert headers.get("content-encoding") == "gzip", r.url
+    fresh.close()
+    context.close()

@@ -10,6 +10,7 @@ from starlette.responses import HTMLResponse
 
 from checkout.domain.money import Money
 from checkout.settings import ROOT, Settings
+from checkout.web.assets import fingerprints
 from checkout.web.i18n import MESSAGES, pick_language
 
 HTMX_FILE = "htmx-2.0.11.min.js"
@@ -22,7 +23,10 @@ def make_environment(settings: Settings) -> Environment:
         enable_async=False,
         auto_reload=False,
     )
-    env.globals.update(sandbox=settings.sandbox, htmx_file=HTMX_FILE)
+    versions = fingerprints()
+    env.globals.update(sandbox=settings.sandbox,
+                       asset=lambda name: f"/static/{name}?v={versions[name]}",
+                       htmx_file=HTMX_FILE)
     env.filters["money"] = lambda amount, currency, lang="en": Money(amount, currency).format(
         lang)
     return env
