@@ -87,6 +87,26 @@
     });
   }
 
+  // "App didn't open?": if the page is still in front 1.5 s after a tap on the app link, the
+  // ways out (open in the browser, copy the link) appear.
+  document.addEventListener("click", function (e) {
+    var link = e.target.closest && e.target.closest("a[data-action=open-app]");
+    if (link) {
+      setTimeout(function () {
+        if (document.hidden) return;
+        document.querySelectorAll("[data-app-fallback]").forEach(function (el) {
+          el.hidden = false;
+        });
+      }, 1500);
+    }
+    var copy = e.target.closest && e.target.closest("[data-action=copy-link]");
+    if (copy && navigator.clipboard) {
+      navigator.clipboard.writeText(copy.dataset.copy).then(function () {
+        copy.textContent = copy.dataset.copiedText;
+      });
+    }
+  });
+
   function init(root) {
     offerApp(root);
     startCountdowns(root);

@@ -361,3 +361,25 @@ def test_the_waiting_page_fits_the_budget_with_no_third_party_request(
                 assert headers.get("content-encoding") == "gzip", r.url
     fresh.close()
     context.close()
+
+
+def test_app_did_not_open_offers_the_ways_out(browser: Browser, iphone: dict[str, Any],
+                                              server: LiveServer) -> None:
+    """The tap on the app link leads nowhere (no app, or an app browser swallows it): 1.5 s
+    later the page, still in front, offers to copy the link."""
+    context = browser.new_context(**iphone, locale="en-US")
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    page = context.new_page()
+    page.goto(server.url + "/")
+    page.click("button[data-product=coffee]")
+    page.wait_for_selector("a[data-action=open-app]", timeout=15_000)
+    checkout = page.url
+    # An app browser that swallows the tap: the link goes nowhere, the page stays.
+    page.evaluate("document.addEventListener('click', e => { if (e.target.closest("
+                  "'a[data-action=open-app]')) e.preventDefault(); }, true)")
+    assert page.locator("[data-app-fallback]").is_hidden()
+    page.click("a[data-action=open-app]")
+    page.wait_for_selector("[data-app-fallback]:not([hidden])", timeout=5_000)
+    page.click("button[data-action=copy-link]")
+    assert page.evaluate("navigator.clipboard.readText()") == checkout.split("?")[0]
+    context.close()

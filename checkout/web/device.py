@@ -52,3 +52,22 @@ def platform_as(platform: Platform, kind: str) -> Platform:
     os_value = platform.os if (platform.os in ("ios", "android")) == (kind == "mobile") \
         else DEFAULT_OS[kind]
     return Platform(type=kind, os=os_value, browser=platform.browser)
+
+
+# Apps that open links in their own browser, by a mark in their User-Agent. From inside them a
+# link to the T-Bank app often does nothing (iOS) or asks first (Android).
+IN_APP_MARKS = (
+    ("Telegram", "telegram"), ("WhatsApp", "whatsapp"), ("Instagram", "instagram"),
+    ("VKClient", "vk"), ("com.vkontakte", "vk"), ("FBAN/", "facebook"), ("FBAV/", "facebook"),
+    ("FB_IAB", "facebook"), ("YaApp_", "yandex"), ("YaSearchBrowser", "yandex"),
+    ("YandexSearch", "yandex"),
+)
+
+
+@lru_cache(maxsize=8192)
+def in_app_browser(user_agent: str) -> str:
+    """Which app's built-in browser this is ("telegram", "vk", …), or "" for a real browser."""
+    for mark, app in IN_APP_MARKS:
+        if mark in user_agent:
+            return app
+    return ""

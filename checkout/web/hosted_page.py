@@ -18,7 +18,7 @@ from checkout.flow import attempts as attempt_flow
 from checkout.flow.context import FlowContext
 from checkout.store import repo
 from checkout.store.records import Attempt, Merchant, Payment
-from checkout.web.device import platform_as, platform_for
+from checkout.web.device import in_app_browser, platform_as, platform_for
 from checkout.web.i18n import pick_language
 from checkout.web.qr import qr_svg
 from checkout.web.security import csp_framed_by
@@ -111,7 +111,21 @@ def _context(request: Request, ctx: FlowContext, view: View) -> dict[str, Any]:
         "form_token": form_token(ctx.settings, "attempt", view.payment.id),
         "status_url": f"/c/{token}/status?{urlencode({'v': view.payment.version, 'lang': lang})}",
         "attempts_url": f"/c/{token}/attempts?{urlencode({'lang': lang})}",
+        **_escape_hatches(request, ctx, token),
     }
+
+
+def _escape_hatches(request: Request, ctx: FlowContext, token: str) -> dict[str, str]:
+    """For a buyer inside another app's browser: this page's own link, to open elsewhere.
+
+    On Android an `intent://` link hands it to the default browser; iOS has no such door, so
+    the buyer copies the link (or scans the QR from another phone)."""
+    ua = request.headers.get("user-agent", "")
+    page_url = f"{ctx.settings.public_url}/c/{token}"
+    scheme, _, rest = page_url.partition("://")
+    android = platform_for(ua, request.headers.get("sec-ch-ua-mobile", "")).os == "android"
+    return {"in_app": in_app_browser(ua), "page_url": page_url,
+            "intent_url": f"intent://{rest}#Intent;scheme={scheme};end" if android else ""}
 
 
 def _layout(view: View, device: str) -> str:
