@@ -99,6 +99,8 @@
         });
       }, 1500);
     }
+    var enlarge = e.target.closest && e.target.closest("[data-action=enlarge-qr]");
+    if (enlarge) toggleQr(enlarge);
     var copy = e.target.closest && e.target.closest("[data-action=copy-link]");
     if (copy && navigator.clipboard) {
       navigator.clipboard.writeText(copy.dataset.copy).then(function () {
@@ -107,7 +109,41 @@
     }
   });
 
+  // The QR full screen (a tap or Escape closes it), and the screen kept awake while a QR is
+  // shown: the buyer is busy with the other phone.
+  function toggleQr(button) {
+    var qr = document.querySelector(".qr");
+    if (!qr) return;
+    var on = !qr.classList.contains("qr-full");
+    qr.classList.toggle("qr-full", on);
+    button.setAttribute("aria-pressed", on ? "true" : "false");
+  }
+  document.addEventListener("keydown", function (e) {
+    var full = document.querySelector(".qr-full");
+    if (e.key === "Escape" && full) full.classList.remove("qr-full");
+  });
+  document.addEventListener("click", function (e) {
+    if (e.target.closest && e.target.closest(".qr-full")) {
+      e.target.closest(".qr-full").classList.remove("qr-full");
+    }
+  }, true);
+
+  var wakeLock = null;
+  function keepAwake() {
+    var wanted = !!document.querySelector(".qr svg") && !document.hidden;
+    if (wanted && !wakeLock && navigator.wakeLock) {
+      navigator.wakeLock.request("screen").then(function (lock) {
+        wakeLock = lock;
+        lock.addEventListener("release", function () { wakeLock = null; });
+      }, function () { /* refused (battery saver, policy): the page works the same */ });
+    } else if (!wanted && wakeLock) {
+      wakeLock.release();
+    }
+  }
+  document.addEventListener("visibilitychange", keepAwake);
+
   function init(root) {
+    keepAwake();
     offerApp(root);
     startCountdowns(root);
     scheduleReturn(root);

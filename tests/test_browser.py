@@ -383,3 +383,24 @@ def test_app_did_not_open_offers_the_ways_out(browser: Browser, iphone: dict[str
     page.click("button[data-action=copy-link]")
     assert page.evaluate("navigator.clipboard.readText()") == checkout.split("?")[0]
     context.close()
+
+
+def test_the_qr_enlarges_to_the_full_screen_and_still_decodes(
+        browser: Browser, server: LiveServer, tmp_path: Path) -> None:
+    context = browser.new_context(locale="en-US", viewport={"width": 800, "height": 600})
+    page = context.new_page()
+    page.goto(server.url + "/")
+    page.click("button[data-product=mug]")
+    page.wait_for_selector(".qr svg", timeout=15_000)
+    small = page.locator(".qr svg").bounding_box()
+    assert small and small["width"] >= 256
+    assert page.inner_text(".qr-link") == action_url(server)  # the link, as text, beside it
+    page.click("button[data-action=enlarge-qr]")
+    big = page.locator(".qr-full svg").bounding_box()
+    assert big and big["width"] >= 0.9 * 600
+    shot = tmp_path / "full.png"
+    page.screenshot(path=str(shot))
+    assert decode_qr(shot) == action_url(server)
+    page.keyboard.press("Escape")
+    assert page.locator(".qr-full").count() == 0
+    context.close()
