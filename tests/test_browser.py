@@ -404,3 +404,19 @@ def test_the_qr_enlarges_to_the_full_screen_and_still_decodes(
     page.keyboard.press("Escape")
     assert page.locator(".qr-full").count() == 0
     context.close()
+
+
+def test_dark_mode_keeps_the_qr_black_on_white(browser: Browser, server: LiveServer,
+                                                tmp_path: Path) -> None:
+    context = browser.new_context(locale="en-US", color_scheme="dark")
+    page = context.new_page()
+    page.goto(server.url + "/")
+    page.click("button[data-product=mug]")
+    page.wait_for_selector(".qr svg", timeout=15_000)
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(15, 15, 16)"
+    assert page.evaluate("getComputedStyle(document.querySelector('.qr svg'))"
+                         ".backgroundColor") == "rgb(255, 255, 255)"
+    shot = tmp_path / "dark.png"
+    page.locator(".qr").screenshot(path=str(shot))
+    assert decode_qr(shot) == action_url(server)
+    context.close()
