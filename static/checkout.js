@@ -8,6 +8,19 @@
     return m + ":" + (s < 10 ? "0" : "") + s;
   }
 
+  // Milestones a screen reader hears (inside the polite live region), not every second.
+  var MILESTONES = [600, 300, 120, 60];
+  function announce(el, left) {
+    var box = el.closest("#status") && el.closest("#status").querySelector("[data-countdown-announce]");
+    if (!box) return;
+    MILESTONES.forEach(function (m) {
+      if (left <= m && left > m - 2 && box.dataset.said !== String(m)) {
+        box.dataset.said = String(m);
+        box.textContent = box.dataset.template.replace("{n}", String(m / 60));
+      }
+    });
+  }
+
   // The server renders the seconds left; we only count them down, from our own monotonic
   // clock, so a wrong wall clock on the buyer's device changes nothing.
   function startCountdowns(root) {
@@ -19,6 +32,7 @@
         if (!el.isConnected) return;
         var left = Math.max(0, Math.floor((end - performance.now()) / 1000));
         el.textContent = left > 0 ? format(left) : el.dataset.expiredText;
+        announce(el, left);
         if (left <= 60) el.classList.add("soon");
         if (left > 0) setTimeout(tick, 1000 - ((end - performance.now()) % 1000));
       }
@@ -129,7 +143,11 @@
   }, true);
 
   var wakeLock = null;
+  // In a frame only where the parent allows it (embed.js does): asking otherwise is an error.
+  var mayLock = !!navigator.wakeLock && (!framed || !!(document.featurePolicy &&
+    document.featurePolicy.allowsFeature("screen-wake-lock")));
   function keepAwake() {
+    if (!mayLock) return;
     var wanted = !!document.querySelector(".qr svg") && !document.hidden;
     if (wanted && !wakeLock && navigator.wakeLock) {
       navigator.wakeLock.request("screen").then(function (lock) {

@@ -22,6 +22,7 @@
       overlay = document.createElement("div");
       overlay.setAttribute("role", "dialog");
       overlay.setAttribute("aria-modal", "true");
+      overlay.setAttribute("aria-label", options.title || "T-Pay");
       overlay.setAttribute("data-tpay-checkout", "modal");
       overlay.style.cssText = "position:fixed;inset:0;z-index:2147483647;overflow:auto;" +
         "background:rgba(0,0,0,.55);padding:2rem 1rem";

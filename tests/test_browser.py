@@ -420,3 +420,21 @@ def test_dark_mode_keeps_the_qr_black_on_white(browser: Browser, server: LiveSer
     page.locator(".qr").screenshot(path=str(shot))
     assert decode_qr(shot) == action_url(server)
     context.close()
+
+
+@pytest.mark.server_settings(attempt_ttl_seconds=66)
+def test_the_countdown_ticks_silently_and_announces_milestones(
+        browser: Browser, server: LiveServer) -> None:
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    page.goto(server.url + "/")
+    page.click("button[data-product=mug]")
+    page.wait_for_selector(".qr svg", timeout=15_000)
+    assert page.get_attribute(".countdown", "aria-live") == "off"
+    assert page.get_attribute("#status", "aria-live") == "polite"
+    announce = page.locator("[data-countdown-announce]")
+    assert announce.inner_text() == ""  # nothing said at 65 s left…
+    page.wait_for_function("() => document.querySelector('[data-countdown-announce]')"
+                           ".textContent !== ''", timeout=10_000)
+    assert announce.inner_text() == "1 min left to approve"  # …once, at the minute
+    context.close()

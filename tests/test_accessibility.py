@@ -1,0 +1,144 @@
+"""axe-core (the engine, as packaged by axe-playwright-python) in Debian's Chromium: no
+violation, of any impact, on any state of the buyer's pages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+
+from tests.buyer import add_merchant, decide, new_payment, query
+from tests.server import LiveServer
+from tests.test_browser import CHROMIUM, FLAGS
+from tests.test_in_app_browsers import TELEGRAM_ANDROID
+
+pytestmark = pytest.mark.browser
+AXE = Axe()
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    b = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+    yield b
+    b.close()
+
+
+def assert_accessible(page: Page, state: str) -> None:
+    result = AXE.run(page)
+    assert result.violations_count == 0, f"{state}:\n{result.generate_report()}"
+
+
+def _checkout(server: LiveServer, api: httpx.Client, page: Page) -> dict[str, Any]:
+    payment = new_payment(api, server.url)
+    page.goto(payment["checkout_url"])
+    return payment
+
+
+def _link(server: LiveServer, payment: dict[str, Any]) -> str:
+    return str(query(server.settings.db_url, "SELECT action_url FROM attempts WHERE "
+                     "payment_id = :p ORDER BY created_at DESC", p=payment["id"])[0][0])
+
+
+STATES: dict[str, tuple[dict[str, Any], Callable[..., None]]] = {}
+
+
+def state(name: str, **context: Any) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    def register(fn: Callable[..., None]) -> Callable[..., None]:
+        STATES[name] = (context, fn)
+        return fn
+    return register
+
+
+@state("shop")
+def _shop(server: LiveServer, api: httpx.Client, page: Page) -> None:
+    page.goto(server.url + "/")
+
+
+@state("waiting, QR", viewport={"width": 1280, "height": 900})
+def _waiting_qr(server: LiveServer, api: httpx.Client, page: Page) -> None:
+    _checkout(server, api, page)
+    page.wait_for_selector("[data-state=awaiting] .qr svg")
+
+
+@state("waiting, app button", device="iPhone 13")
+def _waiting_button(server: LiveServer, api: httpx.Client, page: Page) -> None:
+    _checkout(server, api, page)
+    page.wait_for_selector("a[data-action=open-app]")
+
+
+@state("in-app browser", device="Pixel 7", user_agent=TELEGRAM_ANDROID)
+def _in_app(server: LiveServer, api: httpx.Client, page: Page) -> None:
+    _checkout(server, api, page)
+    page.wait_for_selector("[data-in-app=telegram]")
+
+
+@state("succeeded")
+def _succeeded(server: LiveServer, api: httpx.Client, page: Page) -> None:
+    payment = _checkout(server, api, page)
+    page.wait_for_selector(".qr svg")
+    decide(httpx.Client(base_url=server.url), _link(server, payment), approve=True)
+    page.wait_for_selector("[data-state=succeeded]")
+
+
+@state("declined")
+def _declined(server: LiveServer, api: httpx.Client, page: Page) -> None:
+    payment = _checkout(server, api, page)
+    page.wait_for_selector(".qr svg")
+    decide(httpx.Client(base_url=server.url), _link(server, payment), approve=False)
+    page.wait_for_selector("[data-state=attempt_failed]")
+
+
+@state("canceled by the shop")
+def _canceled(server: LiveServer, api: httpx.Client, page: Page) -> None:
+    payment = _checkout(server, api, page)
+    page.wait_for_selector(".qr svg")
+    assert api.post(f"/api/v1/payments/{payment['id']}/cancel").status_code == 200
+    page.wait_for_selector("[data-state=payment_canceled]")
+
+
+@state("unknown link")
+def _unknown(server: LiveServer, api: httpx.Client, page: Page) -> None:
+    page.goto(server.url + "/c/not-a-token")
+
+
+@state("acquirer's own page, waiting", device="iPhone 13")
+def _page_family(server: LiveServer, api: httpx.Client, page: Page) -> None:
+    headers = add_merchant(server.settings.db_url, "mer_yk", "sk_test_yk",
+                           return_origins='["http://127.0.0.1:*"]', acquirer="yookassa")
+    with httpx.Client(base_url=server.url, headers=headers) as yk:
+        payment = new_payment(yk, server.url)
+    page.goto(payment["checkout_url"])
+    page.wait_for_selector("a[data-action=open-acquirer-page]")
+
+
+@state("embedded, in the demo shop's modal")
+def _embedded(server: LiveServer, api: httpx.Client, page: Page) -> None:
+    page.goto(server.url + "/")
+    page.click("button[data-product-embedded=mug]")
+    page.frame_locator("[data-tpay-checkout] iframe").locator(".qr svg").wait_for()
+
+
+@pytest.mark.parametrize("name", list(STATES))
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # pages, not storage
+def test_no_accessibility_violation(playwright: Playwright, browser: Browser,
+                                    server: LiveServer, api: httpx.Client, name: str) -> None:
+    context_args, reach = STATES[name]
+    context_args = dict(context_args)
+    device = context_args.pop("device", None)
+    base = dict(playwright.devices[device]) if device else {}
+    context = browser.new_context(**{**base, **context_args, "locale": "en-US"})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    reach(server, api, page)
+    assert_accessible(page, name)
+    context.close()
