@@ -22,6 +22,7 @@ from checkout.notify.signing import new_secret
 from checkout.settings import Settings
 from checkout.store import repo, webhooks
 from checkout.store.db import Database
+from checkout.web.i18n import LANGUAGES
 from checkout.web.merchant_auth import hash_key
 
 
@@ -86,6 +87,15 @@ async def set_acquirer(db: Database, settings: Settings, merchant_id: str,
     check_acquirer(settings, acquirer)
     async with db.transaction() as conn:
         if not await repo.set_acquirer(conn, merchant_id, acquirer):
+            raise NotFound(f"no merchant {merchant_id}")
+
+
+async def set_language(db: Database, merchant_id: str, language: str) -> None:
+    """The page's language for buyers whose browser asks for none of ours."""
+    if language not in LANGUAGES:
+        raise InvalidRequest(f"the language must be one of {', '.join(LANGUAGES)}")
+    async with db.transaction() as conn:
+        if not await repo.set_language(conn, merchant_id, language):
             raise NotFound(f"no merchant {merchant_id}")
 
 
@@ -154,6 +164,7 @@ async def describe(db: Database) -> list[dict[str, object]]:
             endpoints = await webhooks.endpoints_of(conn, m.id)
             out.append({"id": m.id, "name": m.name, "return_origins": list(m.return_origins),
                         "embed_origins": list(m.embed_origins), "acquirer": m.acquirer,
+                        "default_language": m.default_language or None,
                         "keys": keys, "webhooks": endpoints})
     return out
 

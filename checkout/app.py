@@ -163,6 +163,8 @@ async def _seed_demo_merchant(db: Database, settings: Settings) -> str:
                                        now=now, acquirer=acquirer)
             await repo.ensure_key(conn, key_id=f"key_{suffix}", merchant_id=merchant_id,
                                   key_hash=hash_key(key), hint="demo", now=now)
+            if acquirer == "tbc":  # TBC's buyers are in Georgia
+                await repo.set_language(conn, merchant_id, "ka")
             await webhook_store.upsert_endpoint(conn, id=f"we_{suffix}", merchant_id=merchant_id,
                                                 url=f"{settings.public_url}/shop/webhooks",
                                                 secret=secret, now=now)

@@ -65,6 +65,10 @@ def _merchant_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore
                      help="an origin allowed to frame the checkout (repeatable)")
     add.add_argument("--acquirer", default="bank131",
                      help="bank131 (default), smartglocal, yookassa or tbc")
+    language = cmds.add_parser("set-language", help="the page's language when the buyer's "
+                               "browser asks for none of ru, en, ka")
+    language.add_argument("merchant_id")
+    language.add_argument("language", choices=["ru", "en", "ka"])
     switch = cmds.add_parser("set-acquirer", help="send the merchant's new payments to "
                              "another acquirer (earlier payments stay where they are)")
     switch.add_argument("merchant_id")
@@ -94,6 +98,9 @@ async def _merchant(args: argparse.Namespace, settings: Settings) -> int:
                                            acquirer=args.acquirer)
             print(json.dumps({"merchant_id": key.merchant_id, "api_key": key.api_key,
                               "note": "the key is shown only now; keep it secret"}))
+        elif args.action == "set-language":
+            await admin.set_language(db, args.merchant_id, args.language)
+            print(json.dumps({"merchant_id": args.merchant_id, "language": args.language}))
         elif args.action == "set-acquirer":
             await admin.set_acquirer(db, settings, args.merchant_id, args.acquirer)
             print(json.dumps({"merchant_id": args.merchant_id, "acquirer": args.acquirer}))

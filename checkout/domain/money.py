@@ -25,7 +25,6 @@ CURRENCIES: dict[str, Currency] = {
     "USD": Currency("USD", 2, 1, 100_000_000_00),
     "EUR": Currency("EUR", 2, 1, 100_000_000_00),
 }
-SYMBOLS = {"RUB": "₽", "GEL": "₾", "USD": "$", "EUR": "€"}
 
 
 class MoneyError(ValueError):
@@ -54,12 +53,3 @@ class Money:
     def to_decimal_string(self) -> str:
         exp = CURRENCIES[self.currency].exponent
         return str(Decimal(self.amount).scaleb(-exp).quantize(Decimal(1).scaleb(-exp)))
-
-    def format(self, locale: str = "en") -> str:
-        text = self.to_decimal_string()
-        whole, _, frac = text.partition(".")
-        groups = f"{int(whole):,}".replace(",", "\u00a0" if locale == "ru" else ",")
-        sep = "," if locale == "ru" else "."
-        symbol = SYMBOLS.get(self.currency, self.currency)
-        number = f"{groups}{sep}{frac}" if frac else groups
-        return f"{number}\u00a0{symbol}" if locale == "ru" else f"{symbol}{number}"

@@ -17,11 +17,13 @@ class Merchant:
     return_origins: tuple[str, ...]
     embed_origins: tuple[str, ...]
     acquirer: str
+    default_language: str = ""
 
     @classmethod
     def from_row(cls, row: Any) -> Merchant:
         return cls(row.id, row.name, tuple(json.loads(row.return_origins)),
-                   tuple(json.loads(row.embed_origins)), row.acquirer)
+                   tuple(json.loads(row.embed_origins)), row.acquirer,
+                   row.default_language or "")
 
 
 @dataclass(frozen=True)

@@ -53,8 +53,16 @@ async def upsert_merchant(conn: AsyncConnection, *, id: str, name: str,
 
 
 async def set_acquirer(conn: AsyncConnection, merchant_id: str, acquirer: str) -> bool:
+    return await _set_merchant(conn, merchant_id, acquirer=acquirer)
+
+
+async def set_language(conn: AsyncConnection, merchant_id: str, language: str) -> bool:
+    return await _set_merchant(conn, merchant_id, default_language=language)
+
+
+async def _set_merchant(conn: AsyncConnection, merchant_id: str, **values: str) -> bool:
     done = await conn.execute(update(merchants).where(merchants.c.id == merchant_id)
-                              .values(acquirer=acquirer))
+                              .values(**values))
     return done.rowcount == 1
 
 

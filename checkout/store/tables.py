@@ -55,6 +55,8 @@ merchants = Table(
     Column("return_origins", Text, nullable=False),  # JSON list of origin patterns
     Column("embed_origins", Text, nullable=False, server_default="[]"),  # JSON list
     Column("acquirer", String(40), nullable=False, server_default="bank131"),
+    # The page's language when the buyer's browser asks for none we speak (ru, en, ka).
+    Column("default_language", String(8)),
     Column("created_at", UTCDateTime, nullable=False),
 )
 

@@ -101,7 +101,7 @@ class _PageNotFound(NotFound):
 
 def _context(request: Request, ctx: FlowContext, view: View) -> dict[str, Any]:
     token = request.path_params["token"]
-    lang = pick_language(request)
+    lang = pick_language(request, view.merchant.default_language)
     return {
         "view": view,
         "lang": lang,
@@ -206,18 +206,19 @@ async def start(request: Request) -> Response:
     if form.get("device") == "touch-mac" and platform.type == "desktop" and \
             "Macintosh" in request.headers.get("user-agent", ""):
         platform = Platform("mobile", "ios", platform.browser)  # an iPad, as its page found
+    lang = pick_language(request, merchant.default_language)
     switch = str(form.get("switch", ""))
     try:
         if switch in ("mobile", "desktop"):
             await attempt_flow.switch_device(ctx, payment.id, platform_as(platform, switch),
-                                             pick_language(request))
+                                             lang)
         else:
-            await attempt_flow.start_attempt(ctx, payment.id, platform, pick_language(request))
+            await attempt_flow.start_attempt(ctx, payment.id, platform, lang)
     except (Conflict, AcquirerError):
         pass  # the page shows the payment as it now stands
     if request.headers.get("hx-request") != "true":
         return RedirectResponse(f"/c/{request.path_params['token']}?lang="
-                                f"{pick_language(request)}", status_code=303)
+                                f"{lang}", status_code=303)
     ctx, payment, merchant, attempt = await _load(request)
     return _fragment(request, ctx, _view(ctx, payment, merchant, attempt))
 

@@ -8,10 +8,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from checkout.domain.money import Money
 from checkout.settings import ROOT, Settings
 from checkout.web.assets import fingerprints
-from checkout.web.i18n import MESSAGES, pick_language
+from checkout.web.i18n import MESSAGES, format_money, pick_language
 
 HTMX_FILE = "htmx-2.0.11.min.js"
 
@@ -27,8 +26,8 @@ def make_environment(settings: Settings) -> Environment:
     env.globals.update(sandbox=settings.sandbox,
                        asset=lambda name: f"/static/{name}?v={versions[name]}",
                        htmx_file=HTMX_FILE)
-    env.filters["money"] = lambda amount, currency, lang="en": Money(amount, currency).format(
-        lang)
+    env.filters["money"] = lambda amount, currency, lang="en": format_money(amount, currency,
+                                                                            lang)
     return env
 
 
