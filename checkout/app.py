@@ -34,6 +34,7 @@ from checkout.web import (
     acquirer_webhooks,
     demo_shop,
     events_api,
+    gallery,
     hosted_page,
     merchant_api,
     openapi,
@@ -65,7 +66,7 @@ def create_app(settings: Settings) -> Starlette:
         Mount("/static", static_app(), name="static"),
     ]
     if settings.sandbox:
-        routes += [*sandbox_routes.routes, *demo_shop.routes]
+        routes += [*sandbox_routes.routes, *demo_shop.routes, *gallery.routes]
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

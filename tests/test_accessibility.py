@@ -4,6 +4,7 @@ violation, of any impact, on any state of the buyer's pages."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -142,3 +143,44 @@ def test_no_accessibility_violation(playwright: Playwright, browser: Browser,
     reach(server, api, page)
     assert_accessible(page, name)
     context.close()
+
+
+EXPECTED_STATE = {
+    "start": "start", "preparing": "preparing", "awaiting-qr": "awaiting",
+    "awaiting-app": "awaiting", "awaiting-last-minute": "awaiting", "checking": "checking",
+    "acquirer-page": "awaiting", "declined": "attempt_failed",
+    "attempt-expired": "attempt_failed", "succeeded": "succeeded",
+    "waiting-for-capture": "waiting_capture", "payment-expired": "payment_expired",
+    "payment-failed": "payment_failed", "payment-canceled": "payment_canceled",
+}
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_gallery_shows_every_state_accessible_screenshotted_and_scannable(
+        playwright: Playwright, browser: Browser, server: LiveServer) -> None:
+    """Each state, on a desktop, an iPhone and the smallest phone we support (320 px): no axe
+    violation, a screenshot under tests/artifacts/, and every QR decodes to its link."""
+    from checkout.web.gallery import SAMPLE_LINK, STATES
+    from tests.test_browser import decode_qr
+
+    assert set(STATES) == set(EXPECTED_STATE)
+    ARTIFACTS.mkdir(exist_ok=True)
+    devices = {"desktop": ({"viewport": {"width": 1280, "height": 900}}, "desktop"),
+               "iphone": (dict(playwright.devices["iPhone 13"]), "iphone"),
+               "small-phone": ({**playwright.devices["iPhone SE"],
+                                "viewport": {"width": 320, "height": 568}}, "iphone")}
+    for name, (options, ua) in devices.items():
+        context = browser.new_context(**{**options, "locale": "en-US"})
+        page = context.new_page()
+        for state, expected in EXPECTED_STATE.items():
+            page.goto(f"{server.url}/sandbox/gallery/{state}?ua={ua}&lang=en")
+            assert page.get_attribute("#status", "data-state") == expected, (state, name)
+            shot = ARTIFACTS / f"{state}-{name}.png"
+            page.screenshot(path=str(shot), full_page=True)
+            if page.locator(".qr svg").count():
+                qr = ARTIFACTS / f"{state}-{name}-qr.png"
+                page.locator(".qr").screenshot(path=str(qr))
+                assert decode_qr(qr) == SAMPLE_LINK, (state, name)
+            assert_accessible(page, f"{state} on {name}")
+        context.close()

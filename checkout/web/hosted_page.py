@@ -48,7 +48,7 @@ class View:
             self.payment.status is P.WAITING_FOR_CAPTURE
 
 
-def _view(ctx: FlowContext, payment: Payment, merchant: Merchant,
+def view_of(ctx: FlowContext, payment: Payment, merchant: Merchant,
           attempt: Attempt | None) -> View:
     back = _return_url(payment)
     if payment.status is P.SUCCEEDED:
@@ -99,8 +99,9 @@ class _PageNotFound(NotFound):
     """A checkout link that is forged, mangled or for no payment: a page, not JSON."""
 
 
-def _context(request: Request, ctx: FlowContext, view: View) -> dict[str, Any]:
-    token = request.path_params["token"]
+def _context(request: Request, ctx: FlowContext, view: View,
+             token: str = "", ua: str | None = None) -> dict[str, Any]:
+    token = token or request.path_params["token"]
     lang = pick_language(request, view.merchant.default_language)
     return {
         "view": view,
@@ -111,16 +112,17 @@ def _context(request: Request, ctx: FlowContext, view: View) -> dict[str, Any]:
         "form_token": form_token(ctx.settings, "attempt", view.payment.id),
         "status_url": f"/c/{token}/status?{urlencode({'v': view.payment.version, 'lang': lang})}",
         "attempts_url": f"/c/{token}/attempts?{urlencode({'lang': lang})}",
-        **_escape_hatches(request, ctx, token),
+        **_escape_hatches(request, ctx, token, ua),
     }
 
 
-def _escape_hatches(request: Request, ctx: FlowContext, token: str) -> dict[str, str]:
+def _escape_hatches(request: Request, ctx: FlowContext, token: str,
+                    ua: str | None = None) -> dict[str, str]:
     """For a buyer inside another app's browser: this page's own link, to open elsewhere.
 
     On Android an `intent://` link hands it to the default browser; iOS has no such door, so
     the buyer copies the link (or scans the QR from another phone)."""
-    ua = request.headers.get("user-agent", "")
+    ua = request.headers.get("user-agent", "") if ua is None else ua
     page_url = f"{ctx.settings.public_url}/c/{token}"
     scheme, _, rest = page_url.partition("://")
     android = platform_for(ua, request.headers.get("sec-ch-ua-mobile", "")).os == "android"
@@ -148,12 +150,18 @@ async def page(request: Request) -> Response:
         ctx, payment, merchant, attempt = await _load(request)
     except _PageNotFound:
         return render(request, "checkout/not_found.html", status=404)
-    view = _view(ctx, payment, merchant, attempt)
-    platform = platform_for(request.headers.get("user-agent", ""),
-                            request.headers.get("sec-ch-ua-mobile", ""))
+    return render_page(request, ctx, view_of(ctx, payment, merchant, attempt),
+                       request.path_params["token"], request.headers.get("user-agent", ""),
+                       request.headers.get("sec-ch-ua-mobile", ""))
+
+
+def render_page(request: Request, ctx: FlowContext, view: View, token: str, ua: str,
+                ch_mobile: str = "") -> Response:
+    """The whole checkout page for `view`, as a buyer with this User-Agent sees it."""
+    platform = platform_for(ua, ch_mobile)
     return render(request, "checkout/page.html", platform=platform.type,
-                  layout=_layout(view, platform.type),
-                  headers=_page_headers(merchant), **_context(request, ctx, view))
+                  layout=_layout(view, platform.type), headers=_page_headers(view.merchant),
+                  **_context(request, ctx, view, token, ua))
 
 
 async def status(request: Request) -> Response:
@@ -173,7 +181,7 @@ async def status(request: Request) -> Response:
     except _PageNotFound:
         return Response(status_code=STOP_POLLING)
     ctx.versions.note(payment.id, payment.version)
-    view = _view(ctx, payment, merchant, attempt)
+    view = view_of(ctx, payment, merchant, attempt)
     if payment.version == seen:
         return Response(status_code=204, headers={"Cache-Control": "no-store"})
     return _fragment(request, ctx, view)
@@ -220,7 +228,7 @@ async def start(request: Request) -> Response:
         return RedirectResponse(f"/c/{request.path_params['token']}?lang="
                                 f"{lang}", status_code=303)
     ctx, payment, merchant, attempt = await _load(request)
-    return _fragment(request, ctx, _view(ctx, payment, merchant, attempt))
+    return _fragment(request, ctx, view_of(ctx, payment, merchant, attempt))
 
 
 routes = [

@@ -1,0 +1,101 @@
+"""Every state of the checkout page, side by side (sandbox only), for designers and reviewers.
+
+`/sandbox/gallery` lists them; `/sandbox/gallery/<state>?ua=iphone&lang=ka` renders one with
+sample data, as that device sees it. Nothing is stored and nothing can be paid: the forms and
+polls point at a checkout token that does not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from checkout.domain.states import AttemptStatus, PaymentStatus
+from checkout.flow.context import FlowContext
+from checkout.store.records import Attempt, Merchant, Payment
+from checkout.web.hosted_page import render_page, view_of
+from checkout.web.templating import render
+
+A, P = AttemptStatus, PaymentStatus
+USER_AGENTS = {
+    "desktop": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like "
+               "Gecko) Chrome/124.0.0.0 Safari/537.36",
+    "iphone": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
+              "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
+    "android": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like "
+               "Gecko) Chrome/124.0.0.0 Mobile Safari/537.36",
+    "telegram": "Mozilla/5.0 (Linux; Android 14; Pixel 8; wv) AppleWebKit/537.36 (KHTML, like "
+                "Gecko) Version/4.0 Chrome/124.0 Mobile Safari/537.36 Telegram-Android/10.12.0",
+}
+SAMPLE_LINK = "https://www.tinkoff.ru/tpay/100000000001"
+# state -> (payment status, attempt status or None, acquirer, seconds left, attempt's platform)
+STATES: dict[str, tuple[PaymentStatus, AttemptStatus | None, str, int, str]] = {
+    "start": (P.PENDING, None, "bank131", 0, ""),
+    "preparing": (P.PENDING, A.PROCESSING, "bank131", 0, "desktop"),
+    "awaiting-qr": (P.PENDING, A.AWAITING_BUYER, "bank131", 1140, "desktop"),
+    "awaiting-app": (P.PENDING, A.AWAITING_BUYER, "bank131", 1140, "mobile"),
+    "awaiting-last-minute": (P.PENDING, A.AWAITING_BUYER, "bank131", 45, "desktop"),
+    "checking": (P.PENDING, A.AWAITING_BUYER, "bank131", -5, "desktop"),
+    "acquirer-page": (P.PENDING, A.AWAITING_BUYER, "yookassa", 1140, "mobile"),
+    "declined": (P.PENDING, A.FAILED, "bank131", 0, "desktop"),
+    "attempt-expired": (P.PENDING, A.EXPIRED, "bank131", 0, "desktop"),
+    "succeeded": (P.SUCCEEDED, A.SUCCEEDED, "bank131", 0, "desktop"),
+    "waiting-for-capture": (P.WAITING_FOR_CAPTURE, A.AUTHORIZED, "bank131", 0, "desktop"),
+    "payment-expired": (P.EXPIRED, A.EXPIRED, "bank131", 0, "desktop"),
+    "payment-failed": (P.FAILED, A.FAILED, "bank131", 0, "desktop"),
+    "payment-canceled": (P.CANCELED, A.CANCELED, "bank131", 0, "desktop"),
+}
+
+
+def _sample(ctx: FlowContext, state: str) -> tuple[Payment, Merchant, Attempt | None]:
+    status, attempt_status, acquirer, left, platform = STATES[state]
+    now = ctx.now()
+    merchant = Merchant("mer_gallery", "Tea & Co", (), (), acquirer)
+    payment = Payment(
+        id="pay_gallery", merchant_id=merchant.id, acquirer=acquirer, status=status,
+        amount=1_290_00, currency="RUB", description="Gooseneck kettle, 1 l",
+        reference="order-1042", return_url="https://shop.example/return", capture=True,
+        customer_reference=None, metadata={}, captured_amount=0, refunded_amount=0,
+        last_error_code=None, save_payment_method=False, payment_method_id=None,
+        initiator=None, pending_operation=None, pending_amount=None, authorized_at=None,
+        version=1, created_at=now, updated_at=now, expires_at=now + timedelta(hours=1))
+    if attempt_status is None:
+        return payment, merchant, None
+    link = "http://127.0.0.1/sandbox/yookassa/checkout/gallery" if acquirer == "yookassa" \
+        else SAMPLE_LINK
+    attempt = Attempt(
+        id="att_gallery", payment_id=payment.id, acquirer=acquirer, acquirer_ref="ps_gallery",
+        status=attempt_status, platform_type=platform, platform_os="", platform_browser="",
+        language=None, action_url=link, deadline_at=now + timedelta(seconds=left),
+        error_code=None, error_message=None, version=1, created_at=now, updated_at=now,
+        checked_at=None)
+    if attempt_status is A.PROCESSING:
+        attempt = replace(attempt, action_url=None)
+    return payment, merchant, attempt
+
+
+async def index(request: Request) -> Response:
+    return render(request, "sandbox/gallery.html", states=list(STATES),
+                  devices=list(USER_AGENTS), lang="en")
+
+
+async def one(request: Request) -> Response:
+    state = request.path_params["state"]
+    ua_name = request.query_params.get("ua", "desktop")
+    if state not in STATES or ua_name not in USER_AGENTS:
+        return Response("Unknown state or device", status_code=404, media_type="text/plain")
+    ctx: FlowContext = request.app.state.flow
+    payment, merchant, attempt = _sample(ctx, state)
+    view: Any = view_of(ctx, payment, merchant, attempt)
+    return render_page(request, ctx, view, "gallery", USER_AGENTS[ua_name])
+
+
+routes = [
+    Route("/sandbox/gallery", index, methods=["GET"]),
+    Route("/sandbox/gallery/{state}", one, methods=["GET"]),
+]
