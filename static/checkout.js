@@ -189,9 +189,20 @@
     pollTimer = setTimeout(poll, pollDelay(Number(status.dataset.pollSeconds) || 2));
   }
 
+  var hiddenAt = 0;
   function wakeUp() {
-    if (document.hidden) return;
+    if (document.hidden) { hiddenAt = Date.now(); return; }
     quietSince = performance.now();
+    var status = document.getElementById("status");
+    var url = status && status.getAttribute("hx-get");
+    if (url && hiddenAt && Date.now() - hiddenAt > 5000 && window.htmx) {
+      // Back after a while (the device may have slept, freezing our clocks): ask for the page
+      // as it stands, countdown included, whether or not anything changed.
+      hiddenAt = 0;
+      window.htmx.ajax("GET", url.replace(/([?&])v=\d+/, "$1v=0"),
+                       {target: "#status", swap: "outerHTML"});
+      return;
+    }
     poll();
   }
   document.addEventListener("visibilitychange", wakeUp);

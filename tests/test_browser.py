@@ -438,3 +438,55 @@ def test_the_countdown_ticks_silently_and_announces_milestones(
                            ".textContent !== ''", timeout=10_000)
     assert announce.inner_text() == "1 min left to approve"  # …once, at the minute
     context.close()
+
+
+def test_coming_back_in_a_fresh_browser_shows_the_true_status_at_once(
+        browser: Browser, playwright: Playwright, server: LiveServer) -> None:
+    """iOS often returns from the T-Bank app to Safari, not to the tab that started: the
+    checkout link alone (no cookie, no session) shows where the payment stands."""
+    phone = dict(playwright.devices["Pixel 7"])
+    first = browser.new_context(**phone, locale="ru-RU")  # Android, Russian
+    page = first.new_page()
+    page.goto(server.url + "/")
+    page.click("button[data-product=coffee]")
+    button = page.wait_for_selector("a[data-action=open-app]", timeout=15_000)
+    assert page.get_attribute("html", "lang") == "ru"
+    assert "Оплатить через T-Pay" in (button.inner_text() or "")
+    checkout_url = page.url
+    app = first.new_page()
+    app.goto(button.get_attribute("href") or "")
+    app.click("form[data-action=approve] button")
+    first.close()  # the tab that started is gone
+    fresh = browser.new_context(**phone, locale="ka-GE")  # another browser, in Georgian
+    other = fresh.new_page()
+    other.goto(checkout_url.split("?")[0])
+    other.wait_for_selector("[data-state=succeeded]", timeout=15_000)
+    assert other.get_attribute("html", "lang") == "ka"
+    assert cookies_of(fresh) == []
+    fresh.close()
+
+
+def test_a_hidden_tab_that_comes_back_asks_for_the_page_as_it_stands(
+        browser: Browser, server: LiveServer) -> None:
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    page.goto(server.url + "/")
+    page.click("button[data-product=mug]")
+    page.wait_for_selector(".qr svg", timeout=15_000)
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/status?" in r.url else None)
+    # The tab was hidden for a while (e.g. the phone slept): pretend so, then come back.
+    page.evaluate("""() => {
+        Object.defineProperty(document, 'hidden', {configurable: true, get: () => true});
+        document.dispatchEvent(new Event('visibilitychange'));
+        Date.now = ((real) => () => real() + 60000)(Date.now);
+        Object.defineProperty(document, 'hidden', {configurable: true, get: () => false});
+        document.dispatchEvent(new Event('visibilitychange'));
+    }""")
+    page.wait_for_timeout(500)
+    assert any("v=0" in url for url in asked), asked  # a full answer, countdown included
+    context.close()
+
+
+def cookies_of(context: Any) -> list[Any]:
+    return list(context.cookies())
