@@ -15,6 +15,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from checkout.acquirers.registry import NAMES as ACQUIRERS
+from checkout.domain.branding import BrandError, text_on
 from checkout.errors import InvalidRequest, NotFound
 from checkout.flow.context import utcnow
 from checkout.flow.payments import new_id
@@ -87,6 +88,26 @@ async def set_acquirer(db: Database, settings: Settings, merchant_id: str,
     check_acquirer(settings, acquirer)
     async with db.transaction() as conn:
         if not await repo.set_acquirer(conn, merchant_id, acquirer):
+            raise NotFound(f"no merchant {merchant_id}")
+
+
+async def set_brand(db: Database, settings: Settings, merchant_id: str, *, logo_url: str,
+                    accent_color: str) -> None:
+    """The merchant's logo and accent colour on its checkout page ("" removes them)."""
+    if logo_url:
+        parts = urlsplit(logo_url)
+        allowed = ("https",) if not settings.sandbox else ("https", "http")
+        if parts.scheme not in allowed or not parts.hostname or parts.username or \
+                len(logo_url) > 2000 or any(c in logo_url for c in " ;'\"\\"):
+            raise InvalidRequest(f"the logo must be an {' or '.join(allowed)} image URL")
+    if accent_color:
+        try:
+            text_on(accent_color)
+        except BrandError as err:
+            raise InvalidRequest(str(err)) from err
+    async with db.transaction() as conn:
+        if not await repo.set_brand(conn, merchant_id, logo_url or None,
+                                    accent_color.lower() or None):
             raise NotFound(f"no merchant {merchant_id}")
 
 
@@ -165,6 +186,7 @@ async def describe(db: Database) -> list[dict[str, object]]:
             out.append({"id": m.id, "name": m.name, "return_origins": list(m.return_origins),
                         "embed_origins": list(m.embed_origins), "acquirer": m.acquirer,
                         "default_language": m.default_language or None,
+                        "logo_url": m.logo_url or None, "accent_color": m.accent_color or None,
                         "keys": keys, "webhooks": endpoints})
     return out
 

@@ -69,6 +69,11 @@ def _merchant_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore
                                "browser asks for none of ru, en, ka")
     language.add_argument("merchant_id")
     language.add_argument("language", choices=["ru", "en", "ka"])
+    brand = cmds.add_parser("brand", help="the logo and accent colour on the checkout page")
+    brand.add_argument("merchant_id")
+    brand.add_argument("--logo", default="", help="an https image URL (empty: none)")
+    brand.add_argument("--accent", default="", help="#rrggbb, readable under black or white "
+                       "text (empty: the default)")
     switch = cmds.add_parser("set-acquirer", help="send the merchant's new payments to "
                              "another acquirer (earlier payments stay where they are)")
     switch.add_argument("merchant_id")
@@ -98,6 +103,11 @@ async def _merchant(args: argparse.Namespace, settings: Settings) -> int:
                                            acquirer=args.acquirer)
             print(json.dumps({"merchant_id": key.merchant_id, "api_key": key.api_key,
                               "note": "the key is shown only now; keep it secret"}))
+        elif args.action == "brand":
+            await admin.set_brand(db, settings, args.merchant_id, logo_url=args.logo,
+                                  accent_color=args.accent)
+            print(json.dumps({"merchant_id": args.merchant_id, "logo_url": args.logo or None,
+                              "accent_color": args.accent.lower() or None}))
         elif args.action == "set-language":
             await admin.set_language(db, args.merchant_id, args.language)
             print(json.dumps({"merchant_id": args.merchant_id, "language": args.language}))

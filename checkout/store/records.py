@@ -18,12 +18,14 @@ class Merchant:
     embed_origins: tuple[str, ...]
     acquirer: str
     default_language: str = ""
+    logo_url: str = ""
+    accent_color: str = ""
 
     @classmethod
     def from_row(cls, row: Any) -> Merchant:
         return cls(row.id, row.name, tuple(json.loads(row.return_origins)),
                    tuple(json.loads(row.embed_origins)), row.acquirer,
-                   row.default_language or "")
+                   row.default_language or "", row.logo_url or "", row.accent_color or "")
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,12 @@ async def set_language(conn: AsyncConnection, merchant_id: str, language: str) -
     return await _set_merchant(conn, merchant_id, default_language=language)
 
 
-async def _set_merchant(conn: AsyncConnection, merchant_id: str, **values: str) -> bool:
+async def set_brand(conn: AsyncConnection, merchant_id: str, logo_url: str | None,
+                    accent_color: str | None) -> bool:
+    return await _set_merchant(conn, merchant_id, logo_url=logo_url, accent_color=accent_color)
+
+
+async def _set_merchant(conn: AsyncConnection, merchant_id: str, **values: str | None) -> bool:
     done = await conn.execute(update(merchants).where(merchants.c.id == merchant_id)
                               .values(**values))
     return done.rowcount == 1

@@ -57,6 +57,8 @@ merchants = Table(
     Column("acquirer", String(40), nullable=False, server_default="bank131"),
     # The page's language when the buyer's browser asks for none we speak (ru, en, ka).
     Column("default_language", String(8)),
+    Column("logo_url", Text),  # shown on the checkout page; its origin joins img-src
+    Column("accent_color", String(7)),  # "#rrggbb", contrast-checked
     Column("created_at", UTCDateTime, nullable=False),
 )
 

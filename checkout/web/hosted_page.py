@@ -12,6 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from checkout.acquirers.base import Family, Platform
+from checkout.domain.branding import text_on
 from checkout.domain.states import FINAL_PAYMENT, AttemptStatus, PaymentStatus
 from checkout.errors import AcquirerError, Conflict, NotFound
 from checkout.flow import attempts as attempt_flow
@@ -21,7 +22,7 @@ from checkout.store.records import Attempt, Merchant, Payment
 from checkout.web.device import in_app_browser, platform_as, platform_for
 from checkout.web.i18n import pick_language
 from checkout.web.qr import qr_svg
-from checkout.web.security import csp_framed_by
+from checkout.web.security import csp_for_merchant
 from checkout.web.templating import render
 from checkout.web.tokens import form_token, form_token_ok, read_checkout_token
 
@@ -140,8 +141,10 @@ def _layout(view: View, device: str) -> str:
 
 def _page_headers(merchant: Merchant) -> dict[str, str]:
     # Only the merchant's own embedding origins may frame its checkout; nothing else may.
+    logo = urlsplit(merchant.logo_url) if merchant.logo_url else None
     return {"Cache-Control": "no-store",
-            "Content-Security-Policy": csp_framed_by(merchant.embed_origins)}
+            "Content-Security-Policy": csp_for_merchant(
+                merchant.embed_origins, f"{logo.scheme}://{logo.netloc}" if logo else "")}
 
 
 async def page(request: Request) -> Response:
@@ -231,7 +234,21 @@ async def start(request: Request) -> Response:
     return _fragment(request, ctx, view_of(ctx, payment, merchant, attempt))
 
 
+async def brand_css(request: Request) -> Response:
+    """A merchant's accent colour as CSS variables (inline styles are forbidden by our CSP)."""
+    ctx: FlowContext = request.app.state.flow
+    async with ctx.db.reader() as conn:
+        merchant = await repo.merchant_by_id(conn, request.path_params["merchant_id"])
+    if merchant is None or not merchant.accent_color:
+        return Response(":root {}", media_type="text/css")
+    css = (f":root {{ --accent: {merchant.accent_color}; "
+           f"--on-accent: {text_on(merchant.accent_color)}; }}")
+    return Response(css, media_type="text/css",
+                    headers={"Cache-Control": "public, max-age=31536000, immutable"})
+
+
 routes = [
+    Route("/brand/{merchant_id}.css", brand_css, methods=["GET"]),
     Route("/c/{token}", page, methods=["GET"]),
     Route("/c/{token}/status", status, methods=["GET"]),
     Route("/c/{token}/attempts", start, methods=["POST"]),

@@ -18,10 +18,14 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:(\d{1,5}|\*))?$")
 
 
-def csp_framed_by(origins: tuple[str, ...]) -> str:
-    """The CSP of a page that these origins (a merchant's embed origins) may frame."""
-    allowed = " ".join(o for o in origins if _ORIGIN.match(o)) or "'none'"
-    return CSP.replace("frame-ancestors 'none'", f"frame-ancestors {allowed}")
+def csp_for_merchant(embed_origins: tuple[str, ...], logo_origin: str = "") -> str:
+    """The CSP of a merchant's checkout page: framed only by its embed origins, and showing
+    its logo from the logo's origin."""
+    allowed = " ".join(o for o in embed_origins if _ORIGIN.match(o)) or "'none'"
+    csp = CSP.replace("frame-ancestors 'none'", f"frame-ancestors {allowed}")
+    if logo_origin and _ORIGIN.match(logo_origin):
+        csp = csp.replace("img-src 'self' data:", f"img-src 'self' data: {logo_origin}")
+    return csp
 
 
 class SecurityHeaders:
