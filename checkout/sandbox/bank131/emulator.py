@@ -16,7 +16,6 @@ import base64
 import contextlib
 import hashlib
 import json
-import logging
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -31,9 +30,8 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from checkout.sandbox.bank131.store import EmulatorStore
 from checkout.sandbox.faults import FaultBook
+from checkout.sandbox.lifecycle import Emulator
 from checkout.sandbox.outbound import Outbound
-
-log = logging.getLogger("checkout.sandbox.bank131")
 
 PLATFORM_TYPES = ("mobile", "desktop")
 
@@ -77,7 +75,7 @@ def _id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(10)}"
 
 
-class Bank131Emulator:
+class Bank131Emulator(Emulator):
     def __init__(self, config: EmulatorConfig, client: httpx.AsyncClient,
                  faults: FaultBook | None = None, name: str = "bank131") -> None:
         self.config = config
@@ -90,24 +88,12 @@ class Bank131Emulator:
         self._partner_key = partner
         self._bank_key = bank
         self._lock = asyncio.Lock()
-        self._sweeper: asyncio.Task[None] | None = None
         # Fault switches for tests and demos: while `outage` is on, every API call fails as an
         # outage would; while `decline_refunds` is on, refunds end declined.
         self.outage = False
         self.decline_refunds = False
 
     # ---- lifecycle -------------------------------------------------------------------------
-
-    async def start(self) -> None:
-        self._sweeper = asyncio.create_task(self._sweep_forever())
-
-    async def stop(self) -> None:
-        if self._sweeper:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._sweeper
-        await self._out.close()
-        self._store.close()
 
     # ---- the signed JSON API ---------------------------------------------------------------
 
@@ -457,14 +443,6 @@ class Bank131Emulator:
         else:
             self._end(session, "error", "session_expired", "the payer did not act in time")
         return "payment_finished"
-
-    async def _sweep_forever(self) -> None:
-        while True:
-            await asyncio.sleep(1.0)
-            try:
-                await self.expire_overdue()
-            except Exception:  # the sweeper must outlive any one bad row
-                log.exception("sandbox expiry sweep failed")
 
     # ---- webhooks ---------------------------------------------------------------------------
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 import secrets
 import time
 from dataclasses import dataclass
@@ -27,9 +26,8 @@ import httpx
 
 from checkout.sandbox.docstore import DocStore
 from checkout.sandbox.faults import FaultBook
+from checkout.sandbox.lifecycle import Emulator
 from checkout.sandbox.outbound import Outbound
-
-log = logging.getLogger("checkout.sandbox.tbc")
 
 CURRENCIES = ("GEL", "USD", "EUR")
 GEL_ONLY_METHODS = {6, 7}  # Ertguli points, installments
@@ -80,7 +78,7 @@ def _number(value: Decimal) -> float:
     return float(value)
 
 
-class TbcEmulator:
+class TbcEmulator(Emulator):
     name = "tbc"
 
     def __init__(self, config: TbcConfig, client: httpx.AsyncClient, faults: FaultBook) -> None:
@@ -89,22 +87,10 @@ class TbcEmulator:
         self._out = Outbound(self.name, client, faults)
         self._tokens: dict[str, float] = {}
         self._lock = asyncio.Lock()
-        self._sweeper: asyncio.Task[None] | None = None
         # Knobs for tests and demos: how long new access tokens live, and how many were issued
         # (a driver should reuse its token until near expiry, not fetch one per call).
         self.token_seconds = config.token_seconds
         self.tokens_issued = 0
-
-    async def start(self) -> None:
-        self._sweeper = asyncio.create_task(self._sweep_forever())
-
-    async def stop(self) -> None:
-        if self._sweeper:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
-        await self._out.close()
-        self._store.close()
 
     # ---- the API ----------------------------------------------------------------------------
 
@@ -365,14 +351,6 @@ class TbcEmulator:
                     moved += 1
                 self._save(payment, deadline=None)
         return moved
-
-    async def _sweep_forever(self) -> None:
-        while True:
-            await asyncio.sleep(1.0)
-            try:
-                await self.expire_overdue()
-            except Exception:  # the sweeper must outlive any one bad row
-                log.exception("sandbox tbc sweep failed")
 
     # ---- storage and callbacks --------------------------------------------------------------
 

@@ -15,7 +15,6 @@ import base64
 import contextlib
 import hashlib
 import json
-import logging
 import secrets
 import time
 import uuid
@@ -29,9 +28,8 @@ import httpx
 
 from checkout.sandbox.docstore import DocStore
 from checkout.sandbox.faults import FaultBook
+from checkout.sandbox.lifecycle import Emulator
 from checkout.sandbox.outbound import Outbound
-
-log = logging.getLogger("checkout.sandbox.yookassa")
 
 MIN_RUB, MAX_RUB = Decimal("1.00"), Decimal("700000.00")
 DESCRIPTION_MAX = 128
@@ -98,7 +96,7 @@ def _money(value: Decimal) -> dict[str, str]:
     return {"value": str(value), "currency": "RUB"}
 
 
-class YooKassaEmulator:
+class YooKassaEmulator(Emulator):
     name = "yookassa"
 
     def __init__(self, config: YooKassaConfig, client: httpx.AsyncClient,
@@ -107,18 +105,6 @@ class YooKassaEmulator:
         self._store = DocStore(config.db_path)
         self._out = Outbound(self.name, client, faults)
         self._lock = asyncio.Lock()
-        self._sweeper: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self._sweeper = asyncio.create_task(self._sweep_forever())
-
-    async def stop(self) -> None:
-        if self._sweeper:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
-        await self._out.close()
-        self._store.close()
 
     # ---- the API ----------------------------------------------------------------------------
 
@@ -381,14 +367,6 @@ class YooKassaEmulator:
                     continue
             moved += 1
         return moved
-
-    async def _sweep_forever(self) -> None:
-        while True:
-            await asyncio.sleep(1.0)
-            try:
-                await self.expire_overdue()
-            except Exception:  # the sweeper must outlive any one bad row
-                log.exception("sandbox yookassa sweep failed")
 
     # ---- storage and notifications ----------------------------------------------------------
 
