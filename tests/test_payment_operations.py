@@ -15,6 +15,7 @@ from tests.buyer import (
     decide,
     new_payment,
     open_page,
+    path_of,
     query,
     start,
     state_of,
@@ -113,7 +114,8 @@ def test_a_hold_left_too_long_is_released(make_server: Callable[..., LiveServer]
     server = make_server(hold_seconds=1)
     with clients(server) as (api, buyer):
         payment = held(server, api, buyer)
-        wait_for_status(api, payment["id"], "canceled", timeout=20)
+        done = wait_for_status(api, payment["id"], "canceled", timeout=20)
+        assert done["last_error"] == {"code": "hold_expired"}  # not the shop's doing
 
 
 @pytest.mark.parametrize(("path", "body"), [
@@ -205,3 +207,17 @@ def test_without_delayed_capture_at_the_acquirer_payments_still_succeed(
     with clients(server) as (api, buyer):
         payment = paid(server, api, buyer)
         assert payment["captured_amount"] == payment["amount"]
+
+
+def test_a_canceled_payment_says_why_to_the_merchant_and_the_buyer(
+        server: LiveServer, api: httpx.Client, browser_client: httpx.Client) -> None:
+    payment = new_payment(api, server.url)
+    canceled = api.post(f"/api/v1/payments/{payment['id']}/cancel").json()
+    assert canceled["status"] == "canceled"
+    assert canceled["last_error"] == {"code": "canceled_by_merchant"}
+    page = browser_client.get(path_of(payment["checkout_url"]) + "?lang=en").text
+    assert 'data-reason="canceled_by_merchant"' in page
+    assert "The shop canceled this payment." in page
+    events = api.get("/api/v1/events").json()["data"]
+    told = [e for e in events if e["type"] == "payment.canceled"]
+    assert told and told[0]["data"]["object"]["last_error"] == {"code": "canceled_by_merchant"}

@@ -22,6 +22,9 @@ from checkout.store.records import Payment
 
 log = logging.getLogger("checkout.flow")
 A, P = AttemptStatus, PaymentStatus
+# Why a payment was canceled, as `last_error.code` (the buyer's page words it).
+CANCELED_BY_MERCHANT = "canceled_by_merchant"
+HOLD_EXPIRED = "hold_expired"
 
 
 async def capture(ctx: FlowContext, merchant_id: str, payment_id: str,
@@ -63,12 +66,15 @@ async def cancel(ctx: FlowContext, merchant_id: str, payment_id: str) -> Payment
         latest = await repo.latest_attempt(conn, payment_id)
         at_acquirer = latest is not None and latest.acquirer_ref is not None and (
             latest.status in LIVE_ATTEMPT or latest.status is A.AUTHORIZED)
+        # The reason the buyer's page and the merchant's API give, should the cancel succeed.
+        reason = {"last_error_code": CANCELED_BY_MERCHANT}
         if at_acquirer:
-            ok = await repo.update_payment(conn, payment, now, pending_operation="cancel")
+            ok = await repo.update_payment(conn, payment, now, pending_operation="cancel",
+                                           **reason)
         else:
             # Nothing at the acquirer can still take money: cancel here and now.
             ok = await repo.update_payment(conn, payment, now, status=P.CANCELED,
-                                           pending_operation=None)
+                                           pending_operation=None, **reason)
             if ok and latest is not None and latest.status in LIVE_ATTEMPT:
                 await repo.update_attempt(conn, latest, now, status=A.CANCELED)
             after = await repo.payment(conn, payment_id)
@@ -138,7 +144,8 @@ async def release_lapsed_hold(ctx: FlowContext, payment_id: str) -> None:
         if payment is None or payment.status is not P.WAITING_FOR_CAPTURE or \
                 payment.pending_operation:
             return
-        if not await repo.update_payment(conn, payment, ctx.now(), pending_operation="cancel"):
+        if not await repo.update_payment(conn, payment, ctx.now(), pending_operation="cancel",
+                                         last_error_code=HOLD_EXPIRED):
             return
     await perform_pending(ctx, payment_id)
 
