@@ -490,3 +490,53 @@ def test_a_hidden_tab_that_comes_back_asks_for_the_page_as_it_stands(
 
 def cookies_of(context: Any) -> list[Any]:
     return list(context.cookies())
+
+
+def tab_to(page: Page, selector: str, limit: int = 30) -> None:
+    """Press Tab until `selector` has the focus, as a keyboard-only buyer does."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("s => document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"{selector} never took the focus")
+
+
+def test_a_keyboard_only_buyer_pays(browser: Browser, server: LiveServer) -> None:
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    page.goto(server.url + "/")
+    tab_to(page, "button[data-product=mug]")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".qr svg", timeout=15_000)
+    checkout = page.url
+    tab_to(page, "a[data-action=open-here]")
+    page.keyboard.press("Enter")  # the T-Pay link, on this device
+    page.wait_for_selector("form[data-action=approve]")
+    tab_to(page, "form[data-action=approve] button")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".tbank-state:has-text('Payment approved')", timeout=15_000)
+    page.goto(checkout)
+    page.wait_for_selector("[data-state=succeeded]", timeout=15_000)
+    context.close()
+
+
+def test_a_buyer_inside_telegram_is_told_and_still_pays(
+        browser: Browser, playwright: Playwright, server: LiveServer) -> None:
+    from tests.test_in_app_browsers import TELEGRAM_ANDROID
+
+    context = browser.new_context(**{**playwright.devices["Pixel 7"],
+                                     "user_agent": TELEGRAM_ANDROID}, locale="en-US")
+    page = context.new_page()
+    errors = watch_console(page)
+    page.goto(server.url + "/")
+    page.click("button[data-product=coffee]")
+    notice = page.wait_for_selector("[data-in-app=telegram]", timeout=15_000)
+    assert notice.is_visible()
+    assert (page.get_attribute("a[data-action=open-in-browser]", "href") or "").startswith(
+        "intent://")
+    app = context.new_page()
+    app.goto(page.get_attribute("a[data-action=open-app]", "href") or "")
+    app.click("form[data-action=approve] button")
+    page.wait_for_selector("[data-state=succeeded]", timeout=15_000)
+    assert errors == []
+    context.close()
