@@ -50,4 +50,5 @@ def test_a_branded_checkout_shows_the_logo_and_the_accent(server: LiveServer) ->
                          env={"DATABASE_URL": server.settings.db_url, "PATH": "/usr/bin:/bin",
                               "CHECKOUT_DATA_DIR": str(server.settings.data_dir)})
     assert out.returncode != 0 and "#rrggbb" in out.stderr
-    assert merchant_cli(server, "list")[0]["accent_color"] == "#0b3d91"
+    listed = {m["id"]: m for m in merchant_cli(server, "list")}
+    assert listed["mer_demo"]["accent_color"] == "#0b3d91"

@@ -73,7 +73,8 @@ async def _set_merchant(conn: AsyncConnection, merchant_id: str, **values: str |
 
 async def all_merchants(conn: AsyncConnection) -> list[Merchant]:
     return [Merchant.from_row(r) for r in
-            await conn.execute(select(merchants).order_by(merchants.c.created_at))]
+            await conn.execute(select(merchants).order_by(merchants.c.created_at,
+                                                          merchants.c.id))]
 
 
 async def add_key(conn: AsyncConnection, *, key_id: str, merchant_id: str, key_hash: str,
