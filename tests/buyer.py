@@ -79,21 +79,10 @@ def state_of(html: str) -> str:
     return match.group(1)
 
 
-def tbank_link(html: str) -> str:
-    link = pay_link(html)
-    assert link, "no T-Pay link on the page"
-    return link
-
-
 def pay_link(html: str) -> str | None:
     """Where the page sends the buyer to pay: the T-Pay link, or the acquirer's own page."""
     match = re.search(r'data-pay-url="([^"]+)"', html)
     return unescape(match.group(1)) if match else None
-
-
-def wait_for_pay_link(client: httpx.Client, checkout_url: str, ua: str = WINDOWS_CHROME) -> str:
-    return wait_for(lambda: pay_link(open_page(client, checkout_url, ua)),
-                    what="the page's pay link")
 
 
 def wait_for(probe: Callable[[], T | None], timeout: float = 15.0, what: str = "") -> T:
@@ -109,10 +98,9 @@ def wait_for(probe: Callable[[], T | None], timeout: float = 15.0, what: str = "
 
 
 def wait_for_link(client: httpx.Client, checkout_url: str, ua: str = WINDOWS_CHROME) -> str:
-    def probe() -> str | None:
-        html = open_page(client, checkout_url, ua)
-        return pay_link(html)
-    return wait_for(probe, what="the T-Pay link")
+    """The link the page sends the buyer to pay with, once it is there (any acquirer)."""
+    return wait_for(lambda: pay_link(open_page(client, checkout_url, ua)),
+                    what="the page's pay link")
 
 
 def checkout_with_link(api: httpx.Client, buyer: httpx.Client, server_url: str,

@@ -20,7 +20,7 @@ from tests.buyer import (
     merchant_cli,
     query,
     start,
-    wait_for_pay_link,
+    wait_for_link,
     wait_for_status,
 )
 from tests.server import LiveServer
@@ -73,7 +73,7 @@ def test_yookassas_limits_and_tbcs_single_partial_refund(
                                                       reference="order-42")).json()
     with httpx.Client(base_url=server.url, timeout=20) as buyer:
         start(buyer, payment["checkout_url"])
-        decide(buyer, wait_for_pay_link(buyer, payment["checkout_url"]), approve=True)
+        decide(buyer, wait_for_link(buyer, payment["checkout_url"]), approve=True)
     wait_for_status(tbc, payment["id"], "succeeded", timeout=20)
     assert tbc.post(f"/api/v1/payments/{payment['id']}/refunds",
                     json={"amount": 10_00}).status_code == 201
@@ -96,7 +96,7 @@ def test_switching_acquirer_is_configuration_and_old_payments_stay_where_they_be
         unstarted = api.post("/api/v1/payments", json=_body(server)).json()
         for payment in (held, paid):
             start(buyer, payment["checkout_url"])
-            decide(buyer, wait_for_pay_link(buyer, payment["checkout_url"]), approve=True)
+            decide(buyer, wait_for_link(buyer, payment["checkout_url"]), approve=True)
         wait_for_status(api, held["id"], "waiting_for_capture")
         wait_for_status(api, paid["id"], "succeeded")
 
@@ -110,10 +110,10 @@ def test_switching_acquirer_is_configuration_and_old_payments_stay_where_they_be
         refund = api.post(f"/api/v1/payments/{paid['id']}/refunds", json={"amount": 50_00})
         assert refund.status_code == 201
         start(buyer, unstarted["checkout_url"])  # begun before the switch: stays on Bank 131
-        link = wait_for_pay_link(buyer, unstarted["checkout_url"])
+        link = wait_for_link(buyer, unstarted["checkout_url"])
         assert "/sandbox/tbank/tpay/" in link
         start(buyer, fresh["checkout_url"])
-        assert "/sandbox/yookassa/checkout/" in wait_for_pay_link(buyer, fresh["checkout_url"])
+        assert "/sandbox/yookassa/checkout/" in wait_for_link(buyer, fresh["checkout_url"])
     rows = query(server.settings.db_url,
                  "SELECT p.id, a.acquirer FROM attempts a JOIN payments p "
                  "ON p.id = a.payment_id")
@@ -152,7 +152,7 @@ def test_tbcs_access_token_is_reused_renewed_before_expiry_and_after_revocation(
         payment = tbc.post("/api/v1/payments", json=_body(server, currency="GEL")).json()
         with httpx.Client(base_url=server.url, timeout=20) as buyer:
             start(buyer, payment["checkout_url"])
-            decide(buyer, wait_for_pay_link(buyer, payment["checkout_url"]), approve=True)
+            decide(buyer, wait_for_link(buyer, payment["checkout_url"]), approve=True)
         wait_for_status(tbc, payment["id"], "succeeded", timeout=20)
 
     pay_once()  # a create, a callback and status reads: several calls, one token

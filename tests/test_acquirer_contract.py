@@ -28,7 +28,7 @@ from tests.buyer import (
     start,
     state_of,
     wait_for,
-    wait_for_pay_link,
+    wait_for_link,
     wait_for_status,
 )
 from tests.server import LiveServer
@@ -69,7 +69,7 @@ class Shop:
     def pay(self, payment: dict[str, Any], approve: bool = True) -> None:
         """The buyer opens the checkout, goes where it points, and approves or declines."""
         start(self.buyer, payment["checkout_url"])
-        decide(self.buyer, wait_for_pay_link(self.buyer, payment["checkout_url"]), approve)
+        decide(self.buyer, wait_for_link(self.buyer, payment["checkout_url"]), approve)
 
     def status(self, payment: dict[str, Any], status: str) -> dict[str, Any]:
         return wait_for_status(self.api, payment["id"], status, timeout=20)
@@ -117,7 +117,7 @@ def test_decline_leaves_the_payment_open_for_another_try(shop: Shop) -> None:
 def test_expiry_of_an_unanswered_attempt(shop: Shop) -> None:
     payment = shop.create()
     start(shop.buyer, payment["checkout_url"])
-    wait_for_pay_link(shop.buyer, payment["checkout_url"])
+    wait_for_link(shop.buyer, payment["checkout_url"])
     wait_for(lambda: state_of(open_page(shop.buyer, payment["checkout_url"]))
              == "attempt_failed", timeout=30, what="the attempt to expire")
     rows = query(shop.server.settings.db_url,

@@ -22,7 +22,7 @@ from tests.buyer import (
     query,
     start,
     wait_for,
-    wait_for_pay_link,
+    wait_for_link,
     wait_for_status,
 )
 from tests.server import LiveServer
@@ -70,7 +70,7 @@ class Shop:
 
     def pay(self, payment: dict[str, Any]) -> None:
         start(self.buyer, payment["checkout_url"])
-        decide(self.buyer, wait_for_pay_link(self.buyer, payment["checkout_url"]), True)
+        decide(self.buyer, wait_for_link(self.buyer, payment["checkout_url"]), True)
 
     def at_acquirer(self, payment: dict[str, Any]) -> list[dict[str, Any]]:
         """What the acquirer itself holds for this payment, read from its own storage."""
@@ -216,7 +216,7 @@ def test_a_buyer_who_pays_after_the_merchant_canceled_gets_the_money_back(shop: 
     ends on our side, stays watched, and a payment that still comes is given back."""
     payment = shop.create()
     start(shop.buyer, payment["checkout_url"])
-    link = wait_for_pay_link(shop.buyer, payment["checkout_url"])
+    link = wait_for_link(shop.buyer, payment["checkout_url"])
     canceled = shop.api.post(f"/api/v1/payments/{payment['id']}/cancel")
     assert canceled.status_code == 200, canceled.text
     assert canceled.json()["status"] == "canceled"

@@ -28,7 +28,6 @@ from tests.buyer import (
     state_of,
     wait_for,
     wait_for_link,
-    wait_for_pay_link,
     wait_for_status,
 )
 from tests.server import LiveServer
@@ -237,7 +236,7 @@ def test_demo_shop_buys_and_shows_the_final_status(server: LiveServer,
     assert resp.status_code == 303
     checkout_url = resp.headers["location"]
     start(browser_client, checkout_url)
-    decide(browser_client, wait_for_pay_link(browser_client, checkout_url), approve=True)
+    decide(browser_client, wait_for_link(browser_client, checkout_url), approve=True)
     page = wait_for(lambda: (h := open_page(browser_client, checkout_url)) and
                     state_of(h) == "succeeded" and h, what="success")
     back = httpx.URL(page.split('data-action="return"')[0].rsplit('href="', 1)[1].split('"')[0]

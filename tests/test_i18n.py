@@ -16,7 +16,7 @@ from tests.buyer import (
     new_payment,
     path_of,
     start,
-    wait_for_pay_link,
+    wait_for_link,
 )
 from tests.server import LiveServer
 
@@ -60,7 +60,7 @@ def test_the_language_comes_from_the_link_the_browser_or_the_merchant(
         assert 'lang="ka"' in buyer.get(page, headers={"Accept-Language": "de"}).text
         # The buyer's language goes to TBC's page too.
         start(buyer, payment["checkout_url"])
-        wait_for_pay_link(buyer, payment["checkout_url"])
+        wait_for_link(buyer, payment["checkout_url"])
     with sqlite3.connect(server.settings.data_dir / "sandbox" / "tbc.db") as db:
         [doc] = [json.loads(r[0]) for r in db.execute("SELECT doc FROM docs WHERE kind='payment'")]
     assert doc["language"] == "KA"

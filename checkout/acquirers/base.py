@@ -123,10 +123,6 @@ class Capabilities:
     # printable ASCII characters).
     reference_max: int | None = None
 
-    @property
-    def currencies(self) -> frozenset[str]:
-        return frozenset(self.limits)
-
     def describe(self) -> dict[str, object]:
         """For the merchant API: what a merchant may ask of this acquirer."""
         return {
