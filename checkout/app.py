@@ -12,8 +12,6 @@ import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from checkout import jobs
@@ -23,18 +21,20 @@ from checkout.flow.context import FlowContext
 from checkout.flow.versions import VersionCache
 from checkout.notify.delivery import DeliveryWorker
 from checkout.notify.signing import new_secret
+from checkout.sandbox import remote as remote_sandbox
 from checkout.sandbox import routes as sandbox_routes
 from checkout.sandbox.world import Sandbox
 from checkout.settings import DEMO_MERCHANTS, ConfigError, Settings
 from checkout.store import repo
 from checkout.store import webhooks as webhook_store
 from checkout.store.db import Database
-from checkout.store.migrate import upgrade
+from checkout.store.migrate import current_head, upgrade
 from checkout.web import (
     acquirer_webhooks,
     demo_shop,
     events_api,
     gallery,
+    health,
     hosted_page,
     merchant_api,
     openapi,
@@ -55,7 +55,7 @@ DEMO_ORIGINS = ["http://127.0.0.1:*", "http://localhost:*"]
 
 def create_app(settings: Settings) -> Starlette:
     routes: list[Route | Mount] = [
-        Route("/healthz", _healthz, methods=["GET"]),
+        *health.routes,
         *merchant_api.routes,
         *payment_operations.routes,
         *payment_methods_api.routes,
@@ -66,7 +66,9 @@ def create_app(settings: Settings) -> Starlette:
         Mount("/static", static_app(), name="static"),
     ]
     if settings.sandbox:
-        routes += [*sandbox_routes.routes, *demo_shop.routes, *gallery.routes]
+        routes += [*demo_shop.routes, *gallery.routes]
+        if not settings.sandbox_url:  # this process hosts the emulators
+            routes += sandbox_routes.routes
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -98,9 +100,13 @@ async def _running(app: Starlette, settings: Settings) -> AsyncIterator[None]:
     db = Database(settings.db_url)
     # Alembic runs its own event loop: give it a thread. Safe with several instances.
     await asyncio.to_thread(upgrade, settings.db_url)
+    app.state.schema_head = await asyncio.to_thread(current_head)
     async with httpx.AsyncClient(follow_redirects=False) as http:
         sandbox: Sandbox | None = None
-        if settings.sandbox:
+        if settings.sandbox and settings.sandbox_url:
+            endpoints = await remote_sandbox.fetch_endpoints(http, settings.sandbox_url)
+            app.state.demo_webhook_secret = await _seed_demo_merchant(db, settings)
+        elif settings.sandbox:
             sandbox = _sandbox(settings, http)
             await sandbox.start()
             endpoints = sandbox.endpoints()
@@ -121,19 +127,36 @@ async def _running(app: Starlette, settings: Settings) -> AsyncIterator[None]:
         app.state.sandbox = sandbox
         app.state.bank131_emulator = sandbox.bank131 if sandbox else None
         app.state.deliveries = deliveries
-        workers = [asyncio.create_task(jobs.run_forever(ctx)),
+        claimer = jobs.Claimer(ctx)
+        workers = [asyncio.create_task(jobs.run_forever(ctx, claimer)),
                    asyncio.create_task(deliveries.run_forever())]
         try:
             yield
         finally:
-            for task in workers:
-                task.cancel()
-            for task in workers:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await _stop_workers(workers, claimer, deliveries, settings.shutdown_grace_seconds)
             if sandbox:
                 await sandbox.stop()
             await db.close()
+
+
+async def _stop_workers(workers: list[asyncio.Task[None]], claimer: jobs.Claimer,
+                        deliveries: DeliveryWorker, grace_seconds: float) -> None:
+    """Graceful: the background workers finish the job in hand (a webhook POST, an acquirer
+    call) and take no more; what is still unfinished after the grace is given back at once,
+    for another instance, instead of waiting for its claim to lapse."""
+    claimer.stopping.set()
+    deliveries.stop()
+    _, late = await asyncio.wait(workers, timeout=grace_seconds)
+    for task in late:
+        task.cancel()
+    for task in workers:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+    try:
+        await claimer.release()
+        await deliveries.release()
+    except Exception:  # the database may be what is failing; the claims then simply lapse
+        log.exception("could not release claimed work")
 
 
 def _sandbox(settings: Settings, http: httpx.AsyncClient) -> Sandbox:
@@ -142,6 +165,7 @@ def _sandbox(settings: Settings, http: httpx.AsyncClient) -> Sandbox:
         session_ttl_seconds=settings.attempt_ttl_seconds, hold_seconds=settings.hold_seconds,
         auto_confirm=settings.sandbox_auto_confirm,
         delayed_capture=settings.sandbox_delayed_capture, webhooks=settings.sandbox_webhooks,
+        notify_url=settings.sandbox_notify_url,
         slow={method: float(seconds) for method, _, seconds in
               (item.partition("=") for item in settings.sandbox_slow.split(",") if item)})
 
@@ -157,6 +181,7 @@ async def _seed_demo_merchant(db: Database, settings: Settings) -> str:
     secret = secret_file.read_text().strip()
     now = datetime.now(UTC)
     async with db.transaction() as conn:
+        await db.serialize(conn, "seed-demo-merchants")  # instances starting together
         for acquirer, (merchant_id, key) in DEMO_MERCHANTS.items():
             suffix = merchant_id.removeprefix("mer_")
             await repo.upsert_merchant(conn, id=merchant_id, name="Demo shop",
@@ -179,6 +204,3 @@ async def _refuse_sandbox_keys(db: Database) -> None:
                 raise ConfigError(f"production mode refuses to run with the sandbox key "
                                   f"{key!r}: rotate that merchant's key first")
 
-
-async def _healthz(request: Request) -> Response:
-    return JSONResponse({"status": "ok", "mode": request.app.state.settings.mode})

@@ -1,14 +1,19 @@
 """Background work: notice what webhooks did not tell us, and end what ran out of time.
 
-Every step is safe to repeat and safe to run beside another instance doing the same: each
-change goes through the flow's compare-and-set transitions.
+Every instance runs this loop; each piece of work (an attempt to ask about, a capture to
+finish, a refund to resume, one expiry pass) is done only under its claim in `job_claims`, so
+with N instances it is done once, by whichever claimed it, and a dead instance's work returns
+to the others when its claim lapses. Every change still goes through the flow's compare-and-set
+transitions, so even a lapsed claim whose holder wakes up late cannot apply anything twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from functools import partial
 
 from checkout.acquirers.base import Acquirer
 from checkout.errors import CheckoutError
@@ -17,13 +22,61 @@ from checkout.flow import operations
 from checkout.flow import payments as payment_flow
 from checkout.flow import refunds as refund_flow
 from checkout.flow.context import FlowContext
-from checkout.store import repo
+from checkout.store import claims, repo
 
 log = logging.getLogger("checkout.jobs")
 
 
-async def reconcile_once(ctx: FlowContext) -> None:
+class Claimer:
+    """Runs work under claims held by this instance; gives back unfinished ones on stop."""
+
+    def __init__(self, ctx: FlowContext) -> None:
+        self._ctx = ctx
+        self._owner = ctx.settings.instance_name
+        self._working: set[str] = set()
+        self.stopping = asyncio.Event()
+        # A holder that hangs longer than this loses the claim: several acquirer calls' worth.
+        self._lease = timedelta(seconds=4 * ctx.settings.acquirer_timeout_seconds + 30)
+        self._cooldown = timedelta(seconds=ctx.settings.reconcile_interval_seconds)
+
+    async def run(self, subject: str, work: Callable[[], Awaitable[object]]) -> bool:
+        """Do `work` if this instance can claim `subject`; False if another holds it."""
+        if self.stopping.is_set():
+            return False
+        ctx = self._ctx
+        now = ctx.now()
+        async with ctx.db.transaction() as conn:
+            if not await claims.claim(conn, subject, owner=self._owner, now=now,
+                                      until=now + self._lease):
+                return False
+        self._working.add(subject)
+        try:
+            await work()
+        except CheckoutError as err:
+            log.warning("%s failed: %s", subject, err.detail)
+        except asyncio.CancelledError:
+            raise  # stays in _working: `release` gives it back
+        except Exception:
+            log.exception("%s failed", subject)
+        self._working.discard(subject)
+        async with ctx.db.transaction() as conn:
+            await claims.hold_until(conn, subject, owner=self._owner,
+                                    until=ctx.now() + self._cooldown)
+        return True
+
+    async def release(self) -> None:
+        """Give back claims on work this instance began and will not finish (shutdown)."""
+        if self._working:
+            async with self._ctx.db.transaction() as conn:
+                await claims.release(conn, sorted(self._working), owner=self._owner)
+            log.info("released %d claimed jobs", len(self._working))
+            self._working.clear()
+
+
+async def reconcile_once(ctx: FlowContext, claimer: Claimer | None = None) -> None:
     """One pass: replay unapplied webhooks, poll quiet live attempts, expire payments."""
+    claimer = claimer or Claimer(ctx)
+    run = claimer.run
     now = ctx.now()
     settle = now - timedelta(seconds=ctx.settings.reconcile_interval_seconds)
     quiet = now - timedelta(seconds=ctx.settings.acquirer_poll_seconds)
@@ -36,15 +89,11 @@ async def reconcile_once(ctx: FlowContext) -> None:
                          for name, driver in ctx.acquirers.items()})
     for event_id, acquirer, ref in events:
         # A webhook stored but not applied (we crashed in between): fetch and apply now.
-        async with ctx.db.reader() as conn:
-            attempt = await repo.attempt_by_ref(conn, acquirer, ref)
-        if attempt is not None:
-            await _guarded(attempt_flow.refresh_attempt(ctx, attempt), attempt.id)
-        async with ctx.db.transaction() as conn:
-            await repo.mark_event(conn, event_id, "replayed", ctx.now())
+        await run(f"event:{event_id}", partial(_replay, ctx, event_id, acquirer, ref))
     for attempt in quiet_attempts:
-        await _guarded(attempt_flow.refresh_attempt(ctx, attempt), attempt.id)
-    await payment_flow.expire_due_payments(ctx)
+        await run(f"attempt:{attempt.id}",
+                  partial(attempt_flow.refresh_attempt, ctx, attempt))
+    await run("pass:expire", partial(payment_flow.expire_due_payments, ctx))
     async with ctx.db.reader() as conn:
         owed = await repo.payments_with_pending_operation(conn, before=settle)
         lapsed = await repo.holds_to_release(
@@ -54,14 +103,33 @@ async def reconcile_once(ctx: FlowContext) -> None:
             conn, (attempt_flow.REFUND_DUE, attempt_flow.RELEASE_DUE))
     for payment_id in owed:
         # A capture or cancel we recorded but could not finish (crash, timeout): finish it.
-        await _guarded(operations.perform_pending(ctx, payment_id), payment_id)
+        await run(f"operation:{payment_id}",
+                  partial(operations.perform_pending, ctx, payment_id))
     for payment_id in lapsed:
-        await _guarded(operations.release_lapsed_hold(ctx, payment_id), payment_id)
+        await run(f"hold:{payment_id}",
+                  partial(operations.release_lapsed_hold, ctx, payment_id))
     for refund in refunds:
-        await _guarded(refund_flow.resume(ctx, refund), refund.id)
+        await run(f"refund:{refund.id}",
+                  partial(refund_flow.resume, ctx, refund))
     for attempt in owing:
         # A buyer who paid twice for one payment gets the second payment back.
-        await _guarded(attempt_flow.give_back(ctx, attempt), attempt.id)
+        await run(f"give-back:{attempt.id}",
+                  partial(attempt_flow.give_back, ctx, attempt))
+    await run("pass:forget-claims", partial(_forget_claims, ctx))
+
+
+async def _replay(ctx: FlowContext, event_id: int, acquirer: str, ref: str) -> None:
+    async with ctx.db.reader() as conn:
+        attempt = await repo.attempt_by_ref(conn, acquirer, ref)
+    if attempt is not None:
+        await attempt_flow.refresh_attempt(ctx, attempt)
+    async with ctx.db.transaction() as conn:
+        await repo.mark_event(conn, event_id, "replayed", ctx.now())
+
+
+async def _forget_claims(ctx: FlowContext) -> None:
+    async with ctx.db.transaction() as conn:
+        await claims.forget_lapsed(conn, before=ctx.now() - timedelta(hours=1))
 
 
 def _watch_seconds(ctx: FlowContext, driver: Acquirer) -> int:
@@ -70,17 +138,16 @@ def _watch_seconds(ctx: FlowContext, driver: Acquirer) -> int:
     return max(2 * ctx.settings.attempt_ttl_seconds, driver.capabilities.pay_seconds)
 
 
-async def _guarded(work: object, subject: str) -> None:
-    try:
-        await work  # type: ignore[misc]
-    except CheckoutError as err:
-        log.warning("reconcile of %s failed: %s", subject, err.detail)
-
-
-async def run_forever(ctx: FlowContext) -> None:
-    while True:
+async def run_forever(ctx: FlowContext, claimer: Claimer) -> None:
+    """Until `claimer.stopping` is set: a stopping instance finishes the job in hand and no
+    more (the shutdown then releases what is left)."""
+    while not claimer.stopping.is_set():
         try:
-            await reconcile_once(ctx)
+            await reconcile_once(ctx, claimer)
         except Exception:  # one bad pass must not stop the loop
             log.exception("reconcile pass failed")
-        await asyncio.sleep(ctx.settings.reconcile_interval_seconds)
+        try:
+            await asyncio.wait_for(claimer.stopping.wait(),
+                                   ctx.settings.reconcile_interval_seconds)
+        except TimeoutError:
+            pass

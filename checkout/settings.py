@@ -7,6 +7,7 @@ acquirer and a demo shop. Production mode must be asked for and refuses sandbox 
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +71,31 @@ class Settings:
     webhook_retry_max_seconds: float = 6 * 3600.0
     webhook_retry_window_seconds: float = 3 * 24 * 3600.0
     delivery_interval_seconds: float = 1.0
+    # Several instances in sandbox mode share one sandbox: `sandbox_url` is another checkout
+    # serving the emulators (this instance then runs none), and `sandbox_notify_url` is where
+    # a sandbox host sends its webhooks (the load balancer in front of the instances).
+    sandbox_url: str = ""
+    sandbox_notify_url: str = ""
+    # This process's name in logs, metrics and job claims (default: host name and pid).
+    instance: str = ""
+    # "json" (one object per line, for log shippers) or "text"; production defaults to json.
+    log_format: str = ""
+    # The read-only admin view (/admin): its own HTTP Basic credentials; unset, it is off.
+    admin_user: str = ""
+    admin_password: str = ""
+    # /metrics needs `Authorization: Bearer <token>` when set; production without one
+    # serves no metrics at all (they tell payment volumes).
+    metrics_token: str = ""
+    # SIGTERM: in-flight requests and webhook deliveries get this long to finish.
+    shutdown_grace_seconds: float = 20.0
+
+    @property
+    def instance_name(self) -> str:
+        return self.instance or f"{socket.gethostname()}-{os.getpid()}"
+
+    @property
+    def logs_as_json(self) -> bool:
+        return (self.log_format or ("text" if self.sandbox else "json")) == "json"
 
     @property
     def sandbox(self) -> bool:
@@ -108,6 +134,8 @@ class Settings:
         return settings
 
     def check(self) -> None:
+        if self.log_format not in ("", "json", "text"):
+            raise ConfigError("CHECKOUT_LOG_FORMAT must be 'json' or 'text'")
         if self.mode != "production":
             return
         if not self.secret_keys or _SANDBOX_SECRET in self.secret_keys:
@@ -123,6 +151,10 @@ class Settings:
                 raise ConfigError(f"the {name} acquirer also needs {', '.join(missing)}")
             if "/sandbox/" in conf.get("base_url", ""):
                 raise ConfigError("production mode cannot use the sandbox acquirer")
+        if self.sandbox_url:
+            raise ConfigError("production mode cannot use CHECKOUT_SANDBOX_URL")
+        if self.admin_user and len(self.admin_password) < 16:
+            raise ConfigError("CHECKOUT_ADMIN_PASSWORD must be at least 16 characters")
 
 
 # Production credentials per acquirer: setting any of an acquirer's variables enables it, and
@@ -183,6 +215,14 @@ _NUMBERS: dict[str, Callable[[str], object]] = {
     "sandbox_auto_confirm": _flag,
     "sandbox_slow": str,
     "sandbox_webhooks": _flag,
+    "sandbox_url": str,
+    "sandbox_notify_url": str,
+    "instance": str,
+    "log_format": str,
+    "admin_user": str,
+    "admin_password": str,
+    "metrics_token": str,
+    "shutdown_grace_seconds": float,
 }
 
 

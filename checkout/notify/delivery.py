@@ -43,15 +43,23 @@ class DeliveryWorker:
         self._settings = settings
         self._wake = asyncio.Event()
         self._rng = random.Random()  # noqa: S311 - jitter, not secrets
+        self._owner = settings.instance_name
+        self._claimed: set[int] = set()
+        self.stopping = asyncio.Event()
 
     def wake(self) -> None:
         """Something was written to the outbox: deliver now rather than at the next tick."""
         self._wake.set()
 
+    def stop(self) -> None:
+        """Finish the deliveries in hand, claim no more."""
+        self.stopping.set()
+        self._wake.set()
+
     async def run_forever(self) -> None:
-        while True:
+        while not self.stopping.is_set():
             try:
-                while await self.deliver_due() == BATCH:
+                while await self.deliver_due() == BATCH and not self.stopping.is_set():
                     pass
             except Exception:  # one bad pass must not stop deliveries for good
                 log.exception("delivery pass failed")
@@ -60,16 +68,30 @@ class DeliveryWorker:
                                        self._settings.delivery_interval_seconds)
             self._wake.clear()
 
+    async def release(self) -> None:
+        """Give back deliveries claimed but not finished (a stop cut them short)."""
+        if self._claimed:
+            async with self._db.transaction() as conn:
+                await webhooks.release(conn, sorted(self._claimed), owner=self._owner)
+            log.info("released %d claimed deliveries", len(self._claimed))
+            self._claimed.clear()
+
     async def deliver_due(self) -> int:
         now = _utcnow()
         lease = now + timedelta(seconds=2 * self._settings.webhook_timeout_seconds + 5)
         async with self._db.transaction() as conn:
             due = await webhooks.claim_due(conn, now=now, lease_until=lease, limit=BATCH,
+                                           owner=self._owner,
                                            skip_locked=not self._db.is_sqlite)
+        self._claimed.update(d.id for d in due)
         await asyncio.gather(*(self._attempt(d) for d in due))
         return len(due)
 
     async def _attempt(self, d: DueDelivery) -> None:
+        await self._send(d)
+        self._claimed.discard(d.id)
+
+    async def _send(self, d: DueDelivery) -> None:
         sent_at = _utcnow()
         headers = signed_headers(d.secret, d.event_id, d.body, sent_at)
         code: int | None = None

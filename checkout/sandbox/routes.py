@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from checkout.sandbox.faults import API_KINDS, FaultError
+from checkout.sandbox.remote import to_wire
 from checkout.sandbox.world import Sandbox
 from checkout.web.templating import render
 
@@ -150,7 +151,14 @@ async def faults(request: Request) -> Response:
     return JSONResponse({"faults": book.listed()})
 
 
+async def credentials(request: Request) -> Response:
+    """Endpoints and keys of this sandbox, for other instances sharing it (sandbox secrets are
+    public by design; a production instance serves no sandbox at all)."""
+    return JSONResponse(to_wire(_sandbox(request).endpoints()))
+
+
 routes = [
+    Route("/sandbox/credentials", credentials, methods=["GET"]),
     Route("/sandbox/{acquirer:str}/api/{version:str}/{method:path}", bank131_api,
           methods=["POST"]),
     Route("/sandbox/yookassa/v3/{path:path}", yookassa_api, methods=["GET", "POST"]),

@@ -35,15 +35,18 @@ class Emulator(Protocol):
 class Sandbox:
     def __init__(self, *, public_url: str, data_dir: Path, client: httpx.AsyncClient,
                  session_ttl_seconds: int, hold_seconds: int, auto_confirm: bool,
-                 delayed_capture: bool, webhooks: bool, slow: dict[str, float]) -> None:
+                 delayed_capture: bool, webhooks: bool, slow: dict[str, float],
+                 notify_url: str = "") -> None:
         self.public_url = public_url
+        # Where the acquirers' webhooks go: the checkout, or the balancer in front of several.
+        notify_url = notify_url or public_url
         self.faults = FaultBook()
         self.keys = sandbox_keys.load_or_create(data_dir)
         state = data_dir / "sandbox"
 
         def bank131_like(name: str) -> Bank131Emulator:
             return Bank131Emulator(EmulatorConfig(
-                public_url=public_url, webhook_url=f"{public_url}/webhooks/{name}",
+                public_url=public_url, webhook_url=f"{notify_url}/webhooks/{name}",
                 project=BANK131_PROJECT, partner_public_pem=self.keys.partner.public_pem,
                 bank_private_pem=self.keys.bank.private_pem, db_path=state / f"{name}.db",
                 session_ttl_seconds=session_ttl_seconds, auto_confirm=auto_confirm,
@@ -53,7 +56,7 @@ class Sandbox:
         self.bank131 = bank131_like("bank131")
         self.smartglocal = bank131_like("smartglocal")
         self.yookassa = YooKassaEmulator(YooKassaConfig(
-            public_url=public_url, webhook_url=f"{public_url}/webhooks/yookassa",
+            public_url=public_url, webhook_url=f"{notify_url}/webhooks/yookassa",
             shop_id=YOOKASSA_SHOP_ID, secret_key=YOOKASSA_SECRET,
             db_path=state / "yookassa.db", pay_seconds=session_ttl_seconds,
             hold_seconds=hold_seconds, webhooks=webhooks), client, self.faults)
@@ -65,7 +68,8 @@ class Sandbox:
             e.name: e for e in (self.bank131, self.smartglocal, self.yookassa, self.tbc)}
 
     def endpoints(self) -> dict[str, dict[str, Any]]:
-        """Per acquirer: where its API is and the credentials it expects."""
+        """Per acquirer: where its API is and the credentials it expects (all of them public
+        sandbox secrets: `/sandbox/credentials` hands them to instances sharing this sandbox)."""
         base = self.public_url + "/sandbox"
         bank131_like = {"project": BANK131_PROJECT,
                         "private_key_pem": self.keys.partner.private_pem,

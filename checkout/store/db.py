@@ -6,12 +6,13 @@ never interleave. PostgreSQL relies on compare-and-set updates (`WHERE version =
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 
@@ -39,6 +40,13 @@ class Database:
             # A plain deferred BEGIN on SQLite: readers never wait for the write lock.
             await conn.execution_options(checkout_read_only=True)
             yield conn
+
+    async def serialize(self, conn: AsyncConnection, name: str) -> None:
+        """Hold a lock named `name` until this transaction ends: instances doing the same
+        one-off work (seeding, say) take turns. SQLite's write transaction is such a lock."""
+        if not self.is_sqlite:
+            key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -220,9 +220,20 @@ deliveries = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", UTCDateTime),
     Column("lease_until", UTCDateTime),  # a worker holds it until then
+    Column("lease_owner", String(120)),  # which instance (released on a graceful stop)
     Column("last_status_code", Integer),
     Column("last_error", String(300)),
     Column("created_at", UTCDateTime, nullable=False),
     Column("delivered_at", UTCDateTime),
     Index("ix_deliveries_due", "status", "next_attempt_at"),
+)
+
+
+# Background work several instances share: an instance works on a subject (an attempt to poll,
+# a refund to resume, one expiry pass…) only while it holds the subject's claim.
+job_claims = Table(
+    "job_claims", metadata,
+    Column("subject", String(80), primary_key=True),
+    Column("owner", String(120), nullable=False),
+    Column("until", UTCDateTime, nullable=False),
 )

@@ -53,7 +53,7 @@ async def insert_delivery(conn: AsyncConnection, *, event_id: str, endpoint_id: 
 
 
 async def claim_due(conn: AsyncConnection, *, now: datetime, lease_until: datetime,
-                    limit: int, skip_locked: bool) -> list[DueDelivery]:
+                    owner: str, limit: int, skip_locked: bool) -> list[DueDelivery]:
     """Take up to `limit` due deliveries for this worker until `lease_until`.
 
     A worker that dies holding some leaves them to the next worker once the lease ends.
@@ -77,13 +77,21 @@ async def claim_due(conn: AsyncConnection, *, now: datetime, lease_until: dateti
     rows = [DueDelivery(**r._mapping) for r in await conn.execute(q)]
     if rows:
         await conn.execute(update(deliveries).where(deliveries.c.id.in_([r.id for r in rows]))
-                           .values(lease_until=lease_until))
+                           .values(lease_until=lease_until, lease_owner=owner))
     return rows
+
+
+async def release(conn: AsyncConnection, delivery_ids: list[int], *, owner: str) -> None:
+    """Hand unfinished deliveries back to the pool now rather than when their lease ends."""
+    if delivery_ids:
+        await conn.execute(update(deliveries).where(and_(
+            deliveries.c.id.in_(delivery_ids), deliveries.c.lease_owner == owner,
+            deliveries.c.status == "pending")).values(lease_until=None, lease_owner=None))
 
 
 async def finish_attempt(conn: AsyncConnection, delivery_id: int, **values: Any) -> None:
     await conn.execute(update(deliveries).where(deliveries.c.id == delivery_id)
-                       .values(lease_until=None, **values))
+                       .values(lease_until=None, lease_owner=None, **values))
 
 
 async def endpoint_health(conn: AsyncConnection, endpoint_id: str, *, ok: bool,

@@ -1,0 +1,31 @@
+"""job claims for background work shared by several instances; who holds a delivery
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-11-24 00:20:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0009'
+down_revision = '0008'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table('job_claims',
+    sa.Column('subject', sa.String(length=80), nullable=False),
+    sa.Column('owner', sa.String(length=120), nullable=False),
+    sa.Column('until', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('subject', name=op.f('pk_job_claims'))
+    )
+    with op.batch_alter_table('deliveries', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('lease_owner', sa.String(length=120), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('deliveries', schema=None) as batch_op:
+        batch_op.drop_column('lease_owner')
+    op.drop_table('job_claims')
