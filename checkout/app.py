@@ -172,16 +172,12 @@ def _sandbox(settings: Settings, http: httpx.AsyncClient) -> Sandbox:
 
 async def _seed_demo_merchant(db: Database, settings: Settings) -> str:
     """The sandbox's demo merchants, one per acquirer, whose webhooks go to the demo shop.
-    Returns their webhook secret."""
-    secret_file = settings.data_dir / "sandbox" / "demo_webhook_secret"
-    if not secret_file.exists():
-        secret_file.parent.mkdir(parents=True, exist_ok=True)
-        secret_file.write_text(new_secret())
-        secret_file.chmod(0o600)
-    secret = secret_file.read_text().strip()
+    Returns their webhook secret: made by the first instance, read from the database by the
+    others (they all verify the demo shop's webhooks)."""
     now = datetime.now(UTC)
     async with db.transaction() as conn:
         await db.serialize(conn, "seed-demo-merchants")  # instances starting together
+        secret = await webhook_store.endpoint_secret(conn, "we_demo") or new_secret()
         for acquirer, (merchant_id, key) in DEMO_MERCHANTS.items():
             suffix = merchant_id.removeprefix("mer_")
             await repo.upsert_merchant(conn, id=merchant_id, name="Demo shop",

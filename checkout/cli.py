@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.port:
                 env["CHECKOUT_PORT"] = str(args.port)
             settings = Settings.from_env(env)
+            configure_logging(as_json=settings.logs_as_json, instance=settings.instance_name)
             return _serve(settings, access_log=not args.no_access_log)
         settings = Settings.from_env()
         from checkout.store.migrate import upgrade
@@ -141,9 +142,10 @@ def _serve(settings: Settings, access_log: bool = True) -> int:
     if settings.sandbox:
         print(f"Sandbox mode: demo shop at {settings.public_url}/  (API key sk_test_demo)",
               flush=True)
+    # log_config=None: uvicorn's records go through our handler (JSON, tokens cut out).
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_level="info", access_log=access_log, proxy_headers=False,
-                timeout_graceful_shutdown=10)
+                log_config=None, log_level="info", access_log=access_log, proxy_headers=False,
+                timeout_graceful_shutdown=int(settings.shutdown_grace_seconds))
     return 0
 
 

@@ -51,10 +51,19 @@ class TempPostgres:
         data = str(self.dir / "data")
         self._run(str(self.bin / "initdb"), "-D", data, "-U", "postgres", "--auth=trust",
                   "--no-sync", "-E", "UTF8")
+        self.up()
+
+    def up(self) -> None:
         opts = (f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
-        self._run(str(self.bin / "pg_ctl"), "-D", data, "-o", opts, "-l",
+                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300")
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-o", opts, "-l",
                   str(self.dir / "log"), "-w", "-t", "60", "start")
+
+    def crash(self) -> None:
+        """Stop the server the hard way (as a power cut would): no checkpoint, every
+        connection dropped; `up` starts it again with crash recovery."""
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "immediate",
+                  "-w", "stop")
 
     def stop(self) -> None:
         try:

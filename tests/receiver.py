@@ -31,6 +31,8 @@ class Receiver:
     # What to answer, in turn: an HTTP status, or ("sleep", seconds). Then 200 forever.
     script: list[Any] = field(default_factory=list)
     receipts: list[Receipt] = field(default_factory=list)
+    # While set, every delivery is answered 503 (the merchant's site is down).
+    down: bool = False
 
     def __post_init__(self) -> None:
         self.port = free_port()
@@ -47,6 +49,8 @@ class Receiver:
         except WebhookVerificationError:
             verified = None
         self.receipts.append(Receipt(dict(request.headers), body, verified))
+        if self.down:
+            return Response(status_code=503)
         step = self.script.pop(0) if self.script else 200
         if isinstance(step, tuple):
             await asyncio.sleep(step[1])

@@ -34,6 +34,11 @@ async def upsert_endpoint(conn: AsyncConnection, *, id: str, merchant_id: str, u
             id=id, merchant_id=merchant_id, url=url, secret=secret, created_at=now))
 
 
+async def endpoint_secret(conn: AsyncConnection, endpoint_id: str) -> str | None:
+    return (await conn.execute(select(webhook_endpoints.c.secret).where(
+        webhook_endpoints.c.id == endpoint_id))).scalar()
+
+
 async def active_endpoint_ids(conn: AsyncConnection, merchant_id: str) -> list[str]:
     rows = await conn.execute(select(webhook_endpoints.c.id).where(and_(
         webhook_endpoints.c.merchant_id == merchant_id,
