@@ -19,6 +19,7 @@ from checkout.acquirers import registry
 from checkout.errors import CheckoutError
 from checkout.flow.context import FlowContext
 from checkout.flow.versions import VersionCache
+from checkout.metrics import MeteredTransport, Metrics, RequestMetrics
 from checkout.notify.delivery import DeliveryWorker
 from checkout.notify.signing import new_secret
 from checkout.sandbox import remote as remote_sandbox
@@ -31,12 +32,14 @@ from checkout.store.db import Database
 from checkout.store.migrate import current_head, upgrade
 from checkout.web import (
     acquirer_webhooks,
+    admin_view,
     demo_shop,
     events_api,
     gallery,
     health,
     hosted_page,
     merchant_api,
+    metrics_endpoint,
     openapi,
     payment_methods_api,
     payment_operations,
@@ -56,6 +59,8 @@ DEMO_ORIGINS = ["http://127.0.0.1:*", "http://localhost:*"]
 def create_app(settings: Settings) -> Starlette:
     routes: list[Route | Mount] = [
         *health.routes,
+        *metrics_endpoint.routes,
+        *admin_view.routes,
         *merchant_api.routes,
         *payment_operations.routes,
         *payment_methods_api.routes,
@@ -70,6 +75,8 @@ def create_app(settings: Settings) -> Starlette:
         if not settings.sandbox_url:  # this process hosts the emulators
             routes += sandbox_routes.routes
 
+    metrics = Metrics()
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with _running(app, settings):
@@ -78,6 +85,7 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(
         routes=routes,
         middleware=[
+            Middleware(RequestMetrics, metrics=metrics),
             Middleware(SecurityHeaders, https=settings.public_url.startswith("https://")),
             Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
             Middleware(RejectNul),
@@ -90,6 +98,7 @@ def create_app(settings: Settings) -> Starlette:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.metrics = metrics
     app.state.templates = make_environment(settings)
     app.state.shop_events = {}  # the demo shop's memory of verified webhooks, by payment id
     return app
@@ -101,7 +110,9 @@ async def _running(app: Starlette, settings: Settings) -> AsyncIterator[None]:
     # Alembic runs its own event loop: give it a thread. Safe with several instances.
     await asyncio.to_thread(upgrade, settings.db_url)
     app.state.schema_head = await asyncio.to_thread(current_head)
-    async with httpx.AsyncClient(follow_redirects=False) as http:
+    metered = MeteredTransport(app.state.metrics, bases={})
+    async with httpx.AsyncClient(follow_redirects=False) as http, \
+            httpx.AsyncClient(follow_redirects=False, transport=metered) as acquirer_http:
         sandbox: Sandbox | None = None
         if settings.sandbox and settings.sandbox_url:
             endpoints = await remote_sandbox.fetch_endpoints(http, settings.sandbox_url)
@@ -114,14 +125,15 @@ async def _running(app: Starlette, settings: Settings) -> AsyncIterator[None]:
         else:
             endpoints = settings.acquirers
             await _refuse_sandbox_keys(db)
-        acquirers = registry.build(endpoints, http=http, public_url=settings.public_url,
+        metered.bases = {name: conf["base_url"] for name, conf in endpoints.items()}
+        acquirers = registry.build(endpoints, http=acquirer_http, public_url=settings.public_url,
                                    timeout=settings.acquirer_timeout_seconds,
                                    attempt_ttl_seconds=settings.attempt_ttl_seconds)
         ctx = FlowContext(db=db, settings=settings, acquirers=acquirers,
                           versions=VersionCache(authoritative=db.is_sqlite,
                                                 recheck_seconds=settings.poll_interval_seconds),
                           checkout_url=lambda p: checkout_url(settings, p.id, p.expires_at))
-        deliveries = DeliveryWorker(db, http, settings)
+        deliveries = DeliveryWorker(db, http, settings, app.state.metrics)
         ctx.outbox_written = deliveries.wake
         app.state.db, app.state.http, app.state.flow = db, http, ctx
         app.state.sandbox = sandbox

@@ -90,9 +90,18 @@ def test_any_instance_serves_any_payment_and_sees_the_others_changes(
         assert time.monotonic() - seen_at < 1.5
         assert state_of(open_page(c.buyer(b.url), payment["checkout_url"])) == "succeeded"
         assert_every_event_delivered_once(c, receiver)
-        # both instances did background work under their own names
-        logs = a.log() + b.log()
-        assert '"instance": "instance-a"' in logs and '"instance": "instance-b"' in logs
+        # JSON lines, each with its instance; the ids a line is about; no buyer token, no key
+        token = payment["checkout_url"].rsplit("/", 1)[-1]
+        for proc in (a, b):
+            lines = [json.loads(line) for line in proc.log().splitlines()
+                     if line.startswith("{")]
+            assert len(lines) > 10 and {d["instance"] for d in lines} == {proc.name}
+            assert token not in proc.log()
+            assert not [d for d in lines if "sk_test_demo" in json.dumps(d)]
+        both = [json.loads(line) for line in (a.log() + b.log()).splitlines()
+                if line.startswith("{")]
+        assert any(d.get("payment_id") == payment["id"] and d.get("attempt_id") for d in both)
+        assert any(d.get("path", "").startswith("/c/…/status") for d in both)
 
 
 def test_an_instance_killed_mid_flow_loses_nothing(

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from checkout.metrics import Metrics
 from checkout.notify.signing import signed_headers
 from checkout.settings import Settings
 from checkout.store import webhooks
@@ -37,7 +38,9 @@ def retry_after_seconds(resp: httpx.Response) -> float | None:
 
 
 class DeliveryWorker:
-    def __init__(self, db: Database, http: httpx.AsyncClient, settings: Settings) -> None:
+    def __init__(self, db: Database, http: httpx.AsyncClient, settings: Settings,
+                 metrics: Metrics | None = None) -> None:
+        self._metrics = metrics or Metrics()
         self._db = db
         self._http = http
         self._settings = settings
@@ -106,20 +109,25 @@ class DeliveryWorker:
             error = type(exc).__name__
         now = _utcnow()
         attempts = d.attempts + 1
-        async with self._db.transaction() as conn:
-            if code is not None and 200 <= code < 300:
+        if code is not None and 200 <= code < 300:
+            async with self._db.transaction() as conn:
                 await webhooks.finish_attempt(conn, d.id, status="succeeded", attempts=attempts,
                                               last_status_code=code, last_error=None,
                                               delivered_at=now, next_attempt_at=None)
                 await webhooks.endpoint_health(conn, d.endpoint_id, ok=True, now=now)
-                log.info("webhook %s delivered to %s", d.event_id, d.endpoint_id)
-                return
-            error = error or f"HTTP {code}"
+            self._metrics.deliveries.labels("delivered").inc()
+            self._metrics.delivery_lag.observe((now - d.event_created_at).total_seconds())
+            log.info("webhook %s delivered to %s", d.event_id, d.endpoint_id,
+                     extra={"event_id": d.event_id})
+            return
+        error = error or f"HTTP {code}"
+        window = timedelta(seconds=self._settings.webhook_retry_window_seconds)
+        gave_up = now - d.event_created_at > window
+        async with self._db.transaction() as conn:
             if code == 410:
                 # The receiver says it is gone for good: stop sending it anything.
                 await webhooks.disable_endpoint(conn, d.endpoint_id, "answered 410 Gone", now)
-            window = timedelta(seconds=self._settings.webhook_retry_window_seconds)
-            if now - d.event_created_at > window:
+            if gave_up:
                 await webhooks.finish_attempt(conn, d.id, status="failed", attempts=attempts,
                                               last_status_code=code, last_error=error,
                                               next_attempt_at=None)
@@ -134,8 +142,9 @@ class DeliveryWorker:
             if d.failing_since is not None and now - d.failing_since > window:
                 await webhooks.disable_endpoint(
                     conn, d.endpoint_id, f"failing since {d.failing_since.isoformat()}", now)
+        self._metrics.deliveries.labels("failed" if gave_up else "retry").inc()
         log.warning("webhook %s to %s failed (%s), attempt %d", d.event_id, d.endpoint_id,
-                    error, attempts)
+                    error, attempts, extra={"event_id": d.event_id})
 
 
 def _utcnow() -> datetime:

@@ -1,0 +1,145 @@
+"""Prometheus metrics: requests, latencies, payments by status, merchant-webhook delivery lag
+and failures, acquirer calls and their errors.
+
+Each app owns a registry (tests run several apps in one process). Counters are per instance,
+as Prometheus expects; the database-wide numbers (payments by status, the delivery backlog)
+are read at scrape time, at most every few seconds, so every instance reports the same.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import httpx
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from sqlalchemy import func, select
+
+from checkout.store.db import Database
+from checkout.store.tables import deliveries, payments
+
+Scope = MutableMapping[str, Any]
+ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
+
+LATENCY_BUCKETS = (.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30)
+LAG_BUCKETS = (.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600, 6 * 3600, 24 * 3600)
+DB_READ_EVERY_SECONDS = 5.0
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = r = CollectorRegistry(auto_describe=True)
+        self.requests = Counter("checkout_http_requests", "HTTP requests answered",
+                                ["route", "method", "status"], registry=r)
+        self.latency = Histogram("checkout_http_request_duration_seconds",
+                                 "Time to answer an HTTP request", ["route"],
+                                 buckets=LATENCY_BUCKETS, registry=r)
+        self.payments = Gauge("checkout_payments", "Stored payments by status", ["status"],
+                              registry=r)
+        self.deliveries = Counter("checkout_webhook_deliveries",
+                                  "Merchant webhook delivery attempts by outcome "
+                                  "(delivered, retry, failed)", ["outcome"], registry=r)
+        self.delivery_lag = Histogram("checkout_webhook_delivery_lag_seconds",
+                                      "From a merchant event to its successful delivery",
+                                      buckets=LAG_BUCKETS, registry=r)
+        self.backlog = Gauge("checkout_webhook_backlog", "Merchant webhook deliveries pending",
+                             registry=r)
+        self.backlog_age = Gauge("checkout_webhook_backlog_oldest_seconds",
+                                 "Age of the oldest pending delivery's event", registry=r)
+        self.acquirer_calls = Counter("checkout_acquirer_calls",
+                                      "Calls to acquirers by outcome (ok, refused = 4xx, "
+                                      "error = 5xx, timeout, network)",
+                                      ["acquirer", "outcome"], registry=r)
+        self.acquirer_latency = Histogram("checkout_acquirer_call_duration_seconds",
+                                          "Time an acquirer took to answer", ["acquirer"],
+                                          buckets=LATENCY_BUCKETS, registry=r)
+        self._read_at = 0.0
+
+    async def read_database(self, db: Database, now: Any) -> None:
+        if time.monotonic() - self._read_at < DB_READ_EVERY_SECONDS:
+            return
+        self._read_at = time.monotonic()
+        async with db.reader() as conn:
+            by_status = await conn.execute(
+                select(payments.c.status, func.count()).group_by(payments.c.status))
+            pending = (await conn.execute(
+                select(func.count(), func.min(deliveries.c.created_at))
+                .where(deliveries.c.status == "pending"))).one()
+        self.payments.clear()
+        for status, count in by_status:
+            self.payments.labels(status).set(count)
+        self.backlog.set(pending[0])
+        oldest = pending[1]
+        if oldest is not None and oldest.tzinfo is None:
+            from datetime import UTC
+            oldest = oldest.replace(tzinfo=UTC)
+        self.backlog_age.set((now - oldest).total_seconds() if oldest else 0)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class RequestMetrics:
+    """ASGI middleware: count and time every request under its route's template (never its
+    concrete path, which would carry ids and tokens)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_status(message: MutableMapping[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.requests.labels(route, scope["method"], str(status)).inc()
+            self.metrics.latency.labels(route).observe(time.perf_counter() - started)
+
+
+class MeteredTransport(httpx.AsyncBaseTransport):
+    """The acquirers' HTTP client's transport: every call counted by acquirer and outcome."""
+
+    def __init__(self, metrics: Metrics, bases: dict[str, str]) -> None:
+        self._inner = httpx.AsyncHTTPTransport()
+        self._metrics = metrics
+        self.bases = bases  # acquirer name -> its base URL
+
+    def _acquirer(self, url: str) -> str:
+        for name, base in self.bases.items():
+            if url.startswith(base):
+                return name
+        return "other"
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        acquirer = self._acquirer(str(request.url))
+        started = time.perf_counter()
+        try:
+            response = await self._inner.handle_async_request(request)
+        except httpx.TimeoutException:
+            self._metrics.acquirer_calls.labels(acquirer, "timeout").inc()
+            raise
+        except httpx.TransportError:
+            self._metrics.acquirer_calls.labels(acquirer, "network").inc()
+            raise
+        finally:
+            self._metrics.acquirer_latency.labels(acquirer).observe(
+                time.perf_counter() - started)
+        code = response.status_code
+        outcome = "ok" if code < 400 else "refused" if code < 500 else "error"
+        self._metrics.acquirer_calls.labels(acquirer, outcome).inc()
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
