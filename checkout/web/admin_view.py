@@ -12,6 +12,7 @@ import base64
 import binascii
 import hmac
 from datetime import datetime
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -44,7 +45,7 @@ def _allowed(request: Request) -> Response | None:
                     headers={"WWW-Authenticate": 'Basic realm="checkout admin", charset="UTF-8"'})
 
 
-def _page(request: Request, name: str, **context: object) -> Response:
+def _page(request: Request, name: str, **context: Any) -> Response:
     resp = render(request, name, lang="en",
                   money=lambda amount, currency: format_money(amount, currency, "en"),
                   **context)
