@@ -27,7 +27,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.poll import wait_up  # noqa: E402
+from bench.common import wait_up  # noqa: E402
 from checkout.settings import DEMO_MERCHANTS  # noqa: E402
 from tests.buyer import decide, pay_link, start  # noqa: E402
 from tests.server import free_port  # noqa: E402

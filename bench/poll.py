@@ -1,20 +1,23 @@
 """How cheap is the buyer's status poll? Throughput and latency against bare Starlette.
 
 Run: `make bench` (or `.venv/bin/python bench/poll.py`). Loopback only, bounded in time.
-Starts the checkout in sandbox mode on SQLite with stored payments (some with a live attempt
-whose T-Pay link the buyer is looking at), then loads, with wrk, (a) the status poll of those
-payments at their current version — the "nothing changed" answer every waiting buyer gets every
-2 s — and (b) a bare Starlette "hello" served by the same uvicorn, and prints both and the ratio.
-wrk runs one thread, so the server (one uvicorn worker) has the other core to itself.
+For each database (SQLite, then a throwaway PostgreSQL) it starts the checkout in sandbox
+mode with stored payments, 200 of them with a live attempt whose link the buyer looks at, and
+loads with wrk (one thread, so the server — one uvicorn worker — has the other core):
+
+- the status poll of those payments at their current version (the "nothing changed" answer
+  every waiting buyer gets every 2 s), next to a bare Starlette "hello" served the same way:
+  * flat out, 100 and 1,000 connections: the most each can serve, and the ratio;
+  * 1,000 paced pollers, each polling every 2 s on average as a real page does: the latency
+    a buyer sees;
+- then the same after 99,000 more (finished) payments are stored: it must not move.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,32 +25,11 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import Checkout, bare_starlette, database, wrk  # noqa: E402
+from bench.seed import seed_sync  # noqa: E402
 from tests.buyer import form_token, path_of  # noqa: E402
-from tests.server import free_port  # noqa: E402
-
-WRK_SCRIPT = """
-local paths = {}
-for line in io.lines("%s") do paths[#paths + 1] = line end
-local i = 0
-request = function()
-  i = i %% #paths + 1
-  return wrk.format("GET", paths[i])
-end
-"""
-
-
-def wait_up(url: str) -> None:
-    for _ in range(300):
-        try:
-            if httpx.get(url, timeout=1).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit(f"{url} did not start")
 
 
 def prepare(base: str, payments: int, live: int) -> list[str]:
@@ -75,71 +57,54 @@ def prepare(base: str, payments: int, live: int) -> list[str]:
     return polls
 
 
-def wrk(url: str, script: Path | None, connections: int, seconds: int) -> dict[str, float]:
-    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
-    if script:
-        cmd += ["-s", str(script)]
-    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+def row(name: str, label: str, r: dict[str, float]) -> None:
+    print(f"{name:<34}{label:>16}{r['rps']:>9.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}"
+          f"{r['non2xx'] + r['errors']:>8.0f}", flush=True)
 
-    def pct(p: str) -> float:
-        m = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)", out)
-        assert m, out
-        return float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    socket_errors = re.search(r"Socket errors: (.*)", out)
-    return {"rps": rps, "p50": pct("50"), "p99": pct("99"),
-            "non2xx": float(errors.group(1)) if errors else 0.0,
-            "socket_errors": 1.0 if socket_errors else 0.0}
+
+def measure(db: str, stored: str, base: str, hello: str, paths: Path, seconds: int) -> None:
+    wrk(hello, 100, 2)  # warm-up: neither server is measured cold
+    wrk(base + "/", 100, 2, paths)
+    for conns in (100, 1000):
+        bare = wrk(hello, conns, seconds)
+        poll = wrk(base + "/", conns, seconds, paths)
+        row("bare Starlette hello", f"{conns} flat out", bare)
+        row(f"poll, {db}, {stored} stored", f"{conns} flat out", poll)
+        print(f"{'  ratio poll / bare':<34}{conns:>16}{poll['rps'] / bare['rps']:>9.0%}")
+    bare = wrk(hello, 1000, 2 * seconds, paced=True)
+    poll = wrk(base + "/", 1000, 2 * seconds, paths, paced=True)
+    row("bare Starlette hello", "1000 every 2 s", bare)
+    row(f"poll, {db}, {stored} stored", "1000 every 2 s", poll)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--databases", nargs="+", default=["sqlite", "postgresql"])
     parser.add_argument("--payments", type=int, default=1000)
     parser.add_argument("--live", type=int, default=200)
+    parser.add_argument("--more", type=int, default=99_000,
+                        help="finished payments added before the second round (0: none)")
     parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--connections", type=int, nargs="+", default=[100, 1000])
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk (make bench does it)")
-    tmp = Path(tempfile.mkdtemp(prefix="checkout-bench-"))
-    port, hello_port = free_port(), free_port()
-    env = {**os.environ, "CHECKOUT_DATA_DIR": str(tmp), "CHECKOUT_PORT": str(port)}
-    py = sys.executable
-    servers = [
-        subprocess.Popen([py, "-m", "checkout.cli", "serve", "--port", str(port),
-                          "--no-access-log"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL),
-        subprocess.Popen([py, "-m", "uvicorn", "bench.hello:app", "--port", str(hello_port),
-                          "--no-access-log", "--log-level", "warning"], cwd=ROOT),
-    ]
+    tmp = Path(tempfile.mkdtemp(prefix="checkout-bench-poll-"))
+    print(f"{'endpoint':<34}{'connections':>16}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
+          f"{'errors':>8}")
     try:
-        base, hello = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{hello_port}/"
-        wait_up(base + "/healthz")
-        wait_up(hello)
-        t0 = time.perf_counter()
-        polls = prepare(base, args.payments, args.live)
-        print(f"prepared {args.payments} payments ({args.live} with a live attempt) "
-              f"in {time.perf_counter() - t0:.1f}s")
-        paths = tmp / "paths.txt"
-        paths.write_text("\n".join(polls) + "\n")
-        script = tmp / "rotate.lua"
-        script.write_text(WRK_SCRIPT % paths)
-        print(f"{'endpoint':<28}{'conns':>6}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}"
-              f"{'non-2xx':>9}")
-        wrk(hello, None, 100, 2)  # warm-up: neither server is measured cold
-        wrk(base + "/", script, 100, 2)
-        for conns in args.connections:
-            bare = wrk(hello, None, conns, args.seconds)
-            poll = wrk(base + "/", script, conns, args.seconds)
-            for name, r in (("bare Starlette hello", bare), ("status poll (unchanged)", poll)):
-                print(f"{name:<28}{conns:>6}{r['rps']:>10.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}"
-                      f"{r['non2xx']:>9.0f}")
-            print(f"{'ratio poll / bare':<28}{conns:>6}{poll['rps'] / bare['rps']:>10.0%}")
+        with bare_starlette() as hello:
+            for db in args.databases:
+                with database(db) as url, Checkout(url) as checkout:
+                    polls = prepare(checkout.url, args.payments, args.live)
+                    paths = tmp / f"{db}.txt"
+                    paths.write_text("\n".join(polls) + "\n")
+                    measure(db, f"{args.payments // 1000}k", checkout.url, hello, paths,
+                            args.seconds)
+                    if args.more:
+                        seed_sync(url, args.more)
+                        total = (args.payments + args.more) // 1000
+                        measure(db, f"{total}k", checkout.url, hello, paths, args.seconds)
     finally:
-        for s in servers:
-            s.terminate()
-            s.wait(timeout=20)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -221,3 +221,54 @@ def test_a_canceled_payment_says_why_to_the_merchant_and_the_buyer(
     events = api.get("/api/v1/events").json()["data"]
     told = [e for e in events if e["type"] == "payment.canceled"]
     assert told and told[0]["data"]["object"]["last_error"] == {"code": "canceled_by_merchant"}
+
+
+def forget_answers(server: LiveServer) -> None:
+    """As if each first answer was lost: the process died before it was kept, or it was a
+    5xx (those are not kept, so the merchant may retry)."""
+    from tests.buyer import execute
+    execute(server.settings.db_url, "DELETE FROM idempotency_keys")
+
+
+def test_a_retried_refund_whose_answer_was_lost_is_the_same_refund(server: LiveServer) -> None:
+    with clients(server) as (api, buyer):
+        payment = paid(server, api, buyer)
+        key = {"Idempotency-Key": "refund-order-42"}
+        first = api.post(f"/api/v1/payments/{payment['id']}/refunds", json={"amount": 4000},
+                         headers=key)
+        assert first.status_code == 201, first.text
+        forget_answers(server)
+        again = api.post(f"/api/v1/payments/{payment['id']}/refunds", json={"amount": 4000},
+                         headers=key)
+        assert again.status_code == 201 and again.json()["id"] == first.json()["id"]
+        assert len(api.get(f"/api/v1/payments/{payment['id']}/refunds").json()["data"]) == 1
+        wait_for(lambda: api.get(f"/api/v1/payments/{payment['id']}").json()
+                 ["refunded_amount"] == 4000, what="the refund to succeed")
+        # a new key is a new refund, as asked
+        other = api.post(f"/api/v1/payments/{payment['id']}/refunds", json={"amount": 1000},
+                         headers={"Idempotency-Key": "refund-order-42-b"})
+        assert other.status_code == 201 and other.json()["id"] != first.json()["id"]
+
+
+def test_a_retried_capture_or_cancel_whose_answer_was_lost_says_it_is_done(
+        server: LiveServer) -> None:
+    with clients(server) as (api, buyer):
+        payment = held(server, api, buyer)
+        path = f"/api/v1/payments/{payment['id']}"
+        key = {"Idempotency-Key": "capture-42"}
+        assert api.post(f"{path}/capture", json={"amount": 9000}, headers=key).status_code == 200
+        forget_answers(server)
+        again = api.post(f"{path}/capture", json={"amount": 9000}, headers=key)
+        assert again.status_code == 200 and again.json()["captured_amount"] == 9000
+        # not another amount, and not without a key: that is a second capture, refused
+        assert api.post(f"{path}/capture", json={"amount": 8000},
+                        headers={"Idempotency-Key": "capture-42-b"}).status_code == 409
+        assert api.post(f"{path}/capture", json={"amount": 9000}).status_code == 409
+
+        hold = held(server, api, buyer)
+        key = {"Idempotency-Key": "cancel-43"}
+        assert api.post(f"/api/v1/payments/{hold['id']}/cancel", headers=key).status_code == 200
+        forget_answers(server)
+        again = api.post(f"/api/v1/payments/{hold['id']}/cancel", headers=key)
+        assert again.status_code == 200 and again.json()["status"] == "canceled"
+        assert api.post(f"/api/v1/payments/{hold['id']}/cancel").status_code == 409

@@ -28,9 +28,15 @@ HOLD_EXPIRED = "hold_expired"
 
 
 async def capture(ctx: FlowContext, merchant_id: str, payment_id: str,
-                  amount: int | None) -> Payment:
+                  amount: int | None, *, again: bool = False) -> Payment:
+    """Capture a hold. `again`: the merchant's request carries an Idempotency-Key, so it may
+    be the retry of a capture whose answer was lost (a crash, a timeout that the reconciler
+    then finished): if that very capture is already done, say so instead of refusing."""
     async with ctx.db.transaction() as conn:
         payment = await _owned(conn, merchant_id, payment_id)
+        if again and payment.status is P.SUCCEEDED and not payment.capture \
+                and payment.captured_amount == (payment.amount if amount is None else amount):
+            return payment
         if payment.status is not P.WAITING_FOR_CAPTURE:
             raise Conflict(f"only a payment waiting for capture can be captured; this one is "
                            f"{payment.status}")
@@ -53,11 +59,15 @@ async def capture(ctx: FlowContext, merchant_id: str, payment_id: str,
     return await _reload(ctx, payment_id)
 
 
-async def cancel(ctx: FlowContext, merchant_id: str, payment_id: str) -> Payment:
-    """Release a hold, or stop a payment nobody has paid yet."""
+async def cancel(ctx: FlowContext, merchant_id: str, payment_id: str, *,
+                 again: bool = False) -> Payment:
+    """Release a hold, or stop a payment nobody has paid yet. `again` as for `capture`."""
     now = ctx.now()
     async with ctx.db.transaction() as conn:
         payment = await _owned(conn, merchant_id, payment_id)
+        if again and payment.status is P.CANCELED and \
+                payment.last_error_code == CANCELED_BY_MERCHANT:
+            return payment
         if payment.status not in (P.PENDING, P.WAITING_FOR_CAPTURE):
             raise Conflict(f"a {payment.status} payment cannot be canceled"
                            + ("; refund it instead" if payment.status is P.SUCCEEDED else ""))

@@ -34,15 +34,23 @@ def refund_object(r: Refund, currency: str) -> dict[str, Any]:
 
 
 async def create(ctx: FlowContext, merchant_id: str, payment_id: str,
-                 amount: int | None) -> tuple[Refund, str]:
-    """Reserve and send a refund; returns it with the payment's currency."""
+                 amount: int | None, request_key: str | None = None) -> tuple[Refund, str]:
+    """Reserve and send a refund; returns it with the payment's currency.
+
+    With the merchant's `request_key`, asking again is safe even when the first answer was
+    lost: the refund made under that key is sent again (its id is the acquirer's key too) and
+    returned, never a second one made."""
     for _ in range(_RETRIES):
         now = ctx.now()
         try:
-            refund, attempt, payment = await _reserve(ctx, merchant_id, payment_id, amount, now)
+            refund, attempt, payment, fresh = await _reserve(
+                ctx, merchant_id, payment_id, amount, now, request_key)
         except _Moved:
             continue
-        ctx.versions.note(payment_id, payment.version + 1)
+        if refund.status != "pending":
+            return refund, payment.currency
+        if fresh:
+            ctx.versions.note(payment_id, payment.version + 1)
         await send(ctx, refund, attempt, payment.currency)
         return await _reload(ctx, refund.id, payment_id), payment.currency
     raise Conflict("the payment kept changing; try again")
@@ -53,11 +61,18 @@ class _Moved(Exception):
 
 
 async def _reserve(ctx: FlowContext, merchant_id: str, payment_id: str, amount: int | None,
-                   now: datetime) -> tuple[Refund, Attempt, Payment]:
+                   now: datetime, request_key: str | None
+                   ) -> tuple[Refund, Attempt, Payment, bool]:
     async with ctx.db.transaction() as conn:
         payment = await repo.payment(conn, payment_id, merchant_id)
         if payment is None:
             raise NotFound("no such payment")
+        if request_key is not None:
+            earlier = await repo.refund_by_request_key(conn, payment_id, request_key)
+            if earlier is not None:
+                attempt = await repo.attempt(conn, earlier.attempt_id)
+                assert attempt is not None
+                return earlier, attempt, payment, False
         if payment.status is not PaymentStatus.SUCCEEDED:
             raise Conflict(f"only a succeeded payment can be refunded; this one is "
                            f"{payment.status}")
@@ -77,13 +92,14 @@ async def _reserve(ctx: FlowContext, merchant_id: str, payment_id: str, amount: 
         refund_id = new_id("rf")
         await repo.insert_refund(conn, {
             "id": refund_id, "payment_id": payment_id, "attempt_id": attempt.id,
-            "amount": wanted, "status": "pending", "created_at": now, "updated_at": now})
+            "amount": wanted, "status": "pending", "created_at": now, "updated_at": now,
+            "request_key": request_key})
         if not await repo.update_payment(conn, payment, now):
             # Another refund (or news) changed the payment since we read it: start over,
             # so the sum is checked against what is really reserved.
             raise _Moved
     return (Refund(refund_id, payment_id, attempt.id, wanted, "pending", None, now, now),
-            attempt, payment)
+            attempt, payment, True)
 
 
 def _check_partial(ctx: FlowContext, payment: Payment, existing: list[Refund], wanted: int,

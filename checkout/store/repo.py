@@ -115,6 +115,12 @@ async def insert_payment(conn: AsyncConnection, values: dict[str, Any]) -> None:
     await conn.execute(insert(payments).values(**values))
 
 
+async def payment_version(conn: AsyncConnection, payment_id: str) -> int | None:
+    """Just the version: what a buyer's poll needs to know whether anything changed."""
+    return (await conn.execute(select(payments.c.version)
+                               .where(payments.c.id == payment_id))).scalar()
+
+
 async def payment(conn: AsyncConnection, payment_id: str,
                   merchant_id: str | None = None) -> Payment | None:
     q = select(payments).where(payments.c.id == payment_id)
@@ -291,6 +297,13 @@ async def refunds_of(conn: AsyncConnection, payment_id: str) -> list[Refund]:
     rows = await conn.execute(select(refunds).where(refunds.c.payment_id == payment_id)
                               .order_by(refunds.c.created_at, refunds.c.id))
     return [Refund.from_row(r) for r in rows]
+
+
+async def refund_by_request_key(conn: AsyncConnection, payment_id: str,
+                                request_key: str) -> Refund | None:
+    row = (await conn.execute(select(refunds).where(and_(
+        refunds.c.payment_id == payment_id, refunds.c.request_key == request_key)))).first()
+    return Refund.from_row(row) if row else None
 
 
 async def insert_refund(conn: AsyncConnection, values: dict[str, Any]) -> None:

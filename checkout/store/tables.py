@@ -179,6 +179,10 @@ refunds = Table(
     Column("amount", BigInteger, nullable=False),
     Column("status", String(16), nullable=False),  # pending | succeeded | failed
     Column("acquirer_ref", String(128), unique=True),  # one acquirer refund, one of ours
+    # The merchant's Idempotency-Key: a retry whose first answer was lost (a crash, a 5xx)
+    # finds this refund instead of making a second one.
+    Column("request_key", String(255)),
+    UniqueConstraint("payment_id", "request_key", name="uq_refunds_request_key"),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     CheckConstraint("amount > 0", name="amount_positive"),

@@ -179,6 +179,16 @@ async def status(request: Request) -> Response:
         seen = 0
     if ctx.versions.unchanged(payment_id, seen):
         return Response(status_code=204, headers={"Cache-Control": "no-store"})
+    if seen:
+        # Not known here (another instance may have changed it): one primary-key read of the
+        # version, and the full load only when it moved.
+        async with ctx.db.reader() as conn:
+            version = await repo.payment_version(conn, payment_id)
+        if version is None:
+            return Response(status_code=STOP_POLLING)
+        ctx.versions.note(payment_id, version)
+        if version == seen:
+            return Response(status_code=204, headers={"Cache-Control": "no-store"})
     try:
         ctx, payment, merchant, attempt = await _load(request)
     except _PageNotFound:

@@ -14,7 +14,7 @@ from checkout.flow import operations
 from checkout.flow import refunds as refund_flow
 from checkout.flow.context import FlowContext
 from checkout.flow.objects import payment_object
-from checkout.web.idempotency import json_response, run_once
+from checkout.web.idempotency import json_response, request_key, run_once
 from checkout.web.merchant_api import read_json
 from checkout.web.merchant_auth import authenticate
 
@@ -42,7 +42,7 @@ async def capture(request: Request) -> Response:
 
     async def run() -> tuple[int, Any]:
         p = await operations.capture(ctx, merchant.id, request.path_params["payment_id"],
-                                     amount)
+                                     amount, again=request_key(request) is not None)
         return 200, payment_object(p, ctx.checkout_url(p))
     return await run_once(request, merchant, doc, run)
 
@@ -57,7 +57,8 @@ async def cancel(request: Request) -> Response:
             if isinstance(doc, dict) else None, status=422 if isinstance(doc, dict) else 400)
 
     async def run() -> tuple[int, Any]:
-        p = await operations.cancel(ctx, merchant.id, request.path_params["payment_id"])
+        p = await operations.cancel(ctx, merchant.id, request.path_params["payment_id"],
+                                    again=request_key(request) is not None)
         return 200, payment_object(p, ctx.checkout_url(p))
     return await run_once(request, merchant, doc, run)
 
@@ -70,7 +71,8 @@ async def create_refund(request: Request) -> Response:
     payment_id = request.path_params["payment_id"]
 
     async def run() -> tuple[int, Any]:
-        refund, currency = await refund_flow.create(ctx, merchant.id, payment_id, amount)
+        refund, currency = await refund_flow.create(ctx, merchant.id, payment_id, amount,
+                                                    request_key(request))
         return 201, refund_flow.refund_object(refund, currency)
     return await run_once(request, merchant, doc, run)
 

@@ -1,4 +1,5 @@
-"""job claims for background work shared by several instances; who holds a delivery
+"""job claims for background work shared by several instances; who holds a delivery; the
+merchant's Idempotency-Key on each refund
 
 Revision ID: 0009
 Revises: 0008
@@ -23,9 +24,16 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
         batch_op.add_column(sa.Column('lease_owner', sa.String(length=120), nullable=True))
+    with op.batch_alter_table('refunds', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('request_key', sa.String(length=255), nullable=True))
+        batch_op.create_unique_constraint('uq_refunds_request_key',
+                                          ['payment_id', 'request_key'])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('refunds', schema=None) as batch_op:
+        batch_op.drop_constraint('uq_refunds_request_key', type_='unique')
+        batch_op.drop_column('request_key')
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
         batch_op.drop_column('lease_owner')
     op.drop_table('job_claims')

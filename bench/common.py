@@ -1,0 +1,154 @@
+"""What the benchmarks share: servers started as a user starts them, wrk, and timing helpers.
+
+Loopback only; every server is its own `checkout serve` process (one uvicorn worker).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.postgres import TempPostgres  # noqa: E402
+from tests.server import free_port  # noqa: E402
+
+
+def wait_up(url: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"{url} did not start")
+
+
+@contextmanager
+def database(kind: str) -> Iterator[str]:
+    """A fresh database URL: SQLite in a temp folder, or a throwaway PostgreSQL server."""
+    if kind == "sqlite":
+        folder = Path(tempfile.mkdtemp(prefix="checkout-bench-db-"))
+        try:
+            yield f"sqlite+aiosqlite:///{folder / 'checkout.db'}"
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return
+    pg = TempPostgres()
+    pg.start()
+    try:
+        yield pg.create_database("bench")
+    finally:
+        pg.stop()
+
+
+class Checkout:
+    """`checkout serve` in sandbox mode on a loopback port."""
+
+    def __init__(self, database_url: str, **env: str) -> None:
+        self.data = Path(tempfile.mkdtemp(prefix="checkout-bench-"))
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.database_url = database_url
+        self.env = {**os.environ, "CHECKOUT_DATA_DIR": str(self.data),
+                    "CHECKOUT_PORT": str(self.port), "DATABASE_URL": database_url,
+                    "CHECKOUT_LOG_FORMAT": "json", **env}
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Checkout:
+        self.log = (self.data / "server.log").open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "checkout.cli", "serve", "--port", str(self.port),
+             "--no-access-log"], env=self.env, cwd=ROOT, stdout=self.log,
+            stderr=subprocess.STDOUT)
+        wait_up(self.url + "/readyz")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.proc is not None
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+        self.log.close()
+        shutil.rmtree(self.data, ignore_errors=True)
+
+    def rss_kb(self) -> int:
+        assert self.proc is not None
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        return 0
+
+
+@contextmanager
+def bare_starlette() -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "bench.hello:app", "--port",
+                             str(port), "--no-access-log", "--log-level", "warning"], cwd=ROOT)
+    try:
+        wait_up(f"http://127.0.0.1:{port}/")
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+ROTATE = """
+local paths = {}
+for line in io.lines("%(paths)s") do paths[#paths + 1] = line end
+local i = 0
+request = function()
+  i = i %% #paths + 1
+  return wrk.format("GET", paths[i])
+end
+"""
+# A buyer's page polls every 2 s: each connection waits 0–4 s (mean 2 s) before each request,
+# so N connections are N buyers, spread out rather than in step.
+PACED = "delay = function() return math.random(0, 4000) end\n"
+
+
+def wrk(url: str, connections: int, seconds: int, paths: Path | None = None,
+        paced: bool = False) -> dict[str, float]:
+    script = ""
+    if paths is not None:
+        script += ROTATE % {"paths": paths}
+    if paced:
+        script += PACED
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
+    if script:
+        lua = Path(tempfile.mkstemp(suffix=".lua")[1])
+        lua.write_text(script)
+        cmd += ["-s", str(lua)]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+
+    def pct(p: str) -> float:
+        m = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)", out)
+        assert m, out
+        return float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
+                       out)
+    return {"rps": rps, "p50": pct("50"), "p99": pct("99"),
+            "non2xx": float(bad.group(1)) if bad else 0.0,
+            "errors": float(sum(int(g) for g in errors.groups())) if errors else 0.0}
+
+
+def percentiles(samples: list[float]) -> tuple[float, float, float]:
+    """p50, p95, max."""
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+    return statistics.median(ordered), p95, ordered[-1]

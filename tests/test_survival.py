@@ -1,0 +1,290 @@
+"""Faults on a running deployment — two instances on PostgreSQL behind a balancer, a shared
+sandbox — while buyers pay and merchants capture, cancel and refund:
+
+- kill -9 of either instance at random moments (and restarts),
+- PostgreSQL crashed (immediate stop, no checkpoint) and brought back,
+- the acquirer down (its process killed) and then slow (answers after our timeout),
+- the merchant's webhook endpoint down for three hours.
+
+Hours cannot pass in a test: the instances run the production webhook retry schedule (first
+wait 5 s, doubling to 6 h, for 3 days) 1,000 times faster, so "three hours down" is 10.8 s and
+the retries fall where they would in production. Afterwards every payment must be in its true
+final state, the bank must hold exactly one charge and the asked refund for each, and every
+merchant event must have been delivered. The test prints what it injected and what survived.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from checkout.notify.signing import new_secret
+from tests.buyer import form_token, path_of, pay_link, query, wait_for
+from tests.cluster import Cluster
+from tests.postgres import TempPostgres
+from tests.receiver import Receiver
+
+SCALE = 1000  # the webhook retry clock runs this much faster than production's
+SCHEDULE = {"CHECKOUT_WEBHOOK_RETRY_BASE_SECONDS": str(5 / SCALE),
+            "CHECKOUT_WEBHOOK_RETRY_MAX_SECONDS": str(6 * 3600 / SCALE),
+            "CHECKOUT_WEBHOOK_RETRY_WINDOW_SECONDS": str(3 * 24 * 3600 / SCALE)}
+KINDS = ("refund", "hold", "cancel")
+PER_KIND = 4
+DEADLINE = 240.0
+
+
+def retrying(what: str, call: Callable[[], httpx.Response], ok: tuple[int, ...],
+             until: float) -> httpx.Response:
+    """What a sensible client does while parts are down: the same request (the same
+    Idempotency-Key) again, until it is answered."""
+    last = ""
+    while time.monotonic() < until:
+        try:
+            resp = call()
+            if resp.status_code in ok:
+                return resp
+            last = f"HTTP {resp.status_code} {resp.text[:120]}"
+        except httpx.HTTPError as exc:
+            last = type(exc).__name__
+        time.sleep(0.3)
+    raise AssertionError(f"{what}: never answered ({last})")
+
+
+class Shop:
+    """A merchant and its buyers, each payment one of three stories."""
+
+    def __init__(self, c: Cluster) -> None:
+        self.c = c
+        self.api = httpx.Client(base_url=c.url, timeout=10,
+                                headers={"Authorization": "Bearer sk_test_demo"},
+                                limits=httpx.Limits(max_keepalive_connections=0))
+        self.buyer = httpx.Client(base_url=c.url, timeout=10,
+                                  limits=httpx.Limits(max_keepalive_connections=0))
+        self.bank = httpx.Client(base_url=c.sandbox.url, timeout=10)
+        self.lock = threading.Lock()
+        self.done: dict[str, str] = {}  # payment id -> story
+
+    def story(self, kind: str, n: int) -> None:
+        until = time.monotonic() + DEADLINE
+        key = f"{kind}-{n}"
+        payment = retrying("create", lambda: self.api.post("/api/v1/payments", json={
+            "amount": 10_000 + n, "currency": "RUB", "description": f"Survival {key}",
+            "capture": kind != "hold", "return_url": f"{self.c.url}/shop/return"},
+            headers={"Idempotency-Key": key}), (201,), until).json()
+        pid, page = payment["id"], path_of(payment["checkout_url"])
+        with self.lock:
+            self.done[pid] = kind
+
+        def start() -> httpx.Response:
+            html = self.buyer.get(page)
+            if html.status_code != 200:
+                return html
+            if pay_link(html.text):  # started before, the answer was lost
+                return httpx.Response(200, text=html.text)
+            return self.buyer.post(page + "/attempts", data={"ft": form_token(html.text)},
+                                   headers={"HX-Request": "true"})
+        retrying("start", start, (200,), until)
+        link = wait_for(lambda: _link(self.buyer, page), timeout=DEADLINE, what="a link")
+        if kind == "cancel":
+            retrying("cancel", lambda: self.api.post(f"/api/v1/payments/{pid}/cancel",
+                                                     headers={"Idempotency-Key": key + "-c"}),
+                     (200,), until)
+            return
+        retrying("approve", lambda: self.bank.post(httpx.URL(link).path + "/approve"),
+                 (303,), until)
+        want = "waiting_for_capture" if kind == "hold" else "succeeded"
+        wait_for(lambda: _status(self.api, pid) == want, timeout=DEADLINE, what=want)
+        if kind == "hold":
+            retrying("capture", lambda: self.api.post(
+                f"/api/v1/payments/{pid}/capture", json={"amount": 10_000 + n - 500},
+                headers={"Idempotency-Key": key + "-cap"}), (200,), until)
+        else:
+            retrying("refund", lambda: self.api.post(
+                f"/api/v1/payments/{pid}/refunds", json={"amount": 4_000},
+                headers={"Idempotency-Key": key + "-r"}), (201,), until)
+
+
+def _link(buyer: httpx.Client, page: str) -> str | None:
+    try:
+        resp = buyer.get(page)
+    except httpx.HTTPError:
+        return None
+    return pay_link(resp.text) if resp.status_code == 200 else None
+
+
+def _status(api: httpx.Client, pid: str) -> str:
+    try:
+        resp = api.get(f"/api/v1/payments/{pid}")
+    except httpx.HTTPError:
+        return "?"
+    return str(resp.json().get("status")) if resp.status_code == 200 else "?"
+
+
+@pytest.fixture
+def deployment(tmp_path: Path) -> Iterator[tuple[Cluster, TempPostgres]]:
+    # Its own PostgreSQL server: this test crashes it.
+    pg = TempPostgres()
+    pg.start()
+    c = Cluster(tmp_path, pg.create_database("survival"), env=SCHEDULE)
+    try:
+        yield c.start(), pg
+    finally:
+        c.stop()
+        pg.stop()
+
+
+def test_every_payment_survives_crashes_outages_and_a_long_dead_webhook_endpoint(
+        deployment: tuple[Cluster, TempPostgres]) -> None:
+    c, pg = deployment
+    a, b = c.instances
+    rng = random.Random()  # noqa: S311 - when to strike, not secrets
+    seed = rng.randrange(10_000)
+    rng.seed(seed)
+    injected: list[tuple[str, str]] = []
+    with Receiver(new_secret()) as receiver:
+        receiver.secret = c.cli("merchant", "add-webhook", "mer_demo", receiver.url)["secret"]
+        shop = Shop(c)
+        faults_over = threading.Event()
+        with ThreadPoolExecutor(8) as pool:
+            stories: list[Any] = []
+
+            def buyers_keep_coming() -> None:
+                # Payments begin all through the faults, so every fault strikes mid-flow.
+                n = 0
+                while not faults_over.is_set():
+                    stories.append(pool.submit(shop.story, KINDS[n % len(KINDS)], n))
+                    n += 1
+                    time.sleep(0.8)
+            arrivals = threading.Thread(target=buyers_keep_coming)
+            arrivals.start()
+
+            def strike(what: str, detail: str, act: Callable[[], None]) -> None:
+                time.sleep(rng.uniform(0.5, 2.5))
+                act()
+                injected.append((what, detail))
+
+            strike("kill -9", "instance a, mid-flow", a.kill)
+            time.sleep(rng.uniform(0.5, 2))
+            a.start()
+            strike("PostgreSQL crash", "immediate stop, 3 s down", pg.crash)
+            time.sleep(3)
+            pg.up()
+            strike("merchant endpoint down", "3 h (10.8 s at ×1000)",
+                   lambda: setattr(receiver, "down", True))
+            down_since, refused_from = time.monotonic(), len(receiver.receipts)
+            strike("acquirer down", "sandbox process killed, 8 s", c.sandbox.kill)
+            time.sleep(8)
+            c.sandbox.start()
+            strike("acquirer slow", "every answer 4 s late (timeout 3 s), 8 s", lambda: httpx.post(
+                f"{c.sandbox.url}/sandbox/faults",
+                json={"kind": "timeout", "seconds": 4, "times": 0}).raise_for_status())
+            time.sleep(8)
+            httpx.delete(f"{c.sandbox.url}/sandbox/faults").raise_for_status()
+            strike("kill -9", "instance b, mid-flow", b.kill)
+            time.sleep(rng.uniform(0.5, 2))
+            b.start()
+            time.sleep(max(0.0, 3 * 3600 / SCALE - (time.monotonic() - down_since)))
+            receiver.down = False
+            refused = len(receiver.receipts) - refused_from
+            strike("kill -9", "instance a again", a.kill)
+            a.start()
+            faults_over.set()
+            arrivals.join()
+            for story in stories:
+                story.result(timeout=DEADLINE)
+
+        final = _settle(c, shop, receiver)
+        final["deliveries refused while the endpoint was down"] = refused
+    _print_table(seed, injected, final)
+    assert final["payments in their true final state"] == len(shop.done) >= 30
+    assert final["deliveries refused while the endpoint was down"] > 0  # it struck mid-flow
+    for what in ("charged twice", "refunded twice or wrongly", "events missing at the merchant",
+                 "events told twice", "deliveries given up"):
+        assert final[what] == 0, (what, final)
+
+
+def _settle(c: Cluster, shop: Shop, receiver: Receiver) -> dict[str, Any]:
+    want = {"refund": ("succeeded", 4_000), "hold": ("succeeded", 0),
+            "cancel": ("canceled", 0)}
+
+    def true_state() -> dict[str, tuple[str, int, int]] | None:
+        rows = {r[0]: (r[1], r[2], r[3]) for r in query(
+            c.database_url, "SELECT id, status, captured_amount, refunded_amount FROM payments")}
+        for pid, kind in shop.done.items():
+            status, _, refunded = rows[pid]
+            if (status, refunded) != want[kind]:
+                return None
+        return rows
+    rows = wait_for(true_state, timeout=120, what="every payment's true final state")
+    events = {r[0]: r[1] for r in query(c.database_url, "SELECT id, payment_id FROM events")}
+
+    def delivered() -> bool:
+        got = {r.headers["webhook-id"] for r in receiver.receipts if r.verified}
+        return set(events) <= got
+    wait_for(delivered, timeout=60, what="every event at the merchant")
+    bank = _bank(c)
+    charged_twice = sum(1 for pid in shop.done if bank[pid]["charges"] > 1)
+    wrong_money = 0
+    for pid, kind in shop.done.items():
+        captured = rows[pid][1]
+        expect_captured = 0 if kind == "cancel" else captured
+        at_bank = bank[pid]
+        if kind != "cancel" and (at_bank["charges"] != 1 or at_bank["captured"] != captured):
+            wrong_money += 1
+        if at_bank["refunded"] != want[kind][1] or expect_captured != at_bank["captured"]:
+            wrong_money += 1
+    kinds = Counter((r[0], r[1]) for r in query(
+        c.database_url, "SELECT payment_id, type FROM events WHERE type LIKE 'payment.%'"))
+    given_up = query(c.database_url, "SELECT count(*) FROM deliveries WHERE status = 'failed'")
+    got = {r.headers["webhook-id"] for r in receiver.receipts if r.verified}
+    stories = Counter(shop.done.values())
+    return {
+        "payments (pay+refund / hold+capture / cancel)":
+            f"{stories['refund']} / {stories['hold']} / {stories['cancel']}",
+        "payments in their true final state": len(shop.done),
+        "charged twice": charged_twice,
+        "refunded twice or wrongly": wrong_money,
+        "events": len(events),
+        "events missing at the merchant": len(set(events) - got),
+        "events told twice": sum(1 for v in kinds.values() if v > 1),
+        "deliveries given up": int(given_up[0][0]),
+    }
+
+
+def _bank(c: Cluster) -> dict[str, dict[str, int]]:
+    """Per payment, what the emulated bank itself holds: charges, captured, refunded."""
+    path = Path(c.sandbox.env["CHECKOUT_DATA_DIR"]) / "sandbox" / "bank131.db"
+    with sqlite3.connect(path) as con:
+        docs = [json.loads(r[0]) for r in con.execute("SELECT doc FROM sessions")]
+    out: dict[str, dict[str, int]] = {}
+    for doc in docs:
+        pid = (doc.get("metadata") or {}).get("payment_id", "?")
+        mine = out.setdefault(pid, {"charges": 0, "captured": 0, "refunded": 0})
+        if doc["status"] == "accepted":
+            pay = doc["acquiring_payments"][0]
+            mine["charges"] += 1
+            mine["captured"] += pay["amounts"]["gross"]["amount"]
+            mine["refunded"] += sum(r["amount_details"]["amount"]
+                                    for r in pay.get("refunds", []) if r["status"] == "accepted")
+    return out
+
+
+def _print_table(seed: int, injected: list[tuple[str, str]], final: dict[str, Any]) -> None:
+    print(f"\nfaults injected (random seed {seed}):")
+    print(f"  {'fault':<26}{'detail'}")
+    for what, detail in injected:
+        print(f"  {what:<26}{detail}")
+    print("afterwards:")
+    for what, count in final.items():
+        print(f"  {what:<48}{count:>10}")
