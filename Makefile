@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test install system-deps lint bench lock clean
+.PHONY: run test install system-deps lint bench load lock clean
 
 run: install
 	$(BIN)/checkout serve
@@ -27,10 +27,19 @@ lint: install
 	$(BIN)/ruff check checkout tests bench
 	$(BIN)/mypy
 
+# Numbers for the README: loopback only, each part bounded in time (about 25 minutes in all).
 bench: install
-	./scripts/install-system-deps wrk
+	./scripts/install-system-deps wrk postgresql
 	$(BIN)/python bench/poll.py
+	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/acquirers.py
+
+# 2,000 simulated buyers through the whole sandbox flow, on one instance (SQLite), then on two
+# instances (PostgreSQL) behind a balancer; fails on any error, lost or doubled payment.
+load: install
+	./scripts/install-system-deps postgresql
+	$(BIN)/python bench/load.py
+	$(BIN)/python bench/load.py --cluster
 
 # Re-pin every dependency after changing pyproject.toml.
 lock:

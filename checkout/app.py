@@ -58,6 +58,8 @@ DEMO_ORIGINS = ["http://127.0.0.1:*", "http://localhost:*"]
 
 def create_app(settings: Settings) -> Starlette:
     routes: list[Route | Mount] = [
+        # Starlette tries routes in order: the buyers' polls, the hottest path, come first.
+        *hosted_page.routes,
         *health.routes,
         *metrics_endpoint.routes,
         *admin_view.routes,
@@ -66,7 +68,6 @@ def create_app(settings: Settings) -> Starlette:
         *payment_methods_api.routes,
         *events_api.routes,
         *openapi.routes,
-        *hosted_page.routes,
         *acquirer_webhooks.routes,
         Mount("/static", static_app(), name="static"),
     ]

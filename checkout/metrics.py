@@ -8,12 +8,15 @@ are read at scrape time, at most every few seconds, so every instance reports th
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from typing import Any
 
 import httpx
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from sqlalchemy import func, select
 
 from checkout.store.db import Database
@@ -27,14 +30,51 @@ LAG_BUCKETS = (.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600, 6 * 360
 DB_READ_EVERY_SECONDS = 5.0
 
 
+class RequestStats:
+    """Request counts and latencies, kept in plain dicts and handed to Prometheus at scrape.
+
+    Every request passes here, the buyer's poll thousands of times a second: prometheus_client's
+    labelled children (a lock and a label lookup each, twice per request) cost about a fifth
+    of the poll's whole time, this costs a dict update and a bisect.
+    """
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, str, str], int] = {}
+        # route -> [count per bucket …, +Inf], sum
+        self.buckets: dict[str, list[int]] = {}
+        self.sums: dict[str, float] = {}
+
+    def add(self, route: str, method: str, status: str, seconds: float) -> None:
+        key = (route, method, status)
+        self.counts[key] = self.counts.get(key, 0) + 1
+        counts = self.buckets.get(route)
+        if counts is None:
+            counts = self.buckets[route] = [0] * (len(LATENCY_BUCKETS) + 1)
+            self.sums[route] = 0.0
+        counts[bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        self.sums[route] += seconds
+
+    def collect(self) -> Iterator[Metric]:
+        requests = CounterMetricFamily("checkout_http_requests", "HTTP requests answered",
+                                       labels=["route", "method", "status"])
+        for (route, method, status), count in sorted(self.counts.items()):
+            requests.add_metric([route, method, status], count)
+        yield requests
+        latency = HistogramMetricFamily("checkout_http_request_duration_seconds",
+                                        "Time to answer an HTTP request", labels=["route"])
+        for route, counts in sorted(self.buckets.items()):
+            cumulative = list(itertools.accumulate(counts))
+            bounds = [str(b) for b in LATENCY_BUCKETS] + ["+Inf"]
+            latency.add_metric([route], list(zip(bounds, cumulative, strict=True)),
+                               self.sums[route])
+        yield latency
+
+
 class Metrics:
     def __init__(self) -> None:
-        self.registry = r = CollectorRegistry(auto_describe=True)
-        self.requests = Counter("checkout_http_requests", "HTTP requests answered",
-                                ["route", "method", "status"], registry=r)
-        self.latency = Histogram("checkout_http_request_duration_seconds",
-                                 "Time to answer an HTTP request", ["route"],
-                                 buckets=LATENCY_BUCKETS, registry=r)
+        self.registry = r = CollectorRegistry(auto_describe=False)
+        self.http = RequestStats()
+        r.register(self.http)  # type: ignore[arg-type]
         self.payments = Gauge("checkout_payments", "Stored payments by status", ["status"],
                               registry=r)
         self.deliveries = Counter("checkout_webhook_deliveries",
@@ -104,8 +144,8 @@ class RequestMetrics:
             await self.app(scope, receive, send_status)
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
-            self.metrics.requests.labels(route, scope["method"], str(status)).inc()
-            self.metrics.latency.labels(route).observe(time.perf_counter() - started)
+            self.metrics.http.add(route, scope["method"], str(status),
+                                  time.perf_counter() - started)
 
 
 class MeteredTransport(httpx.AsyncBaseTransport):

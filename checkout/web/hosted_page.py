@@ -258,8 +258,8 @@ async def brand_css(request: Request) -> Response:
 
 
 routes = [
+    Route("/c/{token}/status", status, methods=["GET"]),  # first: the hottest path
     Route("/brand/{merchant_id}.css", brand_css, methods=["GET"]),
     Route("/c/{token}", page, methods=["GET"]),
-    Route("/c/{token}/status", status, methods=["GET"]),
     Route("/c/{token}/attempts", start, methods=["POST"]),
 ]
