@@ -6,6 +6,7 @@ never interleave. PostgreSQL relies on compare-and-set updates (`WHERE version =
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +21,7 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self._writer: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
         if self.is_sqlite:
             ensure_sqlite_folder(url)
             self.engine: AsyncEngine = create_async_engine(url, connect_args={"timeout": 30})
@@ -31,7 +33,14 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """A write transaction; committed when the block ends without an exception."""
-        async with self.engine.begin() as conn:
+        if self._writer is None:
+            async with self.engine.begin() as conn:
+                yield conn
+            return
+        # SQLite has one writer at a time. Queueing our own writers here, in order, beats
+        # letting them collide in BEGIN IMMEDIATE, where SQLite's busy handler sleeps up to
+        # 100 ms between tries: under 16 concurrent writers that made p99 seconds, not ms.
+        async with self._writer, self.engine.begin() as conn:
             yield conn
 
     @asynccontextmanager
