@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from functools import partial
 
 import httpx
 from starlette.applications import Starlette
@@ -17,7 +18,7 @@ from starlette.routing import Mount, Route
 from checkout import jobs
 from checkout.acquirers import registry
 from checkout.errors import CheckoutError
-from checkout.flow.context import FlowContext
+from checkout.flow.context import FlowContext, utcnow
 from checkout.flow.versions import VersionCache
 from checkout.metrics import MeteredTransport, Metrics, RequestMetrics
 from checkout.notify.delivery import DeliveryWorker
@@ -143,13 +144,27 @@ async def _running(app: Starlette, settings: Settings) -> AsyncIterator[None]:
         claimer = jobs.Claimer(ctx)
         workers = [asyncio.create_task(jobs.run_forever(ctx, claimer)),
                    asyncio.create_task(deliveries.run_forever())]
+        feed = None
+        if not db.is_sqlite:  # other instances change payments too: follow their changes
+            feed = asyncio.create_task(ctx.versions.follow_feed(
+                partial(_versions_changed_since, db), utcnow,
+                interval=min(1.0, settings.poll_interval_seconds / 2)))
         try:
             yield
         finally:
+            if feed is not None:
+                feed.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await feed
             await _stop_workers(workers, claimer, deliveries, settings.shutdown_grace_seconds)
             if sandbox:
                 await sandbox.stop()
             await db.close()
+
+
+async def _versions_changed_since(db: Database, since: datetime) -> list[tuple[str, int]]:
+    async with db.side_reader() as conn:
+        return await repo.versions_changed_since(conn, since)
 
 
 async def _stop_workers(workers: list[asyncio.Task[None]], claimer: jobs.Claimer,

@@ -22,6 +22,7 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self._writer: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
+        self._side: AsyncEngine | None = None
         if self.is_sqlite:
             ensure_sqlite_folder(url)
             self.engine: AsyncEngine = create_async_engine(url, connect_args={"timeout": 30})
@@ -50,6 +51,18 @@ class Database:
             await conn.execution_options(checkout_read_only=True)
             yield conn
 
+    @asynccontextmanager
+    async def side_reader(self) -> AsyncIterator[AsyncConnection]:
+        """A read on a connection of its own, outside the shared pool: for the one periodic
+        query (the version feed) that must not queue behind a burst of requests, since a
+        late feed would itself send those requests to the database."""
+        if self._side is None:
+            # No pre-ping: a round trip less; a dropped connection fails one read, and the
+            # pool reconnects for the next.
+            self._side = create_async_engine(self.url, pool_size=1, max_overflow=0)
+        async with self._side.connect() as conn:
+            yield conn
+
     async def serialize(self, conn: AsyncConnection, name: str) -> None:
         """Hold a lock named `name` until this transaction ends: instances doing the same
         one-off work (seeding, say) take turns. SQLite's write transaction is such a lock."""
@@ -59,6 +72,8 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self._side is not None:
+            await self._side.dispose()
 
 
 def ensure_sqlite_folder(url: str) -> None:

@@ -115,6 +115,13 @@ async def insert_payment(conn: AsyncConnection, values: dict[str, Any]) -> None:
     await conn.execute(insert(payments).values(**values))
 
 
+async def versions_changed_since(conn: AsyncConnection, since: datetime
+                                 ) -> list[tuple[str, int]]:
+    rows = await conn.execute(select(payments.c.id, payments.c.version)
+                              .where(payments.c.updated_at > since))
+    return [(r.id, r.version) for r in rows]
+
+
 async def payment_version(conn: AsyncConnection, payment_id: str) -> int | None:
     """Just the version: what a buyer's poll needs to know whether anything changed."""
     return (await conn.execute(select(payments.c.version)

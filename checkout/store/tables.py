@@ -110,6 +110,7 @@ payments = Table(
         "AND captured_amount <= amount", name="money_order"),
     Index("ix_payments_merchant_created", "merchant_id", "created_at"),
     Index("ix_payments_status_expires", "status", "expires_at"),
+    Index("ix_payments_updated_at", "updated_at"),  # the version feed of other instances
 )
 
 attempts = Table(

@@ -1,5 +1,5 @@
 """job claims for background work shared by several instances; who holds a delivery; the
-merchant's Idempotency-Key on each refund
+merchant's Idempotency-Key on each refund; payments by update time (the version feed)
 
 Revision ID: 0009
 Revises: 0008
@@ -24,6 +24,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
         batch_op.add_column(sa.Column('lease_owner', sa.String(length=120), nullable=True))
+    with op.batch_alter_table('payments', schema=None) as batch_op:
+        batch_op.create_index('ix_payments_updated_at', ['updated_at'], unique=False)
     with op.batch_alter_table('refunds', schema=None) as batch_op:
         batch_op.add_column(sa.Column('request_key', sa.String(length=255), nullable=True))
         batch_op.create_unique_constraint('uq_refunds_request_key',
@@ -31,6 +33,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('payments', schema=None) as batch_op:
+        batch_op.drop_index('ix_payments_updated_at')
     with op.batch_alter_table('refunds', schema=None) as batch_op:
         batch_op.drop_constraint('uq_refunds_request_key', type_='unique')
         batch_op.drop_column('request_key')
