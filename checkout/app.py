@@ -55,6 +55,8 @@ from checkout.web.tokens import checkout_url
 log = logging.getLogger("checkout")
 
 DEMO_ORIGINS = ["http://127.0.0.1:*", "http://localhost:*"]
+# Merchant webhooks (50 at a time per worker) and the sandbox's own calls share this client.
+HTTP_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50)
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -113,7 +115,7 @@ async def _running(app: Starlette, settings: Settings) -> AsyncIterator[None]:
     await asyncio.to_thread(upgrade, settings.db_url)
     app.state.schema_head = await asyncio.to_thread(current_head)
     metered = MeteredTransport(app.state.metrics, bases={})
-    async with httpx.AsyncClient(follow_redirects=False) as http, \
+    async with httpx.AsyncClient(follow_redirects=False, limits=HTTP_LIMITS) as http, \
             httpx.AsyncClient(follow_redirects=False, transport=metered) as acquirer_http:
         sandbox: Sandbox | None = None
         if settings.sandbox and settings.sandbox_url:

@@ -152,7 +152,10 @@ class MeteredTransport(httpx.AsyncBaseTransport):
     """The acquirers' HTTP client's transport: every call counted by acquirer and outcome."""
 
     def __init__(self, metrics: Metrics, bases: dict[str, str]) -> None:
-        self._inner = httpx.AsyncHTTPTransport()
+        # Acquirer calls are bounded by the requests that make them; a generous pool keeps
+        # them from queueing inside httpx, whose queue bookkeeping grows quadratically.
+        self._inner = httpx.AsyncHTTPTransport(limits=httpx.Limits(
+            max_connections=500, max_keepalive_connections=100))
         self._metrics = metrics
         self.bases = bases  # acquirer name -> its base URL
 

@@ -181,3 +181,27 @@ def _sandbox_charges(c: Cluster) -> dict[str, int]:
     for doc in docs:
         out[(doc.get("metadata") or {}).get("payment_id", "?")] += doc["status"] == "accepted"
     return dict(out)
+
+
+def test_a_change_made_elsewhere_reaches_a_polls_cached_answer_through_the_feed(
+        tmp_path: Path, postgres: TempPostgres) -> None:
+    """With a 10 s poll interval an instance would trust its cached "unchanged" for 10 s;
+    the version feed (every second) brings another instance's change sooner."""
+    with cluster(tmp_path, postgres, "cluster_feed",
+                 env={"CHECKOUT_POLL_INTERVAL_SECONDS": "10",
+                      "CHECKOUT_ACQUIRER_POLL_SECONDS": "60"}) as c:
+        a, b = c.instances
+        # Only a hears the acquirer, and b's reconciler does not ask it in time: b can learn
+        # the news only from the database.
+        c.balancer.backends = [a.port]
+        payment = new_payment(c.api(a.url), c.url)
+        start(c.buyer(a.url), payment["checkout_url"])
+        link = wait_for_link(c.buyer(a.url), payment["checkout_url"])
+        poll_path = _poll_path(open_page(c.buyer(a.url), payment["checkout_url"]))
+        assert httpx.get(b.url + poll_path).status_code == 204  # b now holds it in its map
+        decide(httpx.Client(base_url=c.sandbox.url), link, approve=True)
+        wait_for_status(c.api(a.url), payment["id"], "succeeded", timeout=30)
+        changed_at = time.monotonic()
+        wait_for(lambda: httpx.get(b.url + poll_path).status_code == 286, timeout=10,
+                 what="b's poll to show the success")
+        assert time.monotonic() - changed_at < 3.0

@@ -23,6 +23,8 @@ class _Held:
     send: Callable[[], Awaitable[None]]
     task: asyncio.Task[None]
 
+SENDING_AT_ONCE = 16
+
 
 class Outbound:
     def __init__(self, acquirer: str, client: httpx.AsyncClient, faults: FaultBook,
@@ -33,6 +35,9 @@ class Outbound:
         self._attempts = attempts
         self._tasks: set[asyncio.Task[None]] = set()
         self._held: dict[str, _Held] = {}
+        # A bank sends a bounded number of webhooks at once; an unbounded burst would also
+        # queue inside httpx's pool, whose bookkeeping grows with the square of the queue.
+        self._sending = asyncio.Semaphore(SENDING_AT_ONCE)
 
     def send(self, url: str, body: bytes, headers: dict[str, str], *, event: str,
              subject: str, meta: dict[str, Any]) -> None:
@@ -79,7 +84,9 @@ class Outbound:
         delay = 0.5
         for _ in range(self._attempts):
             try:
-                resp = await self._client.post(url, content=body, headers=headers, timeout=10)
+                async with self._sending:
+                    resp = await self._client.post(url, content=body, headers=headers,
+                                                   timeout=10)
                 if resp.status_code == 200:
                     return
                 log.info("sandbox %s webhook answered %s", self._acquirer, resp.status_code)
