@@ -8,9 +8,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from checkout.store.paging import older_than
 from checkout.store.tables import (
     acquirer_events,
     attempts,
@@ -38,8 +39,7 @@ async def payments_page(conn: AsyncConnection, *, status: str = "", merchant_id:
     if search:
         q = q.where(or_(payments.c.id == search, payments.c.reference == search))
     if before is not None:
-        q = q.where(or_(payments.c.created_at < before[0],
-                        and_(payments.c.created_at == before[0], payments.c.id < before[1])))
+        q = q.where(older_than(payments, before))
     rows = await conn.execute(q.order_by(payments.c.created_at.desc(), payments.c.id.desc())
                               .limit(PAGE))
     return list(rows)

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from checkout.domain.states import LIVE_ATTEMPT, AttemptStatus, PaymentStatus
+from checkout.store.paging import older_than
 from checkout.store.records import Attempt, Merchant, Payment, Refund
 from checkout.store.tables import (
     acquirer_events,
@@ -405,8 +406,7 @@ async def list_payments(conn: AsyncConnection, merchant_id: str, *, limit: int,
                         created_lt: datetime | None) -> list[Payment]:
     q = select(payments).where(payments.c.merchant_id == merchant_id)
     if before is not None:
-        q = q.where(or_(payments.c.created_at < before[0],
-                        and_(payments.c.created_at == before[0], payments.c.id < before[1])))
+        q = q.where(older_than(payments, before))
     if status is not None:
         q = q.where(payments.c.status == status)
     if reference is not None:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from checkout.store.paging import older_than
 from checkout.store.tables import deliveries, events, webhook_endpoints
 
 
@@ -124,8 +125,7 @@ async def list_events(conn: AsyncConnection, merchant_id: str, *, limit: int,
     if payment_id is not None:
         q = q.where(events.c.payment_id == payment_id)
     if before is not None:
-        q = q.where(or_(events.c.created_at < before[0],
-                        and_(events.c.created_at == before[0], events.c.id < before[1])))
+        q = q.where(older_than(events, before))
     rows = await conn.execute(q.order_by(events.c.created_at.desc(), events.c.id.desc())
                               .limit(limit))
     return list(rows)
