@@ -118,13 +118,13 @@ async def _running(app: Starlette, settings: Settings) -> AsyncIterator[None]:
     async with httpx.AsyncClient(follow_redirects=False, limits=HTTP_LIMITS) as http, \
             httpx.AsyncClient(follow_redirects=False, transport=metered) as acquirer_http:
         sandbox: Sandbox | None = None
-        if settings.sandbox and settings.sandbox_url:
-            endpoints = await remote_sandbox.fetch_endpoints(http, settings.sandbox_url)
-            app.state.demo_webhook_secret = await _seed_demo_merchant(db, settings)
-        elif settings.sandbox:
-            sandbox = _sandbox(settings, http)
-            await sandbox.start()
-            endpoints = sandbox.endpoints()
+        if settings.sandbox:
+            if settings.sandbox_url:  # another process hosts the emulators
+                endpoints = await remote_sandbox.fetch_endpoints(http, settings.sandbox_url)
+            else:
+                sandbox = _sandbox(settings, http)
+                await sandbox.start()
+                endpoints = sandbox.endpoints()
             app.state.demo_webhook_secret = await _seed_demo_merchant(db, settings)
         else:
             endpoints = settings.acquirers
