@@ -27,7 +27,7 @@ from checkout.sandbox import remote as remote_sandbox
 from checkout.sandbox import routes as sandbox_routes
 from checkout.sandbox.world import Sandbox
 from checkout.settings import DEMO_MERCHANTS, ConfigError, Settings
-from checkout.store import repo
+from checkout.store import claims, repo
 from checkout.store import webhooks as webhook_store
 from checkout.store.db import Database
 from checkout.store.migrate import current_head, upgrade
@@ -114,6 +114,7 @@ async def _running(app: Starlette, settings: Settings) -> AsyncIterator[None]:
     # Alembic runs its own event loop: give it a thread. Safe with several instances.
     await asyncio.to_thread(upgrade, settings.db_url)
     app.state.schema_head = await asyncio.to_thread(current_head)
+    await _take_back_own_claims(db, settings.instance_name)
     metered = MeteredTransport(app.state.metrics, bases={})
     async with httpx.AsyncClient(follow_redirects=False, limits=HTTP_LIMITS) as http, \
             httpx.AsyncClient(follow_redirects=False, transport=metered) as acquirer_http:
@@ -162,6 +163,14 @@ async def _running(app: Starlette, settings: Settings) -> AsyncIterator[None]:
             if sandbox:
                 await sandbox.stop()
             await db.close()
+
+
+async def _take_back_own_claims(db: Database, instance: str) -> None:
+    """A process restarted after a kill -9 is the same instance (same host and port): the jobs
+    and deliveries its predecessor held are free now, not when their leases run out."""
+    async with db.transaction() as conn:
+        await claims.release_all_of(conn, owner=instance)
+        await webhook_store.release_all_of(conn, owner=instance)
 
 
 async def _versions_changed_since(db: Database, since: datetime) -> list[tuple[str, int]]:

@@ -76,7 +76,7 @@ class Settings:
     # a sandbox host sends its webhooks (the load balancer in front of the instances).
     sandbox_url: str = ""
     sandbox_notify_url: str = ""
-    # This process's name in logs, metrics and job claims (default: host name and pid).
+    # This process's name in logs, metrics and job claims (default: host name and port).
     instance: str = ""
     # "json" (one object per line, for log shippers) or "text"; production defaults to json.
     log_format: str = ""
@@ -91,7 +91,9 @@ class Settings:
 
     @property
     def instance_name(self) -> str:
-        return self.instance or f"{socket.gethostname()}-{os.getpid()}"
+        # Host and port, not pid: a process restarted after a crash is the same instance, and
+        # takes back at once the jobs its predecessor held (see `_take_back_own_claims`).
+        return self.instance or f"{socket.gethostname()}:{self.port}"
 
     @property
     def logs_as_json(self) -> bool:

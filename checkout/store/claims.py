@@ -44,3 +44,8 @@ async def release(conn: AsyncConnection, subjects: list[str], *, owner: str) -> 
 
 async def forget_lapsed(conn: AsyncConnection, *, before: datetime) -> None:
     await conn.execute(delete(job_claims).where(job_claims.c.until < before))
+
+
+async def release_all_of(conn: AsyncConnection, *, owner: str) -> None:
+    """At start: this instance's claims are its crashed predecessor's; nobody works on them."""
+    await conn.execute(delete(job_claims).where(job_claims.c.owner == owner))

@@ -87,6 +87,13 @@ async def claim_due(conn: AsyncConnection, *, now: datetime, lease_until: dateti
     return rows
 
 
+async def release_all_of(conn: AsyncConnection, *, owner: str) -> None:
+    """At start: deliveries this instance's crashed predecessor held go back to the pool."""
+    await conn.execute(update(deliveries).where(and_(
+        deliveries.c.lease_owner == owner, deliveries.c.status == "pending"))
+        .values(lease_until=None, lease_owner=None))
+
+
 async def release(conn: AsyncConnection, delivery_ids: list[int], *, owner: str) -> None:
     """Hand unfinished deliveries back to the pool now rather than when their lease ends."""
     if delivery_ids:
