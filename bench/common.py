@@ -121,8 +121,9 @@ PACED = "delay = function() return math.random(0, 4000) end\n"
 
 
 def wrk(url: str, connections: int, seconds: int, paths: Path | None = None,
-        paced: bool = False) -> dict[str, float]:
-    script = ""
+        paced: bool = False, script: str = "") -> dict[str, float]:
+    """Load `url`; `paths` rotates over request paths, `paced` spaces requests as a polling
+    page does, `script` is any further wrk Lua (a POST body, headers)."""
     if paths is not None:
         script += ROTATE % {"paths": paths}
     if paced:
