@@ -7,7 +7,6 @@ with) are kept, and neither is ever logged.
 
 from __future__ import annotations
 
-import ipaddress
 import secrets
 import socket
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from checkout.domain.branding import BrandError, text_on
 from checkout.errors import InvalidRequest, NotFound
 from checkout.flow.context import utcnow
 from checkout.flow.payments import new_id
+from checkout.notify.addresses import is_public
 from checkout.notify.signing import new_secret
 from checkout.settings import Settings
 from checkout.store import repo, webhooks
@@ -45,11 +45,18 @@ def _api_key(settings: Settings) -> str:
     return f"sk_{'test' if settings.sandbox else 'live'}_{secrets.token_urlsafe(32)}"
 
 
-def check_origin(origin: str) -> str:
+def check_origin(origin: str, settings: Settings | None = None) -> str:
+    """An origin return URLs may use or that may frame the page. `http://` and any-port
+    (`:*`) origins are for the sandbox's demo shops: production takes https, one port."""
     parts = urlsplit(origin.replace(":*", ""))
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") \
             or parts.query or parts.username:
         raise InvalidRequest(f"{origin!r} is not an origin like https://shop.example[:port]")
+    if settings is not None and not settings.sandbox:
+        if parts.scheme != "https":
+            raise InvalidRequest(f"{origin!r}: production origins must use https")
+        if ":*" in origin:
+            raise InvalidRequest(f"{origin!r}: production origins name one port, not ':*'")
     return origin.rstrip("/")
 
 
@@ -66,9 +73,9 @@ def check_webhook_url(url: str, settings: Settings) -> str:
         infos = socket.getaddrinfo(parts.hostname, parts.port or 443)
     except OSError as exc:
         raise InvalidRequest(f"cannot resolve {parts.hostname}") from exc
+    # Checked again at every send (`checkout.notify.sender`): DNS may answer otherwise then.
     for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
+        if not is_public(str(info[4][0])):
             raise InvalidRequest(f"{parts.hostname} resolves to a non-public address")
     return url
 
@@ -128,8 +135,8 @@ async def add_merchant(db: Database, settings: Settings, *, name: str,
         raise InvalidRequest("a merchant needs a display name")
     if not return_origins:
         raise InvalidRequest("a merchant needs at least one return origin")
-    origins = [check_origin(o) for o in return_origins]
-    embeds = [check_origin(o) for o in embed_origins]
+    origins = [check_origin(o, settings) for o in return_origins]
+    embeds = [check_origin(o, settings) for o in embed_origins]
     merchant_id, key_id, key = new_id("mer"), new_id("key"), _api_key(settings)
     now = utcnow()
     async with db.transaction() as conn:

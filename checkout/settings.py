@@ -71,6 +71,35 @@ class Settings:
     webhook_retry_max_seconds: float = 6 * 3600.0
     webhook_retry_window_seconds: float = 3 * 24 * 3600.0
     delivery_interval_seconds: float = 1.0
+    # The pool that sends them, and how much of it one endpoint or one merchant may hold at
+    # once (over every instance): a slow or hanging endpoint delays only its own merchant.
+    webhook_workers: int = 16
+    webhook_endpoint_concurrency: int = 2
+    webhook_merchant_concurrency: int = 4
+    # An event may be resent this many times (over all of its endpoints).
+    webhook_resend_max: int = 5
+    # Retention: applied acquirer webhooks, idempotency keys and finished deliveries are
+    # deleted when older than this (0 keeps them for ever).
+    acquirer_events_retention_days: float = 90.0
+    idempotency_keys_retention_hours: float = 24.0
+    deliveries_retention_days: float = 30.0
+    retention_interval_seconds: float = 600.0
+    # Per client address (and per API key or account where there is one): "N/period" in the
+    # `limits` package's notation; over it the answer is 429 with Retry-After.
+    rate_limit_auth_failures: str = "20/minute"
+    rate_limit_acquirer_webhooks: str = "600/minute"
+    rate_limit_brand: str = "300/minute"
+    # An unsigned acquirer hint (TBC's callback) about one payment is acted on at most once
+    # in this many seconds; its body is kept only up to `unsigned_body_bytes`.
+    unsigned_hint_window_seconds: float = 10.0
+    unsigned_body_bytes: int = 1024
+    # uvicorn: open connections at most (then 503), idle keep-alive, request head size.
+    http_limit_concurrency: int = 2048
+    http_keep_alive_seconds: int = 5
+    http_max_header_bytes: int = 16 * 1024
+    # Balancers whose X-Forwarded-For / -Proto are trusted (comma-separated IPs or CIDRs;
+    # "*" trusts any). Empty: none, the client is the TCP peer.
+    forwarded_allow_ips: str = ""
     # Several instances in sandbox mode share one sandbox: `sandbox_url` is another checkout
     # serving the emulators (this instance then runs none), and `sandbox_notify_url` is where
     # a sandbox host sends its webhooks (the load balancer in front of the instances).
@@ -138,6 +167,16 @@ class Settings:
     def check(self) -> None:
         if self.log_format not in ("", "json", "text"):
             raise ConfigError("CHECKOUT_LOG_FORMAT must be 'json' or 'text'")
+        for name in ("rate_limit_auth_failures", "rate_limit_acquirer_webhooks",
+                     "rate_limit_brand"):
+            try:
+                parse_rate(getattr(self, name))
+            except ValueError as exc:
+                raise ConfigError(f"CHECKOUT_{name.upper()}: {exc}") from None
+        for name in ("webhook_workers", "webhook_endpoint_concurrency",
+                     "webhook_merchant_concurrency", "http_limit_concurrency"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"CHECKOUT_{name.upper()} must be at least 1")
         if self.mode != "production":
             return
         if not self.secret_keys or _SANDBOX_SECRET in self.secret_keys:
@@ -157,6 +196,23 @@ class Settings:
             raise ConfigError("production mode cannot use CHECKOUT_SANDBOX_URL")
         if self.admin_user and len(self.admin_password) < 16:
             raise ConfigError("CHECKOUT_ADMIN_PASSWORD must be at least 16 characters")
+        # Tokens and admin credentials must not travel in clear, and acquirers are told this
+        # URL for their callbacks.
+        if not self.public_url.startswith("https://"):
+            raise ConfigError("production mode needs CHECKOUT_PUBLIC_URL, the https:// address "
+                              "buyers and acquirers reach this checkout at")
+
+
+def parse_rate(text: str) -> tuple[int, str]:
+    """ "20/minute" -> (20, "minute"): the `limits` package's notation, checked early."""
+    count, _, period = text.strip().partition("/")
+    if not count.isdigit() or int(count) < 1 or period not in RATE_PERIODS:
+        raise ValueError(f"{text!r} is not a rate like 20/minute "
+                         f"(periods: {', '.join(RATE_PERIODS)})")
+    return int(count), period
+
+
+RATE_PERIODS = ("second", "minute", "hour", "day")
 
 
 # Production credentials per acquirer: setting any of an acquirer's variables enables it, and
@@ -178,7 +234,10 @@ ACQUIRER_DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
     "yookassa": {"base_url": ("YOOKASSA_BASE_URL", "https://api.yookassa.ru/v3/")},
     # Which TBC payment methods the page offers (TBC's numeric codes).
     "tbc": {"base_url": ("TBC_BASE_URL", "https://api.tbcbank.ge/v1/tpay/"),
-            "methods": ("TBC_METHODS", "5")},
+            "methods": ("TBC_METHODS", "5"),
+            # TBC publishes no signature for callbacks: when set (comma-separated CIDRs, the
+            # networks TBC names in its contract), callbacks from anywhere else are refused.
+            "callback_networks": ("TBC_CALLBACK_NETWORKS", "")},
 }
 
 
@@ -212,7 +271,25 @@ _NUMBERS: dict[str, Callable[[str], object]] = {
     "webhook_retry_max_seconds": float,
     "webhook_retry_window_seconds": float,
     "delivery_interval_seconds": float,
+    "webhook_workers": int,
+    "webhook_endpoint_concurrency": int,
+    "webhook_merchant_concurrency": int,
+    "webhook_resend_max": int,
+    "acquirer_events_retention_days": float,
+    "idempotency_keys_retention_hours": float,
+    "deliveries_retention_days": float,
+    "retention_interval_seconds": float,
+    "rate_limit_auth_failures": str,
+    "rate_limit_acquirer_webhooks": str,
+    "rate_limit_brand": str,
+    "unsigned_hint_window_seconds": float,
+    "unsigned_body_bytes": int,
+    "http_limit_concurrency": int,
+    "http_keep_alive_seconds": int,
+    "http_max_header_bytes": int,
+    "forwarded_allow_ips": str,
     "hold_seconds": int,
+    "max_body_bytes": int,
     "sandbox_delayed_capture": _flag,
     "sandbox_auto_confirm": _flag,
     "sandbox_slow": str,

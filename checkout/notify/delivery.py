@@ -2,6 +2,10 @@
 
 Deliveries are claimed with a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL), so several
 instances share the work and a dead instance's claims return to the pool when the lease ends.
+A pool of `webhook_workers` sends them, each under one overall deadline; the dispatcher takes
+from the queue in due order, merchants in turn, no endpoint or merchant over its in-flight cap
+(`checkout.store.webhooks.claim_due`). So one merchant's slow, hanging or flooding endpoint
+ties up at most its own share, never everyone's deliveries.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from checkout.metrics import Metrics
+from checkout.notify import sender
+from checkout.notify.addresses import Resolver, UnsafeAddress, resolve
 from checkout.notify.signing import signed_headers
 from checkout.settings import Settings
 from checkout.store import webhooks
@@ -23,7 +29,8 @@ from checkout.store.webhooks import DueDelivery
 
 log = logging.getLogger("checkout.notify")
 
-BATCH = 50
+# Only the status code matters: this much of an answer is read, the rest never is.
+MAX_ANSWER_BYTES = 4096
 
 
 def backoff_seconds(attempts: int, settings: Settings, rng: random.Random) -> float:
@@ -32,26 +39,25 @@ def backoff_seconds(attempts: int, settings: Settings, rng: random.Random) -> fl
     return min(base, settings.webhook_retry_max_seconds) * rng.uniform(0.8, 1.2)
 
 
-def retry_after_seconds(resp: httpx.Response) -> float | None:
-    value = resp.headers.get("retry-after", "")
-    return float(value) if value.isdigit() else None
-
-
 class DeliveryWorker:
     def __init__(self, db: Database, http: httpx.AsyncClient, settings: Settings,
-                 metrics: Metrics | None = None) -> None:
+                 metrics: Metrics | None = None, resolver: Resolver | None = None) -> None:
         self._metrics = metrics or Metrics()
         self._db = db
         self._http = http
         self._settings = settings
+        # Production checks every send's address; the sandbox's demo shop is on loopback.
+        self._resolver = resolver if resolver is not None else (
+            None if settings.sandbox else resolve)
         self._wake = asyncio.Event()
         self._rng = random.Random()  # noqa: S311 - jitter, not secrets
         self._owner = settings.instance_name
-        self._claimed: set[int] = set()
+        self._sending: dict[int, asyncio.Task[None]] = {}
         self.stopping = asyncio.Event()
 
     def wake(self) -> None:
-        """Something was written to the outbox: deliver now rather than at the next tick."""
+        """Something was written to the outbox (or a worker came free): look at the queue now
+        rather than at the next tick."""
         self._wake.set()
 
     def stop(self) -> None:
@@ -60,39 +66,62 @@ class DeliveryWorker:
         self._wake.set()
 
     async def run_forever(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                while await self.deliver_due() == BATCH and not self.stopping.is_set():
-                    pass
-            except Exception:  # one bad pass must not stop deliveries for good
-                log.exception("delivery pass failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(),
-                                       self._settings.delivery_interval_seconds)
-            self._wake.clear()
+        try:
+            while not self.stopping.is_set():
+                self._wake.clear()
+                try:
+                    await self.dispatch()
+                except Exception:  # one bad pass must not stop deliveries for good
+                    log.exception("delivery pass failed")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(),
+                                           self._settings.delivery_interval_seconds)
+            if self._sending:  # a graceful stop: let the sends in hand finish
+                await asyncio.wait(list(self._sending.values()))
+        finally:
+            for task in self._sending.values():  # cancelled: `release` gives them back
+                task.cancel()
 
     async def release(self) -> None:
         """Give back deliveries claimed but not finished (a stop cut them short)."""
-        if self._claimed:
+        if self._sending:
+            ids = sorted(self._sending)
             async with self._db.transaction() as conn:
-                await webhooks.release(conn, sorted(self._claimed), owner=self._owner)
-            log.info("released %d claimed deliveries", len(self._claimed))
-            self._claimed.clear()
+                await webhooks.release(conn, ids, owner=self._owner)
+            log.info("released %d claimed deliveries", len(ids))
+            self._sending.clear()
 
-    async def deliver_due(self) -> int:
+    async def dispatch(self) -> int:
+        """Claim as many due deliveries as there are free workers and start sending them."""
+        free = self._settings.webhook_workers - len(self._sending)
+        if free <= 0:
+            return 0
         now = _utcnow()
-        lease = now + timedelta(seconds=2 * self._settings.webhook_timeout_seconds + 5)
+        lease = now + timedelta(seconds=self._settings.webhook_timeout_seconds + 30)
         async with self._db.transaction() as conn:
-            due = await webhooks.claim_due(conn, now=now, lease_until=lease, limit=BATCH,
-                                           owner=self._owner,
-                                           skip_locked=not self._db.is_sqlite)
-        self._claimed.update(d.id for d in due)
-        await asyncio.gather(*(self._attempt(d) for d in due))
+            due = await webhooks.claim_due(
+                conn, now=now, lease_until=lease, limit=free, owner=self._owner,
+                per_endpoint=self._settings.webhook_endpoint_concurrency,
+                per_merchant=self._settings.webhook_merchant_concurrency,
+                skip_locked=not self._db.is_sqlite)
+        for d in due:
+            self._sending[d.id] = asyncio.create_task(self._attempt(d))
         return len(due)
 
+    async def deliver_due(self) -> int:
+        """One dispatch, waiting for what it started (tests, benchmarks)."""
+        started = await self.dispatch()
+        if self._sending:
+            await asyncio.wait(list(self._sending.values()))
+        return started
+
     async def _attempt(self, d: DueDelivery) -> None:
-        await self._send(d)
-        self._claimed.discard(d.id)
+        try:
+            await self._send(d)
+        except Exception:  # the database failed us: the lease lapses and another try comes
+            log.exception("delivery %d could not be recorded", d.id)
+        self._sending.pop(d.id, None)
+        self._wake.set()  # a worker is free
 
     async def _send(self, d: DueDelivery) -> None:
         sent_at = _utcnow()
@@ -101,10 +130,14 @@ class DeliveryWorker:
         error = ""
         retry_after = None
         try:
-            resp = await self._http.post(d.url, content=d.body.encode(), headers=headers,
-                                         timeout=self._settings.webhook_timeout_seconds)
-            code = resp.status_code
-            retry_after = retry_after_seconds(resp)
+            code, retry_after = await sender.post(
+                self._http, d.url, d.body.encode(), headers,
+                deadline=self._settings.webhook_timeout_seconds,
+                max_answer_bytes=MAX_ANSWER_BYTES, resolver=self._resolver)
+        except TimeoutError:
+            error = f"no answer within {self._settings.webhook_timeout_seconds:g} s"
+        except UnsafeAddress as exc:
+            error = str(exc)
         except httpx.HTTPError as exc:
             error = type(exc).__name__
         now = _utcnow()

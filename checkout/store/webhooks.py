@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, distinct, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from checkout.store.paging import older_than
@@ -21,6 +21,7 @@ class DueDelivery:
     event_created_at: datetime
     body: str
     endpoint_id: str
+    merchant_id: str
     url: str
     secret: str
     failing_since: datetime | None
@@ -59,32 +60,96 @@ async def insert_delivery(conn: AsyncConnection, *, event_id: str, endpoint_id: 
 
 
 async def claim_due(conn: AsyncConnection, *, now: datetime, lease_until: datetime,
-                    owner: str, limit: int, skip_locked: bool) -> list[DueDelivery]:
-    """Take up to `limit` due deliveries for this worker until `lease_until`.
+                    owner: str, limit: int, per_endpoint: int, per_merchant: int,
+                    skip_locked: bool) -> list[DueDelivery]:
+    """Take up to `limit` due deliveries for this worker until `lease_until`, fairly.
 
+    The queue is ordered by when each delivery became due, so an old event resent today waits
+    behind what was due before it. No endpoint gets more than `per_endpoint` deliveries in
+    flight and no merchant more than `per_merchant` (counted over every instance, by live
+    leases), and merchants take turns: one merchant's backlog cannot fill every worker.
     A worker that dies holding some leaves them to the next worker once the lease ends.
     """
+    live = and_(deliveries.c.status == "pending", deliveries.c.lease_until >= now)
+    in_flight = await conn.execute(
+        select(deliveries.c.endpoint_id, webhook_endpoints.c.merchant_id,
+               func.count().label("n"))
+        .join(webhook_endpoints, webhook_endpoints.c.id == deliveries.c.endpoint_id)
+        .where(live).group_by(deliveries.c.endpoint_id, webhook_endpoints.c.merchant_id))
+    by_endpoint: dict[str, int] = {}
+    by_merchant: dict[str, int] = {}
+    for row in in_flight:
+        by_endpoint[row.endpoint_id] = row.n
+        by_merchant[row.merchant_id] = by_merchant.get(row.merchant_id, 0) + row.n
+    full_endpoints = [e for e, n in by_endpoint.items() if n >= per_endpoint]
+    full_merchants = [m for m, n in by_merchant.items() if n >= per_merchant]
     q = (
         select(deliveries.c.id, deliveries.c.attempts, events.c.id.label("event_id"),
                events.c.created_at.label("event_created_at"), events.c.body,
-               webhook_endpoints.c.id.label("endpoint_id"), webhook_endpoints.c.url,
-               webhook_endpoints.c.secret, webhook_endpoints.c.failing_since)
+               webhook_endpoints.c.id.label("endpoint_id"), webhook_endpoints.c.merchant_id,
+               webhook_endpoints.c.url, webhook_endpoints.c.secret,
+               webhook_endpoints.c.failing_since)
         .join(events, events.c.id == deliveries.c.event_id)
         .join(webhook_endpoints, webhook_endpoints.c.id == deliveries.c.endpoint_id)
         .where(and_(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now,
                     or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < now),
                     webhook_endpoints.c.disabled_at.is_(None)))
-        # Oldest first, so one payment's events leave in the order they were made.
-        .order_by(events.c.created_at, deliveries.c.id)
-        .limit(limit)
+        .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+        # A window larger than what is taken, so that merchants further down can take turns.
+        .limit(limit * 4)
     )
+    if full_endpoints:
+        q = q.where(deliveries.c.endpoint_id.not_in(full_endpoints))
+    if full_merchants:
+        q = q.where(webhook_endpoints.c.merchant_id.not_in(full_merchants))
     if skip_locked:
         q = q.with_for_update(skip_locked=True, of=deliveries)
-    rows = [DueDelivery(**r._mapping) for r in await conn.execute(q)]
+    window = [DueDelivery(**r._mapping) for r in await conn.execute(q)]
+    rows = _take_turns(window, limit, by_endpoint, by_merchant, per_endpoint, per_merchant)
     if rows:
         await conn.execute(update(deliveries).where(deliveries.c.id.in_([r.id for r in rows]))
                            .values(lease_until=lease_until, lease_owner=owner))
     return rows
+
+
+def _take_turns(window: list[DueDelivery], limit: int, by_endpoint: dict[str, int],
+                by_merchant: dict[str, int], per_endpoint: int,
+                per_merchant: int) -> list[DueDelivery]:
+    """Round-robin over merchants, each in due order, within the in-flight caps."""
+    queues: dict[str, list[DueDelivery]] = {}
+    for d in window:
+        queues.setdefault(d.merchant_id, []).append(d)
+    taken: list[DueDelivery] = []
+    while len(taken) < limit and queues:
+        for merchant_id in list(queues):
+            queue = queues[merchant_id]
+            while queue and by_endpoint.get(queue[0].endpoint_id, 0) >= per_endpoint:
+                queue.pop(0)
+            if not queue or by_merchant.get(merchant_id, 0) >= per_merchant:
+                del queues[merchant_id]
+                continue
+            d = queue.pop(0)
+            taken.append(d)
+            by_endpoint[d.endpoint_id] = by_endpoint.get(d.endpoint_id, 0) + 1
+            by_merchant[merchant_id] = by_merchant.get(merchant_id, 0) + 1
+            if len(taken) == limit:
+                break
+    return taken
+
+
+async def pending_endpoints_of(conn: AsyncConnection, event_id: str) -> set[str]:
+    rows = await conn.execute(select(deliveries.c.endpoint_id).where(and_(
+        deliveries.c.event_id == event_id, deliveries.c.status == "pending")))
+    return {r.endpoint_id for r in rows}
+
+
+async def resend_count(conn: AsyncConnection, event_id: str) -> int:
+    """How many deliveries of this event exist beyond the first to each endpoint."""
+    total = (await conn.execute(select(func.count()).select_from(deliveries)
+                                .where(deliveries.c.event_id == event_id))).scalar_one()
+    endpoints = (await conn.execute(select(func.count(distinct(deliveries.c.endpoint_id)))
+                                    .where(deliveries.c.event_id == event_id))).scalar_one()
+    return int(total) - int(endpoints)
 
 
 async def release_all_of(conn: AsyncConnection, *, owner: str) -> None:

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from checkout.errors import InvalidRequest, NotFound
+from checkout.errors import Conflict, InvalidRequest, NotFound
 from checkout.flow.context import FlowContext
 from checkout.flow.objects import iso
 from checkout.store import webhooks
@@ -85,9 +85,14 @@ async def resend_event(request: Request) -> Response:
             row = await webhooks.event(conn, merchant.id, request.path_params["event_id"])
             if row is None:
                 raise NotFound("no such event")
+            limit = ctx.settings.webhook_resend_max
+            if await webhooks.resend_count(conn, row.id) >= limit:
+                raise Conflict(f"this event was resent {limit} times already")
+            waiting = await webhooks.pending_endpoints_of(conn, row.id)
             for endpoint_id in await webhooks.active_endpoint_ids(conn, merchant.id):
-                await webhooks.insert_delivery(conn, event_id=row.id, endpoint_id=endpoint_id,
-                                               now=now)
+                if endpoint_id not in waiting:  # one still queued there is enough
+                    await webhooks.insert_delivery(conn, event_id=row.id,
+                                                   endpoint_id=endpoint_id, now=now)
             deliveries = await webhooks.deliveries_of(conn, [row.id])
         ctx.outbox_written()
         return 202, _event(row, deliveries)
