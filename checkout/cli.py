@@ -7,6 +7,7 @@ import asyncio
 import json
 import sys
 from datetime import timedelta
+from typing import Any
 
 from checkout.errors import CheckoutError
 from checkout.logs import configure as configure_logging
@@ -22,6 +23,10 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--no-access-log", action="store_true",
                        help="do not log every request (benchmarks, noisy proxies)")
     sub.add_parser("migrate", help="bring the database schema up to date")
+    secrets = sub.add_parser("secrets", help="stored secrets (recurrent tokens)")
+    secrets.add_argument("action", choices=["rotate"],
+                         help="re-seal every stored secret with the newest of "
+                              "CHECKOUT_SECRET_KEYS, so that older keys can be retired")
     _merchant_commands(sub)
     args = parser.parse_args(argv)
     configure_logging()
@@ -45,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "migrate":
             print("database is up to date")
             return 0
+        if args.command == "secrets":
+            return asyncio.run(_reseal(settings))
         return asyncio.run(_merchant(args, settings))
     except ConfigError as err:
         print(f"checkout: {err}", file=sys.stderr)
@@ -134,6 +141,20 @@ async def _merchant(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _reseal(settings: Settings) -> int:
+    from checkout.flow.secrets import reseal_all
+    from checkout.store.db import Database
+    from checkout.vault import vault_for
+
+    db = Database(settings.db_url)
+    try:
+        count = await reseal_all(db, vault_for(settings.secret_keys))
+    finally:
+        await db.close()
+    print(json.dumps({"resealed": count, "with_key": 1, "of_keys": len(settings.secret_keys)}))
+    return 0
+
+
 def _serve(settings: Settings, access_log: bool = True) -> int:
     import uvicorn
 
@@ -142,11 +163,26 @@ def _serve(settings: Settings, access_log: bool = True) -> int:
     if settings.sandbox:
         print(f"Sandbox mode: demo shop at {settings.public_url}/  (API key sk_test_demo)",
               flush=True)
-    # log_config=None: uvicorn's records go through our handler (JSON, tokens cut out).
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_config=None, log_level="info", access_log=access_log, proxy_headers=False,
-                timeout_graceful_shutdown=int(settings.shutdown_grace_seconds))
+    uvicorn.Server(server_config(settings, create_app(settings), access_log=access_log)).run()
     return 0
+
+
+def server_config(settings: Settings, app: Any, *, access_log: bool = True) -> Any:
+    """uvicorn's configuration: every limit from settings, proxies trusted only by name."""
+    import uvicorn
+
+    trusted = [ip.strip() for ip in settings.forwarded_allow_ips.split(",") if ip.strip()]
+    # log_config=None: uvicorn's records go through our handler (JSON, tokens cut out).
+    return uvicorn.Config(
+        app, host=settings.host, port=settings.port, log_config=None, log_level="info",
+        access_log=access_log,
+        # X-Forwarded-For/-Proto only from the named balancers: from anyone else they would
+        # let a client choose its own address (rate limits, YooKassa's network check).
+        proxy_headers=bool(trusted), forwarded_allow_ips=trusted or None,
+        limit_concurrency=settings.http_limit_concurrency,
+        timeout_keep_alive=settings.http_keep_alive_seconds,
+        h11_max_incomplete_event_size=settings.http_max_header_bytes,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@
     ├── Conflict                409      the object's state does not allow this now
     ├── IdempotencyMismatch     422      Idempotency-Key reused with another body
     ├── PayloadTooLarge         413      body over the cap
+    ├── TooManyRequests         429      over a rate limit (Retry-After says when to retry)
     ├── WebhookRejected         400/401  an inbound acquirer webhook we will not trust
     └── AcquirerError           502/503  the acquirer failed or could not be reached
 """
@@ -20,6 +21,8 @@ class CheckoutError(Exception):
     status = 500
     type = "internal"
     title = "Internal error"
+
+    headers: dict[str, str] = {}  # noqa: RUF012 - replaced per instance, never mutated
 
     def __init__(self, detail: str = "", **extra: Any) -> None:
         super().__init__(detail or self.title)
@@ -82,6 +85,16 @@ class PayloadTooLarge(CheckoutError):
     status = 413
     type = "payload-too-large"
     title = "Request body too large"
+
+
+class TooManyRequests(CheckoutError):
+    status = 429
+    type = "rate-limited"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.headers = {"Retry-After": str(max(1, retry_after))}
 
 
 class WebhookRejected(CheckoutError):

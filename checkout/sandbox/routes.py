@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from checkout import jsonwire
 from checkout.sandbox.faults import API_KINDS, FaultError
 from checkout.sandbox.remote import to_wire
 from checkout.sandbox.world import Sandbox
@@ -144,7 +145,7 @@ async def faults(request: Request) -> Response:
         return Response(status_code=204)
     if request.method == "POST":
         try:
-            fault = book.add(json.loads(await request.body()))
+            fault = book.add(jsonwire.loads(await request.body()))
         except (ValueError, FaultError) as err:
             return JSONResponse({"error": str(err)}, status_code=422)
         return JSONResponse({"id": fault.id}, status_code=201)

@@ -11,11 +11,14 @@ from starlette.routing import Route
 from checkout.errors import AcquirerError, NotFound, WebhookRejected
 from checkout.flow import attempts as attempt_flow
 from checkout.flow.context import FlowContext
+from checkout.web.rate_limits import RateLimits
 
 log = logging.getLogger("checkout.webhooks")
 
 
 async def receive(request: Request) -> Response:
+    limits: RateLimits = request.app.state.rate_limits
+    limits.hit(limits.acquirer_webhooks, request, "acquirer webhook")
     ctx: FlowContext = request.app.state.flow
     name = request.path_params["acquirer"]
     if name not in ctx.acquirers:

@@ -22,6 +22,7 @@ from checkout.domain.states import PaymentStatus
 from checkout.errors import InvalidRequest, NotFound
 from checkout.store import admin_reads
 from checkout.web.i18n import format_money
+from checkout.web.rate_limits import RateLimits
 from checkout.web.templating import render
 
 DELIVERY_STATES = ("pending", "failed", "succeeded")
@@ -32,6 +33,8 @@ def _allowed(request: Request) -> Response | None:
     settings = request.app.state.settings
     if not settings.admin_user or not settings.admin_password:
         return Response("Not Found", status_code=404)
+    limits: RateLimits = request.app.state.rate_limits
+    limits.check(limits.auth_failures, request, "failed authentication")
     scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
     try:
         user, _, password = base64.b64decode(encoded).decode().partition(":")
@@ -41,6 +44,8 @@ def _allowed(request: Request) -> Response | None:
     ok_password = hmac.compare_digest(password.encode(), settings.admin_password.encode())
     if scheme.lower() == "basic" and ok_user and ok_password:
         return None
+    if encoded:  # a browser's first, credential-less request is not a failed guess
+        limits.hit(limits.auth_failures, request, "failed authentication")
     return Response("The admin view needs the operator's credentials.", status_code=401,
                     headers={"WWW-Authenticate": 'Basic realm="checkout admin", charset="UTF-8"'})
 

@@ -29,10 +29,19 @@ DEFAULT_OS = {"mobile": "android", "desktop": "windows"}
 DEFAULT_BROWSER = "chrome"  # Safari, Yandex, Opera, in-app browsers: closest accepted value
 
 
-@lru_cache(maxsize=8192)
+# Real User-Agents are a few hundred characters; the caches key on at most this much of one,
+# so a client sending huge or ever-new strings cannot grow them past their size.
+UA_KEY_LENGTH = 512
+
+
 def platform_for(user_agent: str, ch_mobile: str = "") -> Platform:
     """Parsing a User-Agent costs ~0.5 ms; the same strings repeat, so the answer is cached."""
-    ua = parse(user_agent[:512])
+    return _platform_for(user_agent[:UA_KEY_LENGTH], ch_mobile[:8])
+
+
+@lru_cache(maxsize=4096)
+def _platform_for(user_agent: str, ch_mobile: str) -> Platform:
+    ua = parse(user_agent)
     family = ua.os.family
     mobile = family in MOBILE_OS or (ua.is_mobile or ua.is_tablet) and family not in (
         "Windows", "Linux", "Chrome OS", "Mac OS X") or ch_mobile.strip() == "?1"
@@ -64,9 +73,13 @@ IN_APP_MARKS = (
 )
 
 
-@lru_cache(maxsize=8192)
 def in_app_browser(user_agent: str) -> str:
     """Which app's built-in browser this is ("telegram", "vk", …), or "" for a real browser."""
+    return _in_app_browser(user_agent[:UA_KEY_LENGTH])
+
+
+@lru_cache(maxsize=4096)
+def _in_app_browser(user_agent: str) -> str:
     for mark, app in IN_APP_MARKS:
         if mark in user_agent:
             return app

@@ -22,6 +22,7 @@ from checkout.store.records import Attempt, Merchant, Payment
 from checkout.web.device import in_app_browser, platform_as, platform_for
 from checkout.web.i18n import pick_language
 from checkout.web.qr import qr_svg
+from checkout.web.rate_limits import RateLimits
 from checkout.web.security import csp_for_merchant
 from checkout.web.templating import render
 from checkout.web.tokens import form_token, form_token_ok, read_checkout_token
@@ -246,6 +247,8 @@ async def start(request: Request) -> Response:
 
 async def brand_css(request: Request) -> Response:
     """A merchant's accent colour as CSS variables (inline styles are forbidden by our CSP)."""
+    limits: RateLimits = request.app.state.rate_limits
+    limits.hit(limits.brand, request, "stylesheet")
     ctx: FlowContext = request.app.state.flow
     async with ctx.db.reader() as conn:
         merchant = await repo.merchant_by_id(conn, request.path_params["merchant_id"])

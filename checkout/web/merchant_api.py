@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from checkout import jsonwire
 from checkout.acquirers.base import Platform
 from checkout.domain.states import PaymentStatus
 from checkout.errors import CheckoutError, InvalidRequest, NotFound
@@ -30,7 +31,7 @@ def read_json(raw: bytes, *, empty_ok: bool = False) -> Any:
     if empty_ok and not raw.strip():
         return {}
     try:
-        return json.loads(raw)
+        return jsonwire.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidRequest("the body is not valid JSON", status=400) from exc
 
@@ -49,7 +50,7 @@ async def create_payment(request: Request) -> Response:
     status, body = await payment_flow.create_payment(
         ctx, merchant, req, render=render, idempotency=(key, digest) if key else None)
     if req.initiator == "merchant" and status == 201:
-        body = await _charge_saved_method(ctx, merchant.id, json.loads(body)["id"], render, key)
+        body = await _charge_saved_method(ctx, merchant.id, jsonwire.loads(body)["id"], render, key)
     return json_response(status, body)
 
 

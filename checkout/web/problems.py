@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from checkout.errors import CheckoutError
+from checkout.logs import redact
 
 log = logging.getLogger("checkout.web")
 
@@ -23,10 +24,10 @@ def problem_response(problem: dict, headers: Mapping[str, str] | None = None) ->
 async def checkout_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, CheckoutError)
     if exc.status >= 500:
-        log.warning("%s %s: %s", request.method, request.url.path, exc.detail)
+        log.warning("%s %s: %s", request.method, redact(request.url.path), exc.detail)
     problem = exc.problem()
     problem["instance"] = request.url.path
-    return problem_response(problem)
+    return problem_response(problem, headers=exc.headers or None)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -38,7 +39,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 async def unexpected_error(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    log.exception("unhandled error on %s %s", request.method, redact(request.url.path))
     return problem_response({
         "type": "https://tpay-checkout.dev/problems/internal", "title": "Internal error",
         "status": 500, "instance": request.url.path,

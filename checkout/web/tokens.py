@@ -1,7 +1,9 @@
 """Signed, expiring tokens for the buyer's URLs, and HMAC form tokens against CSRF.
 
 itsdangerous with SHA-256 (not its SHA-1 default) and a list of keys, newest first, so a key
-can be rotated without breaking links already sent.
+can be rotated without breaking links already sent. itsdangerous signs with the *last* key of
+its list, so it is given ours oldest first: new links are signed with the newest key, and a
+retired (leaked) key never signs again.
 """
 
 from __future__ import annotations
@@ -21,9 +23,15 @@ from checkout.settings import Settings
 LINK_GRACE = timedelta(days=30)
 
 
+# A real token is a payment id and a timestamp, signed: about 90 characters. Anything much
+# longer is refused before any work is spent on it.
+MAX_TOKEN_LENGTH = 256
+_CACHE_SIZE = 65_536
+
+
 @lru_cache(maxsize=8)
 def _serializer(keys: tuple[str, ...]) -> URLSafeSerializer:
-    return URLSafeSerializer(list(keys), salt="checkout",
+    return URLSafeSerializer(list(reversed(keys)), salt="checkout",
                              signer_kwargs={"digest_method": hashlib.sha256})
 
 
@@ -39,16 +47,28 @@ def checkout_url(settings: Settings, payment_id: str, payment_expires_at: dateti
 
 def read_checkout_token(settings: Settings, token: str) -> str | None:
     """The payment id a token grants, or None if it is forged or too old."""
-    verified = _verify(settings.secret_keys, token)
-    if verified is None or time.time() > verified[1]:
+    if len(token) > MAX_TOKEN_LENGTH:
+        return None
+    keys = settings.secret_keys
+    verified = _verified.get((keys, token))
+    if verified is None:
+        verified = _verify(keys, token)
+        if verified is None:
+            return None  # never cached: forged tokens must not fill the memory
+        if len(_verified) >= _CACHE_SIZE:
+            _verified.pop(next(iter(_verified)))  # the oldest entry
+        _verified[(keys, token)] = verified
+    if time.time() > verified[1]:
         return None
     return verified[0]
 
 
-@lru_cache(maxsize=65_536)
+# Every waiting buyer polls with the same token every 2 s: its signature is checked once.
+# Only good tokens are kept; the expiry is checked on every use, outside the cache.
+_verified: dict[tuple[tuple[str, ...], str], tuple[str, int]] = {}
+
+
 def _verify(keys: tuple[str, ...], token: str) -> tuple[str, int] | None:
-    # Every waiting buyer polls with the same token every 2 s: check its signature once.
-    # The expiry is checked on every use, outside the cache.
     try:
         value = _serializer(keys).loads(token)
     except BadSignature:

@@ -28,6 +28,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from checkout import jsonwire
 from checkout.sandbox.bank131.store import EmulatorStore
 from checkout.sandbox.faults import FaultBook
 from checkout.sandbox.lifecycle import Emulator
@@ -101,7 +102,7 @@ class Bank131Emulator(Emulator):
         """(operation, our metadata) of a call, for aiming faults at it."""
         meta: Any = {}
         with contextlib.suppress(ValueError, AttributeError):
-            payload = json.loads(body)
+            payload = jsonwire.loads(body)
             meta = payload.get("metadata")
             if not meta and isinstance(payload.get("session_id"), str):
                 found = self._store.get(payload["session_id"])
@@ -117,7 +118,7 @@ class Bank131Emulator(Emulator):
         try:
             self._authenticate(headers, body)
             try:
-                payload = json.loads(body)
+                payload = jsonwire.loads(body)
             except ValueError as exc:
                 raise ApiError(400, "invalid_request", "body is not JSON") from exc
             if not isinstance(payload, dict):

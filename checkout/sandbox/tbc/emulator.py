@@ -24,6 +24,7 @@ from urllib.parse import parse_qs
 
 import httpx
 
+from checkout import jsonwire
 from checkout.sandbox.docstore import DocStore
 from checkout.sandbox.faults import FaultBook
 from checkout.sandbox.lifecycle import Emulator
@@ -100,7 +101,7 @@ class TbcEmulator(Emulator):
         # TBC echoes no metadata of ours: faults aim at TBC by operation, not by payment.
         if parts[:2] in (["payments"], ["payments", "execution"]):
             with contextlib.suppress(ValueError, AttributeError):
-                meta = {"attempt": json.loads(body).get("merchantPaymentId")}
+                meta = {"attempt": jsonwire.loads(body).get("merchantPaymentId")}
         shape = [("{id}" if i == 1 and p != "execution" else p) for i, p in enumerate(parts)]
         return f"{method} " + "/".join(shape), meta
 
@@ -148,7 +149,7 @@ class TbcEmulator(Emulator):
     @staticmethod
     def _json(body: bytes) -> dict[str, Any]:
         try:
-            doc = json.loads(body or b"{}")
+            doc = jsonwire.loads(body or b"{}")
         except ValueError as exc:
             raise _bad("the body is not JSON") from exc
         if not isinstance(doc, dict):

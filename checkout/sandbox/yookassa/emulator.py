@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 
+from checkout import jsonwire
 from checkout.sandbox.docstore import DocStore
 from checkout.sandbox.faults import FaultBook
 from checkout.sandbox.lifecycle import Emulator
@@ -114,12 +115,12 @@ class YooKassaEmulator(Emulator):
         meta: dict[str, Any] = {}
         if method == "POST" and parts == ["payments"]:
             with contextlib.suppress(ValueError, AttributeError):
-                meta = json.loads(body).get("metadata") or {}
+                meta = jsonwire.loads(body).get("metadata") or {}
         elif len(parts) >= 2 and parts[0] == "payments":
             meta = (self._store.get("payment", parts[1]) or {}).get("metadata") or {}
         elif parts == ["refunds"] and method == "POST":
             with contextlib.suppress(ValueError, AttributeError):
-                paid = self._store.get("payment", str(json.loads(body).get("payment_id")))
+                paid = self._store.get("payment", str(jsonwire.loads(body).get("payment_id")))
                 meta = (paid or {}).get("metadata") or {}
         operation = f"{method} " + "/".join("{id}" if i == 1 else p for i, p in enumerate(parts))
         return operation, meta if isinstance(meta, dict) else {}
@@ -164,7 +165,7 @@ class YooKassaEmulator(Emulator):
     @staticmethod
     def _json(body: bytes) -> dict[str, Any]:
         try:
-            doc = json.loads(body or b"{}")
+            doc = jsonwire.loads(body or b"{}")
         except ValueError as exc:
             raise YooError(400, "invalid_request", "the body is not JSON") from exc
         if not isinstance(doc, dict):

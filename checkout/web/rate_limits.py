@@ -1,0 +1,56 @@
+"""Per-client rate limits, with the `limits` package (a moving window in memory).
+
+What is limited, each with a setting (README, "Security"):
+- failed authentication (API keys, the admin's Basic credentials), per client address: a
+  guesser is slowed to a crawl, a merchant with a good key never notices;
+- acquirer webhooks, per client address: verification costs an RSA operation or an outbound
+  read, so a flood of forged notices must not cost us that much;
+- `/brand/*.css`, per client address: a database read per request.
+
+Counts are per instance: behind N instances a client gets up to N times the limit. The client
+address is the TCP peer, or the balancer's X-Forwarded-For when the balancer is trusted
+(`CHECKOUT_FORWARDED_ALLOW_IPS`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from starlette.requests import Request
+
+from checkout.errors import TooManyRequests
+from checkout.settings import Settings
+
+
+class RateLimits:
+    def __init__(self, settings: Settings) -> None:
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self.auth_failures = parse(settings.rate_limit_auth_failures)
+        self.acquirer_webhooks = parse(settings.rate_limit_acquirer_webhooks)
+        self.brand = parse(settings.rate_limit_brand)
+
+    def hit(self, limit: RateLimitItem, request: Request, what: str) -> None:
+        """Count one request; 429 when the client is over `limit`."""
+        key = client_of(request)
+        if not self._limiter.hit(limit, what, key):
+            self._refuse(limit, key, what)
+
+    def check(self, limit: RateLimitItem, request: Request, what: str) -> None:
+        """429 if the client is already over `limit`, without counting this request (failed
+        logins: only failures count, and they are counted with `hit` once known)."""
+        key = client_of(request)
+        if not self._limiter.test(limit, what, key):
+            self._refuse(limit, key, what)
+
+    def _refuse(self, limit: RateLimitItem, key: str, what: str) -> None:
+        reset = self._limiter.get_window_stats(limit, what, key).reset_time
+        raise TooManyRequests(f"too many {what} requests from this address; retry later",
+                              retry_after=math.ceil(reset - time.time()))
+
+
+def client_of(request: Request) -> str:
+    return request.client.host if request.client else "-"
