@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -48,6 +49,7 @@ from checkout.web import (
 from checkout.web.assets import static_app
 from checkout.web.merchant_auth import hash_key
 from checkout.web.problems import checkout_error, http_error, unexpected_error
+from checkout.web.rate_limits import RateLimits
 from checkout.web.security import BodyLimit, RejectNul, SecurityHeaders
 from checkout.web.templating import make_environment
 from checkout.web.tokens import checkout_url
@@ -104,6 +106,7 @@ def create_app(settings: Settings) -> Starlette:
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.templates = make_environment(settings)
+    app.state.rate_limits = RateLimits(settings)
     app.state.shop_events = {}  # the demo shop's memory of verified webhooks, by payment id
     return app
 
@@ -123,6 +126,7 @@ async def _running(app: Starlette, settings: Settings) -> AsyncIterator[None]:
             if settings.sandbox_url:  # another process hosts the emulators
                 endpoints = await remote_sandbox.fetch_endpoints(http, settings.sandbox_url)
             else:
+                _warn_if_sandbox_is_public(settings)
                 sandbox = _sandbox(settings, http)
                 await sandbox.start()
                 endpoints = sandbox.endpoints()
@@ -196,6 +200,20 @@ async def _stop_workers(workers: list[asyncio.Task[None]], claimer: jobs.Claimer
         await deliveries.release()
     except Exception:  # the database may be what is failing; the claims then simply lapse
         log.exception("could not release claimed work")
+
+
+def _warn_if_sandbox_is_public(settings: Settings) -> None:
+    """The sandbox serves its emulated bank's private key at /sandbox/credentials (instances
+    sharing it read it there): reachable beyond this machine, anyone can forge its webhooks."""
+    try:
+        loopback = ipaddress.ip_address(settings.host).is_loopback
+    except ValueError:
+        loopback = settings.host == "localhost"
+    if not loopback:
+        log.warning("!!! THE SANDBOX IS LISTENING ON %s, NOT ON LOOPBACK: anyone who reaches "
+                    "it can read the emulated bank's private key at /sandbox/credentials and "
+                    "take any demo payment. It is for tests on this machine; production is "
+                    "CHECKOUT_MODE=production. !!!", settings.host)
 
 
 def _sandbox(settings: Settings, http: httpx.AsyncClient) -> Sandbox:

@@ -12,13 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from checkout.acquirers.base import Acquirer
 from checkout.errors import CheckoutError
 from checkout.flow import attempts as attempt_flow
-from checkout.flow import operations
+from checkout.flow import operations, retention
 from checkout.flow import payments as payment_flow
 from checkout.flow import refunds as refund_flow
 from checkout.flow.context import FlowContext
@@ -38,6 +38,15 @@ class Claimer:
         # A holder that hangs longer than this loses the claim: several acquirer calls' worth.
         self._lease = timedelta(seconds=4 * ctx.settings.acquirer_timeout_seconds + 30)
         self._cooldown = timedelta(seconds=ctx.settings.reconcile_interval_seconds)
+        self._retention_at: datetime | None = None
+
+    def retention_due(self, now: datetime) -> bool:
+        """Retention runs once per `retention_interval_seconds` here (and, under its claim,
+        once per pass over all instances)."""
+        if self._retention_at is not None and now < self._retention_at:
+            return False
+        self._retention_at = now + timedelta(seconds=self._ctx.settings.retention_interval_seconds)
+        return True
 
     async def run(self, subject: str, work: Callable[[], Awaitable[object]]) -> bool:
         """Do `work` if this instance can claim `subject`; False if another holds it."""
@@ -116,6 +125,8 @@ async def reconcile_once(ctx: FlowContext, claimer: Claimer | None = None) -> No
         await run(f"give-back:{attempt.id}",
                   partial(attempt_flow.give_back, ctx, attempt))
     await run("pass:forget-claims", partial(_forget_claims, ctx))
+    if claimer.retention_due(now):
+        await run("pass:retention", partial(retention.purge, ctx))
 
 
 async def _replay(ctx: FlowContext, event_id: int, acquirer: str, ref: str) -> None:

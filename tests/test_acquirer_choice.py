@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from checkout.acquirers.tbc import TbcDriver
 from checkout.acquirers.yookassa import YOOKASSA_NETWORKS, YooKassaDriver
 from checkout.errors import WebhookRejected
 from tests.buyer import (
@@ -139,6 +140,20 @@ def test_unsigned_notifications_are_taken_only_from_the_acquirers_networks() -> 
         driver.parse_webhook({}, body, "203.0.113.7")
     notice = driver.parse_webhook({}, body, "185.71.76.5")
     assert notice.ref == "p1" and notice.snapshot is None  # a hint: the flow fetches
+
+
+def test_tbc_callbacks_can_be_held_to_the_networks_tbc_names() -> None:
+    def tbc(*networks: str) -> TbcDriver:
+        return TbcDriver(base_url="https://api.tbcbank.ge/v1/tpay/", api_key="k",
+                         client_id="c", client_secret="s",  # noqa: S106
+                         callback_url="https://pay.example/webhooks/tbc",
+                         client=httpx.AsyncClient(), callback_networks=networks)
+    body = b'{"PaymentId": "tpay_1"}'
+    with pytest.raises(WebhookRejected) as refused:
+        tbc("192.0.2.0/24").parse_webhook({}, body, "203.0.113.7")
+    assert refused.value.status == 403
+    assert tbc("192.0.2.0/24").parse_webhook({}, body, "192.0.2.9").ref == "tpay_1"
+    assert tbc().parse_webhook({}, body, "203.0.113.7").ref == "tpay_1"  # unset: from anywhere
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the store plays no part

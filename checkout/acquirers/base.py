@@ -6,11 +6,15 @@ payment's status. The flow reads a driver's `Snapshot` and decides.
 
 from __future__ import annotations
 
+import ipaddress
+import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from checkout.domain.money import Money
+from checkout.errors import WebhookRejected
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,35 @@ class Notice:
     # Our attempt id as we sent it in the session's metadata: lets news that overtakes our own
     # start call (webhook before the HTTP answer) find its attempt. Trust it only when signed.
     attempt_hint: str = ""
+    # The body as we may keep it: the acquirer's secrets in it (recurrent tokens) cut out.
+    # Empty: the body has none.
+    record: bytes = b""
+
+
+REDACTED = "[recurrent token]"
+
+
+def require_source(source_ip: str, networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network],
+                   what: str) -> None:
+    """Refuse an unsigned notice that does not come from the acquirer's own networks."""
+    try:
+        source = ipaddress.ip_address(source_ip)
+    except ValueError as exc:
+        raise WebhookRejected(f"{what} from an unknown address", status=403) from exc
+    if not any(source in net for net in networks):
+        raise WebhookRejected(f"{what} from outside the acquirer's networks", status=403)
+
+
+def redact(doc: Any, where: Callable[[str, Any], bool]) -> bytes:
+    """`doc` as compact JSON, with every value whose (key, value) `where` picks replaced."""
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: REDACTED if where(k, v) and isinstance(v, str) else walk(v)
+                    for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+    return json.dumps(walk(doc), ensure_ascii=False, separators=(",", ":")).encode()
 
 
 class Family(StrEnum):

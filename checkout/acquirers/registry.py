@@ -42,7 +42,10 @@ def build(endpoints: dict[str, dict[str, Any]], *, http: httpx.AsyncClient, publ
                 client_id=conf["client_id"], client_secret=conf["client_secret"],
                 callback_url=f"{public_url}/webhooks/tbc", client=http, timeout=timeout,
                 methods=tuple(int(m) for m in str(methods).split(",") if m.strip()),
-                expiration_minutes=max(1, min(60, attempt_ttl_seconds // 60)))
+                expiration_minutes=max(1, min(60, attempt_ttl_seconds // 60)),
+                callback_networks=tuple(n.strip() for n in
+                                        str(conf.get("callback_networks", "")).split(",")
+                                        if n.strip()))
         else:
             raise ValueError(f"unknown acquirer {name!r}; known: {', '.join(NAMES)}")
     return drivers

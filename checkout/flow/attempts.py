@@ -11,7 +11,14 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from checkout.acquirers.base import Notice, Platform, SessionState, Snapshot, StartRequest
+from checkout.acquirers.base import (
+    REDACTED,
+    Notice,
+    Platform,
+    SessionState,
+    Snapshot,
+    StartRequest,
+)
 from checkout.domain.money import Money
 from checkout.domain.states import (
     FINAL_PAYMENT,
@@ -139,7 +146,8 @@ async def call_start(ctx: FlowContext, attempt: Attempt, payment: Payment) -> At
         async with ctx.db.reader() as conn:
             method = await repo.payment_method(conn, payment.payment_method_id,
                                                payment.merchant_id)
-        token = method.token if method is not None and method.disabled_at is None else ""
+        token = ctx.vault.open(method.token) \
+            if method is not None and method.disabled_at is None else ""
         if not token:
             return (await apply_snapshot(ctx, attempt.id, Snapshot(
                 "", SessionState.FAILED, error_code="payment_method_disabled",
@@ -252,7 +260,7 @@ async def _apply_once(ctx: FlowContext, attempt_id: str, snap: Snapshot) -> Appl
             method_id = new_id("pm")
             await repo.insert_payment_method(conn, {
                 "id": method_id, "merchant_id": payment.merchant_id,
-                "acquirer": attempt.acquirer, "token": snap.recurrent_token,
+                "acquirer": attempt.acquirer, "token": ctx.vault.seal(snap.recurrent_token),
                 "customer_reference": payment.customer_reference,
                 "source_payment_id": payment.id, "created_at": now})
             pay_changes["payment_method_id"] = method_id
@@ -342,8 +350,23 @@ async def give_back(ctx: FlowContext, attempt: Attempt, snap: Snapshot | None = 
 # ---- inbound webhooks ------------------------------------------------------------------------
 
 async def receive_notice(ctx: FlowContext, acquirer: str, notice: Notice, body: bytes) -> str:
-    """Record a verified webhook, then apply it. Returns what happened, for the log."""
+    """Record a verified webhook, then apply it. Returns what happened, for the log.
+
+    An unsigned hint ("look at this payment", anyone can send one) costs us a read at the
+    acquirer, so per payment and per `unsigned_hint_window_seconds` the first is acted on at
+    once and all the others become one deferred hint, which the reconciler reads a little
+    later (so news that came in a burst is not lost). Only the first `unsigned_body_bytes` of
+    a hint are kept."""
     now = ctx.now()
+    dedup_key = notice.dedup_key
+    # The stored body is for the record: a token in it would be a usable secret in clear.
+    body = notice.record or body
+    if notice.snapshot is not None and notice.snapshot.recurrent_token:
+        body = body.replace(notice.snapshot.recurrent_token.encode(), REDACTED.encode())
+    if notice.snapshot is None:
+        window = max(ctx.settings.unsigned_hint_window_seconds, 0.001)
+        dedup_key = f"{dedup_key}:{int(now.timestamp() // window)}"
+        body = body[:ctx.settings.unsigned_body_bytes]
     async with ctx.db.transaction() as conn:
         attempt = await repo.attempt_by_ref(conn, acquirer, notice.ref)
         if attempt is None and notice.attempt_hint and notice.snapshot is not None:
@@ -353,9 +376,15 @@ async def receive_notice(ctx: FlowContext, acquirer: str, notice: Notice, body: 
                 attempt = hinted
         if attempt is None:
             raise NotFound(f"no attempt for {acquirer} session {notice.ref}")
-        event_id = await repo.record_event(conn, acquirer=acquirer, dedup_key=notice.dedup_key,
+        event_id = await repo.record_event(conn, acquirer=acquirer, dedup_key=dedup_key,
                                            ref=notice.ref, event_type=notice.event_type,
                                            body=body, now=now)
+        if event_id is None and notice.snapshot is None:
+            later = await repo.record_event(conn, acquirer=acquirer,
+                                            dedup_key=f"{dedup_key}:later", ref=notice.ref,
+                                            event_type=notice.event_type, body=body, now=now)
+            if later is not None:
+                return "deferred"  # left unapplied: `jobs.reconcile_once` replays it
     if event_id is None:
         return "duplicate"
     snap = notice.snapshot or await ctx.acquirer(acquirer).fetch(notice.ref)

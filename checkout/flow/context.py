@@ -11,6 +11,7 @@ from checkout.flow.versions import VersionCache
 from checkout.settings import Settings
 from checkout.store.db import Database
 from checkout.store.records import Payment
+from checkout.vault import Vault, vault_for
 
 
 def utcnow() -> datetime:
@@ -32,3 +33,8 @@ class FlowContext:
 
     def acquirer(self, name: str) -> Acquirer:
         return self.acquirers[name]
+
+    @property
+    def vault(self) -> Vault:
+        """Seals and opens the secrets we store (recurrent tokens)."""
+        return vault_for(self.settings.secret_keys)

@@ -6,6 +6,7 @@ bank's (it signs webhooks, we verify).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,8 +36,11 @@ def _pair(folder: Path, name: str) -> KeyPair:
         pub = key.public_key().public_bytes(serialization.Encoding.PEM,
                                             serialization.PublicFormat.SubjectPublicKeyInfo)
         tmp = priv_path.with_suffix(".tmp")
-        tmp.write_bytes(priv)
-        tmp.chmod(0o600)
+        tmp.unlink(missing_ok=True)
+        # Created 0600, never readable by others even for an instant (no write-then-chmod).
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(priv)
         tmp.replace(priv_path)
         pub_path.write_bytes(pub)
     return KeyPair(priv_path.read_bytes(), pub_path.read_bytes())

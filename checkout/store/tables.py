@@ -148,6 +148,7 @@ acquirer_events = Table(
     Column("applied_at", UTCDateTime),
     Column("outcome", String(64)),
     UniqueConstraint("acquirer", "dedup_key", name="uq_acquirer_events_identity"),
+    Index("ix_acquirer_events_received", "received_at"),  # retention
 )
 
 idempotency_keys = Table(
@@ -158,6 +159,7 @@ idempotency_keys = Table(
     Column("status_code", Integer, nullable=False),
     Column("response_body", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_idempotency_keys_created", "created_at"),  # retention
 )
 
 payment_methods = Table(
@@ -165,7 +167,8 @@ payment_methods = Table(
     Column("id", String(40), primary_key=True),
     Column("merchant_id", String(40), ForeignKey("merchants.id"), nullable=False, index=True),
     Column("acquirer", String(40), nullable=False),
-    Column("token", String(255), nullable=False),  # the acquirer's recurrent token
+    # The acquirer's recurrent token, sealed by `checkout.vault` (never stored in clear).
+    Column("token", Text, nullable=False),
     Column("customer_reference", String(128)),
     Column("source_payment_id", String(40), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
@@ -231,6 +234,7 @@ deliveries = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("delivered_at", UTCDateTime),
     Index("ix_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_deliveries_created", "created_at"),  # retention
 )
 
 

@@ -34,7 +34,8 @@ async def payment_method(request: Request) -> Response:
         raise NotFound("no such payment method")
     if request.method == "DELETE" and row.disabled_at is None:
         # At the acquirer first: a token we forget but the bank still honours is a risk.
-        await ctx.acquirer(row.acquirer).disable_token(row.token, f"{row.id}:disable")
+        await ctx.acquirer(row.acquirer).disable_token(ctx.vault.open(row.token),
+                                                       f"{row.id}:disable")
         async with ctx.db.transaction() as conn:
             await repo.disable_payment_method(conn, method_id, ctx.now())
             row = await repo.payment_method(conn, method_id, merchant.id)

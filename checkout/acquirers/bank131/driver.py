@@ -12,6 +12,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from checkout import jsonwire
 from checkout.acquirers.bank131 import wire
 from checkout.acquirers.base import (
     Capabilities,
@@ -19,6 +20,7 @@ from checkout.acquirers.base import (
     Notice,
     Snapshot,
     StartRequest,
+    redact,
 )
 from checkout.domain.money import Money
 from checkout.errors import AcquirerError, WebhookRejected
@@ -112,7 +114,7 @@ class Bank131Driver:
         except (InvalidSignature, ValueError) as exc:
             raise WebhookRejected("bad X-PARTNER-SIGN", status=401) from exc
         try:
-            doc = json.loads(body)
+            doc = jsonwire.loads(body)
             event_type = str(doc["type"])
             session = doc["session"]
             ref = str(session["id"])
@@ -120,7 +122,9 @@ class Bank131Driver:
             raise WebhookRejected("webhook body is not a Bank 131 session event") from exc
         stamp = session.get("updated_at") or hashlib.sha256(body).hexdigest()
         return Notice(ref=ref, event_type=event_type, dedup_key=f"{event_type}:{ref}:{stamp}",
-                      snapshot=wire.snapshot(session), attempt_hint=wire.attempt_hint(session))
+                      snapshot=wire.snapshot(session), attempt_hint=wire.attempt_hint(session),
+                      # a recurrent token travels as `recurrent.token`, wherever it is nested
+                      record=redact(doc, lambda key, _: key == "token"))
 
     def sign(self, body: bytes) -> str:
         return base64.b64encode(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
+import ipaddress
 import time
 from typing import Any
 
 import httpx
 
+from checkout import jsonwire
 from checkout.acquirers.base import (
     Capabilities,
     Family,
@@ -17,6 +18,7 @@ from checkout.acquirers.base import (
     SessionState,
     Snapshot,
     StartRequest,
+    require_source,
 )
 from checkout.acquirers.tbc import wire
 from checkout.domain.money import Money
@@ -46,7 +48,8 @@ class TbcDriver:
 
     def __init__(self, *, base_url: str, api_key: str, client_id: str, client_secret: str,
                  callback_url: str, client: httpx.AsyncClient, methods: tuple[int, ...] = (5,),
-                 expiration_minutes: int = 20, timeout: float = 15.0) -> None:
+                 expiration_minutes: int = 20, timeout: float = 15.0,
+                 callback_networks: tuple[str, ...] = ()) -> None:
         self._base = base_url.rstrip("/") + "/"
         self._api_key = api_key
         self._client_id, self._client_secret = client_id, client_secret
@@ -58,6 +61,7 @@ class TbcDriver:
         self._token = ""
         self._token_renew_at = 0.0
         self._token_lock = asyncio.Lock()
+        self._networks = [ipaddress.ip_network(n) for n in callback_networks]
 
     async def start(self, request: StartRequest) -> Snapshot:
         extra = request.metadata.get("reference", "")
@@ -104,15 +108,17 @@ class TbcDriver:
 
     def parse_webhook(self, headers: dict[str, str], body: bytes, source_ip: str) -> Notice:
         # Unsigned: whoever sent it, we only learn "look at this payment" and read it ourselves.
+        if self._networks:
+            require_source(source_ip, self._networks, "callback")
         try:
-            doc = json.loads(body)
+            doc = jsonwire.loads(body)
             ref = str(doc["PaymentId"])
         except (ValueError, KeyError, TypeError) as exc:
             raise WebhookRejected("not a TBC callback") from exc
         if not ref or len(ref) > 128:
             raise WebhookRejected("not a TBC callback")
-        return Notice(ref=ref, event_type="callback", snapshot=None,
-                      dedup_key=f"callback:{ref}:{time.time_ns()}")
+        # The hint has no identity of its own: the flow acts on one per payment per window.
+        return Notice(ref=ref, event_type="callback", snapshot=None, dedup_key=f"callback:{ref}")
 
     # ---- the wire ---------------------------------------------------------------------------
 

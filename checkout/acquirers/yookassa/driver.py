@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import ipaddress
-import json
 from typing import Any
 
 import httpx
 
+from checkout import jsonwire
 from checkout.acquirers.base import (
+    REDACTED,
     Capabilities,
     Family,
     Notice,
     SessionState,
     Snapshot,
     StartRequest,
+    redact,
+    require_source,
 )
 from checkout.acquirers.yookassa import wire
 from checkout.domain.money import Money
@@ -89,14 +92,9 @@ class YooKassaDriver:
         return None
 
     def parse_webhook(self, headers: dict[str, str], body: bytes, source_ip: str) -> Notice:
+        require_source(source_ip, self._networks, "notification")
         try:
-            source = ipaddress.ip_address(source_ip)
-        except ValueError as exc:
-            raise WebhookRejected("notification from an unknown address", status=403) from exc
-        if not any(source in net for net in self._networks):
-            raise WebhookRejected("notification from outside YooKassa's networks", status=403)
-        try:
-            doc = json.loads(body)
+            doc = jsonwire.loads(body)
             event = str(doc["event"])
             obj = doc["object"]
             ref = str(obj["payment_id"] if event.startswith("refund.") else obj["id"])
@@ -104,8 +102,12 @@ class YooKassaDriver:
         except (ValueError, KeyError, TypeError) as exc:
             raise WebhookRejected("not a YooKassa notification") from exc
         # Unsigned: a hint that something changed. The flow reads the payment itself.
+        method = obj.get("payment_method") if isinstance(obj, dict) else None
+        if isinstance(method, dict) and method.get("id"):  # a saved method's id is its token
+            method["id"] = REDACTED
         return Notice(ref=ref, event_type=event, snapshot=None,
-                      dedup_key=f"{event}:{obj.get('id')}:{status}")
+                      dedup_key=f"{event}:{obj.get('id')}:{status}",
+                      record=redact(doc, lambda key, value: False))
 
     async def _call(self, method: str, path: str, key: str | None,
                     payload: dict[str, Any] | None) -> dict[str, Any]:

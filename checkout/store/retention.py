@@ -1,0 +1,40 @@
+"""Deleting what is kept only for a while: applied acquirer webhooks, idempotency keys and
+finished merchant-webhook deliveries. Each call deletes one bounded batch, oldest first, so no
+single statement holds a lock for long however much has piled up."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, delete, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from checkout.store.tables import acquirer_events, deliveries, idempotency_keys
+
+
+async def applied_acquirer_events(conn: AsyncConnection, before: datetime, limit: int) -> int:
+    """Only applied ones: an unapplied event is work the reconciler still owes."""
+    ids = (select(acquirer_events.c.id)
+           .where(and_(acquirer_events.c.applied_at.is_not(None),
+                       acquirer_events.c.received_at < before))
+           .order_by(acquirer_events.c.received_at).limit(limit))
+    done = await conn.execute(delete(acquirer_events).where(acquirer_events.c.id.in_(ids)))
+    return int(done.rowcount or 0)
+
+
+async def idempotency(conn: AsyncConnection, before: datetime, limit: int) -> int:
+    keys = (select(idempotency_keys.c.merchant_id, idempotency_keys.c.key)
+            .where(idempotency_keys.c.created_at < before)
+            .order_by(idempotency_keys.c.created_at).limit(limit))
+    done = await conn.execute(delete(idempotency_keys).where(
+        tuple_(idempotency_keys.c.merchant_id, idempotency_keys.c.key).in_(keys)))
+    return int(done.rowcount or 0)
+
+
+async def finished_deliveries(conn: AsyncConnection, before: datetime, limit: int) -> int:
+    """Delivered or given up; a pending delivery is never deleted, however old."""
+    ids = (select(deliveries.c.id)
+           .where(and_(deliveries.c.status != "pending", deliveries.c.created_at < before))
+           .order_by(deliveries.c.created_at).limit(limit))
+    done = await conn.execute(delete(deliveries).where(deliveries.c.id.in_(ids)))
+    return int(done.rowcount or 0)

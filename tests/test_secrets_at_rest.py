@@ -1,0 +1,86 @@
+"""Secrets at rest: a recurrent token is stored sealed (never in clear, not even inside the
+stored acquirer webhook), re-sealed with the newest key on rotation; the sandbox's private key
+file is never readable by others, and a sandbox listening beyond loopback says so loudly."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import stat
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from checkout.sandbox import keys as sandbox_keys
+from checkout.vault import Vault
+from tests.buyer import clients, query
+from tests.server import LiveServer, settings_for
+from tests.test_recurring import saved_method
+
+SANDBOX_SECRET = "sandbox-secret-not-for-production"  # noqa: S105 - the sandbox's public one
+
+
+def _bank_tokens(server: LiveServer) -> list[str]:
+    with sqlite3.connect(Path(server.settings.data_dir) / "sandbox" / "bank131.db") as db:
+        return [r[0] for r in db.execute("SELECT token FROM tokens")]
+
+
+def test_a_saved_methods_token_is_sealed_and_rotates_to_the_newest_key(
+        server: LiveServer) -> None:
+    with clients(server) as (api, buyer):
+        method_id = saved_method(server, api, buyer)
+    (token,) = _bank_tokens(server)
+    url = server.settings.db_url
+    (stored,) = query(url, "SELECT token FROM payment_methods WHERE id = :m", m=method_id)[0]
+    assert token not in stored and stored.startswith("fernet:")
+    bodies = [r[0] for r in query(url, "SELECT body FROM acquirer_events")]
+    assert bodies and not any(token in body for body in bodies)
+    assert any("[recurrent token]" in body for body in bodies)
+
+    new_key = "n" * 40
+    env = {**os.environ, "DATABASE_URL": url, "CHECKOUT_DATA_DIR": str(server.settings.data_dir),
+           "CHECKOUT_SECRET_KEYS": f"{new_key},{SANDBOX_SECRET}"}
+    out = subprocess.run([sys.executable, "-m", "checkout.cli", "secrets", "rotate"], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["resealed"] == 1
+    (resealed,) = query(url, "SELECT token FROM payment_methods WHERE id = :m", m=method_id)[0]
+    assert Vault((new_key,)).open(resealed) == token  # the old key can now be retired
+
+
+def test_a_token_stored_in_clear_before_encryption_still_works_and_gets_sealed() -> None:
+    vault = Vault(("k" * 40,))
+    assert vault.open("legacy-plain-token") == "legacy-plain-token"
+    assert vault.open(vault.reseal("legacy-plain-token")) == "legacy-plain-token"
+
+
+def test_the_sandbox_private_key_is_never_written_readable_by_others(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # However loose the umask, and with no chmod afterwards to tidy up, the file is 0600.
+    monkeypatch.setattr(Path, "chmod", lambda self, mode: None)
+    old = os.umask(0)
+    try:
+        sandbox_keys.load_or_create(tmp_path)
+    finally:
+        os.umask(old)
+    for name in ("partner_private.pem", "bank_private.pem"):
+        mode = stat.S_IMODE((tmp_path / "sandbox" / name).stat().st_mode)
+        assert mode == 0o600, oct(mode)
+
+
+def test_a_sandbox_listening_beyond_loopback_warns_loudly(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    settings = replace(settings_for(tmp_path, ""), host="0.0.0.0")  # noqa: S104 - the point
+    with caplog.at_level(logging.WARNING, logger="checkout"):
+        LiveServer(settings).start().stop()
+    assert any("NOT ON LOOPBACK" in r.getMessage() and "/sandbox/credentials" in r.getMessage()
+               for r in caplog.records)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="checkout"):
+        LiveServer(settings_for(tmp_path / "2", "")).start().stop()
+    assert not any("NOT ON LOOPBACK" in r.getMessage() for r in caplog.records)
