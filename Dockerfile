@@ -13,7 +13,7 @@ FROM python:3.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /venv
 COPY requirements.lock /tmp/requirements.lock
-RUN /venv/bin/pip install --no-compile -r /tmp/requirements.lock \
+RUN /venv/bin/pip install --no-compile --require-hashes -r /tmp/requirements.lock \
  && find /venv -name '__pycache__' -prune -exec rm -rf {} +
 
 # ---- run: the virtualenv, the templates and static files, nothing else -----------------------
@@ -27,8 +27,10 @@ WORKDIR /app
 COPY checkout ./checkout
 COPY templates ./templates
 COPY static ./static
+# Unconfigured, the image is the sandbox, and says so (in its log, too, loudly: it listens on
+# every address). Production sets CHECKOUT_MODE=production and an https CHECKOUT_PUBLIC_URL.
 ENV PYTHONPATH=/app CHECKOUT_HOST=0.0.0.0 CHECKOUT_DATA_DIR=/app/var \
-    CHECKOUT_PUBLIC_URL=http://localhost:8000
+    CHECKOUT_MODE=sandbox CHECKOUT_PUBLIC_URL=http://localhost:8000
 USER 10001
 EXPOSE 8000
 # Liveness only (no database): a slow database must not get healthy containers restarted.

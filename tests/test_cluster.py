@@ -34,6 +34,9 @@ from tests.cluster import Cluster, cluster
 from tests.postgres import TempPostgres
 from tests.receiver import Receiver
 
+# A deployment under injected faults: alone, after the parallel part (see the Makefile).
+pytestmark = pytest.mark.solo
+
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:

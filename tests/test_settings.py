@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
+import httpx
 import pytest
 
 from checkout.settings import ConfigError, Settings
-from tests.server import LiveServer, settings_for
+from tests.server import LiveServer, free_port, settings_for
 
 STRONG = "k" * 40
+PUBLIC = {"CHECKOUT_PUBLIC_URL": "https://pay.example"}
+YOOKASSA = {"YOOKASSA_SHOP_ID": "100500", "YOOKASSA_SECRET_KEY": "live_x"}
 
 
 def test_no_configuration_means_sandbox_on_loopback() -> None:
@@ -45,7 +49,7 @@ def test_production_server_refuses_a_database_holding_the_sandbox_key(tmp_path: 
     LiveServer(settings_for(data, "")).start().stop()  # a sandbox ran here once
     env = {"CHECKOUT_DATA_DIR": str(data), "PATH": "/usr/bin:/bin"}
     keys = data / "sandbox"
-    prod = {**env, "CHECKOUT_MODE": "production", "CHECKOUT_SECRET_KEYS": STRONG,
+    prod = {**env, **PUBLIC, "CHECKOUT_MODE": "production", "CHECKOUT_SECRET_KEYS": STRONG,
             "BANK131_BASE_URL": "https://demo.bank131.ru/api/v1/", "BANK131_PROJECT": "p",
             "BANK131_PRIVATE_KEY": str(keys / "partner_private.pem"),
             "BANK131_PUBLIC_KEY": str(keys / "bank_public.pem")}
@@ -57,10 +61,46 @@ def test_production_server_refuses_a_database_holding_the_sandbox_key(tmp_path: 
 
 def test_production_runs_with_any_one_acquirer_fully_configured() -> None:
     yookassa = Settings.from_env({"CHECKOUT_MODE": "production", "CHECKOUT_SECRET_KEYS": STRONG,
-                                  "YOOKASSA_SHOP_ID": "100500", "YOOKASSA_SECRET_KEY": "live_x"})
+                                  **PUBLIC, **YOOKASSA})
     assert yookassa.acquirers == {"yookassa": {"shop_id": "100500", "secret_key": "live_x",
                                                "base_url": "https://api.yookassa.ru/v3/"}}
     with pytest.raises(ConfigError, match="tbc acquirer also needs TBC_CLIENT_ID, "
                                           "TBC_CLIENT_SECRET"):
         Settings.from_env({"CHECKOUT_MODE": "production", "CHECKOUT_SECRET_KEYS": STRONG,
                            "TBC_API_KEY": "k"})
+
+
+@pytest.mark.parametrize("public", [{}, {"CHECKOUT_PUBLIC_URL": "http://pay.example"}])
+def test_production_refuses_to_start_on_plain_http(public: dict[str, str]) -> None:
+    """Tokens, API keys and admin credentials would travel in clear, and acquirers would be
+    told to call back a localhost or http address."""
+    with pytest.raises(ConfigError, match="https://"):
+        Settings.from_env({"CHECKOUT_MODE": "production", "CHECKOUT_SECRET_KEYS": STRONG,
+                           **YOOKASSA, **public})
+
+
+def test_production_on_https_sends_hsts(tmp_path: Path) -> None:
+    settings = Settings.from_env({"CHECKOUT_MODE": "production", "CHECKOUT_SECRET_KEYS": STRONG,
+                                  "CHECKOUT_DATA_DIR": str(tmp_path), **PUBLIC, **YOOKASSA})
+    server = LiveServer(replace(settings, port=free_port())).start()
+    try:
+        resp = httpx.get(f"http://127.0.0.1:{server.settings.port}/healthz")
+    finally:
+        server.stop()
+    assert resp.headers["strict-transport-security"].startswith("max-age=31536000")
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("CHECKOUT_RATE_LIMIT_AUTH_FAILURES", "lots"), ("CHECKOUT_RATE_LIMIT_BRAND", "0/minute"),
+    ("CHECKOUT_RATE_LIMIT_ACQUIRER_WEBHOOKS", "5/fortnight"), ("CHECKOUT_WEBHOOK_WORKERS", "0")])
+def test_a_limit_that_cannot_work_is_refused_at_start(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_env({name: value})
+
+
+def test_the_container_says_it_is_the_sandbox() -> None:
+    """Whoever runs the image without configuring it must see that it is the sandbox."""
+    dockerfile = (Path(__file__).parent.parent / "Dockerfile").read_text()
+    env_lines = " ".join(line for line in dockerfile.splitlines() if line.startswith("ENV")
+                         or line.startswith("    "))
+    assert "CHECKOUT_MODE=sandbox" in env_lines
