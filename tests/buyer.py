@@ -57,6 +57,10 @@ def open_page(client: httpx.Client, checkout_url: str, ua: str = WINDOWS_CHROME)
     return resp.text
 
 
+def has_start_form(html: str) -> bool:
+    return re.search(r'name="ft" value="[0-9a-f]+"', html) is not None
+
+
 def form_token(html: str) -> str:
     match = re.search(r'name="ft" value="([0-9a-f]+)"', html)
     assert match, "the page has no start form"
