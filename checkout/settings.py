@@ -87,7 +87,7 @@ class Settings:
     # Per client address (and per API key or account where there is one): "N/period" in the
     # `limits` package's notation; over it the answer is 429 with Retry-After.
     rate_limit_auth_failures: str = "20/minute"
-    rate_limit_acquirer_webhooks: str = "600/minute"
+    rate_limit_acquirer_webhooks: str = "600/minute"  # refused ones only
     rate_limit_brand: str = "300/minute"
     # An unsigned acquirer hint (TBC's callback) about one payment is acted on at most once
     # in this many seconds; its body is kept only up to `unsigned_body_bytes`.

@@ -18,7 +18,16 @@ from starlette.requests import Request
 from checkout.errors import AcquirerError
 from checkout.settings import Settings
 from checkout.web import device, problems, tokens
-from tests.buyer import clients, new_payment, query, start, wait_for
+from tests.buyer import (
+    checkout_with_link,
+    clients,
+    decide,
+    new_payment,
+    query,
+    start,
+    wait_for,
+    wait_for_status,
+)
 from tests.server import LiveServer
 
 DEEP = b"[" * 50_000
@@ -148,12 +157,29 @@ def test_admin_password_guesses_are_slowed_with_429(server: LiveServer) -> None:
 
 @pytest.mark.server_settings(rate_limit_acquirer_webhooks="10/minute",
                              rate_limit_brand="10/minute")
-def test_acquirer_webhooks_and_brand_stylesheets_are_rate_limited(server: LiveServer) -> None:
+def test_refused_acquirer_webhooks_and_brand_stylesheets_are_rate_limited(
+        server: LiveServer) -> None:
     codes = [httpx.post(f"{server.url}/webhooks/tbc", json={"PaymentId": "nope"}).status_code
              for _ in range(11)]
     assert codes[:10] == [404] * 10 and codes[10] == 429
+    forged = httpx.post(f"{server.url}/webhooks/bank131", json={"type": "payment_finished"},
+                        headers={"X-PARTNER-SIGN": "Zm9yZ2Vk"})
+    assert forged.status_code == 429 and int(forged.headers["retry-after"]) >= 1
     codes = [httpx.get(f"{server.url}/brand/mer_demo.css").status_code for _ in range(11)]
     assert codes[:10] == [200] * 10 and codes[10] == 429
+
+
+@pytest.mark.server_settings(rate_limit_acquirer_webhooks="2/minute", metrics_token="t")  # noqa: S106
+def test_an_acquirers_good_webhooks_never_count_against_its_limit(server: LiveServer) -> None:
+    with clients(server) as (api, buyer):
+        payment, link = checkout_with_link(api, buyer, server.url)
+        decide(buyer, link, approve=True)
+        wait_for_status(api, payment["id"], "succeeded")
+    delivered = query(server.settings.db_url, "SELECT count(*) FROM acquirer_events")[0][0]
+    assert delivered >= 3  # more good webhooks than the limit allows refused ones
+    text = httpx.get(f"{server.url}/metrics", headers={"Authorization": "Bearer t"}).text
+    assert 'route="/webhooks/{acquirer}",status="429"' not in text
+    assert 'route="/webhooks/{acquirer}",status="200"' in text
 
 
 def _tbc_payment(server: LiveServer) -> str:

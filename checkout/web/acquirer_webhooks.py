@@ -17,8 +17,18 @@ log = logging.getLogger("checkout.webhooks")
 
 
 async def receive(request: Request) -> Response:
+    """Only refused webhooks count against the client's rate limit: a real acquirer sending
+    many good ones is never slowed, a forger is, before its notices cost us a verification."""
     limits: RateLimits = request.app.state.rate_limits
-    limits.hit(limits.acquirer_webhooks, request, "acquirer webhook")
+    limits.check(limits.acquirer_webhooks, request, "refused acquirer webhook")
+    try:
+        return await _receive(request)
+    except (WebhookRejected, NotFound):
+        limits.hit(limits.acquirer_webhooks, request, "refused acquirer webhook")
+        raise
+
+
+async def _receive(request: Request) -> Response:
     ctx: FlowContext = request.app.state.flow
     name = request.path_params["acquirer"]
     if name not in ctx.acquirers:

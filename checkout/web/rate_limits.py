@@ -3,8 +3,9 @@
 What is limited, each with a setting (README, "Security"):
 - failed authentication (API keys, the admin's Basic credentials), per client address: a
   guesser is slowed to a crawl, a merchant with a good key never notices;
-- acquirer webhooks, per client address: verification costs an RSA operation or an outbound
-  read, so a flood of forged notices must not cost us that much;
+- refused acquirer webhooks (forged, malformed, about no payment of ours), per client
+  address: verification costs an RSA operation, so a flood of forged notices is cut off,
+  while an acquirer's good ones, however many, never count;
 - `/brand/*.css`, per client address: a database read per request.
 
 Counts are per instance: behind N instances a client gets up to N times the limit. The client
