@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,7 +143,10 @@ class Settings:
         if mode not in ("sandbox", "production"):
             raise ConfigError(f"CHECKOUT_MODE must be 'sandbox' or 'production', not {mode!r}")
         host = env.get("CHECKOUT_HOST", "127.0.0.1")
-        port = int(env.get("CHECKOUT_PORT", "8000"))
+        port_text = env.get("CHECKOUT_PORT", "8000")
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise ConfigError(f"CHECKOUT_PORT must be a port number, not {port_text!r}")
+        port = int(port_text)
         keys = tuple(k for k in env.get("CHECKOUT_SECRET_KEYS", "").split(",") if k.strip())
         values: dict[str, object] = {
             "mode": mode,
@@ -158,7 +161,10 @@ class Settings:
         for name, conv in _NUMBERS.items():
             key = "CHECKOUT_" + name.upper()
             if key in env:
-                values[name] = conv(env[key])
+                try:
+                    values[name] = conv(env[key])
+                except ValueError:
+                    raise ConfigError(f"{key} must be a number, not {env[key]!r}") from None
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]
         settings.check()
@@ -257,52 +263,14 @@ def _flag(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
+# Every field not read by hand in `from_env` comes from CHECKOUT_<NAME>, converted by its type:
+# a new setting is one line in the class, and cannot be forgotten here.
+_BY_HAND = frozenset({"mode", "host", "port", "public_url", "database_url", "data_dir",
+                      "secret_keys", "acquirers"})
+_CONVERTERS: dict[str, Callable[[str], object]] = {"int": int, "float": float, "bool": _flag,
+                                                   "str": str}
 _NUMBERS: dict[str, Callable[[str], object]] = {
-    "payment_ttl_seconds": int,
-    "attempt_ttl_seconds": int,
-    "attempt_grace_seconds": int,
-    "poll_interval_seconds": float,
-    "return_delay_seconds": int,
-    "reconcile_interval_seconds": float,
-    "acquirer_poll_seconds": float,
-    "acquirer_timeout_seconds": float,
-    "webhook_timeout_seconds": float,
-    "webhook_retry_base_seconds": float,
-    "webhook_retry_max_seconds": float,
-    "webhook_retry_window_seconds": float,
-    "delivery_interval_seconds": float,
-    "webhook_workers": int,
-    "webhook_endpoint_concurrency": int,
-    "webhook_merchant_concurrency": int,
-    "webhook_resend_max": int,
-    "acquirer_events_retention_days": float,
-    "idempotency_keys_retention_hours": float,
-    "deliveries_retention_days": float,
-    "retention_interval_seconds": float,
-    "rate_limit_auth_failures": str,
-    "rate_limit_acquirer_webhooks": str,
-    "rate_limit_brand": str,
-    "unsigned_hint_window_seconds": float,
-    "unsigned_body_bytes": int,
-    "http_limit_concurrency": int,
-    "http_keep_alive_seconds": int,
-    "http_max_header_bytes": int,
-    "forwarded_allow_ips": str,
-    "hold_seconds": int,
-    "max_body_bytes": int,
-    "sandbox_delayed_capture": _flag,
-    "sandbox_auto_confirm": _flag,
-    "sandbox_slow": str,
-    "sandbox_webhooks": _flag,
-    "sandbox_url": str,
-    "sandbox_notify_url": str,
-    "instance": str,
-    "log_format": str,
-    "admin_user": str,
-    "admin_password": str,
-    "metrics_token": str,
-    "shutdown_grace_seconds": float,
-}
+    f.name: _CONVERTERS[str(f.type)] for f in fields(Settings) if f.name not in _BY_HAND}
 
 
 def _async_url(url: str) -> str:

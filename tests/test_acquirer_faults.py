@@ -117,7 +117,7 @@ def _money_taken(shop: Shop, doc: dict[str, Any]) -> tuple[int, int]:
 
 
 @pytest.mark.server_settings(**FAST)
-@pytest.mark.parametrize("kind", ["error", "lost", "malformed"])
+@pytest.mark.parametrize("kind", ["error", "lost", "malformed", "deep"])
 def test_a_start_refused_or_unanswered_still_ends_in_one_charge(shop: Shop, kind: str) -> None:
     payment = shop.create()
     shop.fault(kind, "start")
@@ -162,7 +162,7 @@ def test_duplicated_reordered_or_late_webhooks_tell_the_merchant_once(shop: Shop
 
 
 @pytest.mark.server_settings(**FAST)
-@pytest.mark.parametrize("kind", ["timeout", "lost", "malformed"])
+@pytest.mark.parametrize("kind", ["timeout", "lost", "malformed", "deep"])
 def test_a_capture_whose_answer_is_lost_is_finished_once(shop: Shop, kind: str) -> None:
     payment = shop.create(capture=False)
     shop.pay(payment)

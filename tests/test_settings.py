@@ -98,6 +98,20 @@ def test_a_limit_that_cannot_work_is_refused_at_start(name: str, value: str) -> 
         Settings.from_env({name: value})
 
 
+@pytest.mark.parametrize("name", ["CHECKOUT_PORT", "CHECKOUT_MAX_BODY_BYTES",
+                                  "CHECKOUT_WEBHOOK_TIMEOUT_SECONDS"])
+def test_a_number_that_is_not_one_is_a_clear_error(name: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_env({name: "lots"})
+
+
+def test_every_setting_can_be_set_from_the_environment() -> None:
+    """Each field of Settings has its CHECKOUT_ variable (max_body_bytes once had none)."""
+    s = Settings.from_env({"CHECKOUT_MAX_BODY_BYTES": "1000", "CHECKOUT_WEBHOOK_WORKERS": "3",
+                           "CHECKOUT_SANDBOX_WEBHOOKS": "off"})
+    assert (s.max_body_bytes, s.webhook_workers, s.sandbox_webhooks) == (1000, 3, False)
+
+
 def test_the_container_says_it_is_the_sandbox() -> None:
     """Whoever runs the image without configuring it must see that it is the sandbox."""
     dockerfile = (Path(__file__).parent.parent / "Dockerfile").read_text()

@@ -8,6 +8,7 @@ API faults, as a partner sees them:
     error      the call is refused with a 5xx and nothing happens
     lost       the call takes effect, but the answer is a gateway's 504 (no JSON)
     malformed  the call takes effect, but the answer is not the acquirer's JSON
+    deep       the call takes effect, but the answer is JSON nested 50,000 levels deep
     timeout    the call takes effect, the answer comes `seconds` late (past our timeout)
 Webhook faults:
     drop       the webhook is never sent
@@ -23,7 +24,7 @@ import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
-API_KINDS = frozenset({"error", "lost", "malformed", "timeout"})
+API_KINDS = frozenset({"error", "lost", "malformed", "deep", "timeout"})
 WEBHOOK_KINDS = frozenset({"drop", "delay", "duplicate", "reorder"})
 
 

@@ -155,7 +155,7 @@ class Bank131Driver:
             raise AcquirerError(f"Bank 131 {method}: {type(exc).__name__}",
                                 temporary=True) from exc
         try:
-            doc = resp.json()
+            doc = jsonwire.loads(resp.content)  # a deep answer is garbled, not a crash
         except ValueError as exc:
             # Unless it is a plain refusal (4xx), we do not know whether the call took effect:
             # temporary, so it is asked again with the same key.

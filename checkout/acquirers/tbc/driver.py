@@ -164,7 +164,7 @@ class TbcDriver:
         except httpx.HTTPError as exc:
             raise AcquirerError(f"TBC {path}: {type(exc).__name__}", temporary=True) from exc
         try:
-            doc = resp.json()
+            doc = jsonwire.loads(resp.content)  # a deep answer is garbled, not a crash
         except ValueError:
             doc = None
         if resp.status_code < 300 and isinstance(doc, dict):

@@ -119,7 +119,7 @@ class YooKassaDriver:
         except httpx.HTTPError as exc:
             raise AcquirerError(f"YooKassa {path}: {type(exc).__name__}", temporary=True) from exc
         try:
-            doc = resp.json()
+            doc = jsonwire.loads(resp.content)  # a deep answer is garbled, not a crash
         except ValueError:
             doc = None
         if resp.status_code == 200 and isinstance(doc, dict) and doc.get("type") != "error":
