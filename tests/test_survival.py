@@ -78,9 +78,11 @@ class Shop:
         self.bank = httpx.Client(base_url=c.sandbox.url, timeout=10)
         self.lock = threading.Lock()
         self.done: dict[str, str] = {}  # payment id -> story
+        self.took: dict[str, float] = {}  # payment id -> seconds its story took
 
     def story(self, kind: str, n: int) -> None:
-        until = time.monotonic() + DEADLINE
+        began = time.monotonic()
+        until = began + DEADLINE
         key = f"{kind}-{n}"
         payment = retrying("create", lambda: self.api.post("/api/v1/payments", json={
             "amount": 10_000 + n, "currency": "RUB", "description": f"Survival {key}",
@@ -106,6 +108,7 @@ class Shop:
             retrying("cancel", lambda: self.api.post(f"/api/v1/payments/{pid}/cancel",
                                                      headers={"Idempotency-Key": key + "-c"}),
                      (200,), until)
+            self.took[pid] = time.monotonic() - began
             return
         retrying("approve", lambda: self.bank.post(httpx.URL(link).path + "/approve"),
                  (303,), until)
@@ -119,6 +122,7 @@ class Shop:
             retrying("refund", lambda: self.api.post(
                 f"/api/v1/payments/{pid}/refunds", json={"amount": 4_000},
                 headers={"Idempotency-Key": key + "-r"}), (201,), until)
+        self.took[pid] = time.monotonic() - began
 
 
 def _link(buyer: httpx.Client, page: str) -> str | None:
@@ -158,6 +162,7 @@ def test_every_payment_survives_crashes_outages_and_a_long_dead_webhook_endpoint
     # First, so that a failure anywhere below can be replayed: SURVIVAL_SEED=<seed>.
     print(f"\nsurvival: random seed {seed} (replay with SURVIVAL_SEED={seed})", flush=True)
     rng = random.Random(seed)  # noqa: S311 - when to strike, not secrets
+    began = time.monotonic()
     injected: list[tuple[str, str]] = []
     with Receiver(new_secret()) as receiver:
         receiver.secret = c.cli("merchant", "add-webhook", "mer_demo", receiver.url)["secret"]
@@ -207,12 +212,21 @@ def test_every_payment_survives_crashes_outages_and_a_long_dead_webhook_endpoint
             strike("kill -9", "instance a again", a.kill)
             a.start()
             faults_over.set()
+            faults_done = time.monotonic()
             arrivals.join()
             for story in stories:
                 story.result(timeout=DEADLINE)
+            stories_done = time.monotonic()
 
         final = _settle(c, shop, receiver)
         final["deliveries refused while the endpoint was down"] = refused
+        # Where the time went, for whoever reads a slow run: faults, the stories' tails, and
+        # how long the deployment took to settle once the last buyer was done.
+        final["seconds: faults / last story / settled"] = (
+            f"{faults_done - began:.0f} / {stories_done - faults_done:.0f} / "
+            f"{time.monotonic() - stories_done:.0f}")
+        slowest = max(shop.took.items(), key=lambda item: item[1])
+        final["slowest story (kind, seconds)"] = f"{shop.done[slowest[0]]} {slowest[1]:.0f}"
     _print_table(seed, injected, final)
     assert final["payments in their true final state"] == len(shop.done) >= 30
     assert final["deliveries refused while the endpoint was down"] > 0  # it struck mid-flow
