@@ -57,7 +57,7 @@ from checkout.web.tokens import checkout_url
 log = logging.getLogger("checkout")
 
 DEMO_ORIGINS = ["http://127.0.0.1:*", "http://localhost:*"]
-# Merchant webhooks (50 at a time per worker) and the sandbox's own calls share this client.
+# Merchant webhooks (`webhook_workers` at a time) and the sandbox's own calls share this client.
 HTTP_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50)
 
 
