@@ -8,7 +8,6 @@ with) are kept, and neither is ever logged.
 from __future__ import annotations
 
 import secrets
-import socket
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -18,7 +17,7 @@ from checkout.domain.branding import BrandError, text_on
 from checkout.errors import InvalidRequest, NotFound
 from checkout.flow.context import utcnow
 from checkout.flow.payments import new_id
-from checkout.notify.addresses import is_public
+from checkout.notify.addresses import UnsafeAddress, resolve_now
 from checkout.notify.signing import new_secret
 from checkout.settings import Settings
 from checkout.store import repo, webhooks
@@ -69,14 +68,11 @@ def check_webhook_url(url: str, settings: Settings) -> str:
         return url
     if parts.scheme != "https":
         raise InvalidRequest("webhook endpoints must use https in production")
-    try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443)
-    except OSError as exc:
-        raise InvalidRequest(f"cannot resolve {parts.hostname}") from exc
     # Checked again at every send (`checkout.notify.sender`): DNS may answer otherwise then.
-    for info in infos:
-        if not is_public(str(info[4][0])):
-            raise InvalidRequest(f"{parts.hostname} resolves to a non-public address")
+    try:
+        resolve_now(parts.hostname, parts.port or 443)
+    except UnsafeAddress as exc:
+        raise InvalidRequest(str(exc)) from exc
     return url
 
 

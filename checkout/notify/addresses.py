@@ -35,7 +35,7 @@ def is_public(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-async def resolve(host: str, port: int) -> list[str]:
+async def resolve(host: str, port: int) -> list[str]:  # the default `Resolver`
     """Every address `host` resolves to, in the resolver's order."""
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
@@ -45,12 +45,26 @@ Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 
 async def public_address(host: str, port: int, resolver: Resolver = resolve) -> str:
-    """The address to connect to for `host`: refused unless every address it resolves to is
-    public, so that a name with one private answer among public ones cannot be aimed inside."""
+    """The address to connect to for `host` (at send time)."""
     try:
         addresses = await resolver(host, port)
     except OSError as exc:
         raise UnsafeAddress(f"cannot resolve {host}") from exc
+    return first_public(host, addresses)
+
+
+def resolve_now(host: str, port: int) -> str:
+    """`public_address` without an event loop (registering an endpoint from the CLI)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise UnsafeAddress(f"cannot resolve {host}") from exc
+    return first_public(host, list(dict.fromkeys(str(info[4][0]) for info in infos)))
+
+
+def first_public(host: str, addresses: list[str]) -> str:
+    """Refused unless every address `host` resolved to is public, so that a name with one
+    private answer among public ones cannot be aimed inside; else the first of them."""
     if not addresses:
         raise UnsafeAddress(f"{host} resolves to no address")
     for address in addresses:

@@ -41,14 +41,13 @@ def backoff_seconds(attempts: int, settings: Settings, rng: random.Random) -> fl
 
 class DeliveryWorker:
     def __init__(self, db: Database, http: httpx.AsyncClient, settings: Settings,
-                 metrics: Metrics | None = None, resolver: Resolver | None = None) -> None:
+                 metrics: Metrics | None = None) -> None:
         self._metrics = metrics or Metrics()
         self._db = db
         self._http = http
         self._settings = settings
         # Production checks every send's address; the sandbox's demo shop is on loopback.
-        self._resolver = resolver if resolver is not None else (
-            None if settings.sandbox else resolve)
+        self._resolver: Resolver | None = None if settings.sandbox else resolve
         self._wake = asyncio.Event()
         self._rng = random.Random()  # noqa: S311 - jitter, not secrets
         self._owner = settings.instance_name

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, distinct, func, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from checkout.store.paging import older_than
@@ -135,21 +135,6 @@ def _take_turns(window: list[DueDelivery], limit: int, by_endpoint: dict[str, in
             if len(taken) == limit:
                 break
     return taken
-
-
-async def pending_endpoints_of(conn: AsyncConnection, event_id: str) -> set[str]:
-    rows = await conn.execute(select(deliveries.c.endpoint_id).where(and_(
-        deliveries.c.event_id == event_id, deliveries.c.status == "pending")))
-    return {r.endpoint_id for r in rows}
-
-
-async def resend_count(conn: AsyncConnection, event_id: str) -> int:
-    """How many deliveries of this event exist beyond the first to each endpoint."""
-    total = (await conn.execute(select(func.count()).select_from(deliveries)
-                                .where(deliveries.c.event_id == event_id))).scalar_one()
-    endpoints = (await conn.execute(select(func.count(distinct(deliveries.c.endpoint_id)))
-                                    .where(deliveries.c.event_id == event_id))).scalar_one()
-    return int(total) - int(endpoints)
 
 
 async def release_all_of(conn: AsyncConnection, *, owner: str) -> None:

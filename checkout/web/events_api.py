@@ -85,10 +85,13 @@ async def resend_event(request: Request) -> Response:
             row = await webhooks.event(conn, merchant.id, request.path_params["event_id"])
             if row is None:
                 raise NotFound("no such event")
+            sent = await webhooks.deliveries_of(conn, [row.id])
+            # Resends: the deliveries beyond the first to each endpoint.
+            resent = len(sent) - len({d.endpoint_id for d in sent})
             limit = ctx.settings.webhook_resend_max
-            if await webhooks.resend_count(conn, row.id) >= limit:
+            if resent >= limit:
                 raise Conflict(f"this event was resent {limit} times already")
-            waiting = await webhooks.pending_endpoints_of(conn, row.id)
+            waiting = {d.endpoint_id for d in sent if d.status == "pending"}
             for endpoint_id in await webhooks.active_endpoint_ids(conn, merchant.id):
                 if endpoint_id not in waiting:  # one still queued there is enough
                     await webhooks.insert_delivery(conn, event_id=row.id,
