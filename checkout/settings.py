@@ -84,13 +84,14 @@ class Settings:
     idempotency_keys_retention_hours: float = 24.0
     deliveries_retention_days: float = 30.0
     retention_interval_seconds: float = 600.0
-    # Per client address (and per API key or account where there is one): "N/period" in the
-    # `limits` package's notation; over it the answer is 429 with Retry-After.
+    # Per client address, "N/period" (period: second, minute, hour or day); over it the
+    # answer is 429 with Retry-After. Only failures count for logins and acquirer webhooks.
     rate_limit_auth_failures: str = "20/minute"
     rate_limit_acquirer_webhooks: str = "600/minute"  # refused ones only
     rate_limit_brand: str = "300/minute"
-    # An unsigned acquirer hint (TBC's callback) about one payment is acted on at most once
-    # in this many seconds; its body is kept only up to `unsigned_body_bytes`.
+    # Unsigned acquirer hints (TBC's callbacks, YooKassa's notifications) about one payment:
+    # in each window of this many seconds the first is read back at once and the others
+    # become one deferred read; a hint's body is kept only up to `unsigned_body_bytes`.
     unsigned_hint_window_seconds: float = 10.0
     unsigned_body_bytes: int = 1024
     # uvicorn: open connections at most (then 503), idle keep-alive, request head size.

@@ -20,11 +20,11 @@ async def receive(request: Request) -> Response:
     """Only refused webhooks count against the client's rate limit: a real acquirer sending
     many good ones is never slowed, a forger is, before its notices cost us a verification."""
     limits: RateLimits = request.app.state.rate_limits
-    limits.check(limits.acquirer_webhooks, request, "refused acquirer webhook")
+    limits.check(limits.acquirer_webhooks, request)
     try:
         return await _receive(request)
     except (WebhookRejected, NotFound):
-        limits.hit(limits.acquirer_webhooks, request, "refused acquirer webhook")
+        limits.hit(limits.acquirer_webhooks, request)
         raise
 
 

@@ -34,7 +34,7 @@ def _allowed(request: Request) -> Response | None:
     if not settings.admin_user or not settings.admin_password:
         return Response("Not Found", status_code=404)
     limits: RateLimits = request.app.state.rate_limits
-    limits.check(limits.auth_failures, request, "failed authentication")
+    limits.check(limits.auth_failures, request)
     scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
     try:
         user, _, password = base64.b64decode(encoded).decode().partition(":")
@@ -45,7 +45,7 @@ def _allowed(request: Request) -> Response | None:
     if scheme.lower() == "basic" and ok_user and ok_password:
         return None
     if encoded:  # a browser's first, credential-less request is not a failed guess
-        limits.hit(limits.auth_failures, request, "failed authentication")
+        limits.hit(limits.auth_failures, request)
     return Response("The admin view needs the operator's credentials.", status_code=401,
                     headers={"WWW-Authenticate": 'Basic realm="checkout admin", charset="UTF-8"'})
 

@@ -248,7 +248,7 @@ async def start(request: Request) -> Response:
 async def brand_css(request: Request) -> Response:
     """A merchant's accent colour as CSS variables (inline styles are forbidden by our CSP)."""
     limits: RateLimits = request.app.state.rate_limits
-    limits.hit(limits.brand, request, "stylesheet")
+    limits.hit(limits.brand, request)
     ctx: FlowContext = request.app.state.flow
     async with ctx.db.reader() as conn:
         merchant = await repo.merchant_by_id(conn, request.path_params["merchant_id"])

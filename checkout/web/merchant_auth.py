@@ -22,17 +22,17 @@ def hash_key(api_key: str) -> str:
 async def authenticate(request: Request) -> Merchant:
     limits: RateLimits = request.app.state.rate_limits
     # Only failures count: a client that has failed too often is refused before any lookup.
-    limits.check(limits.auth_failures, request, "failed authentication")
-    header = request.headers.get("authorization", "")
-    scheme, _, key = header.partition(" ")
+    limits.check(limits.auth_failures, request)
+    scheme, _, key = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
-        limits.hit(limits.auth_failures, request, "failed authentication")
-        raise Unauthorized("send 'Authorization: Bearer <api key>'")
-    db: Database = request.app.state.db
-    async with db.reader() as conn:
-        merchant = await repo.merchant_by_key_hash(conn, hash_key(key.strip()),
-                                                   request.app.state.flow.now())
+        merchant, problem = None, "send 'Authorization: Bearer <api key>'"
+    else:
+        db: Database = request.app.state.db
+        async with db.reader() as conn:
+            merchant = await repo.merchant_by_key_hash(conn, hash_key(key.strip()),
+                                                       request.app.state.flow.now())
+        problem = "unknown API key"
     if merchant is None:
-        limits.hit(limits.auth_failures, request, "failed authentication")
-        raise Unauthorized("unknown API key")
+        limits.hit(limits.auth_failures, request)
+        raise Unauthorized(problem)
     return merchant

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
@@ -27,29 +28,37 @@ from checkout.errors import TooManyRequests
 from checkout.settings import Settings
 
 
+@dataclass(frozen=True)
+class Limit:
+    rate: RateLimitItem
+    what: str  # what is counted: its own counters, and the words of the 429
+
+
 class RateLimits:
     def __init__(self, settings: Settings) -> None:
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
-        self.auth_failures = parse(settings.rate_limit_auth_failures)
-        self.acquirer_webhooks = parse(settings.rate_limit_acquirer_webhooks)
-        self.brand = parse(settings.rate_limit_brand)
+        self.auth_failures = Limit(parse(settings.rate_limit_auth_failures),
+                                   "failed authentication")
+        self.acquirer_webhooks = Limit(parse(settings.rate_limit_acquirer_webhooks),
+                                       "refused acquirer webhook")
+        self.brand = Limit(parse(settings.rate_limit_brand), "stylesheet")
 
-    def hit(self, limit: RateLimitItem, request: Request, what: str) -> None:
+    def hit(self, limit: Limit, request: Request) -> None:
         """Count one request; 429 when the client is over `limit`."""
         key = client_of(request)
-        if not self._limiter.hit(limit, what, key):
-            self._refuse(limit, key, what)
+        if not self._limiter.hit(limit.rate, limit.what, key):
+            self._refuse(limit, key)
 
-    def check(self, limit: RateLimitItem, request: Request, what: str) -> None:
+    def check(self, limit: Limit, request: Request) -> None:
         """429 if the client is already over `limit`, without counting this request (failed
         logins: only failures count, and they are counted with `hit` once known)."""
         key = client_of(request)
-        if not self._limiter.test(limit, what, key):
-            self._refuse(limit, key, what)
+        if not self._limiter.test(limit.rate, limit.what, key):
+            self._refuse(limit, key)
 
-    def _refuse(self, limit: RateLimitItem, key: str, what: str) -> None:
-        reset = self._limiter.get_window_stats(limit, what, key).reset_time
-        raise TooManyRequests(f"too many {what} requests from this address; retry later",
+    def _refuse(self, limit: Limit, key: str) -> None:
+        reset = self._limiter.get_window_stats(limit.rate, limit.what, key).reset_time
+        raise TooManyRequests(f"too many {limit.what} requests from this address; retry later",
                               retry_after=math.ceil(reset - time.time()))
 
 
