@@ -114,7 +114,8 @@ def require_source(source_ip: str, networks: list[ipaddress.IPv4Network | ipaddr
 
 
 def redact(doc: Any, where: Callable[[str, Any], bool]) -> bytes:
-    """`doc` as compact JSON, with every value whose (key, value) `where` picks replaced."""
+    """`doc` as a `Notice.record`, with every string value whose (key, value) `where` picks
+    replaced."""
     def walk(node: Any) -> Any:
         if isinstance(node, dict):
             return {k: REDACTED if where(k, v) and isinstance(v, str) else walk(v)
@@ -122,7 +123,12 @@ def redact(doc: Any, where: Callable[[str, Any], bool]) -> bytes:
         if isinstance(node, list):
             return [walk(v) for v in node]
         return node
-    return json.dumps(walk(doc), ensure_ascii=False, separators=(",", ":")).encode()
+    return as_record(walk(doc))
+
+
+def as_record(doc: Any) -> bytes:
+    """`doc` as a `Notice.record`: compact JSON."""
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 class Family(StrEnum):

@@ -16,7 +16,7 @@ from checkout.acquirers.base import (
     SessionState,
     Snapshot,
     StartRequest,
-    redact,
+    as_record,
     require_source,
 )
 from checkout.acquirers.yookassa import wire
@@ -107,7 +107,7 @@ class YooKassaDriver:
             method["id"] = REDACTED
         return Notice(ref=ref, event_type=event, snapshot=None,
                       dedup_key=f"{event}:{obj.get('id')}:{status}",
-                      record=redact(doc, lambda key, value: False))
+                      record=as_record(doc))
 
     async def _call(self, method: str, path: str, key: str | None,
                     payload: dict[str, Any] | None) -> dict[str, Any]:
