@@ -19,11 +19,11 @@ from checkout.flow.context import utcnow
 from checkout.flow.payments import new_id
 from checkout.notify.addresses import UnsafeAddress, resolve_now
 from checkout.notify.signing import new_secret
+from checkout.pages.i18n import LANGUAGES
 from checkout.settings import Settings
 from checkout.store import repo, webhooks
 from checkout.store.db import Database
-from checkout.web.i18n import LANGUAGES
-from checkout.web.merchant_auth import hash_key
+from checkout.web.merchant_api.auth import hash_key
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,9 @@ from checkout.flow.versions import VersionCache
 from checkout.metrics import MeteredTransport, Metrics, RequestMetrics
 from checkout.notify.delivery import DeliveryWorker
 from checkout.notify.signing import new_secret
+from checkout.pages.assets import static_app
+from checkout.pages.templating import make_environment
+from checkout.sandbox import demo_shop, gallery
 from checkout.sandbox import remote as remote_sandbox
 from checkout.sandbox import routes as sandbox_routes
 from checkout.sandbox.world import Sandbox
@@ -32,27 +35,13 @@ from checkout.store import claims, repo
 from checkout.store import webhooks as webhook_store
 from checkout.store.db import Database
 from checkout.store.migrate import current_head, upgrade
-from checkout.web import (
-    acquirer_webhooks,
-    admin_view,
-    demo_shop,
-    events_api,
-    gallery,
-    health,
-    hosted_page,
-    merchant_api,
-    metrics_endpoint,
-    openapi,
-    payment_methods_api,
-    payment_operations,
-)
-from checkout.web.assets import static_app
-from checkout.web.merchant_auth import hash_key
-from checkout.web.problems import checkout_error, http_error, unexpected_error
-from checkout.web.rate_limits import RateLimits
-from checkout.web.security import BodyLimit, RejectNul, SecurityHeaders
-from checkout.web.templating import make_environment
-from checkout.web.tokens import checkout_url
+from checkout.web import acquirer_webhooks, buyer, merchant_api, operator
+from checkout.web.buyer.page import sample_page
+from checkout.web.buyer.tokens import checkout_url
+from checkout.web.merchant_api.auth import hash_key
+from checkout.web.plumbing.problems import checkout_error, http_error, unexpected_error
+from checkout.web.plumbing.rate_limits import RateLimits
+from checkout.web.plumbing.security import BodyLimit, RejectNul, SecurityHeaders
 
 log = logging.getLogger("checkout")
 
@@ -64,20 +53,14 @@ HTTP_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50)
 def create_app(settings: Settings) -> Starlette:
     routes: list[Route | Mount] = [
         # Starlette tries routes in order: the buyers' polls, the hottest path, come first.
-        *hosted_page.routes,
-        *health.routes,
-        *metrics_endpoint.routes,
-        *admin_view.routes,
+        *buyer.routes,
+        *operator.routes,
         *merchant_api.routes,
-        *payment_operations.routes,
-        *payment_methods_api.routes,
-        *events_api.routes,
-        *openapi.routes,
         *acquirer_webhooks.routes,
         Mount("/static", static_app(), name="static"),
     ]
     if settings.sandbox:
-        routes += [*demo_shop.routes, *gallery.routes]
+        routes += [*demo_shop.routes, *gallery.routes(sample_page)]
         if not settings.sandbox_url:  # this process hosts the emulators
             routes += sandbox_routes.routes
 

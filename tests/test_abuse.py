@@ -17,7 +17,8 @@ from starlette.requests import Request
 
 from checkout.errors import AcquirerError
 from checkout.settings import Settings
-from checkout.web import device, problems, tokens
+from checkout.web.buyer import device, tokens
+from checkout.web.plumbing import problems
 from tests.buyer import (
     checkout_with_link,
     clients,

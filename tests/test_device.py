@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from checkout.web.device import platform_for
+from checkout.web.buyer.device import platform_for
 from tests.buyer import ANDROID, IPHONE, WINDOWS_CHROME
 
 IPAD = ("Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "

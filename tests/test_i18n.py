@@ -9,7 +9,7 @@ import sqlite3
 import httpx
 import pytest
 
-from checkout.web.i18n import LANGUAGES, MESSAGES, format_money
+from checkout.pages.i18n import LANGUAGES, MESSAGES, format_money
 from tests.buyer import (
     add_merchant,
     merchant_cli,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from checkout.web.device import in_app_browser
+from checkout.web.buyer.device import in_app_browser
 from tests.buyer import clients, new_payment, open_page, start, wait_for_link
 from tests.server import LiveServer
 

@@ -12,7 +12,7 @@ import pytest
 from itsdangerous import URLSafeSerializer
 
 from checkout.settings import Settings
-from checkout.web import tokens
+from checkout.web.buyer import tokens
 
 OLD, NEW = "o" * 40, "n" * 40
 SOON = datetime.now(UTC) + timedelta(hours=1)

@@ -10,27 +10,21 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any
 
 from checkout.acquirers.base import RefundState, RefundStatus
 from checkout.domain.money import Money
 from checkout.domain.states import AttemptStatus, PaymentStatus
 from checkout.errors import AcquirerError, Conflict, InvalidRequest, NotFound, Unsupported
 from checkout.flow.context import FlowContext
-from checkout.flow.objects import iso
 from checkout.flow.payments import new_id
 from checkout.notify import outbox
+from checkout.representations.refunds import refund_object
 from checkout.store import repo
 from checkout.store.records import Attempt, Payment, Refund
 
 log = logging.getLogger("checkout.flow")
 
 _RETRIES = 8
-
-
-def refund_object(r: Refund, currency: str) -> dict[str, Any]:
-    return {"id": r.id, "object": "refund", "payment_id": r.payment_id, "amount": r.amount,
-            "currency": currency, "status": r.status, "created_at": iso(r.created_at)}
 
 
 async def create(ctx: FlowContext, merchant_id: str, payment_id: str,

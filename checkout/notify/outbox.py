@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from checkout.domain.states import PaymentStatus
-from checkout.flow.objects import iso, payment_object
+from checkout.representations.payments import iso, payment_object
 from checkout.store import webhooks
 from checkout.store.records import Payment
 

@@ -13,10 +13,10 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from checkout import jsonwire
+from checkout.pages.templating import render
 from checkout.sandbox.faults import API_KINDS, FaultError
 from checkout.sandbox.remote import to_wire
 from checkout.sandbox.world import Sandbox
-from checkout.web.templating import render
 
 
 def _sandbox(request: Request) -> Sandbox:

@@ -11,7 +11,7 @@ from starlette.routing import Route
 from checkout.errors import AcquirerError, NotFound, WebhookRejected
 from checkout.flow import attempts as attempt_flow
 from checkout.flow.context import FlowContext
-from checkout.web.rate_limits import RateLimits
+from checkout.web.plumbing.rate_limits import RateLimits
 
 log = logging.getLogger("checkout.webhooks")
 

@@ -17,11 +17,11 @@ from checkout.errors import CheckoutError, InvalidRequest, NotFound
 from checkout.flow import payments as payment_flow
 from checkout.flow.attempts import start_attempt
 from checkout.flow.context import FlowContext
-from checkout.flow.objects import payment_object
+from checkout.representations.payments import payment_object
 from checkout.store import repo
-from checkout.web.idempotency import fingerprint, json_response, request_key
-from checkout.web.merchant_auth import authenticate
-from checkout.web.payment_input import parse_payment_request
+from checkout.web.merchant_api.auth import authenticate
+from checkout.web.merchant_api.idempotency import fingerprint, json_response, request_key
+from checkout.web.merchant_api.input import parse_payment_request
 
 # The attempt of a charge nobody is present for: no device to describe.
 MERCHANT_INITIATED = Platform(type="server", os="", browser="")

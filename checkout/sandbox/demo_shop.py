@@ -8,8 +8,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from checkout.pages.templating import render
 from checkout.settings import DEMO_MERCHANTS, Settings
-from checkout.web.templating import render
 
 # Which acquirer the demo merchant pays through, and in what currency it sells there.
 ACQUIRERS = {"bank131": ("Bank 131", "RUB"), "smartglocal": ("Smart Glocal", "RUB"),

@@ -10,7 +10,7 @@ from checkout.errors import Unauthorized
 from checkout.store import repo
 from checkout.store.db import Database
 from checkout.store.records import Merchant
-from checkout.web.rate_limits import RateLimits
+from checkout.web.plumbing.rate_limits import RateLimits
 
 
 def hash_key(api_key: str) -> str:

@@ -17,15 +17,15 @@ from checkout.domain.states import FINAL_PAYMENT, AttemptStatus, PaymentStatus
 from checkout.errors import AcquirerError, Conflict, NotFound
 from checkout.flow import attempts as attempt_flow
 from checkout.flow.context import FlowContext
+from checkout.pages.i18n import pick_language
+from checkout.pages.templating import render
 from checkout.store import repo
 from checkout.store.records import Attempt, Merchant, Payment
-from checkout.web.device import in_app_browser, platform_as, platform_for
-from checkout.web.i18n import pick_language
-from checkout.web.qr import qr_svg
-from checkout.web.rate_limits import RateLimits
-from checkout.web.security import csp_for_merchant
-from checkout.web.templating import render
-from checkout.web.tokens import form_token, form_token_ok, read_checkout_token
+from checkout.web.buyer.device import in_app_browser, platform_as, platform_for
+from checkout.web.buyer.qr import qr_svg
+from checkout.web.buyer.tokens import form_token, form_token_ok, read_checkout_token
+from checkout.web.plumbing.rate_limits import RateLimits
+from checkout.web.plumbing.security import csp_for_merchant
 
 A, P = AttemptStatus, PaymentStatus
 STOP_POLLING = 286  # htmx 2: this status stops the polling trigger that asked
@@ -166,6 +166,12 @@ def render_page(request: Request, ctx: FlowContext, view: View, token: str, ua: 
     return render(request, "checkout/page.html", platform=platform.type,
                   layout=_layout(view, platform.type), headers=_page_headers(view.merchant),
                   **_context(request, ctx, view, token, ua))
+
+
+def sample_page(request: Request, ctx: FlowContext, payment: Payment, merchant: Merchant,
+                attempt: Attempt | None, ua: str) -> Response:
+    """The page for records nobody stored (the sandbox's gallery): its forms lead nowhere."""
+    return render_page(request, ctx, view_of(ctx, payment, merchant, attempt), "gallery", ua)
 
 
 async def status(request: Request) -> Response:

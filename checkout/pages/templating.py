@@ -8,9 +8,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from checkout.pages.assets import fingerprints
+from checkout.pages.i18n import MESSAGES, format_money, pick_language
 from checkout.settings import ROOT, Settings
-from checkout.web.assets import fingerprints
-from checkout.web.i18n import MESSAGES, format_money, pick_language
 
 HTMX_FILE = "htmx-2.0.11.min.js"
 

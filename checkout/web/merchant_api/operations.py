@@ -13,10 +13,11 @@ from checkout.errors import InvalidRequest
 from checkout.flow import operations
 from checkout.flow import refunds as refund_flow
 from checkout.flow.context import FlowContext
-from checkout.flow.objects import payment_object
-from checkout.web.idempotency import json_response, request_key, run_once
-from checkout.web.merchant_api import read_json
-from checkout.web.merchant_auth import authenticate
+from checkout.representations.payments import payment_object
+from checkout.representations.refunds import refund_object
+from checkout.web.merchant_api.auth import authenticate
+from checkout.web.merchant_api.idempotency import json_response, request_key, run_once
+from checkout.web.merchant_api.payments import read_json
 
 
 def _amount_only(doc: Any) -> int | None:
@@ -73,7 +74,7 @@ async def create_refund(request: Request) -> Response:
     async def run() -> tuple[int, Any]:
         refund, currency = await refund_flow.create(ctx, merchant.id, payment_id, amount,
                                                     request_key(request))
-        return 201, refund_flow.refund_object(refund, currency)
+        return 201, refund_object(refund, currency)
     return await run_once(request, merchant, doc, run)
 
 
@@ -83,7 +84,7 @@ async def list_refunds(request: Request) -> Response:
     refunds, currency = await refund_flow.list_for(ctx, merchant.id,
                                                    request.path_params["payment_id"])
     doc = {"object": "list", "has_more": False,
-           "data": [refund_flow.refund_object(r, currency) for r in reversed(refunds)]}
+           "data": [refund_object(r, currency) for r in reversed(refunds)]}
     return json_response(200, json.dumps(doc))
 
 

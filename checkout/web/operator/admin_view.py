@@ -20,10 +20,10 @@ from starlette.routing import Route
 
 from checkout.domain.states import PaymentStatus
 from checkout.errors import InvalidRequest, NotFound
+from checkout.pages.i18n import format_money
+from checkout.pages.templating import render
 from checkout.store import admin_reads
-from checkout.web.i18n import format_money
-from checkout.web.rate_limits import RateLimits
-from checkout.web.templating import render
+from checkout.web.plumbing.rate_limits import RateLimits
 
 DELIVERY_STATES = ("pending", "failed", "succeeded")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -11,17 +10,10 @@ from starlette.routing import Route
 
 from checkout.errors import NotFound
 from checkout.flow.context import FlowContext
-from checkout.flow.objects import iso
+from checkout.representations.methods import method_object
 from checkout.store import repo
-from checkout.web.idempotency import json_response
-from checkout.web.merchant_auth import authenticate
-
-
-def method_object(row: Any) -> dict[str, Any]:
-    return {"id": row.id, "object": "payment_method", "type": "tpay",
-            "saved": row.disabled_at is None, "customer": (
-                {"reference": row.customer_reference} if row.customer_reference else None),
-            "created_at": iso(row.created_at)}
+from checkout.web.merchant_api.auth import authenticate
+from checkout.web.merchant_api.idempotency import json_response
 
 
 async def payment_method(request: Request) -> Response:

@@ -1,6 +1,6 @@
 """The buyer's pages in Russian, English and Georgian.
 
-Texts live in gettext catalogues (`checkout/web/locales/<lang>.po`, one msgid per text key,
+Texts live in gettext catalogues (`checkout/pages/locales/<lang>.po`, one msgid per text key,
 the English source in a translator's comment), read once with Babel. The language is chosen
 by `?lang=`, then `Accept-Language`, then the merchant's default, then Russian.
 """

@@ -11,28 +11,10 @@ from starlette.routing import Route
 
 from checkout.errors import Conflict, InvalidRequest, NotFound
 from checkout.flow.context import FlowContext
-from checkout.flow.objects import iso
+from checkout.representations.events import event_object
 from checkout.store import webhooks
-from checkout.web.idempotency import json_response, run_once
-from checkout.web.merchant_auth import authenticate
-
-
-def _delivery(row: Any) -> dict[str, Any]:
-    return {
-        "endpoint_url": row.url,
-        "status": row.status,
-        "attempts": row.attempts,
-        "last_status_code": row.last_status_code,
-        "last_error": row.last_error,
-        "next_attempt_at": iso(row.next_attempt_at) if row.next_attempt_at else None,
-        "delivered_at": iso(row.delivered_at) if row.delivered_at else None,
-    }
-
-
-def _event(row: Any, deliveries: list[Any]) -> dict[str, Any]:
-    body = json.loads(row.body)
-    return {**body, "object": "event", "payment_id": row.payment_id,
-            "deliveries": [_delivery(d) for d in deliveries if d.event_id == row.id]}
+from checkout.web.merchant_api.auth import authenticate
+from checkout.web.merchant_api.idempotency import json_response, run_once
 
 
 async def list_events(request: Request) -> Response:
@@ -59,7 +41,7 @@ async def list_events(request: Request) -> Response:
         page = rows[:limit]
         deliveries = await webhooks.deliveries_of(conn, [r.id for r in page])
     return json_response(200, json.dumps({"object": "list", "has_more": len(rows) > limit,
-                                          "data": [_event(r, deliveries) for r in page]},
+                                          "data": [event_object(r, deliveries) for r in page]},
                                          ensure_ascii=False))
 
 
@@ -71,7 +53,7 @@ async def get_event(request: Request) -> Response:
         if row is None:
             raise NotFound("no such event")
         deliveries = await webhooks.deliveries_of(conn, [row.id])
-    return json_response(200, json.dumps(_event(row, deliveries), ensure_ascii=False))
+    return json_response(200, json.dumps(event_object(row, deliveries), ensure_ascii=False))
 
 
 async def resend_event(request: Request) -> Response:
@@ -98,7 +80,7 @@ async def resend_event(request: Request) -> Response:
                                                    endpoint_id=endpoint_id, now=now)
             deliveries = await webhooks.deliveries_of(conn, [row.id])
         ctx.outbox_written()
-        return 202, _event(row, deliveries)
+        return 202, event_object(row, deliveries)
     # A retried resend (same Idempotency-Key) queues nothing more.
     return await run_once(request, merchant, {}, run)
 

@@ -7,9 +7,9 @@ polls point at a checkout token that does not exist.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -17,11 +17,12 @@ from starlette.routing import Route
 
 from checkout.domain.states import AttemptStatus, PaymentStatus
 from checkout.flow.context import FlowContext
+from checkout.pages.templating import render
 from checkout.store.records import Attempt, Merchant, Payment
-from checkout.web.hosted_page import render_page, view_of
-from checkout.web.templating import render
 
 A, P = AttemptStatus, PaymentStatus
+# The buyer's page, handed in by the app: the sandbox shows it but does not build it.
+ShowPage = Callable[[Request, FlowContext, Payment, Merchant, Attempt | None, str], Response]
 USER_AGENTS = {
     "desktop": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like "
                "Gecko) Chrome/124.0.0.0 Safari/537.36",
@@ -84,18 +85,17 @@ async def index(request: Request) -> Response:
                   devices=list(USER_AGENTS), lang="en")
 
 
-async def one(request: Request) -> Response:
-    state = request.path_params["state"]
-    ua_name = request.query_params.get("ua", "desktop")
-    if state not in STATES or ua_name not in USER_AGENTS:
-        return Response("Unknown state or device", status_code=404, media_type="text/plain")
-    ctx: FlowContext = request.app.state.flow
-    payment, merchant, attempt = _sample(ctx, state)
-    view: Any = view_of(ctx, payment, merchant, attempt)
-    return render_page(request, ctx, view, "gallery", USER_AGENTS[ua_name])
+def routes(show_page: ShowPage) -> list[Route]:
+    async def one(request: Request) -> Response:
+        state = request.path_params["state"]
+        ua_name = request.query_params.get("ua", "desktop")
+        if state not in STATES or ua_name not in USER_AGENTS:
+            return Response("Unknown state or device", status_code=404, media_type="text/plain")
+        ctx: FlowContext = request.app.state.flow
+        payment, merchant, attempt = _sample(ctx, state)
+        return show_page(request, ctx, payment, merchant, attempt, USER_AGENTS[ua_name])
 
-
-routes = [
-    Route("/sandbox/gallery", index, methods=["GET"]),
-    Route("/sandbox/gallery/{state}", one, methods=["GET"]),
-]
+    return [
+        Route("/sandbox/gallery", index, methods=["GET"]),
+        Route("/sandbox/gallery/{state}", one, methods=["GET"]),
+    ]

@@ -1,0 +1,5 @@
+"""The buyer's checkout page: the page, its status poll, its device detection and QR code."""
+
+from checkout.web.buyer import page
+
+routes = page.routes

@@ -1,0 +1,6 @@
+"""The merchant API (`/api/v1`): for shops' servers, authenticated by API key."""
+
+from checkout.web.merchant_api import events, methods, openapi, operations, payments
+
+routes = [*payments.routes, *operations.routes, *methods.routes, *events.routes,
+          *openapi.routes]

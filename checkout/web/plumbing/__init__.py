@@ -1,0 +1,1 @@
+"""HTTP plumbing every room shares: security headers, body limits, problems, rate limits."""
