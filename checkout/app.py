@@ -7,7 +7,7 @@ import contextlib
 import ipaddress
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 
 import httpx
@@ -16,36 +16,32 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 
-from checkout import jobs
 from checkout.acquirers import registry
 from checkout.errors import CheckoutError
+from checkout.flow import jobs, merchants
 from checkout.flow.context import FlowContext, utcnow
 from checkout.flow.versions import VersionCache
 from checkout.metrics import MeteredTransport, Metrics, RequestMetrics
 from checkout.notify.delivery import DeliveryWorker
-from checkout.notify.signing import new_secret
 from checkout.pages.assets import static_app
 from checkout.pages.templating import make_environment
 from checkout.sandbox import demo_shop, gallery
 from checkout.sandbox import remote as remote_sandbox
 from checkout.sandbox import routes as sandbox_routes
 from checkout.sandbox.world import Sandbox
-from checkout.settings import DEMO_MERCHANTS, ConfigError, Settings
-from checkout.store import claims, repo
-from checkout.store import webhooks as webhook_store
+from checkout.settings import Settings
+from checkout.store import repo
 from checkout.store.db import Database
 from checkout.store.migrate import current_head, upgrade
 from checkout.web import acquirer_webhooks, buyer, merchant_api, operator
 from checkout.web.buyer.page import sample_page
 from checkout.web.buyer.tokens import checkout_url
-from checkout.web.merchant_api.auth import hash_key
 from checkout.web.plumbing.problems import checkout_error, http_error, unexpected_error
 from checkout.web.plumbing.rate_limits import RateLimits
 from checkout.web.plumbing.security import BodyLimit, RejectNul, SecurityHeaders
 
 log = logging.getLogger("checkout")
 
-DEMO_ORIGINS = ["http://127.0.0.1:*", "http://localhost:*"]
 # Merchant webhooks (`webhook_workers` at a time) and the sandbox's own calls share this client.
 HTTP_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50)
 
@@ -100,7 +96,7 @@ async def _running(app: Starlette, settings: Settings) -> AsyncIterator[None]:
     # Alembic runs its own event loop: give it a thread. Safe with several instances.
     await asyncio.to_thread(upgrade, settings.db_url)
     app.state.schema_head = await asyncio.to_thread(current_head)
-    await _take_back_own_claims(db, settings.instance_name)
+    await jobs.take_back_own_work(db, settings.instance_name)
     metered = MeteredTransport(app.state.metrics, bases={})
     async with httpx.AsyncClient(follow_redirects=False, limits=HTTP_LIMITS) as http, \
             httpx.AsyncClient(follow_redirects=False, transport=metered) as acquirer_http:
@@ -113,10 +109,10 @@ async def _running(app: Starlette, settings: Settings) -> AsyncIterator[None]:
                 sandbox = _sandbox(settings, http)
                 await sandbox.start()
                 endpoints = sandbox.endpoints()
-            app.state.demo_webhook_secret = await _seed_demo_merchant(db, settings)
+            app.state.demo_webhook_secret = await merchants.seed_demo(db, settings)
         else:
             endpoints = settings.acquirers
-            await _refuse_sandbox_keys(db)
+            await merchants.refuse_sandbox_keys(db)
         metered.bases = {name: conf["base_url"] for name, conf in endpoints.items()}
         acquirers = registry.build(endpoints, http=acquirer_http, public_url=settings.public_url,
                                    timeout=settings.acquirer_timeout_seconds,
@@ -150,14 +146,6 @@ async def _running(app: Starlette, settings: Settings) -> AsyncIterator[None]:
             if sandbox:
                 await sandbox.stop()
             await db.close()
-
-
-async def _take_back_own_claims(db: Database, instance: str) -> None:
-    """A process restarted after a kill -9 is the same instance (same host and port): the jobs
-    and deliveries its predecessor held are free now, not when their leases run out."""
-    async with db.transaction() as conn:
-        await claims.release_all_of(conn, owner=instance)
-        await webhook_store.release_all_of(conn, owner=instance)
 
 
 async def _versions_changed_since(db: Database, since: datetime) -> list[tuple[str, int]]:
@@ -208,35 +196,3 @@ def _sandbox(settings: Settings, http: httpx.AsyncClient) -> Sandbox:
         notify_url=settings.sandbox_notify_url,
         slow={method: float(seconds) for method, _, seconds in
               (item.partition("=") for item in settings.sandbox_slow.split(",") if item)})
-
-
-async def _seed_demo_merchant(db: Database, settings: Settings) -> str:
-    """The sandbox's demo merchants, one per acquirer, whose webhooks go to the demo shop.
-    Returns their webhook secret: made by the first instance, read from the database by the
-    others (they all verify the demo shop's webhooks)."""
-    now = datetime.now(UTC)
-    async with db.transaction() as conn:
-        await db.serialize(conn, "seed-demo-merchants")  # instances starting together
-        secret = await webhook_store.endpoint_secret(conn, "we_demo") or new_secret()
-        for acquirer, (merchant_id, key) in DEMO_MERCHANTS.items():
-            suffix = merchant_id.removeprefix("mer_")
-            await repo.upsert_merchant(conn, id=merchant_id, name="Demo shop",
-                                       return_origins=DEMO_ORIGINS, embed_origins=DEMO_ORIGINS,
-                                       now=now, acquirer=acquirer)
-            await repo.ensure_key(conn, key_id=f"key_{suffix}", merchant_id=merchant_id,
-                                  key_hash=hash_key(key), hint="demo", now=now)
-            if acquirer == "tbc":  # TBC's buyers are in Georgia
-                await repo.set_language(conn, merchant_id, "ka")
-            await webhook_store.upsert_endpoint(conn, id=f"we_{suffix}", merchant_id=merchant_id,
-                                                url=f"{settings.public_url}/shop/webhooks",
-                                                secret=secret, now=now)
-    return secret
-
-
-async def _refuse_sandbox_keys(db: Database) -> None:
-    async with db.reader() as conn:
-        for _, key in DEMO_MERCHANTS.values():
-            if await repo.merchant_by_key_hash(conn, hash_key(key)):
-                raise ConfigError(f"production mode refuses to run with the sandbox key "
-                                  f"{key!r}: rotate that merchant's key first")
-

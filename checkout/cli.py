@@ -99,7 +99,7 @@ def _merchant_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore
 
 
 async def _merchant(args: argparse.Namespace, settings: Settings) -> int:
-    from checkout import admin
+    from checkout.flow import merchants as admin
     from checkout.store.db import Database
 
     db = Database(settings.db_url)

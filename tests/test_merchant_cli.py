@@ -8,8 +8,8 @@ from dataclasses import replace
 import httpx
 import pytest
 
-from checkout import admin
 from checkout.errors import InvalidRequest
+from checkout.flow import merchants as admin
 from checkout.settings import Settings
 from tests.buyer import merchant_cli as cli
 from tests.server import LiveServer

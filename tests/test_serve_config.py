@@ -15,9 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from checkout import admin
 from checkout.cli import server_config
 from checkout.errors import InvalidRequest
+from checkout.flow import merchants as admin
 from checkout.settings import Settings
 from tests.server import free_port
 

@@ -31,7 +31,7 @@ from checkout.domain.states import (
 from checkout.errors import AcquirerError, Conflict, NotFound
 from checkout.flow import refunds as refund_flow
 from checkout.flow.context import FlowContext
-from checkout.flow.payments import new_id
+from checkout.flow.ids import new_id
 from checkout.notify import outbox
 from checkout.store import repo
 from checkout.store.records import Attempt, Payment

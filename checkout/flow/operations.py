@@ -15,7 +15,7 @@ from checkout.domain.states import LIVE_ATTEMPT, AttemptStatus, PaymentStatus
 from checkout.errors import AcquirerError, Conflict, InvalidRequest, NotFound, Unsupported
 from checkout.flow import attempts as attempt_flow
 from checkout.flow.context import FlowContext
-from checkout.flow.payments import new_id
+from checkout.flow.ids import new_id
 from checkout.notify import outbox
 from checkout.store import repo
 from checkout.store.records import Payment

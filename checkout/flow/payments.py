@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy.exc import IntegrityError
-
+from checkout.acquirers.base import Platform
 from checkout.domain.states import PaymentStatus, payment_can_move
-from checkout.errors import Conflict, IdempotencyMismatch, InvalidRequest, Unsupported
+from checkout.errors import CheckoutError, InvalidRequest, Unsupported
+from checkout.flow.attempts import start_attempt
 from checkout.flow.context import FlowContext
+from checkout.flow.idempotency import Claim
+from checkout.flow.ids import new_id
 from checkout.notify import outbox
+from checkout.representations.payments import payment_object
 from checkout.store import repo
 from checkout.store.records import Merchant, Payment
 
 log = logging.getLogger("checkout.flow")
+# The attempt of a charge nobody is present for: no device to describe.
+MERCHANT_INITIATED = Platform(type="server", os="", browser="")
 
 
 @dataclass(frozen=True)
@@ -38,30 +41,29 @@ class PaymentRequest:
     initiator: str | None = None  # … with the buyer ("client") or without ("merchant")
 
 
-def new_id(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_hex(12)}"
+async def create_payment(ctx: FlowContext, merchant: Merchant, req: PaymentRequest,
+                         claim: Claim | None = None) -> Payment:
+    """Store a new payment; a charge of a saved method with no buyer is made at once.
+
+    Under an Idempotency-Key (`claim`), the answer is kept in the payment's own transaction:
+    a retry finds the payment, never makes a second one."""
+    payment = await _insert(ctx, merchant, req, claim)
+    if req.initiator == "merchant":
+        return await _charge_saved_method(ctx, payment)
+    return payment
 
 
-async def create_payment(
-    ctx: FlowContext,
-    merchant: Merchant,
-    req: PaymentRequest,
-    render: Callable[[Payment], str],
-    idempotency: tuple[str, str] | None = None,
-) -> tuple[int, str]:
-    """Store a new payment and return (HTTP status, rendered body).
-
-    With `idempotency = (key, request hash)`, the first answer is stored in the same
-    transaction as the payment, and replayed for the same key and body; another body is a 422.
-    """
-    for _ in range(3):
-        try:
-            return await _create_once(ctx, merchant, req, render, idempotency)
-        except IntegrityError:
-            # A concurrent request with the same key won the race: replay its answer.
-            if idempotency is None:
-                raise
-    raise Conflict("the request could not be completed; retry with the same Idempotency-Key")
+async def _charge_saved_method(ctx: FlowContext, payment: Payment) -> Payment:
+    """No buyer: charge at once; the payment then shows where the charge stands (often
+    final)."""
+    try:
+        await start_attempt(ctx, payment.id, MERCHANT_INITIATED)
+    except CheckoutError:
+        pass  # the payment says how it stands; the reconciler carries on
+    async with ctx.db.reader() as conn:
+        charged = await repo.payment(conn, payment.id)
+    assert charged is not None
+    return charged
 
 
 def _check_capabilities(ctx: FlowContext, merchant: Merchant, req: PaymentRequest) -> None:
@@ -78,18 +80,10 @@ def _check_capabilities(ctx: FlowContext, merchant: Merchant, req: PaymentReques
         raise Unsupported(refusal[1], [{"field": refusal[0], "message": refusal[1]}])
 
 
-async def _create_once(ctx: FlowContext, merchant: Merchant, req: PaymentRequest,
-                       render: Callable[[Payment], str],
-                       idempotency: tuple[str, str] | None) -> tuple[int, str]:
+async def _insert(ctx: FlowContext, merchant: Merchant, req: PaymentRequest,
+                  claim: Claim | None) -> Payment:
     now = ctx.now()
     async with ctx.db.transaction() as conn:
-        if idempotency:
-            seen = await repo.idempotent_answer(conn, merchant.id, idempotency[0])
-            if seen:
-                if seen[0] != idempotency[1]:
-                    raise IdempotencyMismatch(
-                        "this Idempotency-Key was first used with a different request body")
-                return seen[1], seen[2]
         _check_capabilities(ctx, merchant, req)  # after a replay: an answer given stays given
         if req.payment_method_id is not None:
             method = await repo.payment_method(conn, req.payment_method_id, merchant.id)
@@ -117,14 +111,11 @@ async def _create_once(ctx: FlowContext, merchant: Merchant, req: PaymentRequest
         })
         payment = await repo.payment(conn, payment_id)
         assert payment is not None
-        body = render(payment)
-        if idempotency:
-            await repo.remember_answer(conn, merchant_id=merchant.id, key=idempotency[0],
-                                       request_hash=idempotency[1], status_code=201, body=body,
-                                       now=now)
+        if claim is not None:
+            await claim.keep(conn, 201, payment_object(payment, ctx.checkout_url(payment)))
     ctx.versions.note(payment.id, payment.version)
     log.info("payment created", extra={"payment_id": payment.id, "merchant_id": merchant.id})
-    return 201, body
+    return payment
 
 
 async def expire_due_payments(ctx: FlowContext) -> int:

@@ -16,7 +16,7 @@ from checkout.domain.money import Money
 from checkout.domain.states import AttemptStatus, PaymentStatus
 from checkout.errors import AcquirerError, Conflict, InvalidRequest, NotFound, Unsupported
 from checkout.flow.context import FlowContext
-from checkout.flow.payments import new_id
+from checkout.flow.ids import new_id
 from checkout.notify import outbox
 from checkout.representations.refunds import refund_object
 from checkout.store import repo

@@ -106,3 +106,23 @@ class Refund:
     def from_row(cls, row: Any) -> Refund:
         m = row._mapping
         return cls(**{k: m[k] for k in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    """A merchant's `Idempotency-Key`: the request it was first used with and its answer."""
+
+    request_hash: str
+    status_code: int  # 0 while the first request is still running
+    body: str  # the answer as first sent, JSON text
+    created_at: datetime
+    owner: str | None
+
+    @property
+    def running(self) -> bool:
+        return self.status_code == 0
+
+    @classmethod
+    def from_row(cls, row: Any) -> IdempotencyRecord:
+        return cls(row.request_hash, row.status_code, row.response_body, row.created_at,
+                   row.owner)

@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Table, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -16,7 +16,6 @@ from checkout.store.records import Attempt, Merchant, Payment, Refund
 from checkout.store.tables import (
     acquirer_events,
     attempts,
-    idempotency_keys,
     merchant_keys,
     merchants,
     payment_methods,
@@ -281,24 +280,6 @@ async def unapplied_events(conn: AsyncConnection, received_before: datetime, lim
     return [(r.id, r.acquirer, r.acquirer_ref) for r in rows]
 
 
-# ---- merchant idempotency --------------------------------------------------------------------
-
-async def idempotent_answer(conn: AsyncConnection, merchant_id: str, key: str
-                            ) -> tuple[str, int, str, datetime] | None:
-    """(request hash, status, body, created_at); status 0 means still in progress."""
-    row = (await conn.execute(select(idempotency_keys).where(and_(
-        idempotency_keys.c.merchant_id == merchant_id, idempotency_keys.c.key == key)))).first()
-    return (row.request_hash, row.status_code, row.response_body, row.created_at) \
-        if row else None
-
-
-async def remember_answer(conn: AsyncConnection, *, merchant_id: str, key: str,
-                          request_hash: str, status_code: int, body: str, now: datetime) -> None:
-    await conn.execute(insert(idempotency_keys).values(
-        merchant_id=merchant_id, key=key, request_hash=request_hash, status_code=status_code,
-        response_body=body, created_at=now))
-
-
 # ---- refunds ---------------------------------------------------------------------------------
 
 async def refunds_of(conn: AsyncConnection, payment_id: str) -> list[Refund]:
@@ -373,31 +354,6 @@ async def holds_to_release(conn: AsyncConnection, authorized_before: datetime,
         payments.c.pending_operation.is_(None),
         payments.c.authorized_at < authorized_before)).limit(limit))
     return [r.id for r in rows]
-
-
-async def reserve_idempotency_key(conn: AsyncConnection, *, merchant_id: str, key: str,
-                                  request_hash: str, now: datetime) -> bool:
-    """Claim a key for a request in progress (status 0). False if the key exists already."""
-    try:
-        async with conn.begin_nested():
-            await remember_answer(conn, merchant_id=merchant_id, key=key,
-                                  request_hash=request_hash, status_code=0, body="", now=now)
-    except IntegrityError:
-        return False
-    return True
-
-
-async def settle_idempotency_key(conn: AsyncConnection, *, merchant_id: str, key: str,
-                                 status_code: int, body: str) -> None:
-    await conn.execute(update(idempotency_keys).where(and_(
-        idempotency_keys.c.merchant_id == merchant_id, idempotency_keys.c.key == key))
-        .values(status_code=status_code, response_body=body))
-
-
-async def release_idempotency_key(conn: AsyncConnection, *, merchant_id: str, key: str) -> None:
-    await conn.execute(delete(idempotency_keys).where(and_(
-        idempotency_keys.c.merchant_id == merchant_id, idempotency_keys.c.key == key,
-        idempotency_keys.c.status_code == 0)))
 
 
 async def list_payments(conn: AsyncConnection, merchant_id: str, *, limit: int,

@@ -159,6 +159,9 @@ idempotency_keys = Table(
     Column("status_code", Integer, nullable=False),
     Column("response_body", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # While the first request runs (status 0): the instance running it. A restarted instance
+    # frees its own at once; another's is free once `created_at` is older than the lease.
+    Column("owner", String(100)),
     Index("ix_idempotency_keys_created", "created_at"),  # retention
 )
 

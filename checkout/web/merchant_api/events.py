@@ -9,12 +9,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from checkout.errors import Conflict, InvalidRequest, NotFound
+from checkout.errors import InvalidRequest, NotFound
+from checkout.flow import events as event_flow
 from checkout.flow.context import FlowContext
+from checkout.flow.idempotency import Claim
 from checkout.representations.events import event_object
 from checkout.store import webhooks
 from checkout.web.merchant_api.auth import authenticate
-from checkout.web.merchant_api.idempotency import json_response, run_once
+from checkout.web.merchant_api.idempotency import answer_once, json_response
 
 
 async def list_events(request: Request) -> Response:
@@ -57,32 +59,16 @@ async def get_event(request: Request) -> Response:
 
 
 async def resend_event(request: Request) -> Response:
-    """Send the event again, with the same `webhook-id`, to every active endpoint."""
+    """Send the event again, with the same `webhook-id`, to every active endpoint. A retried
+    resend (same Idempotency-Key) queues nothing more."""
     merchant = await authenticate(request)
     ctx: FlowContext = request.app.state.flow
 
-    async def run() -> tuple[int, Any]:
-        now = ctx.now()
-        async with ctx.db.transaction() as conn:
-            row = await webhooks.event(conn, merchant.id, request.path_params["event_id"])
-            if row is None:
-                raise NotFound("no such event")
-            sent = await webhooks.deliveries_of(conn, [row.id])
-            # Resends: the deliveries beyond the first to each endpoint.
-            resent = len(sent) - len({d.endpoint_id for d in sent})
-            limit = ctx.settings.webhook_resend_max
-            if resent >= limit:
-                raise Conflict(f"this event was resent {limit} times already")
-            waiting = {d.endpoint_id for d in sent if d.status == "pending"}
-            for endpoint_id in await webhooks.active_endpoint_ids(conn, merchant.id):
-                if endpoint_id not in waiting:  # one still queued there is enough
-                    await webhooks.insert_delivery(conn, event_id=row.id,
-                                                   endpoint_id=endpoint_id, now=now)
-            deliveries = await webhooks.deliveries_of(conn, [row.id])
-        ctx.outbox_written()
+    async def resend(claim: Claim | None) -> tuple[int, Any]:
+        row, deliveries = await event_flow.resend(ctx, merchant.id,
+                                                  request.path_params["event_id"])
         return 202, event_object(row, deliveries)
-    # A retried resend (same Idempotency-Key) queues nothing more.
-    return await run_once(request, merchant, {}, run)
+    return await answer_once(request, merchant, {}, resend)
 
 
 routes = [

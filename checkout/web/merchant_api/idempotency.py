@@ -1,28 +1,33 @@
-"""`Idempotency-Key` for every merchant POST (IETF draft semantics).
+"""The HTTP side of `Idempotency-Key`: read the header, name the request, send the answer.
 
-Same key and same request → the stored answer, replayed; same key and another request → 422;
-a second request while the first is still running → 409. Answers of 5xx are not kept, so a
-retry after a temporary failure runs again (the acquirer calls under it carry keys of their own).
+What the key guarantees is the flow's (`checkout.flow.idempotency`); every POST goes there.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from checkout.errors import CheckoutError, Conflict, IdempotencyMismatch, InvalidRequest
+from checkout import jsonwire
+from checkout.errors import InvalidRequest
+from checkout.flow import idempotency
 from checkout.flow.context import FlowContext
-from checkout.store import repo
 from checkout.store.records import Merchant
 
 MAX_KEY = 255
-ABANDONED_AFTER = timedelta(minutes=2)  # a reservation older than this died with its process
+
+
+def read_json(raw: bytes, *, empty_ok: bool = False) -> Any:
+    if empty_ok and not raw.strip():
+        return {}
+    try:
+        return jsonwire.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidRequest("the body is not valid JSON", status=400) from exc
 
 
 def request_key(request: Request) -> str | None:
@@ -35,7 +40,8 @@ def request_key(request: Request) -> str | None:
 
 
 def fingerprint(request: Request, doc: Any) -> str:
-    """The request's identity: method, path and the body's JSON in canonical form."""
+    """The request's identity: method, path and the body's JSON in canonical form (the same
+    JSON in another key order is the same request)."""
     canon = json.dumps(doc, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(f"{request.method} {request.url.path}\n{canon}".encode()).hexdigest()
 
@@ -45,48 +51,17 @@ def json_response(status: int, body: str) -> Response:
     return Response(body, status_code=status, media_type=media)
 
 
-async def run_once(request: Request, merchant: Merchant, doc: Any,
-                   handler: Callable[[], Awaitable[tuple[int, Any]]]) -> Response:
+def json_answer(status: int, obj: Any) -> Response:
+    return json_response(status, json.dumps(obj, ensure_ascii=False))
+
+
+async def answer_once(request: Request, merchant: Merchant, doc: Any,
+                      action: idempotency.Action) -> Response:
+    """Run the use case under the request's key (if it has one) and send what it answered."""
     key = request_key(request)
-    if key is None:
-        status, answer = await handler()
-        return json_response(status, json.dumps(answer, ensure_ascii=False))
+    once = None if key is None else idempotency.Once(
+        merchant_id=merchant.id, key=key, request_hash=fingerprint(request, doc),
+        path=request.url.path)
     ctx: FlowContext = request.app.state.flow
-    digest = fingerprint(request, doc)
-    async with ctx.db.transaction() as conn:
-        seen = await repo.idempotent_answer(conn, merchant.id, key)
-        if seen is not None and seen[1] == 0 and seen[0] == digest and \
-                ctx.now() - seen[3] > ABANDONED_AFTER:
-            # Its first run died with its process: let this retry run it again.
-            await repo.release_idempotency_key(conn, merchant_id=merchant.id, key=key)
-            seen = None
-        if seen is None:
-            if not await repo.reserve_idempotency_key(conn, merchant_id=merchant.id, key=key,
-                                                      request_hash=digest, now=ctx.now()):
-                raise Conflict("a request with this Idempotency-Key is in progress")
-    if seen is not None:
-        if seen[0] != digest:
-            raise IdempotencyMismatch(
-                "this Idempotency-Key was first used with a different request")
-        if seen[1] == 0:
-            raise Conflict("a request with this Idempotency-Key is in progress; retry later")
-        return json_response(seen[1], seen[2])
-    try:
-        status, answer = await handler()
-        body = json.dumps(answer, ensure_ascii=False)
-    except CheckoutError as err:
-        if err.status >= 500:
-            async with ctx.db.transaction() as conn:
-                await repo.release_idempotency_key(conn, merchant_id=merchant.id, key=key)
-            raise
-        problem = err.problem()
-        problem["instance"] = request.url.path
-        status, body = err.status, json.dumps(problem, ensure_ascii=False)
-    except BaseException:
-        async with ctx.db.transaction() as conn:
-            await repo.release_idempotency_key(conn, merchant_id=merchant.id, key=key)
-        raise
-    async with ctx.db.transaction() as conn:
-        await repo.settle_idempotency_key(conn, merchant_id=merchant.id, key=key,
-                                          status_code=status, body=body)
-    return json_response(status, body)
+    answer = await idempotency.run_once(ctx, once, action)
+    return json_response(answer.status, answer.body)

@@ -13,11 +13,16 @@ from checkout.errors import InvalidRequest
 from checkout.flow import operations
 from checkout.flow import refunds as refund_flow
 from checkout.flow.context import FlowContext
+from checkout.flow.idempotency import Claim
 from checkout.representations.payments import payment_object
 from checkout.representations.refunds import refund_object
 from checkout.web.merchant_api.auth import authenticate
-from checkout.web.merchant_api.idempotency import json_response, request_key, run_once
-from checkout.web.merchant_api.payments import read_json
+from checkout.web.merchant_api.idempotency import (
+    answer_once,
+    json_response,
+    read_json,
+    request_key,
+)
 
 
 def _amount_only(doc: Any) -> int | None:
@@ -41,11 +46,11 @@ async def capture(request: Request) -> Response:
     doc = read_json(await request.body(), empty_ok=True)
     amount = _amount_only(doc)
 
-    async def run() -> tuple[int, Any]:
+    async def run(claim: Claim | None) -> tuple[int, Any]:
         p = await operations.capture(ctx, merchant.id, request.path_params["payment_id"],
                                      amount, again=request_key(request) is not None)
         return 200, payment_object(p, ctx.checkout_url(p))
-    return await run_once(request, merchant, doc, run)
+    return await answer_once(request, merchant, doc, run)
 
 
 async def cancel(request: Request) -> Response:
@@ -57,11 +62,11 @@ async def cancel(request: Request) -> Response:
             {"field": k, "message": "unknown field"} for k in sorted(doc)]
             if isinstance(doc, dict) else None, status=422 if isinstance(doc, dict) else 400)
 
-    async def run() -> tuple[int, Any]:
+    async def run(claim: Claim | None) -> tuple[int, Any]:
         p = await operations.cancel(ctx, merchant.id, request.path_params["payment_id"],
                                     again=request_key(request) is not None)
         return 200, payment_object(p, ctx.checkout_url(p))
-    return await run_once(request, merchant, doc, run)
+    return await answer_once(request, merchant, doc, run)
 
 
 async def create_refund(request: Request) -> Response:
@@ -71,11 +76,11 @@ async def create_refund(request: Request) -> Response:
     amount = _amount_only(doc)
     payment_id = request.path_params["payment_id"]
 
-    async def run() -> tuple[int, Any]:
+    async def run(claim: Claim | None) -> tuple[int, Any]:
         refund, currency = await refund_flow.create(ctx, merchant.id, payment_id, amount,
                                                     request_key(request))
         return 201, refund_object(refund, currency)
-    return await run_once(request, merchant, doc, run)
+    return await answer_once(request, merchant, doc, run)
 
 
 async def list_refunds(request: Request) -> Response:

@@ -10,69 +10,34 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from checkout import jsonwire
-from checkout.acquirers.base import Platform
 from checkout.domain.states import PaymentStatus
-from checkout.errors import CheckoutError, InvalidRequest, NotFound
+from checkout.errors import InvalidRequest, NotFound
 from checkout.flow import payments as payment_flow
-from checkout.flow.attempts import start_attempt
 from checkout.flow.context import FlowContext
+from checkout.flow.idempotency import Claim
 from checkout.representations.payments import payment_object
 from checkout.store import repo
 from checkout.web.merchant_api.auth import authenticate
-from checkout.web.merchant_api.idempotency import fingerprint, json_response, request_key
+from checkout.web.merchant_api.idempotency import (
+    answer_once,
+    json_response,
+    read_json,
+    request_key,
+)
 from checkout.web.merchant_api.input import parse_payment_request
-
-# The attempt of a charge nobody is present for: no device to describe.
-MERCHANT_INITIATED = Platform(type="server", os="", browser="")
-
-
-def read_json(raw: bytes, *, empty_ok: bool = False) -> Any:
-    if empty_ok and not raw.strip():
-        return {}
-    try:
-        return jsonwire.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidRequest("the body is not valid JSON", status=400) from exc
 
 
 async def create_payment(request: Request) -> Response:
     merchant = await authenticate(request)
     doc = read_json(await request.body())
-    key = request_key(request)
+    request_key(request)  # a malformed key is refused before the body is looked at
     req = parse_payment_request(doc, merchant.return_origins)
     ctx: FlowContext = request.app.state.flow
-    # The canonical form of the body: the same JSON in another key order is the same request.
-    digest = fingerprint(request, doc)
-    # The payment and the key's answer are stored in one transaction (stronger than run_once).
-    render = lambda p: json.dumps(payment_object(p, ctx.checkout_url(p)),  # noqa: E731
-                                  ensure_ascii=False)
-    status, body = await payment_flow.create_payment(
-        ctx, merchant, req, render=render, idempotency=(key, digest) if key else None)
-    if req.initiator == "merchant" and status == 201:
-        body = await _charge_saved_method(ctx, merchant.id, jsonwire.loads(body)["id"], render, key)
-    return json_response(status, body)
 
-
-async def _charge_saved_method(ctx: FlowContext, merchant_id: str, payment_id: str,
-                               render: Any, key: str | None) -> str:
-    """No buyer: charge at once; the answer shows where the charge stands (often final)."""
-    async with ctx.db.reader() as conn:
-        payment = await repo.payment(conn, payment_id)
-    assert payment is not None
-    if payment.status is PaymentStatus.PENDING and payment.version == 1:
-        try:
-            await start_attempt(ctx, payment_id, MERCHANT_INITIATED)
-        except CheckoutError:
-            pass  # the payment says how it stands; the reconciler carries on
-    async with ctx.db.transaction() as conn:
-        payment = await repo.payment(conn, payment_id)
-        assert payment is not None
-        body = render(payment)
-        if key:
-            await repo.settle_idempotency_key(conn, merchant_id=merchant_id, key=key,
-                                              status_code=201, body=body)
-    return str(body)
+    async def create(claim: Claim | None) -> tuple[int, Any]:
+        payment = await payment_flow.create_payment(ctx, merchant, req, claim)
+        return 201, payment_object(payment, ctx.checkout_url(payment))
+    return await answer_once(request, merchant, doc, create)
 
 
 async def list_payments(request: Request) -> Response:

@@ -23,8 +23,21 @@ from checkout.flow import payments as payment_flow
 from checkout.flow import refunds as refund_flow
 from checkout.flow.context import FlowContext
 from checkout.store import claims, repo
+from checkout.store import idempotency as idempotency_keys
+from checkout.store import webhooks as webhook_store
+from checkout.store.db import Database
 
 log = logging.getLogger("checkout.jobs")
+
+
+async def take_back_own_work(db: Database, instance: str) -> None:
+    """A process restarted after a kill -9 is the same instance (same host and port): the jobs,
+    deliveries and merchants' requests its predecessor held are free now, not when their
+    leases run out."""
+    async with db.transaction() as conn:
+        await claims.release_all_of(conn, owner=instance)
+        await webhook_store.release_all_of(conn, owner=instance)
+        await idempotency_keys.release_all_of(conn, owner=instance)
 
 
 class Claimer:

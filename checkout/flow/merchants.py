@@ -1,4 +1,5 @@
-"""Merchant administration, as the `checkout merchant …` commands use it.
+"""Merchants: adding them, their keys, webhooks, acquirer, brand (the `checkout merchant …`
+commands), and the sandbox's demo merchants.
 
 Secrets (API keys, webhook signing secrets) are returned once, to be shown once; only their
 hashes (keys) or the secret itself in our own database (webhook secrets, which we must sign
@@ -9,21 +10,21 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from checkout.acquirers.registry import NAMES as ACQUIRERS
+from checkout.domain.api_keys import hash_key
 from checkout.domain.branding import BrandError, text_on
 from checkout.errors import InvalidRequest, NotFound
 from checkout.flow.context import utcnow
-from checkout.flow.payments import new_id
+from checkout.flow.ids import new_id
 from checkout.notify.addresses import UnsafeAddress, resolve_now
 from checkout.notify.signing import new_secret
 from checkout.pages.i18n import LANGUAGES
-from checkout.settings import Settings
+from checkout.settings import DEMO_MERCHANTS, ConfigError, Settings
 from checkout.store import repo, webhooks
 from checkout.store.db import Database
-from checkout.web.merchant_api.auth import hash_key
 
 
 @dataclass(frozen=True)
@@ -192,4 +193,40 @@ async def describe(db: Database) -> list[dict[str, object]]:
                         "logo_url": m.logo_url or None, "accent_color": m.accent_color or None,
                         "keys": keys, "webhooks": endpoints})
     return out
+
+
+# ---- the sandbox's demo merchants ----------------------------------------------------------
+
+DEMO_ORIGINS = ["http://127.0.0.1:*", "http://localhost:*"]
+
+
+async def seed_demo(db: Database, settings: Settings) -> str:
+    """The sandbox's demo merchants, one per acquirer, whose webhooks go to the demo shop.
+    Returns their webhook secret: made by the first instance, read from the database by the
+    others (they all verify the demo shop's webhooks)."""
+    now = datetime.now(UTC)
+    async with db.transaction() as conn:
+        await db.serialize(conn, "seed-demo-merchants")  # instances starting together
+        secret = await webhooks.endpoint_secret(conn, "we_demo") or new_secret()
+        for acquirer, (merchant_id, key) in DEMO_MERCHANTS.items():
+            suffix = merchant_id.removeprefix("mer_")
+            await repo.upsert_merchant(conn, id=merchant_id, name="Demo shop",
+                                       return_origins=DEMO_ORIGINS, embed_origins=DEMO_ORIGINS,
+                                       now=now, acquirer=acquirer)
+            await repo.ensure_key(conn, key_id=f"key_{suffix}", merchant_id=merchant_id,
+                                  key_hash=hash_key(key), hint="demo", now=now)
+            if acquirer == "tbc":  # TBC's buyers are in Georgia
+                await repo.set_language(conn, merchant_id, "ka")
+            await webhooks.upsert_endpoint(conn, id=f"we_{suffix}", merchant_id=merchant_id,
+                                                url=f"{settings.public_url}/shop/webhooks",
+                                                secret=secret, now=now)
+    return secret
+
+
+async def refuse_sandbox_keys(db: Database) -> None:
+    async with db.reader() as conn:
+        for _, key in DEMO_MERCHANTS.values():
+            if await repo.merchant_by_key_hash(conn, hash_key(key)):
+                raise ConfigError(f"production mode refuses to run with the sandbox key "
+                                  f"{key!r}: rotate that merchant's key first")
 

@@ -1,0 +1,129 @@
+"""`Idempotency-Key`: every merchant POST, from the API or the console, runs through `run_once`.
+
+Same key and same request → the stored answer, replayed; same key and another request → 422;
+a second request while the first still runs → 409. An answer of 5xx is not kept, so a retry
+after a temporary failure runs again: the use cases under it are safe to repeat (the acquirer
+calls carry keys of their own, and a capture, cancel or refund asked again finds the one it
+already made). A use case that creates something keeps its answer in the very transaction that
+creates it (`Claim.keep`), so no crash can leave the thing made and the key free.
+
+A reservation belongs to the instance running it: one that restarts frees its own at once
+(`release_all_of`); another's is taken over once it is older than the lease, longer than any
+use case can run (four acquirer calls and some).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from checkout.errors import CheckoutError, Conflict, IdempotencyMismatch
+from checkout.flow.context import FlowContext
+from checkout.store import idempotency as keys
+
+
+@dataclass(frozen=True)
+class Once:
+    """A merchant's request under an Idempotency-Key."""
+
+    merchant_id: str
+    key: str
+    request_hash: str  # the method, path and canonical body: what makes it "the same request"
+    path: str  # where it was sent: the `instance` of a problem answer
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a request ended with, as first given: a status and the JSON text of its body."""
+
+    status: int
+    body: str
+
+
+class Claim:
+    """The running request's hold on its key."""
+
+    def __init__(self, once: Once) -> None:
+        self.once = once
+        self.kept = False
+
+    async def keep(self, conn: AsyncConnection, status: int, obj: Any) -> None:
+        """Store the answer inside the caller's transaction, with what it made."""
+        await keys.settle(conn, merchant_id=self.once.merchant_id, key=self.once.key,
+                          status_code=status, body=_text(obj))
+        self.kept = True
+
+
+# The use case: given the claim (None without a key), returns (status, answer object).
+Action = Callable[[Claim | None], Awaitable[tuple[int, Any]]]
+
+
+def lease(ctx: FlowContext) -> timedelta:
+    return timedelta(seconds=4 * ctx.settings.acquirer_timeout_seconds + 10)
+
+
+async def run_once(ctx: FlowContext, once: Once | None, action: Action) -> Answer:
+    if once is None:
+        status, obj = await action(None)
+        return Answer(status, _text(obj))
+    replay = await _reserve(ctx, once)
+    if replay is not None:
+        return replay
+    claim = Claim(once)
+    try:
+        status, obj = await action(claim)
+        body = _text(obj)
+    except CheckoutError as err:
+        if claim.kept:
+            raise  # what it made is kept with its answer; that answer is the replay
+        if err.status >= 500:
+            await _release(ctx, once)
+            raise
+        problem = err.problem()
+        problem["instance"] = once.path
+        status, body = err.status, _text(problem)
+    except BaseException:
+        if not claim.kept:
+            await _release(ctx, once)
+        raise
+    async with ctx.db.transaction() as conn:
+        await keys.settle(conn, merchant_id=once.merchant_id, key=once.key, status_code=status,
+                          body=body)
+    return Answer(status, body)
+
+
+async def _reserve(ctx: FlowContext, once: Once) -> Answer | None:
+    now = ctx.now()
+    async with ctx.db.transaction() as conn:
+        seen = await keys.record(conn, once.merchant_id, once.key)
+        if seen is None:
+            if await keys.reserve(conn, merchant_id=once.merchant_id, key=once.key,
+                                  request_hash=once.request_hash,
+                                  owner=ctx.settings.instance_name, now=now):
+                return None
+            raise Conflict("a request with this Idempotency-Key is in progress")
+        if seen.request_hash != once.request_hash:
+            raise IdempotencyMismatch(
+                "this Idempotency-Key was first used with a different request")
+        if not seen.running:
+            return Answer(seen.status_code, seen.body)
+        # Its first run died with its process: this retry runs it again.
+        if now - seen.created_at > lease(ctx) and await keys.take_over(
+                conn, merchant_id=once.merchant_id, key=once.key, seen=seen.created_at,
+                owner=ctx.settings.instance_name, now=now):
+            return None
+    raise Conflict("a request with this Idempotency-Key is in progress; retry later")
+
+
+async def _release(ctx: FlowContext, once: Once) -> None:
+    async with ctx.db.transaction() as conn:
+        await keys.release(conn, merchant_id=once.merchant_id, key=once.key)
+
+
+def _text(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False)

@@ -1,0 +1,61 @@
+"""Merchants' idempotency keys: reserved while a request runs, then its answer, kept."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from checkout.store.records import IdempotencyRecord
+from checkout.store.tables import idempotency_keys as keys
+
+
+def _this(merchant_id: str, key: str):  # type: ignore[no-untyped-def]
+    return and_(keys.c.merchant_id == merchant_id, keys.c.key == key)
+
+
+async def record(conn: AsyncConnection, merchant_id: str, key: str) -> IdempotencyRecord | None:
+    row = (await conn.execute(select(keys).where(_this(merchant_id, key)))).first()
+    return IdempotencyRecord.from_row(row) if row else None
+
+
+async def reserve(conn: AsyncConnection, *, merchant_id: str, key: str, request_hash: str,
+                  owner: str, now: datetime) -> bool:
+    """Claim a key for a request in progress (status 0). False if the key exists already."""
+    try:
+        async with conn.begin_nested():
+            await conn.execute(insert(keys).values(
+                merchant_id=merchant_id, key=key, request_hash=request_hash, status_code=0,
+                response_body="", created_at=now, owner=owner))
+    except IntegrityError:
+        return False
+    return True
+
+
+async def take_over(conn: AsyncConnection, *, merchant_id: str, key: str, seen: datetime,
+                    owner: str, now: datetime) -> bool:
+    """Take a reservation whose request died with its process; False if another took it."""
+    done = await conn.execute(update(keys).where(and_(
+        _this(merchant_id, key), keys.c.status_code == 0, keys.c.created_at == seen))
+        .values(owner=owner, created_at=now))
+    return done.rowcount == 1
+
+
+async def settle(conn: AsyncConnection, *, merchant_id: str, key: str, status_code: int,
+                 body: str) -> None:
+    await conn.execute(update(keys).where(_this(merchant_id, key))
+                       .values(status_code=status_code, response_body=body, owner=None))
+
+
+async def release(conn: AsyncConnection, *, merchant_id: str, key: str) -> None:
+    """Forget a reservation whose request ended without an answer worth keeping."""
+    await conn.execute(delete(keys).where(and_(_this(merchant_id, key),
+                                               keys.c.status_code == 0)))
+
+
+async def release_all_of(conn: AsyncConnection, *, owner: str) -> None:
+    """A restarted instance: the requests it was running died with it."""
+    await conn.execute(delete(keys).where(and_(keys.c.owner == owner,
+                                               keys.c.status_code == 0)))
