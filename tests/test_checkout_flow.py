@@ -343,10 +343,10 @@ def test_a_buyer_who_pays_twice_for_one_payment_gets_the_second_back(
             return state["status"] == "cancelled" or any(
                 r["status"] == "accepted" for r in refunds)
         def first_attempt_settled() -> bool:
-            code = query(server.settings.db_url,
-                         "SELECT error_code FROM attempts WHERE payment_id = :p "
+            debt = query(server.settings.db_url,
+                         "SELECT debt FROM attempts WHERE payment_id = :p "
                          "ORDER BY created_at", p=payment["id"])[0][0]
-            return code in ("refunded_double_payment", "released_double_payment")
+            return debt in ("refunded", "released")
         # Our record says it is settled only after the acquirer took the refund or release.
         wait_for(first_attempt_settled, timeout=20, what="the second payment to be given back")
         assert wait_for(given_back, timeout=10, what="the acquirer to finish giving it back")

@@ -29,6 +29,25 @@ class AttemptStatus(StrEnum):
     EXPIRED = "expired"
 
 
+class Watch(StrEnum):
+    """Why we keep asking the acquirer about an attempt that is over for us."""
+
+    # Ended on our side only: its acquirer cannot cancel a session nobody has paid yet, so the
+    # buyer may still pay there (and that money is then given back or taken, never lost).
+    CANCELED_HERE = "canceled_here"
+
+
+class Debt(StrEnum):
+    """Money a buyer paid on an attempt after its payment was settled by another one."""
+
+    REFUND_DUE = "refund_due"  # captured: to be refunded
+    RELEASE_DUE = "release_due"  # held: to be released
+    REFUNDED = "refunded"
+    RELEASED = "released"
+
+
+DEBTS_OWED = frozenset({Debt.REFUND_DUE, Debt.RELEASE_DUE})
+
 P = PaymentStatus
 A = AttemptStatus
 

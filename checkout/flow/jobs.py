@@ -18,7 +18,7 @@ from functools import partial
 from checkout.acquirers.base import Acquirer
 from checkout.errors import CheckoutError
 from checkout.flow import attempts as attempt_flow
-from checkout.flow import operations, retention
+from checkout.flow import news, operations, retention
 from checkout.flow import payments as payment_flow
 from checkout.flow import refunds as refund_flow
 from checkout.flow.context import FlowContext
@@ -121,12 +121,11 @@ async def reconcile_once(ctx: FlowContext, claimer: Claimer | None = None) -> No
         lapsed = await repo.holds_to_release(
             conn, authorized_before=now - timedelta(seconds=ctx.settings.hold_seconds))
         refunds = await repo.pending_refunds(conn, before=settle)
-        owing = await repo.attempts_owing_money(
-            conn, (attempt_flow.REFUND_DUE, attempt_flow.RELEASE_DUE))
+        owing = await repo.attempts_owing_money(conn)
     for payment_id in owed:
         # A capture or cancel we recorded but could not finish (crash, timeout): finish it.
         await run(f"operation:{payment_id}",
-                  partial(operations.perform_pending, ctx, payment_id))
+                  partial(news.perform_pending, ctx, payment_id))
     for payment_id in lapsed:
         await run(f"hold:{payment_id}",
                   partial(operations.release_lapsed_hold, ctx, payment_id))
@@ -136,7 +135,7 @@ async def reconcile_once(ctx: FlowContext, claimer: Claimer | None = None) -> No
     for attempt in owing:
         # A buyer who paid twice for one payment gets the second payment back.
         await run(f"give-back:{attempt.id}",
-                  partial(attempt_flow.give_back, ctx, attempt))
+                  partial(news.give_back, ctx, attempt))
     await run("pass:forget-claims", partial(_forget_claims, ctx))
     if claimer.retention_due(now):
         await run("pass:retention", partial(retention.purge, ctx))

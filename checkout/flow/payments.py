@@ -10,6 +10,7 @@ from datetime import timedelta
 from checkout.acquirers.base import Platform
 from checkout.domain.states import PaymentStatus, payment_can_move
 from checkout.errors import CheckoutError, InvalidRequest, Unsupported
+from checkout.flow import cas
 from checkout.flow.attempts import start_attempt
 from checkout.flow.context import FlowContext
 from checkout.flow.idempotency import Claim
@@ -125,21 +126,24 @@ async def expire_due_payments(ctx: FlowContext) -> int:
         due = await repo.payments_to_expire(conn, now)
     ended = 0
     for stale in due:
-        async with ctx.db.transaction() as conn:
-            current = await repo.payment(conn, stale.id)
+        async def end(tx: cas.Versioned, payment_id: str = stale.id) -> PaymentStatus | None:
+            current = await repo.payment(tx.conn, payment_id)
             if current is None or current.status is not PaymentStatus.PENDING:
-                continue
-            declined = await repo.attempt_failed_before(conn, current.id)
+                return None
+            declined = await repo.attempt_failed_before(tx.conn, current.id)
             target = PaymentStatus.FAILED if declined else PaymentStatus.EXPIRED
-            if not (payment_can_move(current.status, target)
-                    and await repo.update_payment(conn, current, now, status=target)):
-                continue
-            after = await repo.payment(conn, current.id)
+            if not payment_can_move(current.status, target):
+                return None
+            await tx.payment(current, status=target)
+            after = await repo.payment(tx.conn, current.id)
             assert after is not None
-            await outbox.payment_changed(conn, current, after, ctx.checkout_url(after),
-                                         new_id("evt"), now)
-        ended += 1
-        ctx.versions.note(after.id, after.version)
-        ctx.outbox_written()
-        log.info("payment %s", target, extra={"payment_id": current.id})
+            tx.told = await outbox.payment_changed(tx.conn, current, after,
+                                                   ctx.checkout_url(after), new_id("evt"),
+                                                   tx.now)
+            return target
+
+        target = await cas.write(ctx, "end a payment nobody paid", end, payment_id=stale.id)
+        if target is not None:
+            ended += 1
+            log.info("payment %s", target, extra={"payment_id": stale.id})
     return ended

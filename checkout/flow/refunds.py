@@ -9,12 +9,13 @@ reconciler's status poll.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from checkout.acquirers.base import RefundState, RefundStatus
 from checkout.domain.money import Money
 from checkout.domain.states import AttemptStatus, PaymentStatus
 from checkout.errors import AcquirerError, Conflict, InvalidRequest, NotFound, Unsupported
+from checkout.flow import cas
 from checkout.flow.context import FlowContext
 from checkout.flow.ids import new_id
 from checkout.notify import outbox
@@ -24,8 +25,6 @@ from checkout.store.records import Attempt, Payment, Refund
 
 log = logging.getLogger("checkout.flow")
 
-_RETRIES = 8
-
 
 async def create(ctx: FlowContext, merchant_id: str, payment_id: str,
                  amount: int | None, request_key: str | None = None) -> tuple[Refund, str]:
@@ -34,66 +33,55 @@ async def create(ctx: FlowContext, merchant_id: str, payment_id: str,
     With the merchant's `request_key`, asking again is safe even when the first answer was
     lost: the refund made under that key is sent again (its id is the acquirer's key too) and
     returned, never a second one made."""
-    for _ in range(_RETRIES):
-        now = ctx.now()
-        try:
-            refund, attempt, payment, fresh = await _reserve(
-                ctx, merchant_id, payment_id, amount, now, request_key)
-        except _Moved:
-            continue
-        if refund.status != "pending":
-            return refund, payment.currency
-        if fresh:
-            ctx.versions.note(payment_id, payment.version + 1)
-        await send(ctx, refund, attempt, payment.currency)
-        return await _reload(ctx, refund.id, payment_id), payment.currency
-    raise Conflict("the payment kept changing; try again")
+    refund, attempt, payment = await cas.write(
+        ctx, "reserve a refund",
+        lambda tx: _reserve(tx, ctx, merchant_id, payment_id, amount, request_key),
+        payment_id=payment_id)
+    if refund.status != "pending":
+        return refund, payment.currency
+    await send(ctx, refund, attempt, payment.currency)
+    return await _reload(ctx, refund.id, payment_id), payment.currency
 
 
-class _Moved(Exception):
-    """A compare-and-set missed: roll back, read again, decide again."""
-
-
-async def _reserve(ctx: FlowContext, merchant_id: str, payment_id: str, amount: int | None,
-                   now: datetime, request_key: str | None
-                   ) -> tuple[Refund, Attempt, Payment, bool]:
-    async with ctx.db.transaction() as conn:
-        payment = await repo.payment(conn, payment_id, merchant_id)
-        if payment is None:
-            raise NotFound("no such payment")
-        if request_key is not None:
-            earlier = await repo.refund_by_request_key(conn, payment_id, request_key)
-            if earlier is not None:
-                attempt = await repo.attempt(conn, earlier.attempt_id)
-                assert attempt is not None
-                return earlier, attempt, payment, False
-        if payment.status is not PaymentStatus.SUCCEEDED:
-            raise Conflict(f"only a succeeded payment can be refunded; this one is "
-                           f"{payment.status}")
-        existing = await repo.refunds_of(conn, payment_id)
-        reserved = sum(r.amount for r in existing if r.status != "failed")
-        left = payment.captured_amount - reserved
-        if left <= 0:
-            raise Conflict("nothing is left to refund on this payment")
-        wanted = left if amount is None else amount
-        if not 0 < wanted <= left:
-            raise InvalidRequest("the refund amount must be more than 0 and at most what "
-                                 "is left to refund", [{"field": "amount",
-                                                        "message": f"1 to {left}"}])
-        _check_partial(ctx, payment, existing, wanted, left)
-        attempt = await repo.latest_attempt(conn, payment_id)
-        assert attempt is not None and attempt.status is AttemptStatus.SUCCEEDED
-        refund_id = new_id("rf")
-        await repo.insert_refund(conn, {
-            "id": refund_id, "payment_id": payment_id, "attempt_id": attempt.id,
-            "amount": wanted, "status": "pending", "created_at": now, "updated_at": now,
-            "request_key": request_key})
-        if not await repo.update_payment(conn, payment, now):
-            # Another refund (or news) changed the payment since we read it: start over,
-            # so the sum is checked against what is really reserved.
-            raise _Moved
+async def _reserve(tx: cas.Versioned, ctx: FlowContext, merchant_id: str, payment_id: str,
+                   amount: int | None, request_key: str | None
+                   ) -> tuple[Refund, Attempt, Payment]:
+    conn, now = tx.conn, tx.now
+    payment = await repo.payment(conn, payment_id, merchant_id)
+    if payment is None:
+        raise NotFound("no such payment")
+    if request_key is not None:
+        earlier = await repo.refund_by_request_key(conn, payment_id, request_key)
+        if earlier is not None:
+            attempt = await repo.attempt(conn, earlier.attempt_id)
+            assert attempt is not None
+            return earlier, attempt, payment
+    if payment.status is not PaymentStatus.SUCCEEDED:
+        raise Conflict(f"only a succeeded payment can be refunded; this one is "
+                       f"{payment.status}")
+    existing = await repo.refunds_of(conn, payment_id)
+    reserved = sum(r.amount for r in existing if r.status != "failed")
+    left = payment.captured_amount - reserved
+    if left <= 0:
+        raise Conflict("nothing is left to refund on this payment")
+    wanted = left if amount is None else amount
+    if not 0 < wanted <= left:
+        raise InvalidRequest("the refund amount must be more than 0 and at most what "
+                             "is left to refund", [{"field": "amount",
+                                                    "message": f"1 to {left}"}])
+    _check_partial(ctx, payment, existing, wanted, left)
+    attempt = await repo.latest_attempt(conn, payment_id)
+    assert attempt is not None and attempt.status is AttemptStatus.SUCCEEDED
+    refund_id = new_id("rf")
+    await repo.insert_refund(conn, {
+        "id": refund_id, "payment_id": payment_id, "attempt_id": attempt.id,
+        "amount": wanted, "status": "pending", "created_at": now, "updated_at": now,
+        "request_key": request_key})
+    # The bump serialises refunds of one payment: if another refund (or news) changed it
+    # since we read it, this starts over, and the sum is checked against what is reserved.
+    await tx.payment(payment)
     return (Refund(refund_id, payment_id, attempt.id, wanted, "pending", None, now, now),
-            attempt, payment, True)
+            attempt, payment)
 
 
 def _check_partial(ctx: FlowContext, payment: Payment, existing: list[Refund], wanted: int,
@@ -165,39 +153,29 @@ async def _tie_refunds(ctx: FlowContext, ours: list[Refund],
 async def _finish(ctx: FlowContext, refund: Refund, status: RefundStatus,
                   acquirer_ref: str | None) -> None:
     """pending → succeeded/failed, with the payment's refunded amount and the event, at once."""
-    for _ in range(_RETRIES):
-        try:
-            await _finish_once(ctx, refund, status, acquirer_ref)
-            return
-        except _Moved:
-            continue
-
-
-async def _finish_once(ctx: FlowContext, refund: Refund, status: RefundStatus,
-                       acquirer_ref: str | None) -> None:
-    now = ctx.now()
-    async with ctx.db.transaction() as conn:
-        payment = await repo.payment(conn, refund.payment_id)
+    async def finish(tx: cas.Versioned) -> bool:
+        payment = await repo.payment(tx.conn, refund.payment_id)
         assert payment is not None
         changes: dict[str, object] = {"status": str(status)}
         if acquirer_ref:
             changes["acquirer_ref"] = acquirer_ref
-        if not await repo.update_refund(conn, refund, now, **changes):
-            return  # someone else finished it
+        if not await repo.update_refund(tx.conn, refund, tx.now, **changes):
+            return False  # someone else finished it
         refunded = payment.refunded_amount + (
             refund.amount if status is RefundStatus.SUCCEEDED else 0)
-        if not await repo.update_payment(conn, payment, now, refunded_amount=refunded):
-            raise _Moved
+        await tx.payment(payment, refunded_amount=refunded)
         done = Refund(refund.id, refund.payment_id, refund.attempt_id, refund.amount,
                       str(status), acquirer_ref or refund.acquirer_ref, refund.created_at,
-                      now)
-        await outbox.emit(conn, merchant_id=payment.merchant_id, event_id=new_id("evt"),
+                      tx.now)
+        await outbox.emit(tx.conn, merchant_id=payment.merchant_id, event_id=new_id("evt"),
                           event_type=f"refund.{status}", payment_id=payment.id,
                           sequence=payment.version + 1,
-                          obj=refund_object(done, payment.currency), now=now)
-    ctx.versions.note(payment.id, payment.version + 1)
-    ctx.outbox_written()
-    log.info("refund %s", status, extra={"payment_id": payment.id})
+                          obj=refund_object(done, payment.currency), now=tx.now)
+        tx.told = True
+        return True
+
+    if await cas.write(ctx, "finish a refund", finish, payment_id=refund.payment_id):
+        log.info("refund %s", status, extra={"payment_id": refund.payment_id})
 
 
 async def resume(ctx: FlowContext, refund: Refund) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from checkout.domain.states import AttemptStatus, PaymentStatus
+from checkout.domain.states import AttemptStatus, Debt, PaymentStatus, Watch
 
 
 @dataclass(frozen=True)
@@ -83,12 +83,16 @@ class Attempt:
     created_at: datetime
     updated_at: datetime
     checked_at: datetime | None
+    watch: Watch | None = None
+    debt: Debt | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> Attempt:
         m = row._mapping
         return cls(**{**{k: m[k] for k in cls.__dataclass_fields__},
-                      "status": AttemptStatus(m["status"])})
+                      "status": AttemptStatus(m["status"]),
+                      "watch": Watch(m["watch"]) if m["watch"] else None,
+                      "debt": Debt(m["debt"]) if m["debt"] else None})
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Table, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from checkout.domain.states import LIVE_ATTEMPT, AttemptStatus, PaymentStatus
+from checkout.domain.states import DEBTS_OWED, LIVE_ATTEMPT, AttemptStatus, PaymentStatus, Watch
 from checkout.store.paging import older_than
 from checkout.store.records import Attempt, Merchant, Payment, Refund
 from checkout.store.tables import (
@@ -189,19 +190,13 @@ async def update_attempt(conn: AsyncConnection, current: Attempt, now: datetime,
 
 async def _compare_and_set(conn: AsyncConnection, table: Table, row_id: str, version: int,
                            now: datetime, values: dict[str, Any]) -> bool:
-    if "status" in values:
-        values["status"] = str(values["status"])
+    values = {k: str(v) if isinstance(v, StrEnum) else v for k, v in values.items()}
     done = await conn.execute(
         update(table)
         .where(and_(table.c.id == row_id, table.c.version == version))
         .values(version=version + 1, updated_at=now, **values)
     )
     return done.rowcount == 1
-
-
-# The error code of an attempt canceled on our side only: its acquirer cannot cancel an unpaid
-# payment, so the buyer may still pay there.
-CANCELED_HERE = "canceled_by_merchant"
 
 
 async def attempts_to_check(conn: AsyncConnection, *, quiet_since: datetime,
@@ -222,7 +217,7 @@ async def attempts_to_check(conn: AsyncConnection, *, quiet_since: datetime,
     )
     ended_here = or_(attempts.c.status == str(AttemptStatus.EXPIRED),
                      and_(attempts.c.status == str(AttemptStatus.CANCELED),
-                          attempts.c.error_code == CANCELED_HERE))
+                          attempts.c.watch == str(Watch.CANCELED_HERE)))
     watched = and_(ended_here,
                    attempts.c.acquirer_ref.is_not(None),
                    or_(*[and_(attempts.c.acquirer == name, attempts.c.updated_at > since)
@@ -409,8 +404,7 @@ async def disable_payment_method(conn: AsyncConnection, method_id: str, now: dat
         .values(disabled_at=now))
 
 
-async def attempts_owing_money(conn: AsyncConnection, codes: tuple[str, ...],
-                               limit: int = 100) -> list[Attempt]:
-    rows = await conn.execute(select(attempts).where(attempts.c.error_code.in_(codes))
-                              .limit(limit))
+async def attempts_owing_money(conn: AsyncConnection, limit: int = 100) -> list[Attempt]:
+    rows = await conn.execute(select(attempts).where(
+        attempts.c.debt.in_([str(d) for d in DEBTS_OWED])).limit(limit))
     return [Attempt.from_row(r) for r in rows]

@@ -132,8 +132,11 @@ attempts = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("checked_at", UTCDateTime),  # last time we asked the acquirer about it
+    Column("watch", String(32)),  # domain.states.Watch: why an ended one is still asked about
+    Column("debt", String(32)),  # domain.states.Debt: money to give back, and whether it was
     UniqueConstraint("acquirer", "acquirer_ref", name="uq_attempts_acquirer_ref"),
     Index("ix_attempts_status_updated", "status", "updated_at"),
+    Index("ix_attempts_debt", "debt"),
 )
 
 acquirer_events = Table(

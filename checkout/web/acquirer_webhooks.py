@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from checkout.errors import AcquirerError, NotFound, WebhookRejected
-from checkout.flow import attempts as attempt_flow
+from checkout.flow import news
 from checkout.flow.context import FlowContext
 from checkout.web.plumbing.rate_limits import RateLimits
 
@@ -42,7 +42,7 @@ async def _receive(request: Request) -> Response:
         log.warning("webhook from %s rejected: %s", name, err.detail)
         raise
     try:
-        outcome = await attempt_flow.receive_notice(ctx, name, notice, body)
+        outcome = await news.receive_notice(ctx, name, notice, body)
     except NotFound:
         log.warning("webhook from %s for unknown session %s", name, notice.ref)
         raise

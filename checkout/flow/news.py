@@ -1,0 +1,321 @@
+"""Applying what the acquirer says: move an attempt and its payment, and do what follows.
+
+Every change is one compare-and-set transaction (`flow.cas`) that re-reads the attempt and
+its payment; late, duplicated and out-of-order news is recorded and ignored, never applied
+backwards. What the news makes due is done right after the commit: confirm a session, capture
+a hold nobody asked for, perform the merchant's recorded operation, give back money paid twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from checkout.acquirers.base import REDACTED, Notice, SessionState, Snapshot
+from checkout.domain.money import Money
+from checkout.domain.states import (
+    DEBTS_OWED,
+    AttemptStatus,
+    Debt,
+    PaymentStatus,
+    Watch,
+    attempt_can_move,
+    payment_can_move,
+)
+from checkout.errors import AcquirerError, Conflict, NotFound
+from checkout.flow import cas
+from checkout.flow import refunds as refund_flow
+from checkout.flow.context import FlowContext
+from checkout.flow.ids import new_id
+from checkout.notify import outbox
+from checkout.store import repo
+from checkout.store.records import Attempt, Payment
+
+log = logging.getLogger("checkout.flow")
+A, P = AttemptStatus, PaymentStatus
+# Why a payment was canceled, as `last_error.code` (the buyer's page words it).
+CANCELED_BY_MERCHANT = "canceled_by_merchant"
+HOLD_EXPIRED = "hold_expired"
+
+# What an acquirer's session state means for our attempt.
+ATTEMPT_STATUS_FOR: dict[SessionState, AttemptStatus] = {
+    SessionState.PROCESSING: A.PROCESSING,
+    SessionState.NEEDS_CONFIRM: A.PROCESSING,
+    SessionState.AWAITING_BUYER: A.AWAITING_BUYER,
+    SessionState.AUTHORIZED: A.AUTHORIZED,
+    SessionState.SUCCEEDED: A.SUCCEEDED,
+    SessionState.FAILED: A.FAILED,
+    SessionState.CANCELED: A.CANCELED,
+    SessionState.EXPIRED: A.EXPIRED,
+}
+
+
+@dataclass(frozen=True)
+class Applied:
+    outcome: str  # "applied", "unchanged", "stale"
+    attempt: Attempt
+    payment: Payment
+
+
+async def apply_snapshot(ctx: FlowContext, attempt_id: str, snap: Snapshot,
+                         watch: Watch | None = None) -> Applied:
+    """Move the attempt (and its payment) to what the acquirer's session says, if allowed.
+    `watch`: the attempt ends here only, and the acquirer is still asked about it."""
+    result = await cas.write(ctx, "apply the acquirer's news",
+                             lambda tx: _apply_once(ctx, tx, attempt_id, snap, watch),
+                             attempt_id=attempt_id)
+    if result.outcome == "applied":
+        log.info("attempt %s, payment %s", result.attempt.status, result.payment.status,
+                 extra={"attempt_id": attempt_id, "payment_id": result.payment.id})
+    if snap.refunds:
+        await refund_flow.apply_states(ctx, result.attempt, snap.refunds)
+    if result.attempt.debt in DEBTS_OWED:
+        await give_back(ctx, result.attempt, snap)
+        return result
+    if result.outcome == "applied" and result.payment.pending_operation and \
+            result.attempt.status is A.AUTHORIZED:
+        return await perform_pending(ctx, result.payment.id) or result
+    if result.outcome != "stale" and snap.state is SessionState.NEEDS_CONFIRM and \
+            result.attempt.status is A.PROCESSING and result.attempt.acquirer_ref:
+        # We confirm automatically: the buyer already chose to pay when they started.
+        driver = ctx.acquirer(result.attempt.acquirer)
+        try:
+            confirmed = await driver.confirm(result.attempt.acquirer_ref, result.attempt.id)
+        except AcquirerError as err:
+            log.warning("confirm failed: %s", err.detail, extra={"attempt_id": attempt_id})
+            return result
+        if confirmed.state is not SessionState.NEEDS_CONFIRM:
+            return await apply_snapshot(ctx, attempt_id, confirmed)
+    return result
+
+
+async def _apply_once(ctx: FlowContext, tx: cas.Versioned, attempt_id: str, snap: Snapshot,
+                      watch: Watch | None) -> Applied:
+    attempt = await repo.attempt(tx.conn, attempt_id)
+    if attempt is None:
+        raise NotFound("no such attempt")
+    payment = await repo.payment(tx.conn, attempt.payment_id)
+    assert payment is not None
+    target = ATTEMPT_STATUS_FOR[snap.state]
+    changes: dict[str, object] = {}
+    if snap.ref and not attempt.acquirer_ref:
+        changes["acquirer_ref"] = snap.ref
+    if target is not attempt.status:
+        if not attempt_can_move(attempt.status, target):
+            log.info("stale acquirer news ignored: %s -> %s", attempt.status, target,
+                     extra={"attempt_id": attempt.id})
+            return Applied("stale", attempt, payment)
+        changes["status"] = target
+        changes["watch"] = watch
+        if snap.error_code:
+            changes["error_code"] = snap.error_code[:64]
+            changes["error_message"] = snap.error_message[:500]
+    if target is A.AWAITING_BUYER and snap.action_url and not attempt.action_url:
+        changes["action_url"] = snap.action_url
+        changes["deadline_at"] = tx.now + timedelta(seconds=ctx.settings.attempt_ttl_seconds)
+    if not changes:
+        return Applied("unchanged", attempt, payment)
+    pay_changes = _payment_effect(payment, attempt, target, snap, tx.now)
+    if "status" in changes and target is A.SUCCEEDED and "status" not in pay_changes:
+        changes["debt"] = Debt.REFUND_DUE  # paid, but the payment was settled already
+    elif "status" in changes and target is A.AUTHORIZED and payment.status is not P.PENDING:
+        changes["debt"] = Debt.RELEASE_DUE  # held, but the payment was settled already
+    await tx.attempt(attempt, **changes)
+    if target is A.SUCCEEDED and payment.save_payment_method and snap.recurrent_token \
+            and payment.payment_method_id is None and "status" in pay_changes:
+        method_id = new_id("pm")
+        await repo.insert_payment_method(tx.conn, {
+            "id": method_id, "merchant_id": payment.merchant_id,
+            "acquirer": attempt.acquirer, "token": ctx.vault.seal(snap.recurrent_token),
+            "customer_reference": payment.customer_reference,
+            "source_payment_id": payment.id, "created_at": tx.now})
+        pay_changes["payment_method_id"] = method_id
+    await tx.payment(payment, **pay_changes)
+    before = payment
+    attempt = await repo.attempt(tx.conn, attempt_id)  # type: ignore[assignment]
+    payment = await repo.payment(tx.conn, before.id)  # type: ignore[assignment]
+    assert attempt is not None and payment is not None
+    tx.told = await outbox.payment_changed(tx.conn, before, payment, ctx.checkout_url(payment),
+                                           new_id("evt"), tx.now)
+    return Applied("applied", attempt, payment)
+
+
+def _payment_effect(payment: Payment, attempt: Attempt, target: AttemptStatus,
+                    snap: Snapshot, now: datetime) -> dict[str, object]:
+    """What an attempt's new status does to its payment (always at least a version bump)."""
+    if target is A.SUCCEEDED:
+        if payment_can_move(payment.status, P.SUCCEEDED):
+            captured = snap.captured_amount if snap.captured_amount is not None else \
+                payment.amount
+            return {"status": P.SUCCEEDED, "captured_amount": min(captured, payment.amount),
+                    "last_error_code": None, "pending_operation": None,
+                    "pending_amount": None}
+        # Money taken for a payment that is already paid (or over): it goes back, see
+        # `give_back`; the attempt row carries the debt until then.
+        log.error("a second success for one payment: refunding it",
+                  extra={"payment_id": payment.id, "attempt_id": attempt.id})
+        return {}
+    if target is A.AUTHORIZED and payment.capture and payment.status is P.PENDING:
+        # The acquirer holds every payment of this project; this one asked for no hold, so we
+        # owe the acquirer a full capture: recorded here, performed right after the commit.
+        return {"pending_operation": "capture", "pending_amount": payment.amount,
+                "authorized_at": now}
+    if target is A.AUTHORIZED and payment_can_move(payment.status, P.WAITING_FOR_CAPTURE):
+        return {"status": P.WAITING_FOR_CAPTURE, "authorized_at": now}
+    if target is A.CANCELED and (payment.status is P.WAITING_FOR_CAPTURE or
+                                 payment.pending_operation == "cancel"):
+        # A hold released (by the merchant, or lapsed), or a cancel the merchant asked for.
+        ended: dict[str, object] = {"status": P.CANCELED, "pending_operation": None,
+                                    "pending_amount": None}
+        if payment.pending_operation != "cancel":
+            # Nobody here asked: the acquirer let the hold lapse before our own release.
+            ended["last_error_code"] = HOLD_EXPIRED
+        return ended
+    if target in (A.FAILED, A.EXPIRED):
+        # Our own vocabulary for the merchant; the acquirer's code stays on the attempt.
+        return {"last_error_code": "declined" if target is A.FAILED else "expired"}
+    return {}
+
+
+async def give_back(ctx: FlowContext, attempt: Attempt, snap: Snapshot | None = None) -> None:
+    """Return money the buyer should not have paid: refund a capture, release a hold.
+
+    Idempotent (the keys derive from the attempt); the reconciler calls it again until done.
+    """
+    assert attempt.acquirer_ref
+    driver = ctx.acquirer(attempt.acquirer)
+    async with ctx.db.reader() as conn:
+        payment = await repo.payment(conn, attempt.payment_id)
+    assert payment is not None
+    try:
+        if attempt.debt is Debt.REFUND_DUE:
+            amount = snap.captured_amount if snap and snap.captured_amount else payment.amount
+            # An acquirer that forgets keys (TBC) is asked first whether it already did it.
+            done = not driver.capabilities.idempotent_refunds and \
+                ((await driver.fetch(attempt.acquirer_ref)).refunded_amount or 0) >= amount
+            if not done:
+                await driver.refund(attempt.acquirer_ref, Money(amount, payment.currency),
+                                    f"{attempt.id}:give-back")
+            settled = Debt.REFUNDED
+        else:
+            await driver.cancel(attempt.acquirer_ref, f"{attempt.id}:give-back")
+            settled = Debt.RELEASED
+    except AcquirerError as err:
+        log.warning("giving money back failed, will retry: %s", err.detail,
+                    extra={"attempt_id": attempt.id})
+        return
+
+    async def settle(tx: cas.Versioned) -> None:
+        current = await repo.attempt(tx.conn, attempt.id)
+        if current is not None and current.debt is attempt.debt:
+            await tx.attempt(current, debt=settled)
+    await cas.write(ctx, "settle a given-back payment", settle, attempt_id=attempt.id)
+    log.warning("money of a second payment given back (%s)", settled,
+                extra={"attempt_id": attempt.id, "payment_id": attempt.payment_id})
+
+
+# ---- inbound webhooks ------------------------------------------------------------------------
+
+async def receive_notice(ctx: FlowContext, acquirer: str, notice: Notice, body: bytes) -> str:
+    """Record a verified webhook, then apply it. Returns what happened, for the log.
+
+    An unsigned hint ("look at this payment", anyone can send one) costs us a read at the
+    acquirer, so per payment and per `unsigned_hint_window_seconds` the first is acted on at
+    once and all the others become one deferred hint, which the reconciler reads a little
+    later (so news that came in a burst is not lost). Only the first `unsigned_body_bytes` of
+    a hint are kept."""
+    now = ctx.now()
+    dedup_key = notice.dedup_key
+    # The stored body is for the record: a token in it would be a usable secret in clear.
+    body = notice.record or body
+    if notice.snapshot is not None and notice.snapshot.recurrent_token:
+        body = body.replace(notice.snapshot.recurrent_token.encode(), REDACTED.encode())
+    if notice.snapshot is None:
+        window = max(ctx.settings.unsigned_hint_window_seconds, 0.001)
+        dedup_key = f"{dedup_key}:{int(now.timestamp() // window)}"
+        body = body[:ctx.settings.unsigned_body_bytes]
+    async with ctx.db.transaction() as conn:
+        attempt = await repo.attempt_by_ref(conn, acquirer, notice.ref)
+        if attempt is None and notice.attempt_hint and notice.snapshot is not None:
+            # News that overtook our start call: the signed metadata names our attempt.
+            hinted = await repo.attempt(conn, notice.attempt_hint)
+            if hinted and hinted.acquirer == acquirer and hinted.acquirer_ref is None:
+                attempt = hinted
+        if attempt is None:
+            raise NotFound(f"no attempt for {acquirer} session {notice.ref}")
+        event_id = await repo.record_event(conn, acquirer=acquirer, dedup_key=dedup_key,
+                                           ref=notice.ref, event_type=notice.event_type,
+                                           body=body, now=now)
+        if event_id is None and notice.snapshot is None:
+            later = await repo.record_event(conn, acquirer=acquirer,
+                                            dedup_key=f"{dedup_key}:later", ref=notice.ref,
+                                            event_type=notice.event_type, body=body, now=now)
+            if later is not None:
+                return "deferred"  # left unapplied: `jobs.reconcile_once` replays it
+    if event_id is None:
+        return "duplicate"
+    snap = notice.snapshot or await ctx.acquirer(acquirer).fetch(notice.ref)
+    result = await apply_snapshot(ctx, attempt.id, snap)
+    async with ctx.db.transaction() as conn:
+        await repo.mark_event(conn, event_id, result.outcome, ctx.now())
+    return result.outcome
+
+
+# ---- the merchant's recorded operation -----------------------------------------------------
+
+async def perform_pending(ctx: FlowContext, payment_id: str, raise_errors: bool = False
+                          ) -> Applied | None:
+    """Call the acquirer for the operation recorded on the payment, and apply its answer."""
+    async with ctx.db.reader() as conn:
+        payment = await repo.payment(conn, payment_id)
+        attempt = await repo.latest_attempt(conn, payment_id)
+    if payment is None or not payment.pending_operation or attempt is None or \
+            not attempt.acquirer_ref:
+        return None
+    driver = ctx.acquirer(attempt.acquirer)
+    key = f"{attempt.id}:{payment.pending_operation}"
+    try:
+        if payment.pending_operation == "capture":
+            assert payment.pending_amount is not None
+            snap = await driver.capture(attempt.acquirer_ref,
+                                        Money(payment.pending_amount, payment.currency), key)
+        else:
+            snap = await driver.cancel(attempt.acquirer_ref, key)
+    except AcquirerError as err:
+        log.warning("%s failed: %s", payment.pending_operation, err.detail,
+                    extra={"payment_id": payment_id})
+        if err.temporary:
+            if raise_errors:
+                raise
+            return None
+        # The acquirer refuses: learn where the session really is, and forget the operation.
+        snap = await driver.fetch(attempt.acquirer_ref)
+        await _forget_operation(ctx, payment_id)
+        result = await apply_snapshot(ctx, attempt.id, snap)
+        if raise_errors:
+            raise Conflict(f"the acquirer refused the {payment.pending_operation}: "
+                           f"{err.detail}") from err
+        return result
+    watch = None
+    if payment.pending_operation == "cancel" and snap.state in (
+            SessionState.AWAITING_BUYER, SessionState.PROCESSING, SessionState.NEEDS_CONFIRM):
+        # Acquirers with their own page cannot cancel what nobody has paid yet: there it just
+        # runs out. It ends here; the attempt stays watched, and a late payment is given back.
+        snap = Snapshot(snap.ref, SessionState.CANCELED, error_code=CANCELED_BY_MERCHANT,
+                        error_message="canceled by the merchant before the buyer paid")
+        watch = Watch.CANCELED_HERE
+    if snap.state is SessionState.SUCCEEDED and payment.pending_operation == "cancel":
+        # The buyer approved before our cancel landed: the money is taken; say so.
+        await _forget_operation(ctx, payment_id)
+    return await apply_snapshot(ctx, attempt.id, snap, watch)
+
+
+async def _forget_operation(ctx: FlowContext, payment_id: str) -> None:
+    async def forget(tx: cas.Versioned) -> None:
+        payment = await repo.payment(tx.conn, payment_id)
+        if payment is not None and payment.pending_operation is not None:
+            await tx.payment(payment, pending_operation=None, pending_amount=None)
+    await cas.write(ctx, "forget the merchant's operation", forget, payment_id=payment_id)
+
+
