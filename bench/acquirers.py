@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import wait_up  # noqa: E402
-from checkout.settings import DEMO_MERCHANTS  # noqa: E402
+from checkout.sandbox.registry import DEMO_MERCHANTS  # noqa: E402
 from tests.buyer import decide, pay_link, start  # noqa: E402
 from tests.server import free_port  # noqa: E402
 
@@ -46,7 +46,7 @@ def until(probe: Callable[[], T | None], timeout: float = 60.0) -> T:
 
 
 def run(base: str, acquirer: str, payments: int) -> dict[str, list[float]]:
-    key = DEMO_MERCHANTS[acquirer][1]
+    key = next(m.api_key for m in DEMO_MERCHANTS if m.acquirer == acquirer)
     api = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=30)
     buyer = httpx.Client(base_url=base, timeout=30)
     steps: dict[str, list[float]] = {"create": [], "to link": [], "approval to final": []}
@@ -91,7 +91,7 @@ def main() -> None:
             base = f"http://127.0.0.1:{port}"
             try:
                 wait_up(base + "/healthz")
-                for acquirer in DEMO_MERCHANTS:
+                for acquirer in [m.acquirer for m in DEMO_MERCHANTS]:
                     steps = run(base, acquirer, args.payments)
                     cells = []
                     for values in steps.values():

@@ -17,6 +17,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 
 from checkout.acquirers import registry
+from checkout.acquirers.package import Wiring
 from checkout.errors import CheckoutError
 from checkout.flow import jobs, merchants
 from checkout.flow.context import FlowContext, utcnow
@@ -26,6 +27,7 @@ from checkout.notify.delivery import DeliveryWorker
 from checkout.pages.assets import static_app
 from checkout.pages.templating import make_environment
 from checkout.sandbox import demo_shop, gallery
+from checkout.sandbox import registry as sandbox_registry
 from checkout.sandbox import remote as remote_sandbox
 from checkout.sandbox import routes as sandbox_routes
 from checkout.sandbox.world import Sandbox
@@ -109,14 +111,17 @@ async def _running(app: Starlette, settings: Settings) -> AsyncIterator[None]:
                 sandbox = _sandbox(settings, http)
                 await sandbox.start()
                 endpoints = sandbox.endpoints()
-            app.state.demo_webhook_secret = await merchants.seed_demo(db, settings)
+            app.state.demo_webhook_secret = await merchants.seed_demo(
+                db, settings, sandbox_registry.DEMO_MERCHANTS)
         else:
             endpoints = settings.acquirers
-            await merchants.refuse_sandbox_keys(db)
+            await merchants.refuse_sandbox_keys(
+                db, [m.api_key for m in sandbox_registry.DEMO_MERCHANTS])
         metered.bases = {name: conf["base_url"] for name, conf in endpoints.items()}
-        acquirers = registry.build(endpoints, http=acquirer_http, public_url=settings.public_url,
-                                   timeout=settings.acquirer_timeout_seconds,
-                                   attempt_ttl_seconds=settings.attempt_ttl_seconds)
+        acquirers = registry.build(endpoints, lambda package: Wiring(
+            http=acquirer_http, timeout=settings.acquirer_timeout_seconds,
+            attempt_ttl_seconds=settings.attempt_ttl_seconds,
+            webhook_url=settings.public_url + package.webhook_path))
         ctx = FlowContext(db=db, settings=settings, acquirers=acquirers,
                           versions=VersionCache(authoritative=db.is_sqlite,
                                                 recheck_seconds=settings.poll_interval_seconds),
@@ -125,7 +130,6 @@ async def _running(app: Starlette, settings: Settings) -> AsyncIterator[None]:
         ctx.outbox_written = deliveries.wake
         app.state.db, app.state.http, app.state.flow = db, http, ctx
         app.state.sandbox = sandbox
-        app.state.bank131_emulator = sandbox.bank131 if sandbox else None
         app.state.deliveries = deliveries
         claimer = jobs.Claimer(ctx)
         workers = [asyncio.create_task(jobs.run_forever(ctx, claimer)),
@@ -194,5 +198,6 @@ def _sandbox(settings: Settings, http: httpx.AsyncClient) -> Sandbox:
         auto_confirm=settings.sandbox_auto_confirm,
         delayed_capture=settings.sandbox_delayed_capture, webhooks=settings.sandbox_webhooks,
         notify_url=settings.sandbox_notify_url,
+        webhook_paths={p.name: p.webhook_path for p in registry.PACKAGES},
         slow={method: float(seconds) for method, _, seconds in
               (item.partition("=") for item in settings.sandbox_slow.split(",") if item)})

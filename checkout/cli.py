@@ -11,7 +11,7 @@ from typing import Any
 
 from checkout.errors import CheckoutError
 from checkout.logs import configure as configure_logging
-from checkout.settings import ConfigError, Settings
+from checkout.settings import DEFAULT_ACQUIRER, KNOWN_ACQUIRERS, ConfigError, Settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,8 +71,8 @@ def _merchant_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore
                           "(repeatable; a port may be '*')")
     add.add_argument("--embed-origin", action="append", default=[],
                      help="an origin allowed to frame the checkout (repeatable)")
-    add.add_argument("--acquirer", default="bank131",
-                     help="bank131 (default), smartglocal, yookassa or tbc")
+    add.add_argument("--acquirer", default=DEFAULT_ACQUIRER,
+                     help=f"one of {', '.join(KNOWN_ACQUIRERS)} (default: {DEFAULT_ACQUIRER})")
     language = cmds.add_parser("set-language", help="the page's language when the buyer's "
                                "browser asks for none of ru, en, ka")
     language.add_argument("merchant_id")

@@ -12,15 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from checkout.acquirers import registry
+
 ROOT = Path(__file__).resolve().parent.parent
-DEMO_API_KEY = "sk_test_demo"
-# The sandbox's demo merchants, one per acquirer: acquirer -> (merchant id, API key).
-DEMO_MERCHANTS = {
-    "bank131": ("mer_demo", DEMO_API_KEY),
-    "smartglocal": ("mer_demo_smartglocal", "sk_test_demo_smartglocal"),
-    "yookassa": ("mer_demo_yookassa", "sk_test_demo_yookassa"),
-    "tbc": ("mer_demo_tbc", "sk_test_demo_tbc"),
-}
+# The acquirers this checkout knows, and the one a merchant added without naming one gets.
+KNOWN_ACQUIRERS = registry.NAMES
+DEFAULT_ACQUIRER = registry.DEFAULT
 _SANDBOX_SECRET = "sandbox-secret-not-for-production"  # noqa: S105 - deliberately public
 
 
@@ -51,8 +48,9 @@ class Settings:
     acquirer_poll_seconds: float = 15.0
     # How long we wait for an acquirer's answer before treating the call as lost.
     acquirer_timeout_seconds: float = 15.0
-    # Production: per acquirer, where it is and who we are there (see `ACQUIRER_ENV`). Empty
-    # in sandbox mode, where every acquirer is emulated. A merchant uses one of these.
+    # Production: per acquirer, where it is and who we are there (each acquirer package's
+    # `settings`). Empty in sandbox mode, where every acquirer is emulated. A merchant uses
+    # one of these.
     acquirers: dict[str, dict[str, str]] = field(default_factory=dict)
     # A hold not captured within this long is released (the acquirer's hold period).
     hold_seconds: int = 7 * 24 * 3600
@@ -89,7 +87,7 @@ class Settings:
     rate_limit_auth_failures: str = "20/minute"
     rate_limit_acquirer_webhooks: str = "600/minute"  # refused ones only
     rate_limit_brand: str = "300/minute"
-    # Unsigned acquirer hints (TBC's callbacks, YooKassa's notifications) about one payment:
+    # Unsigned acquirer hints (notices that carry no signature) about one payment:
     # in each window of this many seconds the first is read back at once and the others
     # become one deferred read; a hint's body is kept only up to `unsigned_body_bytes`.
     unsigned_hint_window_seconds: float = 10.0
@@ -192,9 +190,10 @@ class Settings:
             raise ConfigError("every key in CHECKOUT_SECRET_KEYS must be at least 32 characters")
         if not self.acquirers:
             raise ConfigError("production mode needs at least one acquirer: " + "; ".join(
-                " ".join(names.values()) for names in ACQUIRER_ENV.values()))
+                " ".join(s.env for s in p.settings if s.default is None)
+                for p in registry.PACKAGES))
         for name, conf in self.acquirers.items():
-            missing = [ACQUIRER_ENV[name][k] for k in ACQUIRER_ENV[name] if not conf.get(k)]
+            missing = registry.BY_NAME[name].missing(conf)
             if missing:
                 raise ConfigError(f"the {name} acquirer also needs {', '.join(missing)}")
             if "/sandbox/" in conf.get("base_url", ""):
@@ -222,41 +221,14 @@ def parse_rate(text: str) -> tuple[int, str]:
 RATE_PERIODS = ("second", "minute", "hour", "day")
 
 
-# Production credentials per acquirer: setting any of an acquirer's variables enables it, and
-# then all of its required ones must be set.
-ACQUIRER_ENV: dict[str, dict[str, str]] = {
-    "bank131": {"base_url": "BANK131_BASE_URL", "project": "BANK131_PROJECT",
-                "private_key": "BANK131_PRIVATE_KEY", "public_key": "BANK131_PUBLIC_KEY"},
-    "smartglocal": {"base_url": "SMARTGLOCAL_BASE_URL", "project": "SMARTGLOCAL_PROJECT",
-                    "private_key": "SMARTGLOCAL_PRIVATE_KEY",
-                    "public_key": "SMARTGLOCAL_PUBLIC_KEY"},
-    "yookassa": {"shop_id": "YOOKASSA_SHOP_ID", "secret_key": "YOOKASSA_SECRET_KEY"},
-    "tbc": {"api_key": "TBC_API_KEY", "client_id": "TBC_CLIENT_ID",
-            "client_secret": "TBC_CLIENT_SECRET"},
-}
-ACQUIRER_DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
-    # "init" (session/init/payment) or "create_start" (session/create + session/start/payment)
-    "bank131": {"session_flow": ("BANK131_SESSION_FLOW", "init")},
-    "smartglocal": {"session_flow": ("SMARTGLOCAL_SESSION_FLOW", "init")},
-    "yookassa": {"base_url": ("YOOKASSA_BASE_URL", "https://api.yookassa.ru/v3/")},
-    # Which TBC payment methods the page offers (TBC's numeric codes).
-    "tbc": {"base_url": ("TBC_BASE_URL", "https://api.tbcbank.ge/v1/tpay/"),
-            "methods": ("TBC_METHODS", "5"),
-            # TBC publishes no signature for callbacks: when set (comma-separated CIDRs, the
-            # networks TBC names in its contract), callbacks from anywhere else are refused.
-            "callback_networks": ("TBC_CALLBACK_NETWORKS", "")},
-}
-
-
 def _acquirers(env: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Setting any of an acquirer's required variables enables it; then all of them must be
+    set (`Settings.check`)."""
     found: dict[str, dict[str, str]] = {}
-    for name, names in ACQUIRER_ENV.items():
-        if not any(env.get(var) for var in names.values()):
-            continue
-        conf = {key: env.get(var, "") for key, var in names.items()}
-        for key, (var, default) in ACQUIRER_DEFAULTS.get(name, {}).items():
-            conf[key] = env.get(var, default)
-        found[name] = conf
+    for package in registry.PACKAGES:
+        conf = package.from_env(env)
+        if conf is not None:
+            found[package.name] = conf
     return found
 
 

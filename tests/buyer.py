@@ -26,6 +26,9 @@ ANDROID = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, 
 WINDOWS_CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like "
                   "Gecko) Chrome/124.0.0.0 Safari/537.36")
 TELEGRAM_PREVIEW = "TelegramBot (like TwitterBot)"
+TELEGRAM_ANDROID = ("Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/AP2A; wv) AppleWebKit/537.36 "
+                    "(KHTML, like Gecko) Version/4.0 Chrome/124.0.6367.82 Mobile Safari/537.36 "
+                    "Telegram-Android/10.12.0 (Google Pixel 8; Android 14; SDK 34; AVERAGE)")
 
 T = TypeVar("T")
 
@@ -191,3 +194,27 @@ def merchant_cli(server: Any, *args: str) -> Any:
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
+
+
+# Merchant webhooks retried fast, for tests that watch them arrive.
+FAST_RETRIES = {"webhook_retry_base_seconds": 0.2, "delivery_interval_seconds": 0.1}
+
+
+def pay(server: Any, approve: bool = True) -> dict[str, Any]:
+    with clients(server) as (api, buyer):
+        payment, link = checkout_with_link(api, buyer, server.url)
+        decide(buyer, link, approve=approve)
+        if approve:
+            wait_for_status(api, payment["id"], "succeeded")
+    return payment
+
+
+def saved_method(server: Any, api: httpx.Client, buyer: httpx.Client) -> str:
+    first = new_payment(api, server.url, save_payment_method=True,
+                        customer={"reference": "cust-7"})
+    start(buyer, first["checkout_url"])
+    decide(buyer, wait_for_link(buyer, first["checkout_url"]), approve=True)
+    done = wait_for_status(api, first["id"], "succeeded")
+    method = done["payment_method"]
+    assert method["type"] == "tpay" and method["saved"] is True
+    return str(method["id"])

@@ -9,8 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, Playwright, sync_playwright
 
-from checkout.settings import DEMO_API_KEY
+from checkout.sandbox.registry import DEMO_API_KEY
+from tests.browsers import CHROMIUM, FLAGS
 from tests.postgres import TempPostgres
 from tests.server import LiveServer, settings_for
 
@@ -63,3 +65,21 @@ def browser_client(server: LiveServer) -> Iterator[httpx.Client]:
     """A buyer's browser without JavaScript: no API key, follows no redirects by itself."""
     with httpx.Client(base_url=server.url, timeout=15) as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    b = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+    yield b
+    b.close()
+
+
+@pytest.fixture(scope="module")
+def iphone(playwright: Playwright) -> dict[str, Any]:
+    return dict(playwright.devices["iPhone 13"])

@@ -3,35 +3,21 @@ violation, of any impact, on any state of the buyer's pages."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright
 
-from tests.buyer import add_merchant, decide, new_payment, query
+from tests.browsers import decode_qr
+from tests.buyer import TELEGRAM_ANDROID, add_merchant, decide, new_payment, query
 from tests.server import LiveServer
-from tests.test_browser import CHROMIUM, FLAGS
-from tests.test_in_app_browsers import TELEGRAM_ANDROID
 
 pytestmark = pytest.mark.browser
 AXE = Axe()
-
-
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as pw:
-        yield pw
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    b = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-    yield b
-    b.close()
 
 
 def assert_accessible(page: Page, state: str) -> None:
@@ -162,7 +148,6 @@ def test_the_gallery_shows_every_state_accessible_screenshotted_and_scannable(
     """Each state, on a desktop, an iPhone and the smallest phone we support (320 px): no axe
     violation, a screenshot under tests/artifacts/, and every QR decodes to its link."""
     from checkout.sandbox.gallery import SAMPLE_LINK, STATES
-    from tests.test_browser import decode_qr
 
     assert set(STATES) == set(EXPECTED_STATE)
     ARTIFACTS.mkdir(exist_ok=True)

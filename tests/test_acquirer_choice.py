@@ -159,7 +159,7 @@ def test_tbc_callbacks_can_be_held_to_the_networks_tbc_names() -> None:
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the store plays no part
 def test_tbcs_access_token_is_reused_renewed_before_expiry_and_after_revocation(
         server: LiveServer, merchants: dict[str, httpx.Client]) -> None:
-    emulator = server.app.state.sandbox.tbc
+    emulator = server.app.state.sandbox.emulators["tbc"]
     emulator.token_seconds = 8  # renewed after 7.2 s: room for a slow first payment
     tbc = merchants["tbc"]
 

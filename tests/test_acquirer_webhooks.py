@@ -151,7 +151,7 @@ def _overtaking(session_id: str, attempt_id: str, url: str) -> dict:
 
 def test_news_that_overtakes_our_start_call_finds_its_attempt_by_signed_metadata(
         api: httpx.Client, browser_client: httpx.Client, server: LiveServer) -> None:
-    server.app.state.bank131_emulator.outage = True  # our start call gets no answer
+    server.app.state.sandbox.emulators["bank131"].outage = True  # our start call gets no answer
     payment = new_payment(api, server.url)
     start(browser_client, payment["checkout_url"])
     attempt_id = query(server.settings.db_url, "SELECT id FROM attempts")[0][0]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -14,50 +12,13 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright
 
-from tests.buyer import new_payment, query
+from tests.browsers import decode_qr, watch_console
+from tests.buyer import TELEGRAM_ANDROID, new_payment, query
 from tests.server import LiveServer
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as pw:
-        yield pw
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    b = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-    yield b
-    b.close()
-
-
-@pytest.fixture(scope="module")
-def iphone(playwright: Playwright) -> dict[str, Any]:
-    return dict(playwright.devices["iPhone 13"])
-
-
-def watch_console(page: Page) -> list[str]:
-    """Collect errors (a CSP violation shows up here): a clean page has none."""
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    return errors
-
-
-def decode_qr(png: Path) -> str:
-    out = subprocess.run(["zbarimg", "--raw", "-q", str(png)], capture_output=True, text=True,
-                         timeout=30)
-    assert out.returncode == 0, f"zbarimg found no QR code: {out.stderr}"
-    return out.stdout.strip()
-
 
 def action_url(server: LiveServer) -> str:
     return str(query(server.settings.db_url, "SELECT action_url FROM attempts")[0][0])
@@ -522,7 +483,6 @@ def test_a_keyboard_only_buyer_pays(browser: Browser, server: LiveServer) -> Non
 
 def test_a_buyer_inside_telegram_is_told_and_still_pays(
         browser: Browser, playwright: Playwright, server: LiveServer) -> None:
-    from tests.test_in_app_browsers import TELEGRAM_ANDROID
 
     context = browser.new_context(**{**playwright.devices["Pixel 7"],
                                      "user_agent": TELEGRAM_ANDROID}, locale="en-US")

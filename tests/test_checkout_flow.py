@@ -250,7 +250,7 @@ def test_demo_shop_buys_and_shows_the_final_status(server: LiveServer,
 
 def test_an_acquirer_outage_at_start_is_retried_with_the_same_key(
         api: httpx.Client, browser_client: httpx.Client, server: LiveServer) -> None:
-    emulator = server.app.state.bank131_emulator
+    emulator = server.app.state.sandbox.emulators["bank131"]
     emulator.outage = True
     payment = new_payment(api, server.url)
     assert state_of(start(browser_client, payment["checkout_url"])) == "preparing"
@@ -266,7 +266,7 @@ def test_an_acquirer_outage_at_start_is_retried_with_the_same_key(
 def test_an_acquirer_that_never_answers_ends_the_attempt_and_allows_a_retry(
         make_server: Callable[..., LiveServer]) -> None:
     server = make_server(attempt_ttl_seconds=1)
-    server.app.state.bank131_emulator.outage = True
+    server.app.state.sandbox.emulators["bank131"].outage = True
     with clients(server) as (api, buyer):
         payment = new_payment(api, server.url)
         start(buyer, payment["checkout_url"])
@@ -275,7 +275,7 @@ def test_an_acquirer_that_never_answers_ends_the_attempt_and_allows_a_retry(
         assert query(server.settings.db_url, "SELECT error_code FROM attempts")[0][0] == \
             "acquirer_unreachable"
         assert api.get(f"/api/v1/payments/{payment['id']}").json()["status"] == "pending"
-        server.app.state.bank131_emulator.outage = False
+        server.app.state.sandbox.emulators["bank131"].outage = False
         start(buyer, payment["checkout_url"])
         wait_for_link(buyer, payment["checkout_url"])
 
@@ -283,7 +283,7 @@ def test_an_acquirer_that_never_answers_ends_the_attempt_and_allows_a_retry(
 def test_when_the_acquirer_is_slower_than_our_deadline_we_cancel_the_session_there(
         make_server: Callable[..., LiveServer]) -> None:
     server = make_server(attempt_ttl_seconds=2, attempt_grace_seconds=1)
-    emulator = server.app.state.bank131_emulator
+    emulator = server.app.state.sandbox.emulators["bank131"]
     emulator.config = replace(emulator.config, session_ttl_seconds=3600)
     with clients(server) as (api, buyer):
         payment, link = checkout_with_link(api, buyer, server.url)
@@ -300,7 +300,7 @@ def test_a_last_second_approval_on_an_attempt_we_ended_is_still_found_without_we
         make_server: Callable[..., LiveServer]) -> None:
     server = make_server(attempt_ttl_seconds=2, attempt_grace_seconds=1,
                          sandbox_webhooks=False, acquirer_poll_seconds=0.3)
-    emulator = server.app.state.bank131_emulator
+    emulator = server.app.state.sandbox.emulators["bank131"]
     emulator.config = replace(emulator.config, session_ttl_seconds=3600)
     with clients(server) as (api, buyer):
         payment, link = checkout_with_link(api, buyer, server.url)
@@ -319,7 +319,7 @@ def test_a_buyer_who_pays_twice_for_one_payment_gets_the_second_back(
         make_server: Callable[..., LiveServer], delayed_capture: bool) -> None:
     server = make_server(attempt_ttl_seconds=2, attempt_grace_seconds=1,
                          acquirer_poll_seconds=0.3, sandbox_delayed_capture=delayed_capture)
-    emulator = server.app.state.bank131_emulator
+    emulator = server.app.state.sandbox.emulators["bank131"]
     emulator.config = replace(emulator.config, session_ttl_seconds=3600)
     with clients(server) as (api, buyer):
         payment, old_link = checkout_with_link(api, buyer, server.url)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from checkout.acquirers.bank131.platform import platform_details
 from checkout.web.buyer.device import platform_for
 from tests.buyer import ANDROID, IPHONE, WINDOWS_CHROME
 
@@ -43,8 +44,8 @@ WINDOWS_TABLET = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64; Touch) AppleWebKit/
 ])
 def test_user_agent_maps_to_the_acquirers_platform_values(ua: str,
                                                           expected: tuple[str, ...]) -> None:
-    p = platform_for(ua)
-    assert (p.type, p.os, p.browser) == expected
+    p = platform_details(platform_for(ua))
+    assert (p["type"], p["os"], p["browser"]) == expected
 
 
 def test_client_hint_mobile_wins_for_a_reduced_user_agent() -> None:

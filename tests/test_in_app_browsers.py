@@ -5,12 +5,9 @@ from __future__ import annotations
 import pytest
 
 from checkout.web.buyer.device import in_app_browser
-from tests.buyer import clients, new_payment, open_page, start, wait_for_link
+from tests.buyer import TELEGRAM_ANDROID, clients, new_payment, open_page, start, wait_for_link
 from tests.server import LiveServer
 
-TELEGRAM_ANDROID = ("Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/AP2A; wv) AppleWebKit/537.36 "
-                    "(KHTML, like Gecko) Version/4.0 Chrome/124.0.6367.82 Mobile Safari/537.36 "
-                    "Telegram-Android/10.12.0 (Google Pixel 8; Android 14; SDK 34; AVERAGE)")
 INSTAGRAM_IOS = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
                  "(KHTML, like Gecko) Mobile/15E148 Instagram 330.0.0.40.92 (iPhone15,2; "
                  "iOS 17_4; ru_RU; ru; scale=3.00; 1179x2556; 602471144)")

@@ -11,21 +11,19 @@ import httpx
 
 from checkout.notify.signing import new_secret
 from tests.buyer import (
+    FAST_RETRIES,
     add_merchant,
-    checkout_with_link,
     clients,
-    decide,
     execute,
     new_payment,
     path_of,
+    pay,
     query,
     wait_for,
     wait_for_status,
 )
 from tests.receiver import Receiver
 from tests.server import LiveServer
-
-FAST_RETRIES = {"webhook_retry_base_seconds": 0.2, "delivery_interval_seconds": 0.1}
 
 
 def add_endpoint(server: LiveServer, url: str, secret: str, endpoint_id: str = "we_test"
@@ -34,15 +32,6 @@ def add_endpoint(server: LiveServer, url: str, secret: str, endpoint_id: str = "
             "INSERT INTO webhook_endpoints (id, merchant_id, url, secret, created_at) "
             "VALUES (:id, 'mer_demo', :url, :secret, :now)",
             id=endpoint_id, url=url, secret=secret, now=datetime.now(UTC).replace(tzinfo=None))
-
-
-def pay(server: LiveServer, approve: bool = True) -> dict[str, Any]:
-    with clients(server) as (api, buyer):
-        payment, link = checkout_with_link(api, buyer, server.url)
-        decide(buyer, link, approve=approve)
-        if approve:
-            wait_for_status(api, payment["id"], "succeeded")
-    return payment
 
 
 def test_a_succeeded_payment_is_told_once_signed_per_standard_webhooks(

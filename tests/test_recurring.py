@@ -9,22 +9,12 @@ from tests.buyer import (
     clients,
     decide,
     new_payment,
+    saved_method,
     start,
     wait_for_link,
     wait_for_status,
 )
 from tests.server import LiveServer
-
-
-def saved_method(server: LiveServer, api: httpx.Client, buyer: httpx.Client) -> str:
-    first = new_payment(api, server.url, save_payment_method=True,
-                        customer={"reference": "cust-7"})
-    start(buyer, first["checkout_url"])
-    decide(buyer, wait_for_link(buyer, first["checkout_url"]), approve=True)
-    done = wait_for_status(api, first["id"], "succeeded")
-    method = done["payment_method"]
-    assert method["type"] == "tpay" and method["saved"] is True
-    return str(method["id"])
 
 
 def test_a_merchant_charges_a_saved_method_without_the_buyer(server: LiveServer) -> None:

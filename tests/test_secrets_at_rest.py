@@ -18,9 +18,8 @@ import pytest
 
 from checkout.sandbox import keys as sandbox_keys
 from checkout.vault import Vault
-from tests.buyer import clients, query
+from tests.buyer import clients, query, saved_method
 from tests.server import LiveServer, settings_for
-from tests.test_recurring import saved_method
 
 SANDBOX_SECRET = "sandbox-secret-not-for-production"  # noqa: S105 - the sandbox's public one
 

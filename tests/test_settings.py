@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from checkout.acquirers import registry
 from checkout.settings import ConfigError, Settings
 from tests.server import LiveServer, free_port, settings_for
 
@@ -118,3 +119,24 @@ def test_the_container_says_it_is_the_sandbox() -> None:
     env_lines = " ".join(line for line in dockerfile.splitlines() if line.startswith("ENV")
                          or line.startswith("    "))
     assert "CHECKOUT_MODE=sandbox" in env_lines
+
+
+def test_every_acquirer_setting_is_read_and_documented() -> None:
+    """What each acquirer package declares is what production reads, and what the README
+    tells an operator to set."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    for package in registry.PACKAGES:
+        env = {s.env: f"value-of-{s.key}" for s in package.settings}
+        conf = Settings.from_env(env).acquirers[package.name]
+        assert conf == {s.key: f"value-of-{s.key}" for s in package.settings}
+        for setting in package.settings:
+            assert f"`{setting.env}`" in readme, setting.env
+
+
+def test_an_acquirer_half_configured_names_what_is_missing() -> None:
+    for package in registry.PACKAGES:
+        first, *rest = [s for s in package.settings if s.default is None]
+        with pytest.raises(ConfigError) as refused:
+            Settings.from_env({"CHECKOUT_MODE": "production", "CHECKOUT_SECRET_KEYS": "k" * 32,
+                               "CHECKOUT_PUBLIC_URL": "https://pay.example", first.env: "x"})
+        assert all(s.env in str(refused.value) for s in rest), package.name

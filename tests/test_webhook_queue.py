@@ -13,9 +13,8 @@ from checkout.store import webhooks
 from checkout.store.db import Database
 from checkout.store.migrate import upgrade
 from checkout.store.tables import deliveries, events, merchants, webhook_endpoints
-from tests.buyer import clients, query, wait_for
+from tests.buyer import FAST_RETRIES, clients, pay, query, wait_for
 from tests.server import LiveServer
-from tests.test_merchant_webhooks import FAST_RETRIES, pay
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 

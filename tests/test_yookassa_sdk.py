@@ -10,7 +10,8 @@ import pytest
 from yookassa import Configuration, Payment, Refund
 from yookassa.domain.exceptions import BadRequestError, UnauthorizedError
 
-from checkout.sandbox.world import YOOKASSA_SECRET, YOOKASSA_SHOP_ID
+from checkout.sandbox.yookassa import SECRET as YOOKASSA_SECRET
+from checkout.sandbox.yookassa import SHOP_ID as YOOKASSA_SHOP_ID
 from tests.buyer import decide
 from tests.server import LiveServer
 

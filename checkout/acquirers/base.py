@@ -14,16 +14,17 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from checkout.domain.money import Money
+from checkout.domain.states import RefundStatus
 from checkout.errors import WebhookRejected
 
 
 @dataclass(frozen=True)
 class Platform:
-    """What the acquirer needs to know of the buyer's device (Bank 131 `platform_details`)."""
+    """The buyer's device, in our own words; a driver that needs it says it in its own."""
 
-    type: str  # "mobile" | "desktop"
-    os: str
-    browser: str
+    type: str  # "mobile" | "desktop" ("server": a merchant's charge, nobody present)
+    os: str  # "ios", "android", "windows", "macos", "linux", "chromeos", or "" (unknown)
+    browser: str  # "chrome", "safari", "firefox", "edge", "yandex", "opera", "miui", … or ""
 
 
 @dataclass(frozen=True)
@@ -51,12 +52,6 @@ class SessionState(StrEnum):
     FAILED = "failed"
     CANCELED = "canceled"
     EXPIRED = "expired"  # the buyer did not act within the acquirer's time limit
-
-
-class RefundStatus(StrEnum):
-    PENDING = "pending"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,32 @@ class AttemptStatus(StrEnum):
     EXPIRED = "expired"
 
 
+class RefundStatus(StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class DeliveryStatus(StrEnum):
+    """One event's delivery to one merchant endpoint."""
+
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  # given up: the retry window is over
+
+
+class EventType(StrEnum):
+    """What merchants are told, by webhook and in `/api/v1/events`."""
+
+    PAYMENT_SUCCEEDED = "payment.succeeded"
+    PAYMENT_WAITING_FOR_CAPTURE = "payment.waiting_for_capture"
+    PAYMENT_FAILED = "payment.failed"
+    PAYMENT_CANCELED = "payment.canceled"
+    PAYMENT_EXPIRED = "payment.expired"
+    REFUND_SUCCEEDED = "refund.succeeded"
+    REFUND_FAILED = "refund.failed"
+
+
 class Watch(StrEnum):
     """Why we keep asking the acquirer about an attempt that is over for us."""
 
@@ -50,6 +76,19 @@ DEBTS_OWED = frozenset({Debt.REFUND_DUE, Debt.RELEASE_DUE})
 
 P = PaymentStatus
 A = AttemptStatus
+
+# The event a payment's new status means (pending means none).
+EVENT_FOR_STATUS: dict[PaymentStatus, EventType] = {
+    P.SUCCEEDED: EventType.PAYMENT_SUCCEEDED,
+    P.WAITING_FOR_CAPTURE: EventType.PAYMENT_WAITING_FOR_CAPTURE,
+    P.FAILED: EventType.PAYMENT_FAILED,
+    P.CANCELED: EventType.PAYMENT_CANCELED,
+    P.EXPIRED: EventType.PAYMENT_EXPIRED,
+}
+EVENT_FOR_REFUND: dict[RefundStatus, EventType] = {
+    RefundStatus.SUCCEEDED: EventType.REFUND_SUCCEEDED,
+    RefundStatus.FAILED: EventType.REFUND_FAILED,
+}
 
 PAYMENT_TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
     P.PENDING: frozenset({P.WAITING_FOR_CAPTURE, P.SUCCEEDED, P.FAILED, P.CANCELED, P.EXPIRED}),

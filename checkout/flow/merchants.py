@@ -9,11 +9,12 @@ with) are kept, and neither is ever logged.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 from urllib.parse import urlsplit
 
-from checkout.acquirers.registry import NAMES as ACQUIRERS
 from checkout.domain.api_keys import hash_key
 from checkout.domain.branding import BrandError, text_on
 from checkout.errors import InvalidRequest, NotFound
@@ -22,7 +23,7 @@ from checkout.flow.ids import new_id
 from checkout.notify.addresses import UnsafeAddress, resolve_now
 from checkout.notify.signing import new_secret
 from checkout.pages.i18n import LANGUAGES
-from checkout.settings import DEMO_MERCHANTS, ConfigError, Settings
+from checkout.settings import DEFAULT_ACQUIRER, KNOWN_ACQUIRERS, ConfigError, Settings
 from checkout.store import repo, webhooks
 from checkout.store.db import Database
 
@@ -78,11 +79,12 @@ def check_webhook_url(url: str, settings: Settings) -> str:
 
 
 def check_acquirer(settings: Settings, acquirer: str) -> str:
-    if acquirer not in ACQUIRERS:
-        raise InvalidRequest(f"unknown acquirer {acquirer!r}; one of {', '.join(ACQUIRERS)}")
+    if acquirer not in KNOWN_ACQUIRERS:
+        raise InvalidRequest(f"unknown acquirer {acquirer!r}; one of "
+                             f"{', '.join(KNOWN_ACQUIRERS)}")
     if not settings.sandbox and acquirer not in settings.acquirers:
-        raise InvalidRequest(f"the {acquirer} acquirer is not configured here (see "
-                             f"ACQUIRER_ENV in checkout/settings.py)")
+        raise InvalidRequest(f"the {acquirer} acquirer is not configured here (see its "
+                             f"settings in the README)")
     return acquirer
 
 
@@ -126,8 +128,8 @@ async def set_language(db: Database, merchant_id: str, language: str) -> None:
 
 async def add_merchant(db: Database, settings: Settings, *, name: str,
                        return_origins: list[str], embed_origins: list[str],
-                       acquirer: str = "bank131") -> NewKey:
-    check_acquirer(settings, acquirer)
+                       acquirer: str = "") -> NewKey:
+    acquirer = check_acquirer(settings, acquirer or DEFAULT_ACQUIRER)
     if not name.strip():
         raise InvalidRequest("a merchant needs a display name")
     if not return_origins:
@@ -200,7 +202,20 @@ async def describe(db: Database) -> list[dict[str, object]]:
 DEMO_ORIGINS = ["http://127.0.0.1:*", "http://localhost:*"]
 
 
-async def seed_demo(db: Database, settings: Settings) -> str:
+class DemoAccount(Protocol):
+    """A sandbox merchant to seed (the sandbox's `DemoMerchant`)."""
+
+    @property
+    def acquirer(self) -> str: ...
+    @property
+    def merchant_id(self) -> str: ...
+    @property
+    def api_key(self) -> str: ...
+    @property
+    def language(self) -> str: ...
+
+
+async def seed_demo(db: Database, settings: Settings, accounts: Iterable[DemoAccount]) -> str:
     """The sandbox's demo merchants, one per acquirer, whose webhooks go to the demo shop.
     Returns their webhook secret: made by the first instance, read from the database by the
     others (they all verify the demo shop's webhooks)."""
@@ -208,25 +223,25 @@ async def seed_demo(db: Database, settings: Settings) -> str:
     async with db.transaction() as conn:
         await db.serialize(conn, "seed-demo-merchants")  # instances starting together
         secret = await webhooks.endpoint_secret(conn, "we_demo") or new_secret()
-        for acquirer, (merchant_id, key) in DEMO_MERCHANTS.items():
-            suffix = merchant_id.removeprefix("mer_")
-            await repo.upsert_merchant(conn, id=merchant_id, name="Demo shop",
+        for account in accounts:
+            suffix = account.merchant_id.removeprefix("mer_")
+            await repo.upsert_merchant(conn, id=account.merchant_id, name="Demo shop",
                                        return_origins=DEMO_ORIGINS, embed_origins=DEMO_ORIGINS,
-                                       now=now, acquirer=acquirer)
-            await repo.ensure_key(conn, key_id=f"key_{suffix}", merchant_id=merchant_id,
-                                  key_hash=hash_key(key), hint="demo", now=now)
-            if acquirer == "tbc":  # TBC's buyers are in Georgia
-                await repo.set_language(conn, merchant_id, "ka")
-            await webhooks.upsert_endpoint(conn, id=f"we_{suffix}", merchant_id=merchant_id,
-                                                url=f"{settings.public_url}/shop/webhooks",
-                                                secret=secret, now=now)
+                                       now=now, acquirer=account.acquirer)
+            await repo.ensure_key(conn, key_id=f"key_{suffix}", merchant_id=account.merchant_id,
+                                  key_hash=hash_key(account.api_key), hint="demo", now=now)
+            if account.language:
+                await repo.set_language(conn, account.merchant_id, account.language)
+            await webhooks.upsert_endpoint(conn, id=f"we_{suffix}",
+                                           merchant_id=account.merchant_id,
+                                           url=f"{settings.public_url}/shop/webhooks",
+                                           secret=secret, now=now)
     return secret
 
 
-async def refuse_sandbox_keys(db: Database) -> None:
+async def refuse_sandbox_keys(db: Database, keys: Iterable[str]) -> None:
     async with db.reader() as conn:
-        for _, key in DEMO_MERCHANTS.values():
+        for key in keys:
             if await repo.merchant_by_key_hash(conn, hash_key(key)):
                 raise ConfigError(f"production mode refuses to run with the sandbox key "
                                   f"{key!r}: rotate that merchant's key first")
-

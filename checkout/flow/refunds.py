@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from checkout.acquirers.base import RefundState, RefundStatus
 from checkout.domain.money import Money
-from checkout.domain.states import AttemptStatus, PaymentStatus
+from checkout.domain.states import EVENT_FOR_REFUND, AttemptStatus, PaymentStatus
 from checkout.errors import AcquirerError, Conflict, InvalidRequest, NotFound, Unsupported
 from checkout.flow import cas
 from checkout.flow.context import FlowContext
@@ -168,7 +168,7 @@ async def _finish(ctx: FlowContext, refund: Refund, status: RefundStatus,
                       str(status), acquirer_ref or refund.acquirer_ref, refund.created_at,
                       tx.now)
         await outbox.emit(tx.conn, merchant_id=payment.merchant_id, event_id=new_id("evt"),
-                          event_type=f"refund.{status}", payment_id=payment.id,
+                          event_type=str(EVENT_FOR_REFUND[status]), payment_id=payment.id,
                           sequence=payment.version + 1,
                           obj=refund_object(done, payment.currency), now=tx.now)
         tx.told = True

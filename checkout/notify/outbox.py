@@ -8,20 +8,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from checkout.domain.states import PaymentStatus
+from checkout.domain.states import EVENT_FOR_STATUS
 from checkout.representations.payments import iso, payment_object
 from checkout.store import webhooks
 from checkout.store.records import Payment
-
-P = PaymentStatus
-
-EVENT_FOR_STATUS: dict[PaymentStatus, str] = {
-    P.SUCCEEDED: "payment.succeeded",
-    P.WAITING_FOR_CAPTURE: "payment.waiting_for_capture",
-    P.FAILED: "payment.failed",
-    P.CANCELED: "payment.canceled",
-    P.EXPIRED: "payment.expired",
-}
 
 
 async def payment_changed(conn: AsyncConnection, before: Payment, after: Payment,
@@ -30,7 +20,8 @@ async def payment_changed(conn: AsyncConnection, before: Payment, after: Payment
     event_type = EVENT_FOR_STATUS.get(after.status)
     if before.status is after.status or event_type is None:
         return False
-    await emit(conn, merchant_id=after.merchant_id, event_id=event_id, event_type=event_type,
+    await emit(conn, merchant_id=after.merchant_id, event_id=event_id,
+               event_type=str(event_type),
                payment_id=after.id, sequence=after.version,
                obj=payment_object(after, checkout_url), now=now)
     return True

@@ -9,11 +9,13 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from checkout.pages.templating import render
-from checkout.settings import DEMO_MERCHANTS, Settings
+from checkout.sandbox.registry import DEMO_MERCHANTS
+from checkout.settings import Settings
 
-# Which acquirer the demo merchant pays through, and in what currency it sells there.
-ACQUIRERS = {"bank131": ("Bank 131", "RUB"), "smartglocal": ("Smart Glocal", "RUB"),
-             "yookassa": ("YooKassa", "RUB"), "tbc": ("TBC Bank", "GEL")}
+# Which acquirer each demo merchant pays through, and in what currency it sells there.
+ACQUIRERS = {m.acquirer: (m.title, m.currency) for m in DEMO_MERCHANTS}
+KEYS = {m.acquirer: m.api_key for m in DEMO_MERCHANTS}
+FIRST = DEMO_MERCHANTS[0].acquirer
 PRODUCTS = {
     "coffee": ("Coffee beans, 250 g", 49000),
     "mug": ("Enamel mug", 129000),
@@ -32,7 +34,7 @@ def _page(request: Request, status: int = 200, error: str = "",
 
 
 def _auth(acquirer: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {DEMO_MERCHANTS[acquirer][1]}"}
+    return {"Authorization": f"Bearer {KEYS[acquirer]}"}
 
 
 async def index(request: Request) -> Response:
@@ -42,7 +44,7 @@ async def index(request: Request) -> Response:
 async def buy(request: Request) -> Response:
     form = await request.form()
     item = PRODUCTS.get(str(form.get("product", "")))
-    acquirer = str(form.get("acquirer", "bank131"))
+    acquirer = str(form.get("acquirer", FIRST))
     if item is None or acquirer not in ACQUIRERS:
         return _page(request, 400, "Unknown product or acquirer")
     client, settings = _api(request)
@@ -76,8 +78,8 @@ async def webhook(request: Request) -> Response:
 
 async def back(request: Request) -> Response:
     payment_id = request.query_params.get("payment_id", "")
-    acquirer = request.query_params.get("acquirer", "bank131")
-    acquirer = acquirer if acquirer in ACQUIRERS else "bank131"
+    acquirer = request.query_params.get("acquirer", FIRST)
+    acquirer = acquirer if acquirer in ACQUIRERS else FIRST
     client, settings = _api(request)
     payment = None
     if payment_id.startswith("pay_") and payment_id[4:].isalnum():

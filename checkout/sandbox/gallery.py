@@ -34,27 +34,31 @@ USER_AGENTS = {
                 "Gecko) Version/4.0 Chrome/124.0 Mobile Safari/537.36 Telegram-Android/10.12.0",
 }
 SAMPLE_LINK = "https://www.tinkoff.ru/tpay/100000000001"
-# state -> (payment status, attempt status or None, acquirer, seconds left, attempt's platform)
+# state -> (payment status, attempt status or None, the acquirer's family (link: we show the
+# T-Bank link; page: the buyer goes to the acquirer's), seconds left, attempt's platform)
 STATES: dict[str, tuple[PaymentStatus, AttemptStatus | None, str, int, str]] = {
-    "start": (P.PENDING, None, "bank131", 0, ""),
-    "preparing": (P.PENDING, A.PROCESSING, "bank131", 0, "desktop"),
-    "awaiting-qr": (P.PENDING, A.AWAITING_BUYER, "bank131", 1140, "desktop"),
-    "awaiting-app": (P.PENDING, A.AWAITING_BUYER, "bank131", 1140, "mobile"),
-    "awaiting-last-minute": (P.PENDING, A.AWAITING_BUYER, "bank131", 45, "desktop"),
-    "checking": (P.PENDING, A.AWAITING_BUYER, "bank131", -5, "desktop"),
-    "acquirer-page": (P.PENDING, A.AWAITING_BUYER, "yookassa", 1140, "mobile"),
-    "declined": (P.PENDING, A.FAILED, "bank131", 0, "desktop"),
-    "attempt-expired": (P.PENDING, A.EXPIRED, "bank131", 0, "desktop"),
-    "succeeded": (P.SUCCEEDED, A.SUCCEEDED, "bank131", 0, "desktop"),
-    "waiting-for-capture": (P.WAITING_FOR_CAPTURE, A.AUTHORIZED, "bank131", 0, "desktop"),
-    "payment-expired": (P.EXPIRED, A.EXPIRED, "bank131", 0, "desktop"),
-    "payment-failed": (P.FAILED, A.FAILED, "bank131", 0, "desktop"),
-    "payment-canceled": (P.CANCELED, A.CANCELED, "bank131", 0, "desktop"),
+    "start": (P.PENDING, None, "link", 0, ""),
+    "preparing": (P.PENDING, A.PROCESSING, "link", 0, "desktop"),
+    "awaiting-qr": (P.PENDING, A.AWAITING_BUYER, "link", 1140, "desktop"),
+    "awaiting-app": (P.PENDING, A.AWAITING_BUYER, "link", 1140, "mobile"),
+    "awaiting-last-minute": (P.PENDING, A.AWAITING_BUYER, "link", 45, "desktop"),
+    "checking": (P.PENDING, A.AWAITING_BUYER, "link", -5, "desktop"),
+    "acquirer-page": (P.PENDING, A.AWAITING_BUYER, "page", 1140, "mobile"),
+    "declined": (P.PENDING, A.FAILED, "link", 0, "desktop"),
+    "attempt-expired": (P.PENDING, A.EXPIRED, "link", 0, "desktop"),
+    "succeeded": (P.SUCCEEDED, A.SUCCEEDED, "link", 0, "desktop"),
+    "waiting-for-capture": (P.WAITING_FOR_CAPTURE, A.AUTHORIZED, "link", 0, "desktop"),
+    "payment-expired": (P.EXPIRED, A.EXPIRED, "link", 0, "desktop"),
+    "payment-failed": (P.FAILED, A.FAILED, "link", 0, "desktop"),
+    "payment-canceled": (P.CANCELED, A.CANCELED, "link", 0, "desktop"),
 }
 
 
 def _sample(ctx: FlowContext, state: str) -> tuple[Payment, Merchant, Attempt | None]:
-    status, attempt_status, acquirer, left, platform = STATES[state]
+    status, attempt_status, family, left, platform = STATES[state]
+    # The first configured acquirer of that family (a StrEnum, equal to its name).
+    acquirer = next(name for name, driver in ctx.acquirers.items()
+                    if driver.capabilities.family == family)
     now = ctx.now()
     merchant = Merchant("mer_gallery", "Tea & Co", (), (), acquirer)
     payment = Payment(
@@ -67,7 +71,7 @@ def _sample(ctx: FlowContext, state: str) -> tuple[Payment, Merchant, Attempt | 
         version=1, created_at=now, updated_at=now, expires_at=now + timedelta(hours=1))
     if attempt_status is None:
         return payment, merchant, None
-    link = "http://127.0.0.1/sandbox/yookassa/checkout/gallery" if acquirer == "yookassa" \
+    link = f"http://127.0.0.1/sandbox/{acquirer}/checkout/gallery" if family == "page" \
         else SAMPLE_LINK
     attempt = Attempt(
         id="att_gallery", payment_id=payment.id, acquirer=acquirer, acquirer_ref="ps_gallery",

@@ -44,13 +44,14 @@ async def merchant_by_id(conn: AsyncConnection, merchant_id: str) -> Merchant | 
 
 async def upsert_merchant(conn: AsyncConnection, *, id: str, name: str,
                           return_origins: list[str], embed_origins: list[str],
-                          now: datetime, acquirer: str | None = None) -> None:
+                          now: datetime, acquirer: str) -> None:
+    """Insert a merchant (with its acquirer), or update the names and origins of one."""
     values = {"name": name, "return_origins": json.dumps(return_origins),
               "embed_origins": json.dumps(embed_origins)}
     done = await conn.execute(update(merchants).where(merchants.c.id == id).values(**values))
     if done.rowcount == 0:
         await conn.execute(insert(merchants).values(id=id, created_at=now,
-                                                    acquirer=acquirer or "bank131", **values))
+                                                    acquirer=acquirer, **values))
 
 
 async def set_acquirer(conn: AsyncConnection, merchant_id: str, acquirer: str) -> bool:

@@ -54,7 +54,7 @@ merchants = Table(
     Column("name", String(200), nullable=False),
     Column("return_origins", Text, nullable=False),  # JSON list of origin patterns
     Column("embed_origins", Text, nullable=False, server_default="[]"),  # JSON list
-    Column("acquirer", String(40), nullable=False, server_default="bank131"),
+    Column("acquirer", String(40), nullable=False),
     # The page's language when the buyer's browser asks for none we speak (ru, en, ka).
     Column("default_language", String(8)),
     Column("logo_url", Text),  # shown on the checkout page; its origin joins img-src
@@ -79,7 +79,7 @@ payments = Table(
     Column("merchant_id", String(40), ForeignKey("merchants.id"), nullable=False),
     # The merchant's acquirer when the payment was made: a later switch of the merchant does
     # not move it, so it finishes, captures and refunds where it began.
-    Column("acquirer", String(40), nullable=False, server_default="bank131"),
+    Column("acquirer", String(40), nullable=False),
     Column("status", String(24), nullable=False),
     Column("amount", BigInteger, nullable=False),
     Column("currency", String(3), nullable=False),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from checkout.acquirers.bank131.platform import platform_details
 from checkout.acquirers.base import (
     RefundState,
     RefundStatus,
@@ -24,11 +25,7 @@ REFUND_STATUS = {
 def init_payment_body(req: StartRequest) -> dict[str, Any]:
     options: dict[str, Any] = {"return_url": req.return_url}
     if req.initiator != "merchant":  # a merchant-initiated charge has no buyer, no device
-        options["platform_details"] = {
-            "type": req.platform.type,
-            "os": req.platform.os,
-            "browser": req.platform.browser,
-        }
+        options["platform_details"] = platform_details(req.platform)
     if req.save_method:
         options["recurrent"] = True
     details: dict[str, Any] = (

@@ -1,8 +1,45 @@
 """TBC Bank (Georgia) TPay e-commerce API: an access token, then the buyer on TBC's page."""
 
-from checkout.acquirers.tbc.driver import TbcDriver
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from checkout.acquirers.package import AcquirerPackage, Setting, Wiring
+from checkout.acquirers.tbc.driver import CAPABILITIES, TbcDriver
 
 API_URL = "https://api.tbcbank.ge/v1/tpay/"
 TEST_API_URL = "https://test-api.tbcbank.ge/v1/tpay/"
 
-__all__ = ["API_URL", "TEST_API_URL", "TbcDriver"]
+
+def _list(text: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in str(text).split(",") if item.strip())
+
+
+def _build(conf: Mapping[str, Any], wiring: Wiring) -> TbcDriver:
+    return TbcDriver(
+        base_url=conf["base_url"], api_key=conf["api_key"], client_id=conf["client_id"],
+        client_secret=conf["client_secret"], callback_url=wiring.webhook_url,
+        client=wiring.http, timeout=wiring.timeout,
+        methods=tuple(int(m) for m in _list(conf.get("methods") or "5")),
+        expiration_minutes=max(1, min(60, wiring.attempt_ttl_seconds // 60)),
+        callback_networks=_list(conf.get("callback_networks") or ""))
+
+
+PACKAGE = AcquirerPackage(
+    name="tbc", title="TBC Bank",
+    settings=(
+        Setting("api_key", "TBC_API_KEY", help="the developer app's apikey header"),
+        Setting("client_id", "TBC_CLIENT_ID", help="the merchant's client_id"),
+        Setting("client_secret", "TBC_CLIENT_SECRET", help="the merchant's client_secret"),
+        Setting("base_url", "TBC_BASE_URL", API_URL, help="the API's address"),
+        # Which TBC payment methods the page offers (TBC's numeric codes).
+        Setting("methods", "TBC_METHODS", "5", help="payment methods on TBC's page (codes)"),
+        # TBC publishes no signature for callbacks: when set (comma-separated CIDRs, the
+        # networks TBC names in its contract), callbacks from anywhere else are refused.
+        Setting("callback_networks", "TBC_CALLBACK_NETWORKS", "",
+                help="networks callbacks may come from (CIDRs, comma-separated)"),
+    ),
+    capabilities=CAPABILITIES, build=_build)
+
+__all__ = ["API_URL", "PACKAGE", "TEST_API_URL", "TbcDriver"]

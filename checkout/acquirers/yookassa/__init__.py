@@ -1,7 +1,29 @@
 """YooKassa, payment method `tinkoff_bank`: the buyer is sent to YooMoney's page."""
 
-from checkout.acquirers.yookassa.driver import YOOKASSA_NETWORKS, YooKassaDriver
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from checkout.acquirers.package import AcquirerPackage, Setting, Wiring
+from checkout.acquirers.yookassa.driver import CAPABILITIES, YOOKASSA_NETWORKS, YooKassaDriver
 
 API_URL = "https://api.yookassa.ru/v3/"
 
-__all__ = ["API_URL", "YOOKASSA_NETWORKS", "YooKassaDriver"]
+
+def _build(conf: Mapping[str, Any], wiring: Wiring) -> YooKassaDriver:
+    networks = conf.get("notification_networks") or YOOKASSA_NETWORKS
+    return YooKassaDriver(base_url=conf["base_url"], shop_id=conf["shop_id"],
+                          secret_key=conf["secret_key"], client=wiring.http,
+                          timeout=wiring.timeout, notification_networks=tuple(networks))
+
+
+PACKAGE = AcquirerPackage(
+    name="yookassa", title="YooKassa",
+    settings=(Setting("shop_id", "YOOKASSA_SHOP_ID", help="the shop's id (HTTP Basic user)"),
+              Setting("secret_key", "YOOKASSA_SECRET_KEY",
+                      help="the shop's secret key (HTTP Basic password)"),
+              Setting("base_url", "YOOKASSA_BASE_URL", API_URL, help="the API's address")),
+    capabilities=CAPABILITIES, build=_build)
+
+__all__ = ["API_URL", "PACKAGE", "YOOKASSA_NETWORKS", "YooKassaDriver"]

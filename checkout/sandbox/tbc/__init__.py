@@ -1,1 +1,31 @@
-"""TBC TPay, emulated."""
+"""Emulator of TBC's TPay e-commerce API and of TBC's payment page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from checkout.sandbox.package import DemoMerchant, EmulatorPackage, Setup
+from checkout.sandbox.tbc import routes
+from checkout.sandbox.tbc.emulator import TbcConfig, TbcEmulator
+
+API_KEY = "sandbox-apikey"
+CLIENT_ID = "sandbox-client"
+CLIENT_SECRET = "sandbox-client-secret"  # noqa: S105 - the sandbox's, deliberately public
+
+
+def _make(setup: Setup) -> list[Any]:
+    return [TbcEmulator(TbcConfig(
+        public_url=setup.public_url, api_key=API_KEY, client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET, db_path=setup.state_dir / "tbc.db",
+        callbacks=setup.webhooks), setup.client, setup.faults)]
+
+
+def _endpoint(emulator: TbcEmulator, setup: Setup) -> dict[str, Any]:
+    return {"base_url": f"{setup.public_url}/sandbox/tbc/v1/tpay/", "api_key": API_KEY,
+            "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+
+
+EMULATOR = EmulatorPackage(
+    make=_make, endpoint=_endpoint, routes=routes.routes, demo_merchants=(
+        # TBC's buyers are in Georgia.
+        DemoMerchant("tbc", "mer_demo_tbc", "sk_test_demo_tbc", "TBC Bank", "GEL", "ka"),))

@@ -1,1 +1,33 @@
-"""YooKassa, emulated."""
+"""Emulator of YooKassa's API (payment method `tinkoff_bank`) and of YooMoney's page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from checkout.sandbox.package import DemoMerchant, EmulatorPackage, Setup
+from checkout.sandbox.yookassa import routes
+from checkout.sandbox.yookassa.emulator import YooKassaConfig, YooKassaEmulator
+
+SHOP_ID = "100500"
+SECRET = "test_sandbox_secret_key"  # noqa: S105 - the sandbox's, deliberately public
+
+
+def _make(setup: Setup) -> list[Any]:
+    return [YooKassaEmulator(YooKassaConfig(
+        public_url=setup.public_url, webhook_url=setup.webhook_urls["yookassa"],
+        shop_id=SHOP_ID, secret_key=SECRET, db_path=setup.state_dir / "yookassa.db",
+        pay_seconds=setup.session_ttl_seconds, hold_seconds=setup.hold_seconds,
+        webhooks=setup.webhooks), setup.client, setup.faults)]
+
+
+def _endpoint(emulator: YooKassaEmulator, setup: Setup) -> dict[str, Any]:
+    return {"base_url": f"{setup.public_url}/sandbox/yookassa/v3/", "shop_id": SHOP_ID,
+            "secret_key": SECRET,
+            # The emulator notifies from here, as YooKassa does from its own networks.
+            "notification_networks": ("127.0.0.0/8", "::1/128")}
+
+
+EMULATOR = EmulatorPackage(
+    make=_make, endpoint=_endpoint, routes=routes.routes, demo_merchants=(
+        DemoMerchant("yookassa", "mer_demo_yookassa", "sk_test_demo_yookassa", "YooKassa",
+                     "RUB"),))

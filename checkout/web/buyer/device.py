@@ -14,19 +14,19 @@ from checkout.acquirers.base import Platform
 
 MOBILE_OS = {"iOS": "ios", "iPadOS": "ios", "Android": "android"}
 
-# Bank 131 accepts a few `os` and `browser` values; everything else maps to the closest one.
+# The device in our own words; each acquirer's package says it in its own (Bank 131's
+# `platform_details`, for one).
 OS_VALUE = {
-    "iOS": "ios", "iPadOS": "ios", "Android": "android", "Windows": "windows",
-    "Mac OS X": "linux", "Linux": "linux", "Ubuntu": "linux", "Chrome OS": "linux",
+    **MOBILE_OS, "Windows": "windows", "Mac OS X": "macos", "Linux": "linux",
+    "Ubuntu": "linux", "Chrome OS": "chromeos",
 }
 BROWSER_VALUE = {
     "Chrome": "chrome", "Chrome Mobile": "chrome", "Chrome Mobile iOS": "chrome",
     "Chromium": "chrome", "Firefox": "firefox", "Firefox Mobile": "firefox",
-    "Firefox iOS": "firefox", "Edge": "microsoft edge", "Edge Mobile": "microsoft edge",
-    "MiuiBrowser": "miui", "Jivo Mobile": "jivo mobile",
+    "Firefox iOS": "firefox", "Edge": "edge", "Edge Mobile": "edge", "Safari": "safari",
+    "Mobile Safari": "safari", "Yandex Browser": "yandex", "Opera": "opera",
+    "MiuiBrowser": "miui", "Jivo Mobile": "jivo",
 }
-DEFAULT_OS = {"mobile": "android", "desktop": "windows"}
-DEFAULT_BROWSER = "chrome"  # Safari, Yandex, Opera, in-app browsers: closest accepted value
 
 
 # Real User-Agents are a few hundred characters; the caches key on at most this much of one,
@@ -45,22 +45,14 @@ def _platform_for(user_agent: str, ch_mobile: str) -> Platform:
     family = ua.os.family
     mobile = family in MOBILE_OS or (ua.is_mobile or ua.is_tablet) and family not in (
         "Windows", "Linux", "Chrome OS", "Mac OS X") or ch_mobile.strip() == "?1"
-    kind = "mobile" if mobile else "desktop"
-    os_value = OS_VALUE.get(family, DEFAULT_OS[kind])
-    if kind == "mobile" and os_value not in ("ios", "android"):
-        os_value = DEFAULT_OS[kind]
-    return Platform(type=kind, os=os_value,
-                    browser=BROWSER_VALUE.get(ua.browser.family, DEFAULT_BROWSER))
+    return Platform(type="mobile" if mobile else "desktop", os=OS_VALUE.get(family, ""),
+                    browser=BROWSER_VALUE.get(ua.browser.family, ""))
 
 
 def platform_as(platform: Platform, kind: str) -> Platform:
-    """The buyer's device, described as the other kind (the "wrong device?" switch): an OS
-    the acquirer accepts for that kind, the same browser."""
-    if kind == platform.type:
-        return platform
-    os_value = platform.os if (platform.os in ("ios", "android")) == (kind == "mobile") \
-        else DEFAULT_OS[kind]
-    return Platform(type=kind, os=os_value, browser=platform.browser)
+    """The buyer's device, described as the other kind (the "wrong device?" switch); its
+    acquirer's package picks an OS value it accepts for that kind."""
+    return Platform(type=kind, os=platform.os, browser=platform.browser)
 
 
 # Apps that open links in their own browser, by a mark in their User-Agent. From inside them a

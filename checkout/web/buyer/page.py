@@ -160,18 +160,24 @@ async def page(request: Request) -> Response:
 
 
 def render_page(request: Request, ctx: FlowContext, view: View, token: str, ua: str,
-                ch_mobile: str = "") -> Response:
-    """The whole checkout page for `view`, as a buyer with this User-Agent sees it."""
+                ch_mobile: str = "", *, live: bool = True) -> Response:
+    """The whole checkout page for `view`, as a buyer with this User-Agent sees it. `live`:
+    it polls for news (a sample page has none to poll for)."""
     platform = platform_for(ua, ch_mobile)
+    context = _context(request, ctx, view, token, ua)
+    if not live:
+        context["status_url"] = ""
     return render(request, "checkout/page.html", platform=platform.type,
                   layout=_layout(view, platform.type), headers=_page_headers(view.merchant),
-                  **_context(request, ctx, view, token, ua))
+                  **context)
 
 
 def sample_page(request: Request, ctx: FlowContext, payment: Payment, merchant: Merchant,
                 attempt: Attempt | None, ua: str) -> Response:
-    """The page for records nobody stored (the sandbox's gallery): its forms lead nowhere."""
-    return render_page(request, ctx, view_of(ctx, payment, merchant, attempt), "gallery", ua)
+    """The page for records nobody stored (the sandbox's gallery): its forms lead nowhere, and
+    it does not poll (an unknown token's poll would end the page: 286 swaps in nothing)."""
+    return render_page(request, ctx, view_of(ctx, payment, merchant, attempt), "gallery", ua,
+                       live=False)
 
 
 async def status(request: Request) -> Response:

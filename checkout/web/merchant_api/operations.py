@@ -9,7 +9,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from checkout.errors import InvalidRequest
 from checkout.flow import operations
 from checkout.flow import refunds as refund_flow
 from checkout.flow.context import FlowContext
@@ -23,28 +22,14 @@ from checkout.web.merchant_api.idempotency import (
     read_json,
     request_key,
 )
-
-
-def _amount_only(doc: Any) -> int | None:
-    """Bodies here are empty or {"amount": <minor units>}."""
-    if not isinstance(doc, dict):
-        raise InvalidRequest("the body must be a JSON object", status=400)
-    errors = [{"field": k, "message": "unknown field"} for k in sorted(set(doc) - {"amount"})]
-    amount = doc.get("amount")
-    if amount is not None and (isinstance(amount, bool) or not isinstance(amount, int)
-                               or amount <= 0):
-        errors.append({"field": "amount",
-                       "message": "must be a positive integer number of minor units"})
-    if errors:
-        raise InvalidRequest("the request has invalid fields", errors)
-    return amount
+from checkout.web.merchant_api.requests import parse_amount_only, parse_no_fields
 
 
 async def capture(request: Request) -> Response:
     merchant = await authenticate(request)
     ctx: FlowContext = request.app.state.flow
     doc = read_json(await request.body(), empty_ok=True)
-    amount = _amount_only(doc)
+    amount = parse_amount_only(doc)
 
     async def run(claim: Claim | None) -> tuple[int, Any]:
         p = await operations.capture(ctx, merchant.id, request.path_params["payment_id"],
@@ -57,10 +42,7 @@ async def cancel(request: Request) -> Response:
     merchant = await authenticate(request)
     ctx: FlowContext = request.app.state.flow
     doc = read_json(await request.body(), empty_ok=True)
-    if doc != {}:
-        raise InvalidRequest("cancel takes no body fields", [
-            {"field": k, "message": "unknown field"} for k in sorted(doc)]
-            if isinstance(doc, dict) else None, status=422 if isinstance(doc, dict) else 400)
+    parse_no_fields(doc)
 
     async def run(claim: Claim | None) -> tuple[int, Any]:
         p = await operations.cancel(ctx, merchant.id, request.path_params["payment_id"],
@@ -73,7 +55,7 @@ async def create_refund(request: Request) -> Response:
     merchant = await authenticate(request)
     ctx: FlowContext = request.app.state.flow
     doc = read_json(await request.body(), empty_ok=True)
-    amount = _amount_only(doc)
+    amount = parse_amount_only(doc)
     payment_id = request.path_params["payment_id"]
 
     async def run(claim: Claim | None) -> tuple[int, Any]:

@@ -15,6 +15,7 @@ from checkout.errors import InvalidRequest, NotFound
 from checkout.flow import payments as payment_flow
 from checkout.flow.context import FlowContext
 from checkout.flow.idempotency import Claim
+from checkout.representations.acquirers import acquirer_object
 from checkout.representations.payments import payment_object
 from checkout.store import repo
 from checkout.web.merchant_api.auth import authenticate
@@ -24,7 +25,7 @@ from checkout.web.merchant_api.idempotency import (
     read_json,
     request_key,
 )
-from checkout.web.merchant_api.input import parse_payment_request
+from checkout.web.merchant_api.requests import parse_payment_request
 
 
 async def create_payment(request: Request) -> Response:
@@ -107,9 +108,7 @@ async def acquirer(request: Request) -> Response:
     driver = ctx.acquirers.get(merchant.acquirer)
     if driver is None:
         raise NotFound(f"the acquirer {merchant.acquirer!r} is not configured here")
-    body = {"object": "acquirer", "name": merchant.acquirer,
-            "capabilities": driver.capabilities.describe()}
-    return json_response(200, json.dumps(body))
+    return json_response(200, json.dumps(acquirer_object(merchant.acquirer, driver)))
 
 
 routes = [

@@ -1,0 +1,64 @@
+"""What an acquirer package declares about itself, so that nothing outside it needs to know.
+
+Each package under `checkout.acquirers` exposes one `AcquirerPackage` (Bank 131's exposes two:
+one protocol, two hosts): its name, its settings (environment variables, defaults, which are
+required), its capabilities and its factory. `registry.PACKAGES` lists them; the settings, the
+app and the merchant API read everything else from there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from checkout.acquirers.base import Acquirer, Capabilities
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One value a driver is built with, read from an environment variable."""
+
+    key: str  # the driver's name for it
+    env: str  # the environment variable
+    default: str | None = None  # None: required once the acquirer is enabled
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """What every driver is built with besides its own settings."""
+
+    http: httpx.AsyncClient
+    timeout: float  # seconds to wait for an answer
+    attempt_ttl_seconds: int  # how long a buyer has after the redirect
+    webhook_url: str  # where this acquirer's webhooks reach us (for acquirers told per call)
+
+
+@dataclass(frozen=True)
+class AcquirerPackage:
+    name: str  # as merchants, payments and URLs name it
+    title: str  # as people read it
+    settings: tuple[Setting, ...]
+    capabilities: Capabilities
+    build: Callable[[Mapping[str, Any], Wiring], Acquirer]
+
+    @property
+    def webhook_path(self) -> str:
+        """Where its webhooks are received (`web.acquirer_webhooks`' one route serves every
+        acquirer's, so metrics keep one label) and where the sandbox sends them."""
+        return f"/webhooks/{self.name}"
+
+    def from_env(self, env: Mapping[str, str]) -> dict[str, str] | None:
+        """Its settings from the environment; None when none of its required ones is set
+        (the acquirer is not enabled)."""
+        required = [s for s in self.settings if s.default is None]
+        if not any(env.get(s.env) for s in required):
+            return None
+        return {s.key: env.get(s.env, s.default or "") for s in self.settings}
+
+    def missing(self, conf: Mapping[str, str]) -> list[str]:
+        """The environment variables of required settings that `conf` lacks."""
+        return [s.env for s in self.settings if s.default is None and not conf.get(s.key)]

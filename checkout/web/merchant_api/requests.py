@@ -1,0 +1,192 @@
+"""What a merchant may send: one pydantic model per body, which both validates requests and
+is the OpenAPI document's schema of them.
+
+Every problem is reported at once, per field, as `InvalidRequest` (RFC 9457, 422). Pydantic
+checks each field on its own (strictly: no number in a string, no 1 for true); the rules that
+tie fields together, or need the merchant (its return origins), follow here by hand.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from checkout.domain.money import CURRENCIES, Money, MoneyError
+from checkout.errors import InvalidRequest
+from checkout.flow.payments import PaymentRequest
+from checkout.representations.payments import Customer
+
+MAX_METADATA_KEYS = 50
+
+
+def _field(message: str, *, schema: dict[str, Any] | None = None, **constraints: Any) -> Any:
+    """A field's constraints, and the problem's message when a value breaks them (shown in
+    the OpenAPI document too, as `x-invalid`)."""
+    return Field(json_schema_extra={"x-invalid": message, **(schema or {})}, **constraints)
+
+
+# Where one constraint of a field deserves its own words: (field, pydantic error type).
+_MESSAGE_FOR = {
+    ("amount", "greater_than"): "must be greater than zero",
+    ("description", "string_too_long"): "must be at most 128 characters",
+}
+
+
+class PaymentCreate(BaseModel):
+    """A payment to create. `return_url` is required, except for a merchant-initiated charge
+    of a saved method (nobody to send back)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    amount: Annotated[int, _field("must be an integer number of minor units (kopecks)", gt=0,
+                                  description="minor units (kopecks, tetri, cents); each "
+                                              "acquirer takes its own range per currency")]
+    currency: Annotated[Literal[tuple(CURRENCIES)],  # type: ignore[valid-type]
+                        _field(f"must be one of {', '.join(sorted(CURRENCIES))}")]
+    description: Annotated[str, _field("must be a non-empty string", min_length=1,
+                                       max_length=128, pattern=r"\S")]
+    reference: Annotated[str | None, _field("must be a string of 1 to 128 characters",
+                                            min_length=1, max_length=128)] = None
+    return_url: Annotated[str | None, _field(
+        "is required: an http(s) URL of at most 2048 characters", max_length=2048,
+        schema={"format": "uri"})] = None
+    capture: Annotated[bool, _field("must be true or false",
+                                    description="false: hold, then capture or cancel")] = True
+    customer: Annotated[Customer | None, _field(
+        "must be {\"reference\": <string of 1 to 128 characters>}")] = None
+    metadata: Annotated[
+        dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=512)]],
+        _field(f"must be a flat object of at most {MAX_METADATA_KEYS} string values "
+               "(keys ≤ 64, values ≤ 512 characters)", max_length=MAX_METADATA_KEYS)] = {}
+    save_payment_method: Annotated[bool, _field("must be true or false")] = False
+    payment_method_id: Annotated[str | None, _field(
+        "must be the id of a saved payment method", min_length=1, max_length=40)] = None
+    initiator: Annotated[Literal["merchant", "client"] | None, _field(
+        "with payment_method_id: 'merchant' (no buyer) or 'client'")] = None
+
+
+class AmountOnly(BaseModel):
+    """A capture or a refund: the whole amount (left), or this much of it."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    amount: Annotated[int | None, _field(
+        "must be a positive integer number of minor units", gt=0)] = None
+
+
+class NoFields(BaseModel):
+    """A cancel: no fields."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def _validate(model: type[BaseModel], doc: Any) -> tuple[BaseModel | None,
+                                                         list[dict[str, str]]]:
+    """The model, or None and one error per field (unknown fields first, sorted)."""
+    if not isinstance(doc, dict):
+        raise InvalidRequest("the body must be a JSON object", status=400)
+    try:
+        return model.model_validate(doc), []
+    except ValidationError as exc:
+        unknown: list[dict[str, str]] = []
+        invalid: dict[str, dict[str, str]] = {}
+        for error in exc.errors():
+            name = str(error["loc"][0]) if error["loc"] else ""
+            if error["type"] == "extra_forbidden" and len(error["loc"]) == 1:
+                unknown.append({"field": name, "message": "unknown field"})
+            elif name in model.model_fields:
+                extra = model.model_fields[name].json_schema_extra
+                message = _MESSAGE_FOR.get((name, error["type"])) or (
+                    extra.get("x-invalid") if isinstance(extra, dict) else None)
+                invalid.setdefault(name, {"field": name, "message": str(message or "invalid")})
+        return None, sorted(unknown, key=lambda e: e["field"]) + list(invalid.values())
+
+
+def _has_nul(value: Any) -> bool:
+    # PostgreSQL refuses NUL in text; no merchant means one.
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def parse_payment_request(doc: Any, return_origins: tuple[str, ...]) -> PaymentRequest:
+    parsed, errors = _validate(PaymentCreate, doc)
+    taken = {e["field"] for e in errors}
+
+    def bad(field: str, message: str) -> None:
+        if field not in taken:
+            taken.add(field)
+            errors.append({"field": field, "message": message})
+
+    for name in sorted(set(PaymentCreate.model_fields) & set(doc)):
+        if _has_nul(doc[name]):
+            bad(name, "must not contain NUL characters")
+    amount, currency = doc.get("amount"), doc.get("currency")
+    if "amount" not in taken and "currency" not in taken:
+        try:
+            Money(amount, currency).check_limits()
+        except MoneyError as err:
+            bad("amount", str(err))
+    initiator, method_id = doc.get("initiator"), doc.get("payment_method_id")
+    if method_id is not None:
+        if initiator is None:
+            bad("initiator", "with payment_method_id: 'merchant' (no buyer) or 'client'")
+        if doc.get("save_payment_method") is True:
+            bad("save_payment_method", "a saved method is already saved")
+    elif initiator is not None:
+        bad("initiator", "only with payment_method_id")
+    return_url = doc.get("return_url")
+    if return_url is None and initiator != "merchant":
+        bad("return_url", "is required: an http(s) URL of at most 2048 characters")
+    elif isinstance(return_url, str) and not origin_allowed(return_url, return_origins):
+        bad("return_url", "must be an http(s) URL on one of your allowed origins")
+    if errors or not isinstance(parsed, PaymentCreate):
+        raise InvalidRequest("the payment request has invalid fields", errors)
+    return PaymentRequest(
+        amount=parsed.amount, currency=parsed.currency, description=parsed.description,
+        return_url=parsed.return_url or "", reference=parsed.reference,
+        capture=parsed.capture,
+        customer_reference=parsed.customer.reference if parsed.customer else None,
+        metadata=dict(parsed.metadata), save_payment_method=parsed.save_payment_method,
+        payment_method_id=parsed.payment_method_id, initiator=parsed.initiator)
+
+
+def parse_amount_only(doc: Any) -> int | None:
+    parsed, errors = _validate(AmountOnly, doc)
+    if errors or not isinstance(parsed, AmountOnly):
+        raise InvalidRequest("the request has invalid fields", errors)
+    return parsed.amount
+
+
+def parse_no_fields(doc: Any) -> None:
+    _, errors = _validate(NoFields, doc)
+    if errors:
+        raise InvalidRequest("cancel takes no body fields", errors)
+
+
+def origin_allowed(url: str, patterns: tuple[str, ...]) -> bool:
+    """True when `url` is http(s) on one of the origins; a pattern's port may be '*'."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return False
+    if any(ord(c) < 33 or c == "\x7f" for c in url):
+        return False
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username \
+            or parts.password is not None:
+        return False
+    port = port or (443 if parts.scheme == "https" else 80)
+    for pattern in patterns:
+        p = urlsplit(pattern.replace(":*", ""))
+        if p.scheme != parts.scheme or p.hostname != parts.hostname:
+            continue
+        if pattern.endswith(":*") or (p.port or (443 if p.scheme == "https" else 80)) == port:
+            return True
+    return False
