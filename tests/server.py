@@ -15,9 +15,25 @@ from checkout.settings import Settings
 
 
 def free_port() -> int:
+    """A port free now, for another process to bind (it may be taken meanwhile: see
+    `held_port` for servers in this process)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+# Ports bound by `held_port`, until the LiveServer for them serves on the very socket.
+_HELD: dict[int, socket.socket] = {}
+
+
+def held_port() -> int:
+    """A port bound here from now on, so nothing else (the other test worker, a browser) can
+    take it between choosing it and serving on it."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = int(s.getsockname()[1])
+    _HELD[port] = s
+    return port
 
 
 class LiveServer:
@@ -33,7 +49,13 @@ class LiveServer:
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.settings.port,
                                 log_level="warning", lifespan="on")
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        held = _HELD.pop(self.settings.port, None)
+        if held is not None:
+            held.listen(2048)
+        server = self._server
+        self._thread = threading.Thread(
+            target=lambda: server.run(sockets=[held] if held is not None else None),
+            daemon=True)
         self._thread.start()
         deadline = time.monotonic() + 30
         while not self._server.started:
@@ -50,7 +72,7 @@ class LiveServer:
 
 
 def settings_for(data_dir: Any, database_url: str, **overrides: Any) -> Settings:
-    port = free_port()
+    port = held_port()
     base = Settings(public_url=f"http://127.0.0.1:{port}", port=port, data_dir=data_dir,
                     database_url=database_url, reconcile_interval_seconds=0.5,
                     poll_interval_seconds=0.5, return_delay_seconds=2)

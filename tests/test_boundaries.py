@@ -170,3 +170,11 @@ def test_no_module_outside_an_acquirers_packages_names_it() -> None:
         for line, text in _spoken(tree):
             for found in pattern.findall(text.lower().replace("_", " ")):
                 assert found in mine, f"{path}:{line} names {found!r}"
+
+
+def test_test_modules_share_helpers_not_each_other() -> None:
+    """Helpers live in tests/buyer.py, tests/browsers.py and the like; a test module imported
+    by another would run its tests twice and tie the two together."""
+    for path in sorted((ROOT.parent / "tests").glob("*.py")):
+        names = _imports(ast.parse(path.read_text()))
+        assert not any(n.startswith("tests.test_") for n in names), path.name
