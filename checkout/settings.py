@@ -190,12 +190,12 @@ class Settings:
             raise ConfigError("every key in CHECKOUT_SECRET_KEYS must be at least 32 characters")
         if not self.acquirers:
             raise ConfigError("production mode needs at least one acquirer: " + "; ".join(
-                " ".join(s.env for s in p.settings if s.default is None)
-                for p in registry.PACKAGES))
+                " ".join(s.env for s in p.required) for p in registry.PACKAGES))
         for name, conf in self.acquirers.items():
             missing = registry.BY_NAME[name].missing(conf)
             if missing:
-                raise ConfigError(f"the {name} acquirer also needs {', '.join(missing)}")
+                raise ConfigError(f"the {name} acquirer also needs "
+                                  f"{', '.join(s.env for s in missing)}")
             if "/sandbox/" in conf.get("base_url", ""):
                 raise ConfigError("production mode cannot use the sandbox acquirer")
         if self.sandbox_url:

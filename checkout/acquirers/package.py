@@ -51,14 +51,17 @@ class AcquirerPackage:
         acquirer's, so metrics keep one label) and where the sandbox sends them."""
         return f"/webhooks/{self.name}"
 
+    @property
+    def required(self) -> tuple[Setting, ...]:
+        return tuple(s for s in self.settings if s.default is None)
+
     def from_env(self, env: Mapping[str, str]) -> dict[str, str] | None:
         """Its settings from the environment; None when none of its required ones is set
         (the acquirer is not enabled)."""
-        required = [s for s in self.settings if s.default is None]
-        if not any(env.get(s.env) for s in required):
+        if not any(env.get(s.env) for s in self.required):
             return None
         return {s.key: env.get(s.env, s.default or "") for s in self.settings}
 
-    def missing(self, conf: Mapping[str, str]) -> list[str]:
-        """The environment variables of required settings that `conf` lacks."""
-        return [s.env for s in self.settings if s.default is None and not conf.get(s.key)]
+    def missing(self, conf: Mapping[str, str]) -> list[Setting]:
+        """The required settings that `conf` lacks."""
+        return [s for s in self.required if not conf.get(s.key)]

@@ -34,8 +34,6 @@ log = logging.getLogger("checkout.flow")
 A, P = AttemptStatus, PaymentStatus
 
 
-
-
 # ---- starting ------------------------------------------------------------------------------
 
 async def start_attempt(ctx: FlowContext, payment_id: str, platform: Platform,

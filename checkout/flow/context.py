@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from checkout.acquirers.base import Acquirer
 from checkout.flow.versions import VersionCache
@@ -33,6 +33,13 @@ class FlowContext:
 
     def acquirer(self, name: str) -> Acquirer:
         return self.acquirers[name]
+
+    @property
+    def work_lease(self) -> timedelta:
+        """How long a piece of work may hold what it claimed (a background job, a merchant's
+        request under its Idempotency-Key) before it counts as dead: longer than several
+        acquirer calls can take."""
+        return timedelta(seconds=4 * self.settings.acquirer_timeout_seconds + 30)
 
     @property
     def vault(self) -> Vault:

@@ -8,8 +8,8 @@ already made). A use case that creates something keeps its answer in the very tr
 creates it (`Claim.keep`), so no crash can leave the thing made and the key free.
 
 A reservation belongs to the instance running it: one that restarts frees its own at once
-(`release_all_of`); another's is taken over once it is older than the lease, longer than any
-use case can run (four acquirer calls and some).
+(`release_all_of`); another's is taken over once it is older than `FlowContext.work_lease`,
+the lease background jobs hold their claims for too.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -50,21 +49,16 @@ class Claim:
 
     def __init__(self, once: Once) -> None:
         self.once = once
-        self.kept = False
 
     async def keep(self, conn: AsyncConnection, status: int, obj: Any) -> None:
-        """Store the answer inside the caller's transaction, with what it made."""
+        """Store the answer inside the caller's transaction, with what it made (whether it
+        was kept is then the database's to say: only if that transaction committed)."""
         await keys.settle(conn, merchant_id=self.once.merchant_id, key=self.once.key,
                           status_code=status, body=_text(obj))
-        self.kept = True
 
 
 # The use case: given the claim (None without a key), returns (status, answer object).
 Action = Callable[[Claim | None], Awaitable[tuple[int, Any]]]
-
-
-def lease(ctx: FlowContext) -> timedelta:
-    return timedelta(seconds=4 * ctx.settings.acquirer_timeout_seconds + 10)
 
 
 async def run_once(ctx: FlowContext, once: Once | None, action: Action) -> Answer:
@@ -74,23 +68,24 @@ async def run_once(ctx: FlowContext, once: Once | None, action: Action) -> Answe
     replay = await _reserve(ctx, once)
     if replay is not None:
         return replay
-    claim = Claim(once)
     try:
-        status, obj = await action(claim)
-        body = _text(obj)
+        status, obj = await action(Claim(once))
     except CheckoutError as err:
-        if claim.kept:
-            raise  # what it made is kept with its answer; that answer is the replay
-        if err.status >= 500:
-            await _release(ctx, once)
-            raise
-        problem = err.problem()
-        problem["instance"] = once.path
-        status, body = err.status, _text(problem)
-    except BaseException:
-        if not claim.kept:
-            await _release(ctx, once)
+        if err.status < 500:
+            problem = err.problem()
+            problem["instance"] = once.path
+            async with ctx.db.transaction() as conn:
+                # Not over an answer kept with what the request made: that one is the replay.
+                if await keys.settle(conn, merchant_id=once.merchant_id, key=once.key,
+                                     status_code=err.status, body=_text(problem),
+                                     only_running=True):
+                    return Answer(err.status, _text(problem))
+        await _release(ctx, once)  # a kept answer stays (only a reservation is released)
         raise
+    except BaseException:
+        await _release(ctx, once)
+        raise
+    body = _text(obj)
     async with ctx.db.transaction() as conn:
         await keys.settle(conn, merchant_id=once.merchant_id, key=once.key, status_code=status,
                           body=body)
@@ -113,7 +108,7 @@ async def _reserve(ctx: FlowContext, once: Once) -> Answer | None:
         if not seen.running:
             return Answer(seen.status_code, seen.body)
         # Its first run died with its process: this retry runs it again.
-        if now - seen.created_at > lease(ctx) and await keys.take_over(
+        if now - seen.created_at > ctx.work_lease and await keys.take_over(
                 conn, merchant_id=once.merchant_id, key=once.key, seen=seen.created_at,
                 owner=ctx.settings.instance_name, now=now):
             return None

@@ -48,8 +48,7 @@ class Claimer:
         self._owner = ctx.settings.instance_name
         self._working: set[str] = set()
         self.stopping = asyncio.Event()
-        # A holder that hangs longer than this loses the claim: several acquirer calls' worth.
-        self._lease = timedelta(seconds=4 * ctx.settings.acquirer_timeout_seconds + 30)
+        self._lease = ctx.work_lease  # a holder that hangs longer loses the claim
         self._cooldown = timedelta(seconds=ctx.settings.reconcile_interval_seconds)
         self._retention_at: datetime | None = None
 

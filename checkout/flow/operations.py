@@ -63,11 +63,12 @@ async def capture(ctx: FlowContext, merchant_id: str, payment_id: str,
 async def cancel(ctx: FlowContext, merchant_id: str, payment_id: str, *,
                  again: bool = False) -> Payment:
     """Release a hold, or stop a payment nobody has paid yet. `again` as for `capture`."""
-    async def record(tx: cas.Versioned) -> tuple[Payment, bool]:
+    async def record(tx: cas.Versioned) -> bool:
+        """True when the acquirer must now be asked to cancel."""
         payment = await _owned(tx.conn, merchant_id, payment_id)
         if again and payment.status is P.CANCELED and \
                 payment.last_error_code == CANCELED_BY_MERCHANT:
-            return payment, False
+            return False
         if payment.status not in (P.PENDING, P.WAITING_FOR_CAPTURE):
             raise Conflict(f"a {payment.status} payment cannot be canceled"
                            + ("; refund it instead" if payment.status is P.SUCCEEDED else ""))
@@ -80,7 +81,7 @@ async def cancel(ctx: FlowContext, merchant_id: str, payment_id: str, *,
         reason = {"last_error_code": CANCELED_BY_MERCHANT}
         if at_acquirer:
             await tx.payment(payment, pending_operation="cancel", **reason)
-            return payment, True
+            return True
         # Nothing at the acquirer can still take money: cancel here and now.
         await tx.payment(payment, status=P.CANCELED, pending_operation=None, **reason)
         if latest is not None and latest.status in LIVE_ATTEMPT:
@@ -89,11 +90,9 @@ async def cancel(ctx: FlowContext, merchant_id: str, payment_id: str, *,
         assert after is not None
         tx.told = await outbox.payment_changed(tx.conn, payment, after,
                                                ctx.checkout_url(after), new_id("evt"), tx.now)
-        return after, False
+        return False
 
-    payment, at_acquirer = await cas.write(ctx, "record a cancel", record,
-                                           payment_id=payment_id)
-    if at_acquirer:
+    if await cas.write(ctx, "record a cancel", record, payment_id=payment_id):
         await news.perform_pending(ctx, payment_id, raise_errors=True)
     return await _reload(ctx, payment_id)
 

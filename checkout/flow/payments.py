@@ -85,7 +85,7 @@ async def _insert(ctx: FlowContext, merchant: Merchant, req: PaymentRequest,
                   claim: Claim | None) -> Payment:
     now = ctx.now()
     async with ctx.db.transaction() as conn:
-        _check_capabilities(ctx, merchant, req)  # after a replay: an answer given stays given
+        _check_capabilities(ctx, merchant, req)
         if req.payment_method_id is not None:
             method = await repo.payment_method(conn, req.payment_method_id, merchant.id)
             if method is None or method.disabled_at is not None:

@@ -44,9 +44,14 @@ async def take_over(conn: AsyncConnection, *, merchant_id: str, key: str, seen: 
 
 
 async def settle(conn: AsyncConnection, *, merchant_id: str, key: str, status_code: int,
-                 body: str) -> None:
-    await conn.execute(update(keys).where(_this(merchant_id, key))
-                       .values(status_code=status_code, response_body=body, owner=None))
+                 body: str, only_running: bool = False) -> bool:
+    """Store the answer; with `only_running`, only over a reservation (no answer yet)."""
+    where = _this(merchant_id, key)
+    if only_running:
+        where = and_(where, keys.c.status_code == 0)
+    done = await conn.execute(update(keys).where(where)
+                              .values(status_code=status_code, response_body=body, owner=None))
+    return done.rowcount == 1
 
 
 async def release(conn: AsyncConnection, *, merchant_id: str, key: str) -> None:

@@ -3,7 +3,7 @@ declarations in one place."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ def _pem(conf: Mapping[str, Any], *names: str) -> bytes:
     raise ValueError(f"missing key: {names[0]}")
 
 
-def _factory(name: str):  # type: ignore[no-untyped-def]
+def _factory(name: str) -> Callable[[Mapping[str, Any], Wiring], Bank131Driver]:
     def build(conf: Mapping[str, Any], wiring: Wiring) -> Bank131Driver:
         return Bank131Driver(
             name=name, base_url=conf["base_url"], project=conf["project"],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
@@ -16,7 +15,7 @@ from checkout.flow.idempotency import Claim
 from checkout.representations.events import event_object
 from checkout.store import webhooks
 from checkout.web.merchant_api.auth import authenticate
-from checkout.web.merchant_api.idempotency import answer_once, json_response
+from checkout.web.merchant_api.idempotency import answer_once, json_answer
 
 
 async def list_events(request: Request) -> Response:
@@ -42,9 +41,8 @@ async def list_events(request: Request) -> Response:
                                           payment_id=q.get("payment_id"))
         page = rows[:limit]
         deliveries = await webhooks.deliveries_of(conn, [r.id for r in page])
-    return json_response(200, json.dumps({"object": "list", "has_more": len(rows) > limit,
-                                          "data": [event_object(r, deliveries) for r in page]},
-                                         ensure_ascii=False))
+    return json_answer(200, {"object": "list", "has_more": len(rows) > limit,
+                             "data": [event_object(r, deliveries) for r in page]})
 
 
 async def get_event(request: Request) -> Response:
@@ -55,7 +53,7 @@ async def get_event(request: Request) -> Response:
         if row is None:
             raise NotFound("no such event")
         deliveries = await webhooks.deliveries_of(conn, [row.id])
-    return json_response(200, json.dumps(event_object(row, deliveries), ensure_ascii=False))
+    return json_answer(200, event_object(row, deliveries))
 
 
 async def resend_event(request: Request) -> Response:

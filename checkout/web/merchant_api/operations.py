@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
@@ -18,7 +17,7 @@ from checkout.representations.refunds import refund_object
 from checkout.web.merchant_api.auth import authenticate
 from checkout.web.merchant_api.idempotency import (
     answer_once,
-    json_response,
+    json_answer,
     read_json,
     request_key,
 )
@@ -72,7 +71,7 @@ async def list_refunds(request: Request) -> Response:
                                                    request.path_params["payment_id"])
     doc = {"object": "list", "has_more": False,
            "data": [refund_object(r, currency) for r in reversed(refunds)]}
-    return json_response(200, json.dumps(doc))
+    return json_answer(200, doc)
 
 
 async def refunds(request: Request) -> Response:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +20,7 @@ from checkout.store import repo
 from checkout.web.merchant_api.auth import authenticate
 from checkout.web.merchant_api.idempotency import (
     answer_once,
-    json_response,
+    json_answer,
     read_json,
     request_key,
 )
@@ -82,7 +81,7 @@ async def list_payments(request: Request) -> Response:
     page = found[:limit]
     doc = {"object": "list", "has_more": len(found) > limit,
            "data": [payment_object(p, ctx.checkout_url(p)) for p in page]}
-    return json_response(200, json.dumps(doc, ensure_ascii=False))
+    return json_answer(200, doc)
 
 
 async def get_payment(request: Request) -> Response:
@@ -93,7 +92,7 @@ async def get_payment(request: Request) -> Response:
     if payment is None:
         raise NotFound("no such payment")
     body = payment_object(payment, ctx.checkout_url(payment))
-    return json_response(200, json.dumps(body, ensure_ascii=False))
+    return json_answer(200, body)
 
 
 async def payments(request: Request) -> Response:
@@ -108,7 +107,7 @@ async def acquirer(request: Request) -> Response:
     driver = ctx.acquirers.get(merchant.acquirer)
     if driver is None:
         raise NotFound(f"the acquirer {merchant.acquirer!r} is not configured here")
-    return json_response(200, json.dumps(acquirer_object(merchant.acquirer, driver)))
+    return json_answer(200, acquirer_object(merchant.acquirer, driver))
 
 
 routes = [
