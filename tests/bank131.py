@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,22 @@ def session_at(base_url: str, data_dir: Path, session_id: str) -> dict[str, Any]
     resp = partner_call_at(base_url, data_dir, "session/status", {"session_id": session_id})
     assert resp.status_code == 200, resp.text
     return resp.json()["session"]  # type: ignore[no-any-return]
+
+
+def bank_record(data_dir: Path, session_id: str, host: str = "bank131") -> dict[str, Any]:
+    """The session as the emulated bank keeps it, its own notes included (`captured`: what it
+    took; the wire shows only the fee)."""
+    with sqlite3.connect(data_dir / "sandbox" / f"{host}.db") as db:
+        row = db.execute("SELECT doc FROM sessions WHERE id = ?", (session_id,)).fetchone()
+    assert row is not None, session_id
+    return json.loads(row[0])  # type: ignore[no-any-return]
+
+
+def captured_at_bank(session: dict[str, Any]) -> int:
+    """What the emulated bank took for a session kept by `bank_record` (0: nothing)."""
+    if session["status"] != "accepted":
+        return 0
+    return int(session["acquiring_payments"][0]["captured"])
 
 
 def send_webhook(server: LiveServer, event_type: str, session: dict[str, Any],

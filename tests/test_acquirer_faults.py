@@ -104,7 +104,7 @@ def _money_taken(shop: Shop, doc: dict[str, Any]) -> tuple[int, int]:
     """(captured, refunded) at the acquirer, in minor units."""
     if shop.acquirer == "bank131":
         pay = doc["acquiring_payments"][0]
-        captured = pay["amounts"]["gross"]["amount"] if doc["status"] == "accepted" else 0
+        captured = pay["captured"] if doc["status"] == "accepted" else 0  # the bank's own note
         refunded = sum(r["amount_details"]["amount"] for r in pay.get("refunds", [])
                        if r["status"] == "accepted")
         return captured, refunded

@@ -109,7 +109,7 @@ def test_late_and_out_of_order_webhooks_never_undo_a_success(
     assert done["status"] == "succeeded" and done["captured_amount"] == payment["amount"]
 
 
-def test_the_emulator_refuses_unsigned_calls_and_replays_idempotent_ones(
+def test_the_emulator_refuses_unsigned_calls_and_reused_idempotency_keys(
         server: LiveServer) -> None:
     body = {"payment_details": {"type": "internet_banking",
                                 "internet_banking": {"type": "tpay"}},
@@ -124,14 +124,14 @@ def test_the_emulator_refuses_unsigned_calls_and_replays_idempotent_ones(
         "code": "authentication_error", "description": "invalid X-PARTNER-SIGN"}}
     first = partner_call(server, "session/init/payment", body, **{
         "X-PARTNER-IDEMPOTENCY-KEY": "k-1"})
-    again = partner_call(server, "session/init/payment", body, **{
-        "X-PARTNER-IDEMPOTENCY-KEY": "k-1"})
-    assert first.status_code == again.status_code == 200
-    assert first.json()["session"]["id"] == again.json()["session"]["id"]
-    other = partner_call(server, "session/init/payment", {**body, "metadata": {"x": "1"}},
-                         **{"X-PARTNER-IDEMPOTENCY-KEY": "k-1"})
-    assert other.status_code == 409
-    assert other.json()["error"]["code"] == "idempotency_key_already_exists"
+    assert first.status_code == 200
+    # Whether the bank replays a key's first answer is undocumented; the official SDK knows
+    # only the refusal. The emulator takes that strict reading, same body or not.
+    for repeat in (body, {**body, "metadata": {"x": "1"}}):
+        again = partner_call(server, "session/init/payment", repeat,
+                             **{"X-PARTNER-IDEMPOTENCY-KEY": "k-1"})
+        assert again.status_code == 409
+        assert again.json()["error"]["code"] == "idempotency_key_already_exists"
     bad = partner_call(server, "session/init/payment", {**body, "amount_details": {
         "amount": "100", "currency": "RUB"}})
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_request"

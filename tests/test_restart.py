@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from checkout.notify.signing import new_secret
-from tests.bank131 import session_at
+from tests.bank131 import bank_record, captured_at_bank
 from tests.buyer import (
     checkout_with_link,
     decide,
@@ -154,8 +154,8 @@ def test_kill_9_during_a_capture_neither_loses_nor_doubles_it(tmp_path: Path,
         done = wait_for_status(api, payment["id"], "succeeded", timeout=30)
         assert done["captured_amount"] == 60_00
         ref = query(process.env["DATABASE_URL"], "SELECT acquirer_ref FROM attempts")[0][0]
-        session = session_at(process.url, Path(process.env["CHECKOUT_DATA_DIR"]), ref)
-        assert session["acquiring_payments"][0]["amounts"]["gross"]["amount"] == 60_00
+        kept = bank_record(Path(process.env["CHECKOUT_DATA_DIR"]), ref)
+        assert captured_at_bank(kept) == 60_00
     finally:
         if process.proc and process.proc.poll() is None:
             process.kill()

@@ -295,7 +295,7 @@ def _bank(c: Cluster) -> dict[str, dict[str, int]]:
         if doc["status"] == "accepted":
             pay = doc["acquiring_payments"][0]
             mine["charges"] += 1
-            mine["captured"] += pay["amounts"]["gross"]["amount"]
+            mine["captured"] += pay["captured"]  # the emulated bank's own note of it
             mine["refunded"] += sum(r["amount_details"]["amount"]
                                     for r in pay.get("refunds", []) if r["status"] == "accepted")
     return out

@@ -76,6 +76,12 @@ class Snapshot:
     # For acquirers that keep no list of refunds, only a running total (TBC): what has been
     # refunded so far, so a refund whose answer was lost can be recognised as done.
     refunded_amount: int | None = None
+    # False: the acquirer says this failure or cancel may still change (Bank 131's `error`
+    # status is "not final"): the attempt stays watched, and a later success is taken.
+    final: bool = True
+    # Our attempt id as the acquirer echoes it (TBC's `merchantPaymentId`), read from its own
+    # authenticated answer: lets a session whose start answer was lost find its attempt.
+    attempt_hint: str = ""
 
 
 @dataclass(frozen=True)

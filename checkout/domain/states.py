@@ -61,6 +61,9 @@ class Watch(StrEnum):
     # Ended on our side only: its acquirer cannot cancel a session nobody has paid yet, so the
     # buyer may still pay there (and that money is then given back or taken, never lost).
     CANCELED_HERE = "canceled_here"
+    # Failed or canceled by the acquirer's word, but its word is not final (Bank 131's session
+    # `error`: "wait for a final status"): it may still end paid.
+    NOT_FINAL = "not_final"
 
 
 class Debt(StrEnum):
@@ -106,11 +109,12 @@ ATTEMPT_TRANSITIONS: dict[AttemptStatus, frozenset[AttemptStatus]] = {
                              A.EXPIRED}),
     A.AWAITING_BUYER: frozenset({A.AUTHORIZED, A.SUCCEEDED, A.FAILED, A.CANCELED, A.EXPIRED}),
     A.AUTHORIZED: frozenset({A.SUCCEEDED, A.CANCELED, A.FAILED}),
-    # A success may still arrive on an attempt we gave up on: money must never be lost.
+    # A success may still arrive on an attempt we gave up on, or that the acquirer said had
+    # failed (some say so before their final word): money must never be lost.
     A.CANCELED: frozenset({A.SUCCEEDED, A.AUTHORIZED}),
     A.EXPIRED: frozenset({A.SUCCEEDED, A.AUTHORIZED}),
+    A.FAILED: frozenset({A.SUCCEEDED, A.AUTHORIZED}),
     A.SUCCEEDED: frozenset(),
-    A.FAILED: frozenset(),
 }
 
 FINAL_PAYMENT = frozenset(s for s, nxt in PAYMENT_TRANSITIONS.items() if not nxt)

@@ -98,6 +98,8 @@ async def _apply_once(ctx: FlowContext, tx: cas.Versioned, attempt_id: str, snap
     payment = await repo.payment(tx.conn, attempt.payment_id)
     assert payment is not None
     target = ATTEMPT_STATUS_FOR[snap.state]
+    if not snap.final and target in (A.FAILED, A.CANCELED):
+        watch = watch or Watch.NOT_FINAL
     changes: dict[str, object] = {}
     if snap.ref and not attempt.acquirer_ref:
         changes["acquirer_ref"] = snap.ref
@@ -146,8 +148,12 @@ def _payment_effect(payment: Payment, attempt: Attempt, target: AttemptStatus,
     """What an attempt's new status does to its payment (always at least a version bump)."""
     if target is A.SUCCEEDED:
         if payment_can_move(payment.status, P.SUCCEEDED):
-            captured = snap.captured_amount if snap.captured_amount is not None else \
-                payment.amount
+            captured = snap.captured_amount
+            if captured is None:
+                # The acquirer did not say (Bank 131's webhooks may carry no gross): a capture
+                # we asked for took what we asked; otherwise the whole amount.
+                captured = payment.pending_amount if payment.pending_operation == "capture" \
+                    and payment.pending_amount is not None else payment.amount
             return {"status": P.SUCCEEDED, "captured_amount": min(captured, payment.amount),
                     "last_error_code": None, "pending_operation": None,
                     "pending_amount": None}

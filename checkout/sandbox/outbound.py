@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -27,12 +28,17 @@ SENDING_AT_ONCE = 16
 
 
 class Outbound:
+    """`attempts`: how many tries a webhook gets (None: until answered 200, within `window`
+    seconds), at intervals growing from `first_delay` to at most `max_delay` seconds."""
+
     def __init__(self, acquirer: str, client: httpx.AsyncClient, faults: FaultBook,
-                 attempts: int = 6) -> None:
+                 attempts: int | None = 6, *, first_delay: float = 0.5,
+                 max_delay: float = 60.0, window: float = 24 * 3600) -> None:
         self._acquirer = acquirer
         self._client = client
         self._faults = faults
         self._attempts = attempts
+        self._first_delay, self._max_delay, self._window = first_delay, max_delay, window
         self._tasks: set[asyncio.Task[None]] = set()
         self._held: dict[str, _Held] = {}
         # A bank sends a bounded number of webhooks at once; an unbounded burst would also
@@ -81,8 +87,12 @@ class Outbound:
         return task
 
     async def _deliver(self, url: str, body: bytes, headers: dict[str, str]) -> None:
-        delay = 0.5
-        for _ in range(self._attempts):
+        delay = self._first_delay
+        give_up = time.monotonic() + self._window
+        tries = 0
+        while (self._attempts is None or tries < self._attempts) and \
+                time.monotonic() < give_up:
+            tries += 1
             try:
                 async with self._sending:
                     resp = await self._client.post(url, content=body, headers=headers,
@@ -93,7 +103,7 @@ class Outbound:
             except httpx.HTTPError as exc:
                 log.info("sandbox %s webhook failed: %s", self._acquirer, type(exc).__name__)
             await asyncio.sleep(delay)
-            delay *= 2
+            delay = min(delay * 2, self._max_delay)
 
     async def close(self) -> None:
         tasks = list(self._tasks)

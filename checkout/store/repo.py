@@ -208,7 +208,8 @@ async def attempts_to_check(conn: AsyncConnection, *, quiet_since: datetime,
       or never started there and not tried since `unstarted_since`;
     - ones we ended (by our own clock, or canceled where the acquirer cannot cancel) after
       `watch_since[their acquirer]`, and unheard of since `quiet_since`: the buyer may still
-      have approved at the last second, and with webhooks off only we can notice."""
+      have approved at the last second, and with webhooks off only we can notice;
+    - ones the acquirer failed with a word it says is not final, as long."""
     last_news = func.coalesce(attempts.c.checked_at, attempts.c.updated_at)
     live = and_(
         attempts.c.status.in_([str(s) for s in LIVE_ATTEMPT]),
@@ -218,7 +219,10 @@ async def attempts_to_check(conn: AsyncConnection, *, quiet_since: datetime,
     )
     ended_here = or_(attempts.c.status == str(AttemptStatus.EXPIRED),
                      and_(attempts.c.status == str(AttemptStatus.CANCELED),
-                          attempts.c.watch == str(Watch.CANCELED_HERE)))
+                          attempts.c.watch == str(Watch.CANCELED_HERE)),
+                     and_(attempts.c.status.in_([str(AttemptStatus.FAILED),
+                                                 str(AttemptStatus.CANCELED)]),
+                          attempts.c.watch == str(Watch.NOT_FINAL)))
     watched = and_(ended_here,
                    attempts.c.acquirer_ref.is_not(None),
                    or_(*[and_(attempts.c.acquirer == name, attempts.c.updated_at > since)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 from typing import Any
@@ -18,6 +19,7 @@ from checkout.acquirers.base import (
     Capabilities,
     Family,
     Notice,
+    SessionState,
     Snapshot,
     StartRequest,
     redact,
@@ -34,6 +36,10 @@ CAPABILITIES = Capabilities(
     partial_refund=True,
     recurring=True,
 )
+
+
+# The error code the official SDK handles apart: this idempotency key was used before.
+KEY_SEEN = "idempotency_key_already_exists"
 
 
 class Bank131Driver:
@@ -89,7 +95,13 @@ class Bank131Driver:
         body: dict[str, Any] = {"session_id": ref}
         if amount is not None:
             body["amount_details"] = wire.amount_details(amount)
-        return await self._call("session/capture", body, idempotency_key)
+        snap = await self._call("session/capture", body, idempotency_key)
+        if snap.state is SessionState.SUCCEEDED and snap.captured_amount is None and \
+                amount is not None:
+            # The bank's examples show `amounts.fee` without `gross`: what was captured is what
+            # we asked for.
+            snap = dataclasses.replace(snap, captured_amount=amount.amount)
+        return snap
 
     async def refund(self, ref: str, amount: Money, idempotency_key: str) -> Snapshot:
         body = {"session_id": ref, "amount_details": wire.amount_details(amount)}
@@ -132,7 +144,20 @@ class Bank131Driver:
         ).decode()
 
     async def _call(self, method: str, payload: dict[str, Any], key: str | None) -> Snapshot:
-        doc = await self._post(method, payload, key)
+        try:
+            doc = await self._post(method, payload, key)
+        except AcquirerError as err:
+            if err.code != KEY_SEEN:
+                raise
+            # The bank has taken a call with this key before (its answer was lost to us); what
+            # a repeat returns is undocumented, so read where the session is instead.
+            session_id = payload.get("session_id")
+            if not isinstance(session_id, str):
+                # A start: the session's id is in the answer we lost. Its webhooks name our
+                # attempt in the metadata; until then, wait.
+                raise AcquirerError(f"Bank 131 {method}: started before, answer lost",
+                                    code=KEY_SEEN, temporary=True) from err
+            return await self.fetch(session_id)
         session = doc.get("session")
         if not isinstance(session, dict):
             raise AcquirerError(f"Bank 131 {method}: answer without a session", temporary=True)

@@ -43,9 +43,11 @@ def init_payment_body(req: StartRequest) -> dict[str, Any]:
 
 ATTEMPT_KEY = "checkout_attempt"
 
-# Error codes that mean "the payer's 20 minutes ran out" rather than a decline (unconfirmed
-# names: the public docs give the limit, not the code; keep the table tolerant).
-EXPIRY_CODES = frozenset({"session_expired", "timeout", "expired"})
+# Error codes (developer.131.ru, errors reference) that mean time ran out or the session was
+# ended, not a decline. A hold left uncaptured (`capture_timeout`) is released: canceled.
+EXPIRY_CODES = frozenset({"confirm_timeout", "provider_timeout"})
+CANCEL_CODES = frozenset({"capture_timeout", "session_cancelled",
+                          "session_cancelled_by_partner"})
 
 
 def _first_payment(session: dict[str, Any]) -> dict[str, Any]:
@@ -98,13 +100,18 @@ def snapshot(session: dict[str, Any]) -> Snapshot:
         return Snapshot(ref, SessionState.SUCCEEDED, recurrent_token=str(token or ""),
                         captured_amount=gross if isinstance(gross, int) else None,
                         refunds=_refunds(payment))
-    if status == "cancelled":
-        return Snapshot(ref, SessionState.CANCELED, error_code=code, error_message=message)
+    # Bank 131: a session in `error` is not final ("wait for a final transaction status"): it
+    # may still end `accepted`, so it ends here only as far as the buyer sees, and is watched.
+    final = status != "error"
+    if status == "cancelled" or code in CANCEL_CODES:
+        return Snapshot(ref, SessionState.CANCELED, error_code=code or "cancelled",
+                        error_message=message, final=final)
     if (status == "error" or pay_status == "failed") and code in EXPIRY_CODES:
-        return Snapshot(ref, SessionState.EXPIRED, error_code=code, error_message=message)
+        return Snapshot(ref, SessionState.EXPIRED, error_code=code, error_message=message,
+                        final=final)
     if status == "error" or pay_status == "failed":
         return Snapshot(ref, SessionState.FAILED, error_code=code or "failed",
-                        error_message=message)
+                        error_message=message, final=final)
     next_action = session.get("next_action")
     if next_action == "confirm":
         return Snapshot(ref, SessionState.NEEDS_CONFIRM)

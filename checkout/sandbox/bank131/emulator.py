@@ -35,6 +35,9 @@ from checkout.sandbox.lifecycle import Emulator
 from checkout.sandbox.outbound import Outbound
 
 PLATFORM_TYPES = ("mobile", "desktop")
+# The only `os` and `browser` values Bank 131's T-Pay documentation lists.
+PLATFORM_OS = ("ios", "android", "windows", "linux")
+PLATFORM_BROWSERS = ("chrome", "firefox", "microsoft edge", "miui", "jivo mobile")
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,9 @@ class EmulatorConfig:
     hold_seconds: int = 7 * 24 * 3600
     refund_seconds: float = 0.3  # how long a refund stays in_progress before it completes
     webhooks: bool = True
-    webhook_attempts: int = 6
+    # The bank retries an unanswered webhook "at growing intervals" until it is answered 200
+    # (None: no count; the outbound queue's time window still ends it).
+    webhook_attempts: int | None = None
     # Fault injection: seconds to wait before answering a method (e.g. {"session/capture": 3}),
     # so tests can kill a partner mid-call.
     slow: dict[str, float] = field(default_factory=dict)
@@ -66,6 +71,18 @@ class ApiError(Exception):
 
     def body(self) -> dict[str, Any]:
         return {"status": "error", "error": {"code": self.code, "description": self.description}}
+
+
+def _captured(payment: dict) -> int:
+    """What the bank took for a payment (its own record; the wire shows only the fee)."""
+    return int(payment.get("captured", payment["amount_details"]["amount"]))
+
+
+def _public(session: dict) -> dict:
+    """The session as the bank shows it: without the emulator's own notes."""
+    return {**session, "acquiring_payments": [
+        {k: v for k, v in payment.items() if k != "captured"}
+        for payment in session.get("acquiring_payments", [])]}
 
 
 def _now_iso() -> str:
@@ -135,10 +152,10 @@ class Bank131Emulator(Emulator):
         digest = hashlib.sha256(method.encode() + b"\0" + body).hexdigest()
         seen = self._store.remembered(self.config.project, key)
         if seen:
-            if seen[0] != digest:
-                raise ApiError(409, "idempotency_key_already_exists",
-                               "idempotency key was used for another request")
-            return seen[1], json.loads(seen[2])
+            # The official SDK knows this error; whether the bank ever replays the first
+            # answer is undocumented, so the emulator takes the strict reading: it never does.
+            raise ApiError(409, "idempotency_key_already_exists",
+                           "this idempotency key was used before")
         try:
             status, answer = 200, await self._dispatch(method, payload)
         except ApiError as err:
@@ -178,7 +195,7 @@ class Bank131Emulator(Emulator):
             answer = await handler(payload)
         if method.startswith("recurrent/"):
             return {"status": "ok", "recurrent": answer}
-        return {"status": "ok", "session": answer}
+        return {"status": "ok", "session": _public(answer)}
 
     # ---- methods ---------------------------------------------------------------------------
 
@@ -225,9 +242,18 @@ class Bank131Emulator(Emulator):
         options = payload.get("payment_options") or {}
         platform = options.get("platform_details") or {}
         merchant_initiated = by_token and details["recurrent"]["initiator"] == "merchant"
-        if not merchant_initiated and platform.get("type") not in PLATFORM_TYPES:
-            raise ApiError(400, "invalid_request",
-                           "payment_options.platform_details.type must be mobile or desktop")
+        if not merchant_initiated:
+            if platform.get("type") not in PLATFORM_TYPES:
+                raise ApiError(400, "invalid_request",
+                               "payment_options.platform_details.type must be mobile or desktop")
+            if platform.get("os") not in PLATFORM_OS:
+                raise ApiError(400, "invalid_request",
+                               f"payment_options.platform_details.os must be one of "
+                               f"{', '.join(PLATFORM_OS)}")
+            if platform.get("browser") not in PLATFORM_BROWSERS:
+                raise ApiError(400, "invalid_request",
+                               f"payment_options.platform_details.browser must be one of "
+                               f"{', '.join(PLATFORM_BROWSERS)}")
         # One documentation example nests `recurrent` in platform_details: accept both.
         recurrent = bool(options.get("recurrent") or platform.get("recurrent"))
         session["status"] = "in_progress"
@@ -236,7 +262,6 @@ class Bank131Emulator(Emulator):
             "customer": payload.get("customer") or {},
             "payment_details": details,
             "amount_details": {"amount": value, "currency": "RUB"},
-            "amounts": {"gross": {"amount": value, "currency": "RUB"}},
             "payment_options": {**options, "recurrent": recurrent},
             "metadata": payload.get("metadata"),
         }]
@@ -284,7 +309,8 @@ class Bank131Emulator(Emulator):
             if session["status"] == "cancelled":
                 return session
             raise ApiError(400, "invalid_request", f"session is {session['status']}")
-        self._end(session, "cancelled", "cancelled", "cancelled by the partner")
+        self._end(session, "cancelled", "session_cancelled_by_partner",
+                  "the session was cancelled by the partner")
         self._notify("payment_finished", session)
         return session
 
@@ -308,9 +334,10 @@ class Bank131Emulator(Emulator):
         session.pop("next_action")
         session["status"] = "accepted"
         payment["status"] = "succeeded"
-        captured = {"amount": amount, "currency": "RUB"}
-        payment["amounts"] = {"gross": captured, "net": captured,
-                              "fee": {"amount": 0, "currency": "RUB"}}
+        # As in the bank's webhook examples: the fee, no gross. What was captured is what the
+        # partner asked for.
+        payment["amounts"] = {"fee": {"amount": 0, "currency": "RUB"}}
+        payment["captured"] = amount  # the emulator's own note, never sent
         self._save(session, deadline=None)
         self._notify("payment_finished", session)
         return session
@@ -321,7 +348,7 @@ class Bank131Emulator(Emulator):
         if session["status"] != "accepted" or payment.get("status") != "succeeded":
             raise ApiError(400, "invalid_request", "only a finished payment can be refunded")
         refunds = payment.setdefault("refunds", [])
-        captured = payment["amounts"]["gross"]["amount"]
+        captured = _captured(payment)
         taken = sum(r["amount_details"]["amount"] for r in refunds
                     if r["status"] in ("in_progress", "accepted"))
         amount = self._amount(payload, default=captured - taken)
@@ -385,9 +412,8 @@ class Bank131Emulator(Emulator):
             event = "payment_finished"
             payment["status"] = "succeeded"
             session["status"] = "accepted"
-            amount = payment["amount_details"]
-            payment["amounts"] = {"gross": amount, "net": amount,
-                                  "fee": {"amount": 0, "currency": amount["currency"]}}
+            payment["amounts"] = {"fee": {"amount": 0, "currency": "RUB"}}
+            payment["captured"] = payment["amount_details"]["amount"]
         if payment["payment_options"].get("recurrent"):
             token = {"token": _id("rt"), "created_at": _now_iso(), "is_active": True}
             payment["recurrent"] = token
@@ -440,9 +466,12 @@ class Bank131Emulator(Emulator):
             self._save(session, deadline=None)
             return None
         if session.get("next_action") == "capture":
-            self._end(session, "cancelled", "hold_expired", "the hold was not captured in time")
+            self._end(session, "cancelled", "capture_timeout",
+                      "the hold was not captured in time")
+        elif session.get("next_action") == "confirm":
+            self._end(session, "error", "confirm_timeout", "the partner did not confirm in time")
         else:
-            self._end(session, "error", "session_expired", "the payer did not act in time")
+            self._end(session, "error", "provider_timeout", "the payer did not act in time")
         return "payment_finished"
 
     # ---- webhooks ---------------------------------------------------------------------------
@@ -450,7 +479,7 @@ class Bank131Emulator(Emulator):
     def _notify(self, event_type: str, session: dict) -> None:
         if not self.config.webhooks:
             return
-        body = json.dumps({"type": event_type, "session": session},
+        body = json.dumps({"type": event_type, "session": _public(session)},
                           separators=(",", ":")).encode()
         self._out.send(self.config.webhook_url, body,
                        {"Content-Type": "application/json", "X-PARTNER-SIGN": self.sign(body)},
