@@ -163,3 +163,43 @@ def test_news_that_overtakes_our_start_call_finds_its_attempt_by_signed_metadata
     # A hint cannot re-point an attempt that already has its session.
     other = send_webhook(server, "action_required", _overtaking("ps_other", attempt_id, url))
     assert other.status_code == 404
+
+
+def test_a_session_in_error_is_not_final_and_a_later_acceptance_is_taken(
+        api: httpx.Client, browser_client: httpx.Client, server: LiveServer) -> None:
+    # developer.131.ru, errors: "wait for a final transaction status"; `error` is not one.
+    payment, _, ref = _awaiting(api, browser_client, server)
+    early = session(server, ref)
+    failed = _finished(early, "failed")
+    failed["acquiring_payments"][0]["error"] = {"code": "internal_error",
+                                                "description": "temporary"}
+    assert send_webhook(server, "payment_finished", failed).json()["outcome"] == "applied"
+    row = query(server.settings.db_url, "SELECT status, watch FROM attempts WHERE "
+                "acquirer_ref = :r", r=ref)[0]
+    assert tuple(row) == ("failed", "not_final")  # over for the buyer, still watched
+    assert api.get(f"/api/v1/payments/{payment['id']}").json()["status"] == "pending"
+    accepted = _finished(early, "succeeded")
+    accepted["updated_at"] = "2031-01-01T00:00:00.000000Z"
+    assert send_webhook(server, "payment_finished", accepted).json()["outcome"] == "applied"
+    done = wait_for_status(api, payment["id"], "succeeded")
+    assert done["captured_amount"] == payment["amount"]
+
+
+def test_the_emulator_takes_only_the_documented_platform_values(server: LiveServer) -> None:
+    def init(platform: dict) -> httpx.Response:
+        return partner_call(server, "session/init/payment", {
+            "payment_details": {"type": "internet_banking", "internet_banking": {"type": "tpay"}},
+            "amount_details": {"amount": 100_00, "currency": "RUB"},
+            "customer": {"reference": "c1"}, "payment_options": {"platform_details": platform}})
+    for os_value in ("ios", "android", "windows", "linux"):
+        for browser in ("chrome", "firefox", "microsoft edge", "miui", "jivo mobile"):
+            kind = "mobile" if os_value in ("ios", "android") else "desktop"
+            resp = init({"type": kind, "os": os_value, "browser": browser})
+            assert resp.status_code == 200, (os_value, browser, resp.text)
+    for wrong in ({"type": "desktop", "os": "macos", "browser": "chrome"},
+                  {"type": "mobile", "os": "ios", "browser": "safari"},
+                  {"type": "desktop", "browser": "chrome"},
+                  {"type": "tablet", "os": "ios", "browser": "chrome"}):
+        resp = init(wrong)
+        assert resp.status_code == 400, wrong
+        assert resp.json()["error"]["code"] == "invalid_request"
