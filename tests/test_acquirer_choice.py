@@ -3,7 +3,9 @@ that acquirer cannot do what is asked; and unchanged for payments made before a 
 
 from __future__ import annotations
 
+import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -21,6 +23,7 @@ from tests.buyer import (
     merchant_cli,
     query,
     start,
+    wait_for,
     wait_for_link,
     wait_for_status,
 )
@@ -64,24 +67,56 @@ def test_what_the_acquirer_cannot_take_is_refused_before_any_call(
     assert query(server.settings.db_url, "SELECT count(*) FROM payments")[0][0] == 0
 
 
-def test_yookassas_limits_and_tbcs_single_partial_refund(
-        server: LiveServer, merchants: dict[str, httpx.Client]) -> None:
-    over = merchants["yookassa"].post("/api/v1/payments",
-                                      json=_body(server, amount=700_000_01))
-    assert over.status_code == 422
-    tbc = merchants["tbc"]
+def _paid_tbc(server: LiveServer, tbc: httpx.Client) -> dict:
     payment = tbc.post("/api/v1/payments", json=_body(server, currency="GEL",
                                                       reference="order-42")).json()
     with httpx.Client(base_url=server.url, timeout=20) as buyer:
         start(buyer, payment["checkout_url"])
         decide(buyer, wait_for_link(buyer, payment["checkout_url"]), approve=True)
-    wait_for_status(tbc, payment["id"], "succeeded", timeout=20)
-    assert tbc.post(f"/api/v1/payments/{payment['id']}/refunds",
-                    json={"amount": 10_00}).status_code == 201
-    second = tbc.post(f"/api/v1/payments/{payment['id']}/refunds", json={"amount": 10_00})
-    assert second.status_code == 422 and "at most 1 partial" in second.json()["detail"]
+    return wait_for_status(tbc, payment["id"], "succeeded", timeout=20)
+
+
+def _refund_statuses(tbc: httpx.Client, payment: dict, count: int) -> list[str]:
+    def settled() -> list[str] | None:
+        listed = tbc.get(f"/api/v1/payments/{payment['id']}/refunds").json()["data"]
+        statuses = [r["status"] for r in sorted(listed, key=lambda r: r["created_at"])]
+        return statuses if len(statuses) == count and "pending" not in statuses else None
+    return wait_for(settled, timeout=20, what="the refunds to settle")
+
+
+def test_yookassas_limits_and_tbcs_one_partial_cancel_on_the_transaction_day(
+        server: LiveServer, merchants: dict[str, httpx.Client]) -> None:
+    over = merchants["yookassa"].post("/api/v1/payments",
+                                      json=_body(server, amount=700_000_01))
+    assert over.status_code == 422
+    tbc = merchants["tbc"]
+    payment = _paid_tbc(server, tbc)
+    for _ in range(2):
+        assert tbc.post(f"/api/v1/payments/{payment['id']}/refunds",
+                        json={"amount": 10_00}).status_code == 201
+    # TBC: "a partial cancel is allowed once on the transaction day": it refuses the second.
+    assert _refund_statuses(tbc, payment, 2) == ["succeeded", "failed"]
     rest = tbc.post(f"/api/v1/payments/{payment['id']}/refunds", json={})
     assert rest.status_code == 201 and rest.json()["amount"] == 140_00
+    assert _refund_statuses(tbc, payment, 3) == ["succeeded", "failed", "succeeded"]
+
+
+def test_tbc_takes_partial_refunds_on_later_days(
+        server: LiveServer, merchants: dict[str, httpx.Client]) -> None:
+    tbc = merchants["tbc"]
+    payment = _paid_tbc(server, tbc)
+    # The payment was made yesterday, as TBC's own books say.
+    path = server.settings.data_dir / "sandbox" / "tbc.db"
+    with sqlite3.connect(path) as db:
+        for rowid, doc in db.execute("SELECT rowid, doc FROM docs WHERE kind = 'payment'"):
+            kept = json.loads(doc)
+            kept["createdAt"] = "2020-01-01T10:00:00+00:00"
+            db.execute("UPDATE docs SET doc = ? WHERE rowid = ?", (json.dumps(kept), rowid))
+    for amount in (10_00, 20_00, 30_00):
+        assert tbc.post(f"/api/v1/payments/{payment['id']}/refunds",
+                        json={"amount": amount}).status_code == 201
+    assert _refund_statuses(tbc, payment, 3) == ["succeeded"] * 3
+    assert tbc.get(f"/api/v1/payments/{payment['id']}").json()["refunded_amount"] == 60_00
 
 
 def test_switching_acquirer_is_configuration_and_old_payments_stay_where_they_began(
@@ -188,7 +223,7 @@ def test_a_merchant_can_ask_what_its_acquirer_can_do(
     assert {n: d["name"] for n, d in described.items()} == {n: n for n in merchants}
     tbc, bank131 = described["tbc"]["capabilities"], described["bank131"]["capabilities"]
     assert tbc["family"] == "page" and sorted(tbc["currencies"]) == ["EUR", "GEL", "USD"]
-    assert tbc["partial_refund_limit"] == 1 and tbc["reference_max_length"] == 25
+    assert tbc["partial_refund_limit"] is None and tbc["reference_max_length"] == 25
     assert bank131["family"] == "link" and bank131["signed_webhooks"] is True
     assert bank131["currencies"] == {"RUB": {"min_amount": 100, "max_amount": 70_000_000}}
     assert described["yookassa"]["capabilities"]["signed_webhooks"] is False

@@ -31,11 +31,11 @@ CURRENCY = {"bank131": "RUB", "smartglocal": "RUB", "yookassa": "RUB", "tbc": "G
 # Each acquirer's own name for the calls we aim at.
 OPERATION = {
     "bank131": {"start": "session/init/payment", "capture": "session/capture",
-                "refund": "session/refund"},
+                "refund": "session/refund", "charge": "session/init/payment"},
     "yookassa": {"start": "POST payments", "capture": "POST payments/{id}/capture",
-                 "refund": "POST refunds"},
+                 "refund": "POST refunds", "charge": "POST payments"},
     "tbc": {"start": "POST payments", "capture": "POST payments/{id}/completion",
-            "refund": "POST payments/{id}/cancel"},
+            "refund": "POST payments/{id}/cancel", "charge": "POST payments/execution"},
 }
 ACQUIRERS = ["bank131", "yookassa", "tbc"]
 FAST = {"acquirer_timeout_seconds": 1.0, "acquirer_poll_seconds": 1.0,
@@ -159,6 +159,28 @@ def test_duplicated_reordered_or_late_webhooks_tell_the_merchant_once(shop: Shop
     kinds = sorted(r[0] for r in events)
     assert kinds.count("payment.succeeded") == 1, kinds
     assert kinds.count("payment.waiting_for_capture") == 1, kinds
+
+
+@pytest.mark.server_settings(**FAST)
+@pytest.mark.parametrize("kind", ["lost", "malformed"])
+def test_a_merchant_charge_whose_answer_is_lost_is_charged_once(shop: Shop, kind: str) -> None:
+    """TBC keeps no keys: a charge of a saved card sent again could take the money twice. It
+    is never sent again; TBC's callback names it, and its GET our attempt."""
+    first = shop.create(save_payment_method=True, customer={"reference": "cust-9"})
+    shop.pay(first)
+    method = wait_for_status(shop.api, first["id"], "succeeded", timeout=30)["payment_method"]
+    assert method is not None and method["saved"], method
+    shop.fault(kind, "charge")  # the next charge call: the one the merchant asks for now
+    resp = shop.api.post("/api/v1/payments", json={
+        "amount": 99_00, "currency": CURRENCY[shop.acquirer], "description": "monthly",
+        "payment_method_id": method["id"], "initiator": "merchant"})
+    assert resp.status_code == 201, resp.text
+    charge = resp.json()
+    done = wait_for_status(shop.api, charge["id"], "succeeded", timeout=30)
+    assert shop.faults_left() == []
+    assert done["captured_amount"] == 99_00
+    charged = [d for d in shop.at_acquirer(charge) if _money_taken(shop, d)[0] > 0]
+    assert [_money_taken(shop, d) for d in charged] == [(99_00, 0)], charged
 
 
 @pytest.mark.server_settings(**FAST)

@@ -156,6 +156,10 @@ class Capabilities:
     # How long a buyer can still pay at the acquirer after the start, whatever our own clock
     # says: ended attempts are watched at least this long, so a late payment is never missed.
     pay_seconds: int = 20 * 60
+    # Whether a start repeated with the same key is answered from the acquirer's memory. When
+    # not, a start whose answer was lost is looked for (`Acquirer.find_start`), never resent
+    # blind: a repeated charge of a saved method could take the money twice.
+    idempotent_start: bool = True
     # Whether a repeated refund call with the same key is answered from the acquirer's memory.
     # When not, a refund whose answer was lost is recognised by `Snapshot.refunded_amount`.
     idempotent_refunds: bool = True
@@ -211,6 +215,13 @@ class Acquirer(Protocol):
 
     async def start(self, request: StartRequest) -> Snapshot:
         """Create the acquirer's session for one attempt and return its first state."""
+        ...
+
+    async def find_start(self, request: StartRequest) -> Snapshot | None:
+        """The session an earlier `start(request)` made, whose answer was lost; None when
+        there surely is none, so starting again is safe. Raises a temporary
+        `AcquirerError` when the acquirer cannot tell (wait for its own news). Asked only of
+        drivers without `idempotent_start`."""
         ...
 
     async def confirm(self, ref: str, idempotency_key: str) -> Snapshot:

@@ -105,8 +105,11 @@ async def switch_device(ctx: FlowContext, payment_id: str, platform: Platform,
     return await start_attempt(ctx, payment_id, platform, language)
 
 
-async def call_start(ctx: FlowContext, attempt: Attempt, payment: Payment) -> Attempt:
-    """Ask the acquirer for the session; safe to repeat (same idempotency key)."""
+async def call_start(ctx: FlowContext, attempt: Attempt, payment: Payment,
+                     repeat: bool = False) -> Attempt:
+    """Ask the acquirer for the session. `repeat`: an earlier call may have reached it (its
+    answer never came); the same idempotency key makes that safe, and where the acquirer keeps
+    no keys the session is looked for first."""
     driver = ctx.acquirer(attempt.acquirer)
     token = ""
     if payment.initiator and payment.payment_method_id:
@@ -136,7 +139,9 @@ async def call_start(ctx: FlowContext, attempt: Attempt, payment: Payment) -> At
                   **({"reference": payment.reference} if payment.reference else {})},
     )
     try:
-        snap = await driver.start(request)
+        found = await driver.find_start(request) \
+            if repeat and not driver.capabilities.idempotent_start else None
+        snap = found or await driver.start(request)
     except AcquirerError as err:
         if err.temporary:
             log.warning("start failed, will retry: %s", err.detail,
@@ -165,7 +170,7 @@ async def refresh_attempt(ctx: FlowContext, attempt: Attempt) -> None:
             payment = await repo.payment(conn, attempt.payment_id)
             await repo.mark_checked(conn, attempt.id, ctx.now())
         assert payment is not None
-        await call_start(ctx, attempt, payment)
+        await call_start(ctx, attempt, payment, repeat=True)
         return
     grace = timedelta(seconds=ctx.settings.attempt_grace_seconds)
     overdue = attempt.deadline_at is not None and ctx.now() > attempt.deadline_at + grace

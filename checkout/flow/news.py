@@ -241,11 +241,27 @@ async def receive_notice(ctx: FlowContext, acquirer: str, notice: Notice, body: 
         window = max(ctx.settings.unsigned_hint_window_seconds, 0.001)
         dedup_key = f"{dedup_key}:{int(now.timestamp() // window)}"
         body = body[:ctx.settings.unsigned_body_bytes]
+    fetched = None
+    async with ctx.db.reader() as conn:
+        known = await repo.attempt_by_ref(conn, acquirer, notice.ref) is not None
+        lost_start = not known and notice.snapshot is None and \
+            await repo.has_unanswered_starts(conn, acquirer, since=now - timedelta(
+                seconds=2 * ctx.settings.attempt_ttl_seconds))
+    if lost_start:
+        # A hint about a session we do not know, while a start of ours at this acquirer has
+        # no answer: it may be that start's session. Its own (authenticated) answer says.
+        try:
+            fetched = await ctx.acquirer(acquirer).fetch(notice.ref)
+        except AcquirerError:
+            fetched = None
     async with ctx.db.transaction() as conn:
         attempt = await repo.attempt_by_ref(conn, acquirer, notice.ref)
-        if attempt is None and notice.attempt_hint and notice.snapshot is not None:
-            # News that overtook our start call: the signed metadata names our attempt.
-            hinted = await repo.attempt(conn, notice.attempt_hint)
+        # News that overtook our start call, or came after its answer was lost: the signed
+        # metadata, or the acquirer's own answer, names our attempt.
+        hint = fetched.attempt_hint if fetched is not None else \
+            notice.attempt_hint if notice.snapshot is not None else ""
+        if attempt is None and hint:
+            hinted = await repo.attempt(conn, hint)
             if hinted and hinted.acquirer == acquirer and hinted.acquirer_ref is None:
                 attempt = hinted
         if attempt is None:
@@ -261,7 +277,7 @@ async def receive_notice(ctx: FlowContext, acquirer: str, notice: Notice, body: 
                 return "deferred"  # left unapplied: `jobs.reconcile_once` replays it
     if event_id is None:
         return "duplicate"
-    snap = notice.snapshot or await ctx.acquirer(acquirer).fetch(notice.ref)
+    snap = notice.snapshot or fetched or await ctx.acquirer(acquirer).fetch(notice.ref)
     result = await apply_snapshot(ctx, attempt.id, snap)
     async with ctx.db.transaction() as conn:
         await repo.mark_event(conn, event_id, result.outcome, ctx.now())

@@ -175,6 +175,15 @@ async def attempt_by_ref(conn: AsyncConnection, acquirer: str, ref: str) -> Atte
     return Attempt.from_row(row) if row else None
 
 
+async def has_unanswered_starts(conn: AsyncConnection, acquirer: str, since: datetime) -> bool:
+    """Whether some attempt at `acquirer`, begun after `since`, has no session of its own
+    (its start's answer may have been lost)."""
+    row = (await conn.execute(select(attempts.c.id).where(and_(
+        attempts.c.acquirer == acquirer, attempts.c.acquirer_ref.is_(None),
+        attempts.c.created_at > since)).limit(1))).first()
+    return row is not None
+
+
 async def latest_attempt(conn: AsyncConnection, payment_id: str) -> Attempt | None:
     row = (await conn.execute(
         select(attempts).where(attempts.c.payment_id == payment_id)

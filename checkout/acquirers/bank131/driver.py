@@ -107,6 +107,9 @@ class Bank131Driver:
         body = {"session_id": ref, "amount_details": wire.amount_details(amount)}
         return await self._call("session/refund", body, idempotency_key)
 
+    async def find_start(self, request: StartRequest) -> Snapshot | None:
+        return None  # never asked: a repeated start with the same key is safe here
+
     async def fetch(self, ref: str) -> Snapshot:
         return await self._call("session/status", {"session_id": ref}, None)
 

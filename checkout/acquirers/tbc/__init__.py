@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from checkout.acquirers.package import AcquirerPackage, Setting, Wiring
+from checkout.acquirers.tbc import wire
 from checkout.acquirers.tbc.driver import CAPABILITIES, TbcDriver
 
 API_URL = "https://api.tbcbank.ge/v1/tpay/"
@@ -22,7 +23,9 @@ def _build(conf: Mapping[str, Any], wiring: Wiring) -> TbcDriver:
         client_secret=conf["client_secret"], callback_url=wiring.webhook_url,
         client=wiring.http, timeout=wiring.timeout,
         methods=tuple(int(m) for m in _list(conf.get("methods") or "5")),
-        expiration_minutes=max(1, min(60, wiring.attempt_ttl_seconds // 60)),
+        # TBC recommends at most 12 minutes on its page (its default); a shorter attempt time
+        # of ours is kept.
+        expiration_minutes=max(1, min(wire.EXPIRATION_MAX, wiring.attempt_ttl_seconds // 60)),
         callback_networks=_list(conf.get("callback_networks") or ""))
 
 

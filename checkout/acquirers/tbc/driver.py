@@ -32,10 +32,13 @@ CAPABILITIES = Capabilities(
     link_fixed_at_start=False,
     partial_capture=True,
     partial_refund=True,
-    partial_refund_limit=1,  # "partial cancel is allowed once, on the transaction day"
+    # A partial cancel is allowed once on the transaction day, partial refunds on later days:
+    # no fixed count, and TBC's own refusal says when one is not allowed.
+    partial_refund_limit=None,
     recurring=True,
     hold_seconds=30 * 24 * 3600,  # a pre-authorisation is completed within 30 days
     idempotent_refunds=False,
+    idempotent_start=False,  # TBC promises no de-duplication by merchantPaymentId
     reference_max=wire.EXTRA_MAX,
 )
 
@@ -75,6 +78,17 @@ class TbcDriver:
             request, callback_url=self._callback_url, methods=self._methods,
             expiration_minutes=self._expiration, extra=extra))
         return wire.snapshot(doc)
+
+    async def find_start(self, request: StartRequest) -> Snapshot | None:
+        if not request.token:
+            # A payment made for TBC's page takes no money until a buyer approves it there,
+            # and nobody has its page: making another is safe; the first one runs out.
+            return None
+        # A charge of a saved card takes the money at once, and TBC offers no way to look it
+        # up by our id: never send it again. TBC calls back on its final status; that
+        # callback names the payment, whose GET echoes our id (`merchantPaymentId`).
+        raise AcquirerError("TBC payments/execution: its answer was lost and TBC keeps no key; "
+                            "waiting for TBC's callback", code="start_unknown", temporary=True)
 
     async def confirm(self, ref: str, idempotency_key: str) -> Snapshot:
         return await self.fetch(ref)  # TBC asks no confirmation of the merchant

@@ -9,6 +9,7 @@ from checkout.acquirers.base import RefundState, RefundStatus, SessionState, Sna
 from checkout.domain.money import CURRENCIES, Money
 
 EXTRA_MAX = 25
+EXPIRATION_MAX = 12  # minutes on TBC's page: TBC's recommended maximum and default
 LANGUAGES = {"ka": "KA", "en": "EN", "ru": "RU"}
 
 
@@ -62,9 +63,21 @@ def execution_body(req: StartRequest, extra: str) -> dict[str, Any]:
         "preAuth": not req.capture,
         "merchantPaymentId": req.idempotency_key,
     }
+    if req.initiator == "merchant":
+        # Without it TBC runs the charge as customer-initiated (a buyer who is not there).
+        body["initiator"] = "merchant"
+    else:
+        body["returnurl"] = req.return_url  # the buyer confirms on TBC's page, then comes back
     if extra:
         body["extra"] = extra
     return body
+
+
+def saved_card(doc: dict[str, Any]) -> str:
+    """The saved card's id: GET /payments/{payId} names it in `recurringCard.recId`."""
+    card = doc.get("recurringCard")
+    rec_id = card.get("recId") if isinstance(card, dict) else None
+    return str(rec_id) if isinstance(rec_id, str | int) and rec_id != "" else ""
 
 
 def approval_url(doc: dict[str, Any]) -> str:
@@ -108,10 +121,11 @@ def snapshot(doc: dict[str, Any], *, action_url: str = "",
         error_code=(code or status.lower()) if failed else "",
         error_message=str(doc.get("userMessage") or doc.get("developerMessage") or "")
         if failed else "",
-        recurrent_token=str(doc.get("recId") or ""),
+        recurrent_token=saved_card(doc),
         captured_amount=(confirmed or amount) if state is SessionState.SUCCEEDED else None,
         refunds=refunds,
         refunded_amount=minor_units(doc.get("returnedAmount", 0), currency),
+        attempt_hint=str(doc.get("merchantPaymentId") or ""),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -37,6 +38,9 @@ CAPABILITIES = Capabilities(
 # Where YooKassa sends notifications from (its documentation and official SDK list these).
 YOOKASSA_NETWORKS = ("185.71.76.0/27", "185.71.77.0/27", "77.75.153.0/25", "77.75.156.11/32",
                      "77.75.156.35/32", "77.75.154.128/25", "2a02:5180::/32")
+
+
+_MAX_PAGES = 50  # of 100 refunds each: far more than one payment can take
 
 
 class YooKassaDriver:
@@ -78,14 +82,32 @@ class YooKassaDriver:
                          {"payment_id": ref, "amount": wire.amount(amount)})
         return await self.fetch(ref)
 
+    async def find_start(self, request: StartRequest) -> Snapshot | None:
+        return None  # never asked: a repeated start with the same key is safe here
+
     async def fetch(self, ref: str) -> Snapshot:
         payment = await self._call("GET", f"payments/{ref}", None, None)
         refunds: list[dict[str, Any]] = []
         if payment.get("refunded_amount") or payment.get("status") == "succeeded":
-            listed = await self._call("GET", f"refunds?payment_id={ref}", None, None)
-            items = listed.get("items")
-            refunds = [r for r in items if isinstance(r, dict)] if isinstance(items, list) else []
+            refunds = await self._refunds_of(ref)
         return wire.snapshot(payment, refunds)
+
+    async def _refunds_of(self, ref: str) -> list[dict[str, Any]]:
+        """Every refund of a payment: YooKassa's lists come in pages (`next_cursor`)."""
+        refunds: list[dict[str, Any]] = []
+        cursor = ""
+        for _ in range(_MAX_PAGES):
+            query = f"refunds?payment_id={ref}&limit=100" + (
+                f"&cursor={quote(cursor, safe='')}" if cursor else "")
+            listed = await self._call("GET", query, None, None)
+            items = listed.get("items")
+            refunds += [r for r in items if isinstance(r, dict)] if isinstance(items, list) \
+                else []
+            cursor = str(listed.get("next_cursor") or "")
+            if not cursor:
+                return refunds
+        raise AcquirerError(f"YooKassa refunds of {ref}: more than {_MAX_PAGES} pages",
+                            temporary=True)
 
     async def disable_token(self, token: str, idempotency_key: str) -> None:
         # YooKassa has no call to revoke a saved method: we stop charging it, on our side.

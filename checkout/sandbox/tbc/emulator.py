@@ -4,8 +4,10 @@ capitalised statuses, problem+json errors, bare `{"PaymentId"}` callbacks, timin
 A payment moves as the real one does:
     POST /payments ─▶ Created, approval_url (TBC's page) ─▶ the buyer pays or declines ─▶
     Succeeded / WaitingConfirm (preAuth) / Failed; unpaid past expirationMinutes ─▶ Expired.
-    completion ─▶ Succeeded; cancel ─▶ Returned / PartialReturned (a partial one once, on the
-    transaction day). On each final status TBC calls `callbackUrl` with the payment id only.
+    completion ─▶ Succeeded; cancel ─▶ Returned / PartialReturned (a partial cancel once on the
+    transaction day; partial refunds on later days). On each final status TBC calls
+    `callbackUrl` with the payment id only. TBC de-duplicates nothing: a create or an
+    execution sent twice makes two payments.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from checkout.sandbox.lifecycle import Emulator
 from checkout.sandbox.outbound import Outbound
 
 CURRENCIES = ("GEL", "USD", "EUR")
-GEL_ONLY_METHODS = {6, 7}  # Ertguli points, installments
+GEL_ONLY_METHODS = {6, 8}  # Ertguli points, installments
 LANGUAGES = ("KA", "EN", "RU")
 COMPLETION_SECONDS = 30 * 24 * 3600
 
@@ -180,11 +182,6 @@ class TbcEmulator(Emulator):
 
     def _create(self, payload: dict[str, Any]) -> dict[str, Any]:
         merchant_payment_id = str(payload.get("merchantPaymentId") or "")
-        if merchant_payment_id:
-            # A retried create (its answer was lost) finds the payment it made.
-            seen = self._store.by_alias("payment", merchant_payment_id)
-            if seen is not None:
-                return self._public(seen)
         amount = payload.get("amount")
         if not isinstance(amount, dict) or amount.get("currency") not in CURRENCIES:
             raise _bad("amount.currency must be GEL, USD or EUR")
@@ -225,9 +222,9 @@ class TbcEmulator(Emulator):
             "returnurl": returnurl, "callbackUrl": payload.get("callbackUrl"),
             "language": language, "extra": extra, "merchantPaymentId": merchant_payment_id,
             "partialReturns": 0, "createdAt": datetime.now(UTC).isoformat(),
+            "expirationMinutes": minutes,
         }
-        self._save(payment, alias=merchant_payment_id or None,
-                   deadline=time.time() + minutes * 60)
+        self._save(payment, deadline=time.time() + minutes * 60)
         return self._public(payment)
 
     def _execute(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -239,20 +236,24 @@ class TbcEmulator(Emulator):
             raise _bad(f"money.currency must be {card['currency']}, the card's")
         total = _decimal(money.get("amount"), "money.amount")
         merchant_payment_id = str(payload.get("merchantPaymentId") or "")
-        seen = self._store.by_alias("payment", merchant_payment_id) \
-            if merchant_payment_id else None
-        if seen is not None:
-            return self._public(seen)
+        initiator = payload.get("initiator")
+        if initiator not in (None, "merchant"):
+            raise _bad('initiator must be "merchant" when given')
         pay_id = secrets.token_hex(10)
         payment = {
             "id": pay_id, "payId": pay_id, "status": "Created", "currency": card["currency"],
             "amount": _number(total), "confirmedAmount": 0, "returnedAmount": 0,
             "preAuth": bool(payload.get("preAuth")), "recId": card["id"], "saveCard": False,
-            "resultCode": None, "returnurl": "", "callbackUrl": card.get("callbackUrl"),
+            "resultCode": None, "returnurl": str(payload.get("returnurl") or ""),
+            "callbackUrl": card.get("callbackUrl"),
             "merchantPaymentId": merchant_payment_id, "partialReturns": 0,
-            "createdAt": datetime.now(UTC).isoformat(),
+            "createdAt": datetime.now(UTC).isoformat(), "initiator": initiator,
         }
-        self._paid(payment)
+        if initiator == "merchant":
+            self._paid(payment)  # no buyer: the saved card is charged at once
+        else:
+            # Customer-initiated: the buyer confirms the charge on TBC's page.
+            self._save(payment, deadline=time.time() + 12 * 60)
         return self._public(payment)
 
     def _complete(self, payment: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
@@ -281,10 +282,12 @@ class TbcEmulator(Emulator):
             left = paid - Decimal(str(payment["returnedAmount"]))
             if amount > left:
                 raise _bad("the amount exceeds what is left to return")
-            if amount < left:
-                today = datetime.now(UTC).date().isoformat()
-                if payment["partialReturns"] >= 1 or not payment["createdAt"].startswith(today):
-                    raise _bad("a partial cancel is allowed once, on the transaction day",
+            today = datetime.now(UTC).date().isoformat()
+            if amount < left and payment["createdAt"].startswith(today):
+                # On the transaction day a partial cancel is allowed once; later days take
+                # partial refunds.
+                if payment["partialReturns"] >= 1:
+                    raise _bad("a partial cancel is allowed once on the transaction day",
                                "PARTIAL_CANCEL_NOT_ALLOWED")
                 payment["partialReturns"] += 1
             returned = Decimal(str(payment["returnedAmount"])) + amount
@@ -373,12 +376,20 @@ class TbcEmulator(Emulator):
             "links": [{"uri": f"{self.config.public_url}/sandbox/tbc/checkout/{payment['payId']}",
                        "method": "REDIRECT", "rel": "approval_url"}] if created else [],
             "transactionId": None if created else f"tr{payment['payId'][:8]}",
-            "recId": payment.get("recId"), "preAuth": payment["preAuth"],
+            "recurringCard": self._card_of(payment), "preAuth": payment["preAuth"],
             "resultCode": payment.get("resultCode"),
             "extra": payment.get("extra"), "merchantPaymentId": payment["merchantPaymentId"],
             "httpStatusCode": 200, "developerMessage": None,
             "userMessage": payment.get("userMessage"),
         }
+
+    def _card_of(self, payment: dict[str, Any]) -> dict[str, Any] | None:
+        """The card this payment saved, as TBC's GET shows it."""
+        if not payment.get("saveCard") or not payment.get("recId"):
+            return None
+        card = self._store.get("card", payment["recId"]) or {}
+        return {"recId": payment["recId"], "cardMask": card.get("mask", "411111******1111"),
+                "expiryDate": card.get("expiry", "1230")}
 
     def _callback(self, payment: dict[str, Any]) -> None:
         url = payment.get("callbackUrl")

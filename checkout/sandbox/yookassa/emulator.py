@@ -46,6 +46,7 @@ class YooKassaConfig:
     pay_seconds: int = 3600  # the payment term: unpaid after this, it is canceled
     hold_seconds: int = 7 * 24 * 3600
     webhooks: bool = True
+    refund_seconds: float = 0.3  # how long a refund stays pending before it succeeds
 
 
 class YooError(Exception):
@@ -176,8 +177,8 @@ class YooKassaEmulator(Emulator):
         if len(parts) == 2 and parts[0] == "payments":
             return self._payment(parts[1])
         if parts == ["refunds"]:
-            items = self._store.all_by_alias("refund", query.get("payment_id", ""))
-            return {"type": "list", "items": items}
+            return self._page(self._store.all_by_alias("refund", query.get("payment_id", "")),
+                              query)
         if len(parts) == 2 and parts[0] == "refunds":
             refund = self._store.get("refund", parts[1])
             if refund is None:
@@ -290,19 +291,50 @@ class YooKassaEmulator(Emulator):
             raise YooError(400, "invalid_request", "only a succeeded payment can be refunded",
                            "payment_id")
         value = _amount(payload.get("amount"), "amount")
-        left = Decimal(payment["amount"]["value"]) - Decimal(payment["refunded_amount"]["value"])
+        pending = Decimal(str(payment.get("pending_refunds", "0")))
+        left = Decimal(payment["amount"]["value"]) - \
+            Decimal(payment["refunded_amount"]["value"]) - pending
         if value > left:
             raise YooError(400, "invalid_request", "the refund exceeds what is left",
                            "amount.value")
+        # YooKassa: a refund may stay `pending` a while before it succeeds.
         refund = {"id": _payment_id().replace("-000f-", "-0015-"), "payment_id": payment["id"],
-                  "status": "succeeded", "created_at": _iso(_now()), "amount": _money(value)}
-        self._store.put("refund", refund, alias=payment["id"])
-        payment["refunded_amount"] = _money(
-            Decimal(payment["refunded_amount"]["value"]) + value)
+                  "status": "pending", "created_at": _iso(_now()), "amount": _money(value)}
+        self._store.put("refund", refund, alias=payment["id"],
+                        deadline=time.time() + self.config.refund_seconds)
+        payment["pending_refunds"] = str(pending + value)
         payment["refundable"] = value < left
         self._save(payment, deadline=None)
-        self._notify("refund.succeeded", refund, payment["metadata"])
         return refund
+
+    def _refund_done(self, refund: dict[str, Any]) -> None:
+        payment = self._payment(refund["payment_id"])
+        value = Decimal(refund["amount"]["value"])
+        refund["status"] = "succeeded"
+        self._store.put("refund", refund, alias=payment["id"], deadline=None)
+        payment["pending_refunds"] = str(Decimal(str(payment.get("pending_refunds", "0"))) -
+                                         value)
+        payment["refunded_amount"] = _money(
+            Decimal(payment["refunded_amount"]["value"]) + value)
+        self._save(payment, deadline=None)
+        self._notify("refund.succeeded", refund, payment["metadata"])
+
+    @staticmethod
+    def _page(items: list[dict[str, Any]], query: dict[str, str]) -> dict[str, Any]:
+        """A list as YooKassa pages it: `limit` items (1..100, default 10) from `cursor`,
+        and `next_cursor` while more are left."""
+        try:
+            limit = int(query.get("limit", "10"))
+            start = int(query.get("cursor") or "0")
+        except ValueError as exc:
+            raise YooError(400, "invalid_request", "limit and cursor must be numbers",
+                           "limit") from exc
+        if not 1 <= limit <= 100 or start < 0:
+            raise YooError(400, "invalid_request", "limit must be 1..100", "limit")
+        page: dict[str, Any] = {"type": "list", "items": items[start:start + limit]}
+        if start + limit < len(items):
+            page["next_cursor"] = str(start + limit)
+        return page
 
     # ---- the buyer, on YooMoney's page ----------------------------------------------------
 
@@ -357,6 +389,11 @@ class YooKassaEmulator(Emulator):
         for kind, doc_id in self._store.overdue(time.time()):
             async with self._lock:
                 payment = self._store.get(kind, doc_id)
+                if payment is not None and kind == "refund":
+                    if payment["status"] == "pending":
+                        self._refund_done(payment)
+                        moved += 1
+                    continue
                 if payment is None or kind != "payment":
                     continue
                 if payment["status"] == "pending":
@@ -377,7 +414,8 @@ class YooKassaEmulator(Emulator):
     @staticmethod
     def _public(payment: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in payment.items() if k not in ("capture",
-                                                              "save_payment_method")}
+                                                              "save_payment_method",
+                                                              "pending_refunds")}
 
     def _notify(self, event: str, obj: dict[str, Any],
                 meta: dict[str, Any] | None = None) -> None:
