@@ -7,6 +7,7 @@ acquirer's webhooks or callbacks. Only what a driver's capabilities say it canno
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ import pytest
 
 from checkout.acquirers.bank131.driver import CAPABILITIES as BANK131
 from checkout.acquirers.base import Capabilities
+from checkout.acquirers.tbank.driver import CAPABILITIES as TBANK
 from checkout.acquirers.tbc.driver import CAPABILITIES as TBC
 from checkout.acquirers.yookassa.driver import CAPABILITIES as YOOKASSA
 from tests.buyer import (
@@ -42,7 +44,9 @@ class Acquirer:
 
 
 ACQUIRERS = [Acquirer("bank131", "RUB", BANK131), Acquirer("smartglocal", "RUB", BANK131),
-             Acquirer("yookassa", "RUB", YOOKASSA), Acquirer("tbc", "GEL", TBC)]
+             Acquirer("yookassa", "RUB", YOOKASSA), Acquirer("tbc", "GEL", TBC),
+             # T-Pay recurring is unconfirmed, off by default; the sandbox turns it on.
+             Acquirer("tbank", "RUB", dataclasses.replace(TBANK, recurring=True))]
 
 
 @pytest.fixture(params=ACQUIRERS, ids=[a.name for a in ACQUIRERS])

@@ -27,7 +27,8 @@ from tests.buyer import (
 )
 from tests.server import LiveServer
 
-CURRENCY = {"bank131": "RUB", "smartglocal": "RUB", "yookassa": "RUB", "tbc": "GEL"}
+CURRENCY = {"bank131": "RUB", "smartglocal": "RUB", "yookassa": "RUB", "tbc": "GEL",
+            "tbank": "RUB"}
 # Each acquirer's own name for the calls we aim at.
 OPERATION = {
     "bank131": {"start": "session/init/payment", "capture": "session/capture",
@@ -36,8 +37,11 @@ OPERATION = {
                  "refund": "POST refunds", "charge": "POST payments"},
     "tbc": {"start": "POST payments", "capture": "POST payments/{id}/completion",
             "refund": "POST payments/{id}/cancel", "charge": "POST payments/execution"},
+    "tbank": {"start": "Init", "capture": "Confirm", "refund": "Cancel", "charge": "Charge"},
 }
-ACQUIRERS = ["bank131", "yookassa", "tbc"]
+# Acquirers that echo no metadata of ours: their faults aim by operation only.
+NO_METADATA = ("tbc", "tbank")
+ACQUIRERS = ["bank131", "yookassa", "tbc", "tbank"]
 FAST = {"acquirer_timeout_seconds": 1.0, "acquirer_poll_seconds": 1.0,
         "attempt_grace_seconds": 1}
 
@@ -53,7 +57,7 @@ class Shop:
               **extra: Any) -> None:
         op = OPERATION[self.acquirer].get(operation, operation)
         aim: dict[str, Any] = {"acquirer": self.acquirer, "kind": kind, "operation": op, **extra}
-        if payment is not None and self.acquirer != "tbc":  # TBC echoes no metadata of ours
+        if payment is not None and self.acquirer not in NO_METADATA:
             aim["payment_id"] = payment["id"]
         resp = self.buyer.post("/sandbox/faults", json=aim)
         assert resp.status_code == 201, resp.text
@@ -87,6 +91,8 @@ class Shop:
                     db.execute("SELECT doc FROM docs WHERE kind = 'payment'")]
         if self.acquirer == "yookassa":
             return [d for d in docs if d["metadata"].get("payment_id") == payment["id"]]
+        if self.acquirer == "tbank":
+            return [d for d in docs if d["OrderId"] in attempts]
         return [d for d in docs if d["merchantPaymentId"] in attempts]
 
 
@@ -112,6 +118,9 @@ def _money_taken(shop: Shop, doc: dict[str, Any]) -> tuple[int, int]:
         captured = round(float(doc["amount"]["value"]) * 100) \
             if doc["status"] == "succeeded" else 0
         return captured, round(float(doc["refunded_amount"]["value"]) * 100)
+    if shop.acquirer == "tbank":
+        paid = doc["Status"] in ("CONFIRMED", "PARTIAL_REFUNDED", "REFUNDED")
+        return (doc["Amount"] if paid else 0), doc["refunded"]
     captured = round(float(doc["confirmedAmount"]) * 100)
     return captured, round(float(doc["returnedAmount"]) * 100)
 
@@ -133,7 +142,7 @@ def test_a_start_refused_or_unanswered_still_ends_in_one_charge(shop: Shop, kind
 @pytest.mark.server_settings(**FAST)
 def test_with_every_webhook_dropped_polling_finds_the_truth(shop: Shop) -> None:
     payment = shop.create()
-    aim = {} if shop.acquirer == "tbc" else {"merchant_id": f"mer_{shop.acquirer}"}
+    aim = {} if shop.acquirer in NO_METADATA else {"merchant_id": f"mer_{shop.acquirer}"}
     shop.fault("drop", times=0, **aim)  # aimed at the whole merchant this time
     shop.pay(payment)
     wait_for_status(shop.api, payment["id"], "succeeded", timeout=30)
@@ -250,6 +259,7 @@ def test_a_buyer_who_pays_after_the_merchant_canceled_gets_the_money_back(shop: 
             _money_taken(shop, docs[0])[1]
     wait_for(settled, timeout=30, what="the acquirer to hold nothing of the buyer's")
     assert shop.api.get(f"/api/v1/payments/{payment['id']}").json()["status"] == "canceled"
-    # Bank 131 refused the late approval; the others took it and gave it all back.
-    taken = (0, 0) if shop.acquirer == "bank131" else (150_00, 150_00)
+    # Bank 131 and T-Bank canceled the unpaid session and refused the late approval; the
+    # others took it and gave it all back.
+    taken = (0, 0) if shop.acquirer in ("bank131", "tbank") else (150_00, 150_00)
     assert [_money_taken(shop, d) for d in shop.at_acquirer(payment)] == [taken]

@@ -212,6 +212,9 @@ class Acquirer(Protocol):
 
     name: str
     capabilities: Capabilities
+    # The body a webhook that was taken is answered with, where the acquirer wants its own
+    # (T-Bank: `OK`, nothing else); None: our JSON.
+    acknowledgement: bytes | None
 
     async def start(self, request: StartRequest) -> Snapshot:
         """Create the acquirer's session for one attempt and return its first state."""

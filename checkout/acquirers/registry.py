@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from checkout.acquirers import bank131, tbc, yookassa
+from checkout.acquirers import bank131, tbank, tbc, yookassa
 from checkout.acquirers.base import Acquirer
 from checkout.acquirers.package import AcquirerPackage, Wiring
 
 PACKAGES: tuple[AcquirerPackage, ...] = (
-    bank131.BANK131, bank131.SMART_GLOCAL, yookassa.PACKAGE, tbc.PACKAGE)
+    bank131.BANK131, bank131.SMART_GLOCAL, yookassa.PACKAGE, tbc.PACKAGE, tbank.PACKAGE)
 BY_NAME = {p.name: p for p in PACKAGES}
 NAMES = tuple(BY_NAME)
 DEFAULT = PACKAGES[0].name  # a merchant added without naming one

@@ -29,11 +29,14 @@ SENDING_AT_ONCE = 16
 
 class Outbound:
     """`attempts`: how many tries a webhook gets (None: until answered 200, within `window`
-    seconds), at intervals growing from `first_delay` to at most `max_delay` seconds."""
+    seconds), at intervals growing from `first_delay` to at most `max_delay` seconds.
+    `expect_body`: what the answer must say besides 200 to count (T-Bank: `OK`)."""
 
     def __init__(self, acquirer: str, client: httpx.AsyncClient, faults: FaultBook,
                  attempts: int | None = 6, *, first_delay: float = 0.5,
-                 max_delay: float = 60.0, window: float = 24 * 3600) -> None:
+                 max_delay: float = 60.0, window: float = 24 * 3600,
+                 expect_body: bytes | None = None) -> None:
+        self._expect_body = expect_body
         self._acquirer = acquirer
         self._client = client
         self._faults = faults
@@ -97,7 +100,8 @@ class Outbound:
                 async with self._sending:
                     resp = await self._client.post(url, content=body, headers=headers,
                                                    timeout=10)
-                if resp.status_code == 200:
+                if resp.status_code == 200 and (self._expect_body is None or
+                                                resp.content.strip() == self._expect_body):
                     return
                 log.info("sandbox %s webhook answered %s", self._acquirer, resp.status_code)
             except httpx.HTTPError as exc:

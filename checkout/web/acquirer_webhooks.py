@@ -51,6 +51,9 @@ async def _receive(request: Request) -> Response:
         log.warning("webhook from %s not applied yet: %s", name, err.detail)
         return JSONResponse({"status": "retry"}, status_code=503)
     log.info("webhook %s %s: %s", name, notice.event_type, outcome)
+    ack = ctx.acquirer(name).acknowledgement
+    if ack is not None:
+        return Response(ack, media_type="text/plain", headers={"X-Outcome": outcome})
     return JSONResponse({"status": "ok", "outcome": outcome})
 
 

@@ -45,6 +45,7 @@ KEY_SEEN = "idempotency_key_already_exists"
 class Bank131Driver:
     """One protocol, two hosts: `name` is "bank131" or "smartglocal" (see `PRESETS`)."""
 
+    acknowledgement: bytes | None = None  # any 200 will do
     capabilities = CAPABILITIES
 
     def __init__(

@@ -46,6 +46,7 @@ _REFRESH_MARGIN = 0.1  # renew the access token when a tenth of its life is left
 
 
 class TbcDriver:
+    acknowledgement: bytes | None = None  # any 200 will do
     name = "tbc"
     capabilities = CAPABILITIES
 

@@ -44,6 +44,7 @@ _MAX_PAGES = 50  # of 100 refunds each: far more than one payment can take
 
 
 class YooKassaDriver:
+    acknowledgement: bytes | None = None  # any 200 will do
     name = "yookassa"
     capabilities = CAPABILITIES
 

@@ -33,6 +33,7 @@ from checkout.sandbox.bank131.store import EmulatorStore
 from checkout.sandbox.faults import FaultBook
 from checkout.sandbox.lifecycle import Emulator
 from checkout.sandbox.outbound import Outbound
+from checkout.sandbox.tbank_app import AppCard
 
 PLATFORM_TYPES = ("mobile", "desktop")
 # The only `os` and `browser` values Bank 131's T-Pay documentation lists.
@@ -379,6 +380,22 @@ class Bank131Emulator(Emulator):
         session_id = self._store.by_tpay_id(tpay_id)
         found = self._store.get(session_id) if session_id else None
         return found[0] if found else None
+
+    def app_card(self, tpay_id: str) -> AppCard | None:
+        """What the T-Bank app shows for a link this emulator issued."""
+        session = self.app_view(tpay_id)
+        if session is None:
+            return None
+        payment = session["acquiring_payments"][0]
+        held = session.get("next_action") == "capture"
+        return AppCard(
+            amount=payment["amount_details"]["amount"],
+            currency=payment["amount_details"]["currency"],
+            deciding=session["status"] == "in_progress" and payment["status"] == "pending"
+            and not held,
+            approved=payment["status"] == "succeeded" or held,
+            outcome=(payment.get("error") or {}).get("code") or payment["status"],
+            return_url=payment["payment_options"].get("return_url") or "")
 
     async def buyer_decides(self, tpay_id: str, approve: bool) -> dict | None:
         async with self._lock:

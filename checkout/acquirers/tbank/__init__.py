@@ -1,0 +1,46 @@
+"""T-Bank's own Internet Acquiring (API v2, "eacq"): T-Pay at its source. We get the T-Pay
+link and show the button or the QR ourselves."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from checkout.acquirers.package import AcquirerPackage, Setting, Wiring
+from checkout.acquirers.tbank.driver import CAPABILITIES, TBANK_NETWORKS, TbankDriver
+
+API_URL = "https://securepay.tinkoff.ru/v2/"
+TEST_API_URL = "https://rest-api-test.tinkoff.ru/v2/"
+
+
+def _list(text: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in str(text).split(",") if item.strip())
+
+
+def _build(conf: Mapping[str, Any], wiring: Wiring) -> TbankDriver:
+    networks = conf.get("notification_networks") or TBANK_NETWORKS
+    return TbankDriver(
+        base_url=conf["base_url"], terminal_key=conf["terminal_key"],
+        password=conf["password"], notification_url=wiring.webhook_url, client=wiring.http,
+        recurring=str(conf.get("recurring", "")).lower() in ("1", "true", "yes", "on"),
+        notification_networks=tuple(networks) if not isinstance(networks, str)
+        else _list(networks), pay_seconds=wiring.attempt_ttl_seconds, timeout=wiring.timeout)
+
+
+PACKAGE = AcquirerPackage(
+    name="tbank", title="T-Bank",
+    settings=(
+        Setting("terminal_key", "TBANK_TERMINAL_KEY", help="the terminal's TerminalKey"),
+        Setting("password", "TBANK_PASSWORD", help="the terminal's password (signs the Token)"),
+        Setting("base_url", "TBANK_BASE_URL", API_URL, help="the API's address"),
+        # T-Pay for saved methods is unconfirmed by T-Bank's documentation: off unless the
+        # terminal's contract says it works.
+        Setting("recurring", "TBANK_RECURRING", "false",
+                help="offer saved T-Pay methods (true/false)"),
+        Setting("notification_networks", "TBANK_NOTIFICATION_NETWORKS",
+                ",".join(TBANK_NETWORKS),
+                help="networks notifications may come from (CIDRs, comma-separated)"),
+    ),
+    capabilities=CAPABILITIES, build=_build)
+
+__all__ = ["API_URL", "PACKAGE", "TEST_API_URL", "TBANK_NETWORKS", "TbankDriver"]

@@ -1,0 +1,446 @@
+"""T-Bank's Internet Acquiring API v2 ("eacq"), emulated for T-Pay: the same paths, JSON,
+Token, statuses and notifications.
+
+A payment moves as the real one does:
+    Init ─▶ NEW ─▶ T-Pay link (`TinkoffPay/transactions/{id}/versions/2.0/link`) ─▶ the buyer
+    approves in the (simulated) T-Bank app ─▶ CONFIRMED (PayType O) or AUTHORIZED (PayType T,
+    held 7 days) ─▶ Confirm ─▶ CONFIRMED; or declines ─▶ REJECTED; or RedirectDueDate passes
+    ─▶ DEADLINE_EXPIRED. Cancel: NEW ─▶ CANCELED, AUTHORIZED ─▶ (PARTIAL_)REVERSED,
+    CONFIRMED ─▶ (PARTIAL_)REFUNDED. Charge with a RebillId ─▶ CONFIRMED or AUTHORIZED.
+Notifications (Token-signed, answered `OK`) go to the NotificationURL of the Init.
+
+Strict as the real API is documented to be: every POST carries TerminalKey and a valid Token;
+types, lengths and enums are checked; errors come as `{Success: false, ErrorCode, Message,
+Details}`. The ErrorCode numbers other than 0, 330 (more than the original) and 623 (a repeated
+OrderId) are the emulator's own picks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from checkout import jsonwire
+from checkout.sandbox.docstore import DocStore
+from checkout.sandbox.faults import FaultBook
+from checkout.sandbox.lifecycle import Emulator
+from checkout.sandbox.outbound import Outbound
+from checkout.sandbox.tbank_app import AppCard
+
+# T-Bank's public test terminal: its own examples and check vectors work here verbatim.
+PUBLIC_TERMINALS = {"TinkoffBankTest": "TinkoffBankTest"}
+NOTIFIED = frozenset({"AUTHORIZED", "CONFIRMED", "PARTIAL_REVERSED", "REVERSED", "CANCELED",
+                      "PARTIAL_REFUNDED", "REFUNDED", "REJECTED"})
+DUE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}([+-]\d{2}:\d{2}|Z)?$")
+DEFAULT_PAY_SECONDS = 24 * 3600
+LANGUAGES = ("ru", "en")
+DEVICES = ("Desktop", "Mobile")
+
+
+@dataclass(frozen=True)
+class TbankConfig:
+    public_url: str
+    db_path: Path
+    terminals: dict[str, str]  # TerminalKey -> password
+    hold_seconds: int = 7 * 24 * 3600
+    notifications: bool = True
+
+
+class EacqError(Exception):
+    def __init__(self, code: str, message: str, details: str = "") -> None:
+        super().__init__(message)
+        self.code, self.message, self.details = code, message, details
+
+    def body(self, terminal: str = "") -> dict[str, Any]:
+        doc: dict[str, Any] = {"Success": False, "ErrorCode": self.code,
+                               "Message": self.message, "Details": self.details}
+        if terminal:
+            doc["TerminalKey"] = terminal
+        return doc
+
+
+def _bad(details: str) -> EacqError:
+    return EacqError("9", "Неверные параметры", details)
+
+
+def token(fields: dict[str, Any], password: str) -> str:
+    """T-Bank's Token, written here from its documentation (not imported from our driver)."""
+    flat = {k: v for k, v in fields.items()
+            if k != "Token" and v is not None and not isinstance(v, dict | list)}
+    flat["Password"] = password
+    text = "".join(("true" if flat[k] else "false") if isinstance(flat[k], bool)
+                   else str(flat[k]) for k in sorted(flat))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _string(payload: dict[str, Any], key: str, *, required: bool = False,
+            most: int = 0) -> str | None:
+    value = payload.get(key)
+    if value is None:
+        if required:
+            raise _bad(f"{key} is required")
+        return None
+    if not isinstance(value, str) or (required and not value):
+        raise _bad(f"{key} must be a string")
+    if most and len(value) > most:
+        raise _bad(f"{key} must be at most {most} characters")
+    return value
+
+
+def _kopecks(payload: dict[str, Any], key: str, *, required: bool) -> int | None:
+    value = payload.get(key)
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise _bad(f"{key} must be a positive number of kopecks")
+    return value
+
+
+class TbankEmulator(Emulator):
+    name = "tbank"
+
+    def __init__(self, config: TbankConfig, client: httpx.AsyncClient,
+                 faults: FaultBook) -> None:
+        self.config = config
+        self._store = DocStore(config.db_path)
+        # T-Bank retries an unanswered notification for a day (hourly, then less often).
+        self._out = Outbound(self.name, client, faults, None, expect_body=b"OK")
+        self._lock = asyncio.Lock()
+
+    # ---- the API ----------------------------------------------------------------------------
+
+    def describe(self, method: str, path: str, body: bytes) -> tuple[str, dict[str, Any]]:
+        """The method's own name (`Init`, `Confirm`…; GETs by their path's shape), for faults.
+        T-Bank echoes our OrderId (our attempt), not our payment: faults aim by operation."""
+        if method == "GET":
+            shape = re.sub(r"/\d+(?=/|$)", "/{id}", path.strip("/"))
+            return f"GET {shape}", {}
+        return path.strip("/"), {}
+
+    async def handle(self, method: str, path: str, body: bytes) -> tuple[int, dict[str, Any]]:
+        parts = path.strip("/").split("/")
+        terminal = ""
+        try:
+            if method == "GET":
+                return 200, self._read(parts)
+            payload = self._json(body)
+            terminal = self._authenticate(payload)
+            async with self._lock:
+                return 200, self._write(parts, payload, terminal)
+        except EacqError as err:
+            return 200, err.body(terminal)  # T-Bank answers its refusals with HTTP 200
+
+    @staticmethod
+    def _json(body: bytes) -> dict[str, Any]:
+        try:
+            doc = jsonwire.loads(body or b"")
+        except ValueError as exc:
+            raise _bad("the body is not JSON") from exc
+        if not isinstance(doc, dict):
+            raise _bad("the body must be a JSON object")
+        return doc
+
+    def _authenticate(self, payload: dict[str, Any]) -> str:
+        terminal = payload.get("TerminalKey")
+        password = self.config.terminals.get(terminal) if isinstance(terminal, str) else None
+        if password is None:
+            raise EacqError("202", "Терминал не найден", "unknown TerminalKey")
+        given = payload.get("Token")
+        if not isinstance(given, str) or not secrets.compare_digest(
+                given, token(payload, password)):
+            raise EacqError("204", "Неверный токен", "the Token does not match")
+        return str(terminal)
+
+    def _read(self, parts: list[str]) -> dict[str, Any]:
+        if len(parts) == 4 and parts[:2] == ["TinkoffPay", "terminals"] and \
+                parts[3] == "status":
+            if parts[2] not in self.config.terminals:
+                raise EacqError("202", "Терминал не найден", "unknown TerminalKey")
+            return {"Success": True, "ErrorCode": "0",
+                    "Params": {"Allowed": True, "Version": "2.0"}}
+        if len(parts) == 6 and parts[:2] == ["TinkoffPay", "transactions"] and \
+                parts[3] == "versions" and parts[5] == "link":
+            if parts[4] != "2.0":
+                raise _bad("this terminal takes T-Pay version 2.0")
+            payment = self._payment(parts[2])
+            if payment["Status"] not in ("NEW", "FORM_SHOWED"):
+                raise EacqError("8", "Неверный статус транзакции",
+                                f"the payment is {payment['Status']}")
+            return {"Success": True, "ErrorCode": "0",
+                    "Params": {"RedirectUrl": self.link(payment),
+                               "WebQR": f"{self.config.public_url}/sandbox/tbank/v2/TinkoffPay/"
+                                        f"{payment['id']}/QR"}}
+        raise EacqError("404", "Метод не найден", "no such method")
+
+    def link(self, payment: dict[str, Any]) -> str:
+        """The T-Pay link (o.tbank.ru/tpay/<id> for real): the simulated T-Bank app."""
+        return f"{self.config.public_url}/sandbox/tbank/tpay/{payment['tpay']}"
+
+    def qr_target(self, payment_id: str) -> str | None:
+        payment = self._store.get("payment", payment_id)
+        if payment is None or payment["Status"] not in ("NEW", "FORM_SHOWED"):
+            return None
+        return self.link(payment)
+
+    def _write(self, parts: list[str], payload: dict[str, Any], terminal: str
+               ) -> dict[str, Any]:
+        handlers = {"Init": self._init, "GetState": self._get_state, "Confirm": self._confirm,
+                    "Cancel": self._cancel, "Charge": self._charge,
+                    "CheckOrder": self._check_order, "Resend": self._resend}
+        handler = handlers.get("/".join(parts))
+        if handler is None:
+            raise EacqError("404", "Метод не найден", "no such method")
+        return {"Success": True, "ErrorCode": "0", "TerminalKey": terminal,
+                **handler(payload, terminal)}
+
+    def _payment(self, payment_id: Any, terminal: str = "") -> dict[str, Any]:
+        if not isinstance(payment_id, str | int) or isinstance(payment_id, bool):
+            raise _bad("PaymentId is required")
+        payment = self._store.get("payment", str(payment_id))
+        if payment is None or (terminal and payment["terminal"] != terminal):
+            raise EacqError("7", "Платеж не найден", "no such PaymentId")
+        return payment
+
+    # ---- methods ------------------------------------------------------------------------------
+
+    def _init(self, payload: dict[str, Any], terminal: str) -> dict[str, Any]:
+        amount = _kopecks(payload, "Amount", required=True)
+        order_id = _string(payload, "OrderId", required=True, most=36)
+        _string(payload, "Description", most=140)
+        pay_type = _string(payload, "PayType") or "O"
+        if pay_type not in ("O", "T"):
+            raise _bad("PayType must be O or T")
+        language = _string(payload, "Language")
+        if language is not None and language not in LANGUAGES:
+            raise _bad("Language must be ru or en")
+        for key in ("NotificationURL", "SuccessURL", "FailURL"):
+            url = _string(payload, key, most=2048)
+            if url is not None and not url.startswith(("http://", "https://")):
+                raise _bad(f"{key} must be an http(s) URL")
+        recurrent = _string(payload, "Recurrent")
+        customer = _string(payload, "CustomerKey", most=36)
+        if recurrent not in (None, "Y"):
+            raise _bad('Recurrent must be "Y"')
+        if recurrent and not customer:
+            raise _bad("Recurrent needs a CustomerKey")
+        data = payload.get("DATA")
+        if data is not None:
+            if not isinstance(data, dict) or len(data) > 20 or not all(
+                    isinstance(k, str) and len(k) <= 20 and isinstance(v, str) and len(v) <= 100
+                    for k, v in data.items()):
+                raise _bad("DATA is at most 20 string pairs (keys ≤ 20, values ≤ 100)")
+            if "Device" in data and data["Device"] not in DEVICES:
+                raise _bad("DATA.Device must be Desktop or Mobile")
+            if "TinkoffPayWeb" in data and data["TinkoffPayWeb"] not in ("true", "false"):
+                raise _bad('DATA.TinkoffPayWeb must be "true" or "false"')
+        if payload.get("Receipt") is not None and not isinstance(payload["Receipt"], dict):
+            raise _bad("Receipt must be an object")
+        due = self._due(payload.get("RedirectDueDate"))
+        if self._store.all_by_alias("payment", f"{terminal}:{order_id}"):
+            raise EacqError("623", "Заказ с таким OrderId уже существует", "a repeated OrderId")
+        payment: dict[str, Any] = {
+            "id": str(secrets.randbelow(9 * 10**9) + 10**9), "terminal": terminal,
+            "OrderId": order_id, "Amount": amount, "Status": "NEW", "PayType": pay_type,
+            "NotificationURL": payload.get("NotificationURL"),
+            "SuccessURL": payload.get("SuccessURL"), "Recurrent": recurrent,
+            "CustomerKey": customer, "tpay": str(secrets.randbelow(10**12)).zfill(12),
+            "refunded": 0, "cancels": {}, "created": time.time(),
+        }
+        self._store.put("link", {"id": payment["tpay"], "payment": payment["id"]})
+        self._save(payment, alias=f"{terminal}:{order_id}", deadline=due)
+        return {"Status": "NEW", "PaymentId": payment["id"], "OrderId": order_id,
+                "Amount": amount, "PaymentURL": self.link(payment)}
+
+    @staticmethod
+    def _due(value: Any) -> float:
+        if value is None:
+            return time.time() + DEFAULT_PAY_SECONDS
+        if not isinstance(value, str) or not DUE_DATE.match(value):
+            raise _bad("RedirectDueDate must be YYYY-MM-DDTHH:MM:SS+03:00")
+        try:
+            due = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise _bad("RedirectDueDate is not a date") from exc
+        if due.tzinfo is None:
+            due = due.replace(tzinfo=datetime.now().astimezone().tzinfo)
+        left = due.timestamp() - time.time()
+        if not 60 - 5 <= left <= 90 * 24 * 3600:  # a little slack for clocks
+            raise _bad("RedirectDueDate must be 1 minute to 90 days ahead")
+        return due.timestamp()
+
+    def _state(self, payment: dict[str, Any]) -> dict[str, Any]:
+        doc: dict[str, Any] = {"Status": payment["Status"], "PaymentId": payment["id"],
+                               "OrderId": payment["OrderId"], "Amount": payment["Amount"]}
+        if payment["Status"] not in ("NEW", "FORM_SHOWED", "CANCELED", "DEADLINE_EXPIRED"):
+            doc["Params"] = [{"Key": "Source", "Value": "TinkoffPay"}]
+        return doc
+
+    def _get_state(self, payload: dict[str, Any], terminal: str) -> dict[str, Any]:
+        return {"Message": "OK", **self._state(self._payment(payload.get("PaymentId"),
+                                                              terminal))}
+
+    def _confirm(self, payload: dict[str, Any], terminal: str) -> dict[str, Any]:
+        payment = self._payment(payload.get("PaymentId"), terminal)
+        if payment["Status"] != "AUTHORIZED":
+            raise EacqError("8", "Неверный статус транзакции",
+                            f"only AUTHORIZED can be confirmed; this is {payment['Status']}")
+        amount = _kopecks(payload, "Amount", required=False) or payment["Amount"]
+        if amount > payment["Amount"]:
+            raise EacqError("330", "Сумма превышает сумму авторизации",
+                            "more than the authorised amount")
+        payment.update(Status="CONFIRMED", Amount=amount)
+        self._save(payment, deadline=None)
+        self._notify(payment)
+        return self._state(payment)
+
+    def _cancel(self, payload: dict[str, Any], terminal: str) -> dict[str, Any]:
+        payment = self._payment(payload.get("PaymentId"), terminal)
+        request_id = _string(payload, "ExternalRequestId", most=256)
+        if request_id and request_id in payment["cancels"]:
+            return payment["cancels"][request_id]  # a repeat: the state it made, once
+        original = payment["Amount"] - payment["refunded"]
+        amount = _kopecks(payload, "Amount", required=False) or original
+        if amount > original:
+            raise EacqError("330", "Сумма отмены больше суммы платежа",
+                            "more than what is left of the original amount")
+        status = payment["Status"]
+        if status in ("NEW", "FORM_SHOWED"):
+            if amount != original:
+                raise _bad("an unpaid payment is canceled whole")
+            payment["Status"] = "CANCELED"
+        elif status in ("AUTHORIZED", "PARTIAL_REVERSED"):
+            payment["Status"] = "REVERSED" if amount == original else "PARTIAL_REVERSED"
+            payment["Amount"] -= amount if amount != original else 0
+        elif status in ("CONFIRMED", "PARTIAL_REFUNDED"):
+            payment["refunded"] += amount
+            payment["Status"] = "REFUNDED" if amount == original else "PARTIAL_REFUNDED"
+        else:
+            raise EacqError("8", "Неверный статус транзакции", f"the payment is {status}")
+        answer = {"Status": payment["Status"], "PaymentId": payment["id"],
+                  "OrderId": payment["OrderId"], "OriginalAmount": original,
+                  "NewAmount": original - amount}
+        if request_id:
+            answer["ExternalRequestId"] = request_id
+            payment["cancels"][request_id] = answer
+        self._save(payment, deadline=None)
+        self._notify(payment)
+        return answer
+
+    def _charge(self, payload: dict[str, Any], terminal: str) -> dict[str, Any]:
+        payment = self._payment(payload.get("PaymentId"), terminal)
+        rebill_id = payload.get("RebillId")
+        if not isinstance(rebill_id, str | int) or isinstance(rebill_id, bool):
+            raise _bad("RebillId is required")
+        rebill = self._store.get("rebill", str(rebill_id))
+        if rebill is None or not rebill["active"] or rebill["terminal"] != terminal:
+            raise EacqError("10", "Неверный RebillId", "unknown or inactive RebillId")
+        if payment["Status"] != "NEW":
+            raise EacqError("8", "Неверный статус транзакции",
+                            f"only a NEW payment can be charged; this is {payment['Status']}")
+        payment["Status"] = "AUTHORIZED" if payment["PayType"] == "T" else "CONFIRMED"
+        self._save(payment, deadline=self._hold_deadline(payment))
+        self._notify(payment)
+        return self._state(payment)
+
+    def _check_order(self, payload: dict[str, Any], terminal: str) -> dict[str, Any]:
+        order_id = _string(payload, "OrderId", required=True, most=36)
+        found = self._store.all_by_alias("payment", f"{terminal}:{order_id}")
+        return {"OrderId": order_id, "Payments": [
+            {"PaymentId": p["id"], "Amount": p["Amount"], "Status": p["Status"],
+             "Success": True, "ErrorCode": "0"} for p in found]}
+
+    def _resend(self, payload: dict[str, Any], terminal: str) -> dict[str, Any]:
+        return {"Count": 0}  # nothing undelivered is kept: every notification is retried
+
+    # ---- the buyer, in the simulated T-Bank app ---------------------------------------------
+
+    def _by_link(self, tpay_id: str) -> dict[str, Any] | None:
+        link = self._store.get("link", tpay_id)
+        return self._store.get("payment", link["payment"]) if link else None
+
+    def app_card(self, tpay_id: str) -> AppCard | None:
+        payment = self._by_link(tpay_id)
+        if payment is None:
+            return None
+        return AppCard(amount=payment["Amount"], currency="RUB",
+                       deciding=payment["Status"] in ("NEW", "FORM_SHOWED"),
+                       approved=payment["Status"] in ("AUTHORIZED", "CONFIRMED"),
+                       outcome=payment["Status"], return_url=payment.get("SuccessURL") or "")
+
+    async def buyer_decides(self, tpay_id: str, approve: bool) -> dict[str, Any] | None:
+        async with self._lock:
+            payment = self._by_link(tpay_id)
+            if payment is None or payment["Status"] not in ("NEW", "FORM_SHOWED"):
+                return payment  # decided already: a double tap changes nothing
+            if approve:
+                payment["Status"] = "AUTHORIZED" if payment["PayType"] == "T" else "CONFIRMED"
+                if payment["Recurrent"] == "Y":
+                    rebill = {"id": str(secrets.randbelow(9 * 10**11) + 10**11),
+                              "terminal": payment["terminal"], "active": True,
+                              "customer": payment["CustomerKey"]}
+                    self._store.put("rebill", rebill)
+                    payment["RebillId"] = rebill["id"]
+                self._save(payment, deadline=self._hold_deadline(payment))
+            else:
+                payment["Status"] = "REJECTED"
+                self._save(payment, deadline=None)
+            self._notify(payment)
+        return payment
+
+    def _hold_deadline(self, payment: dict[str, Any]) -> float | None:
+        return time.time() + self.config.hold_seconds if payment["Status"] == "AUTHORIZED" \
+            else None
+
+    # ---- time -------------------------------------------------------------------------------
+
+    async def expire_overdue(self) -> int:
+        moved = 0
+        for kind, doc_id in self._store.overdue(time.time()):
+            async with self._lock:
+                payment = self._store.get(kind, doc_id)
+                if payment is None or kind != "payment":
+                    continue
+                if payment["Status"] in ("NEW", "FORM_SHOWED"):
+                    payment["Status"] = "DEADLINE_EXPIRED"
+                elif payment["Status"] == "AUTHORIZED":
+                    payment["Status"] = "REVERSED"  # the hold lapsed
+                    self._notify(payment)
+                else:
+                    self._save(payment, deadline=None)
+                    continue
+                self._save(payment, deadline=None)
+                moved += 1
+        return moved
+
+    # ---- storage and notifications ----------------------------------------------------------
+
+    def _save(self, payment: dict[str, Any], *, alias: str | None = None,
+              deadline: float | None) -> None:
+        self._store.put("payment", payment, alias=alias, deadline=deadline)
+
+    def _notify(self, payment: dict[str, Any]) -> None:
+        url = payment.get("NotificationURL")
+        if not self.config.notifications or not url or payment["Status"] not in NOTIFIED:
+            return
+        doc: dict[str, Any] = {
+            "TerminalKey": payment["terminal"], "OrderId": payment["OrderId"],
+            "Success": payment["Status"] != "REJECTED", "Status": payment["Status"],
+            "PaymentId": int(payment["id"]),  # a number here, a string in the answers
+            "ErrorCode": "0" if payment["Status"] != "REJECTED" else "1051",
+            "Amount": payment["Amount"]}
+        if payment.get("RebillId"):
+            doc["RebillId"] = int(payment["RebillId"])
+        doc["Token"] = token(doc, self.config.terminals[payment["terminal"]])
+        self._out.send(url, json.dumps(doc).encode(), {"Content-Type": "application/json"},
+                       event=f"notification {payment['Status']}", subject=payment["id"],
+                       meta={"attempt": payment["OrderId"]})
