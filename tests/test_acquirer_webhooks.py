@@ -155,7 +155,7 @@ def test_news_that_overtakes_our_start_call_finds_its_attempt_by_signed_metadata
     payment = new_payment(api, server.url)
     start(browser_client, payment["checkout_url"])
     attempt_id = query(server.settings.db_url, "SELECT id FROM attempts")[0][0]
-    url = f"{server.url}/sandbox/tbank/tpay/000000000001?platform=desktop"
+    url = f"{server.url}/sandbox/tpay/000000000001?platform=desktop"
     resp = send_webhook(server, "action_required", _overtaking("ps_fast", attempt_id, url))
     assert resp.status_code == 200 and resp.json()["outcome"] == "applied"
     row = query(server.settings.db_url, "SELECT acquirer_ref, status, action_url FROM attempts")

@@ -8,7 +8,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from checkout import jsonwire
-from checkout.sandbox import registry, tbank_app
+from checkout.sandbox import registry, tpay_app
 from checkout.sandbox.faults import FaultError
 from checkout.sandbox.http import sandbox_of
 from checkout.sandbox.remote import to_wire
@@ -37,6 +37,6 @@ async def credentials(request: Request) -> Response:
 routes = [
     Route("/sandbox/credentials", credentials, methods=["GET"]),
     *(route for package in registry.PACKAGES for route in package.routes),
-    *tbank_app.routes,
+    *tpay_app.routes,
     Route("/sandbox/faults", faults, methods=["GET", "POST", "DELETE"]),
 ]

@@ -33,7 +33,7 @@ from checkout.sandbox.bank131.store import EmulatorStore
 from checkout.sandbox.faults import FaultBook
 from checkout.sandbox.lifecycle import Emulator
 from checkout.sandbox.outbound import Outbound
-from checkout.sandbox.tbank_app import AppCard
+from checkout.sandbox.tpay_app import AppCard
 
 PLATFORM_TYPES = ("mobile", "desktop")
 # The only `os` and `browser` values Bank 131's T-Pay documentation lists.
@@ -290,7 +290,7 @@ class Bank131Emulator(Emulator):
         tpay_id = str(secrets.randbelow(10**12)).zfill(12)
         # The real bank gives o.tbank.ru/tpay/<id> (mobile) or www.tinkoff.ru/tpay/<id>
         # (desktop, for a QR); here both lead to the simulated T-Bank app.
-        url = f"{self.config.public_url}/sandbox/tbank/tpay/{tpay_id}?platform={platform}"
+        url = f"{self.config.public_url}/sandbox/tpay/{tpay_id}?platform={platform}"
         session.pop("next_action", None)
         payment["status"] = "pending"
         payment["customer_interaction"] = {

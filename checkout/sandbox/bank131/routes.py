@@ -1,5 +1,5 @@
 """The Bank 131 / Smart Glocal emulators over HTTP: their API (the buyer approves in the
-shared T-Bank app, `checkout.sandbox.tbank_app`)."""
+shared T-Bank app, `checkout.sandbox.tpay_app`)."""
 
 from __future__ import annotations
 

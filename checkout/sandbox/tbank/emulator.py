@@ -35,7 +35,7 @@ from checkout.sandbox.docstore import DocStore
 from checkout.sandbox.faults import FaultBook
 from checkout.sandbox.lifecycle import Emulator
 from checkout.sandbox.outbound import Outbound
-from checkout.sandbox.tbank_app import AppCard
+from checkout.sandbox.tpay_app import AppCard
 
 # T-Bank's public test terminal: its own examples and check vectors work here verbatim.
 PUBLIC_TERMINALS = {"TinkoffBankTest": "TinkoffBankTest"}
@@ -184,7 +184,7 @@ class TbankEmulator(Emulator):
 
     def link(self, payment: dict[str, Any]) -> str:
         """The T-Pay link (o.tbank.ru/tpay/<id> for real): the simulated T-Bank app."""
-        return f"{self.config.public_url}/sandbox/tbank/tpay/{payment['tpay']}"
+        return f"{self.config.public_url}/sandbox/tpay/{payment['tpay']}"
 
     def qr_target(self, payment_id: str) -> str | None:
         payment = self._store.get("payment", payment_id)

@@ -1,5 +1,5 @@
 """The T-Bank eacq emulator over HTTP, on the real paths under `/sandbox/tbank/v2/` (the buyer
-approves in the shared T-Bank app, `checkout.sandbox.tbank_app`)."""
+approves in the shared T-Bank app, `checkout.sandbox.tpay_app`)."""
 
 from __future__ import annotations
 

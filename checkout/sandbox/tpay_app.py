@@ -41,7 +41,7 @@ def _owner(request: Request, tpay_id: str) -> tuple[Any, AppCard] | None:
 async def app(request: Request) -> Response:
     tpay_id = request.path_params["tpay_id"]
     found = _owner(request, tpay_id)
-    return render(request, "sandbox/tbank_app.html", status=200 if found else 404,
+    return render(request, "sandbox/tpay_app.html", status=200 if found else 404,
                   card=found[1] if found else None, tpay_id=tpay_id, lang="en")
 
 
@@ -50,10 +50,10 @@ async def decide(request: Request) -> Response:
     found = _owner(request, tpay_id)
     if found is None or await found[0].buyer_decides(tpay_id, approve(request)) is None:
         return not_found("Unknown T-Pay link")
-    return RedirectResponse(f"/sandbox/tbank/tpay/{tpay_id}", status_code=303)
+    return RedirectResponse(f"/sandbox/tpay/{tpay_id}", status_code=303)
 
 
 routes = [
-    Route("/sandbox/tbank/tpay/{tpay_id}", app, methods=["GET"]),
-    Route("/sandbox/tbank/tpay/{tpay_id}/{decision:str}", decide, methods=["POST"]),
+    Route("/sandbox/tpay/{tpay_id}", app, methods=["GET"]),
+    Route("/sandbox/tpay/{tpay_id}/{decision:str}", decide, methods=["POST"]),
 ]
