@@ -31,10 +31,12 @@ def partner_call(server: LiveServer, method: str, payload: dict[str, Any],
 
 
 def partner_call_at(base_url: str, data_dir: Path, method: str, payload: dict[str, Any],
-                    version: str = "v1", **headers: str) -> httpx.Response:
+                    version: str = "v1", host: str = "bank131", **headers: str
+                    ) -> httpx.Response:
+    """A signed partner call to the emulated `host` (Bank 131 or Smart Glocal: one protocol)."""
     body = json.dumps(payload).encode()
     keys = data_dir / "sandbox"
-    url = f"{base_url}/sandbox/bank131/api/{version}/{method}"
+    url = f"{base_url}/sandbox/{host}/api/{version}/{method}"
     return httpx.post(url, content=body, headers={
         "Content-Type": "application/json", "X-PARTNER-PROJECT": "sandbox-project",
         "X-PARTNER-SIGN": _sign(keys / "partner_private.pem", body), **headers})
