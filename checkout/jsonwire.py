@@ -16,3 +16,12 @@ def loads(data: bytes | str) -> Any:
         return json.loads(data)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
+
+
+def loads_object(data: bytes | str) -> dict[str, Any] | None:
+    """`data` as a JSON object; None when it is not JSON, or not an object."""
+    try:
+        doc = loads(data)
+    except ValueError:
+        return None
+    return doc if isinstance(doc, dict) else None

@@ -7,9 +7,18 @@ import copy
 import json
 
 import httpx
+import pytest
 
 from tests.bank131 import partner_call, send_webhook, session
-from tests.buyer import decide, new_payment, query, start, wait_for_link, wait_for_status
+from tests.buyer import (
+    decide,
+    new_payment,
+    query,
+    start,
+    wait_for,
+    wait_for_link,
+    wait_for_status,
+)
 from tests.server import LiveServer
 
 
@@ -203,3 +212,55 @@ def test_the_emulator_takes_only_the_documented_platform_values(server: LiveServ
         resp = init(wrong)
         assert resp.status_code == 400, wrong
         assert resp.json()["error"]["code"] == "invalid_request"
+
+
+@pytest.mark.parametrize("status, code, attempt", [
+    ("error", "confirm_timeout", "expired"),
+    ("error", "provider_timeout", "expired"),
+    ("cancelled", "session_cancelled_by_partner", "canceled"),
+    ("error", "session_cancelled", "canceled"),
+    ("error", "insufficient_funds", "failed"),
+])
+def test_bank131s_own_codes_for_time_running_out_and_ends(
+        api: httpx.Client, browser_client: httpx.Client, server: LiveServer, status: str,
+        code: str, attempt: str) -> None:
+    # developer.131.ru, errors reference: time ran out or the session was ended, not declined.
+    payment, _, ref = _awaiting(api, browser_client, server)
+    ended = _finished(session(server, ref), "failed")
+    ended["status"] = status
+    ended["acquiring_payments"][0]["error"] = {"code": code, "description": code}
+    assert send_webhook(server, "payment_finished", ended).json()["outcome"] == "applied"
+    row = query(server.settings.db_url, "SELECT status, error_code FROM attempts WHERE "
+                "acquirer_ref = :r", r=ref)[0]
+    assert tuple(row) == (attempt, code)
+    doc = api.get(f"/api/v1/payments/{payment['id']}").json()
+    assert doc["status"] == "pending"  # the buyer may try again
+
+
+def test_the_emulator_takes_a_recurrent_charge_as_the_official_sdk_sends_it(
+        api: httpx.Client, browser_client: httpx.Client, server: LiveServer) -> None:
+    # bank131/php-sdk RecurrentPaymentMethod: `initiator` and `security_code` may be null.
+    first = partner_call(server, "session/init/payment", {
+        "payment_details": {"type": "internet_banking", "internet_banking": {"type": "tpay"}},
+        "amount_details": {"amount": 100_00, "currency": "RUB"},
+        "customer": {"reference": "c1"},
+        "payment_options": {"recurrent": True, "platform_details": {
+            "type": "desktop", "os": "windows", "browser": "chrome"}}}).json()["session"]
+    partner_call(server, "session/confirm", {"session_id": first["id"]})
+    link = session(server, first["id"])["acquiring_payments"][0]["customer_interaction"]
+    decide(browser_client, link["redirect"]["url"], approve=True)
+    paid = wait_for(lambda: session(server, first["id"]) if session(server, first["id"])
+                    ["acquiring_payments"][0].get("recurrent") else None, what="a token")
+    token = paid["acquiring_payments"][0]["recurrent"]["token"]
+    for recurrent in ({"token": token}, {"token": token, "initiator": None,
+                                         "security_code": None}):
+        resp = partner_call(server, "session/init/payment", {
+            "payment_details": {"type": "recurrent", "recurrent": recurrent},
+            "amount_details": {"amount": 50_00, "currency": "RUB"},
+            "customer": {"reference": "c1"}})
+        assert resp.status_code == 200, resp.text
+    wrong = partner_call(server, "session/init/payment", {
+        "payment_details": {"type": "recurrent", "recurrent": {"token": token,
+                                                               "initiator": "partner"}},
+        "amount_details": {"amount": 50_00, "currency": "RUB"}, "customer": {"reference": "c"}})
+    assert wrong.status_code == 400

@@ -24,12 +24,15 @@ def action_url(server: LiveServer) -> str:
     return str(query(server.settings.db_url, "SELECT action_url FROM attempts")[0][0])
 
 
+@pytest.mark.parametrize("acquirer", ["bank131", "tbank"])
 def test_desktop_buyer_scans_a_real_qr_and_returns_to_the_shop(
-        browser: Browser, server: LiveServer, tmp_path: Path) -> None:
+        browser: Browser, server: LiveServer, tmp_path: Path, acquirer: str) -> None:
+    """Link-returning acquirers: we show their T-Pay link as our own QR."""
     context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
     page = context.new_page()
     errors = watch_console(page)
     page.goto(server.url + "/")
+    page.select_option("form:has(button[data-product=mug]) select[name=acquirer]", acquirer)
     page.click("button[data-product=mug]")
     page.wait_for_selector(".qr svg", timeout=15_000)
     assert page.get_attribute("html", "data-platform") == "desktop"

@@ -197,11 +197,8 @@ class TbankDriver:
                                               timeout=self._timeout)
         except httpx.HTTPError as exc:
             raise AcquirerError(f"T-Bank {path}: {type(exc).__name__}", temporary=True) from exc
-        try:
-            doc = jsonwire.loads(resp.content)  # a deep answer is garbled, not a crash
-        except ValueError:
-            doc = None
-        if not isinstance(doc, dict):
+        doc = jsonwire.loads_object(resp.content)  # a deep answer is garbled, not a crash
+        if doc is None:
             # We do not know whether the call took effect: ask again (or look first).
             raise AcquirerError(f"T-Bank {path}: unreadable answer (HTTP {resp.status_code})",
                                 temporary=True)

@@ -178,13 +178,10 @@ class TbcDriver:
                                               timeout=self._timeout)
         except httpx.HTTPError as exc:
             raise AcquirerError(f"TBC {path}: {type(exc).__name__}", temporary=True) from exc
-        try:
-            doc = jsonwire.loads(resp.content)  # a deep answer is garbled, not a crash
-        except ValueError:
-            doc = None
-        if resp.status_code < 300 and isinstance(doc, dict):
+        doc = jsonwire.loads_object(resp.content)  # a deep answer is garbled, not a crash
+        if resp.status_code < 300 and doc is not None:
             return doc
-        problem = doc if isinstance(doc, dict) else {}
+        problem = doc or {}
         code = "unauthorized" if resp.status_code == 401 else \
             str(problem.get("code") or problem.get("systemCode") or "")
         temporary = resp.status_code < 300 or resp.status_code == 429 or \

@@ -227,9 +227,13 @@ class Bank131Emulator(Emulator):
             known = self._store.token(self.config.project, str(recurrent.get("token")))
             if not known or not known["is_active"]:
                 raise ApiError(400, "invalid_request", "unknown or disabled recurrent token")
-            if recurrent.get("initiator") not in ("merchant", "client"):
+            # The official PHP SDK makes `initiator` (and `security_code`) optional: a charge
+            # that names no initiator is taken as the merchant's (no buyer is there).
+            if recurrent.get("initiator") not in (None, "merchant", "client"):
                 raise ApiError(400, "invalid_request",
                                "recurrent.initiator must be merchant or client")
+            if not isinstance(recurrent.get("security_code"), str | None):
+                raise ApiError(400, "invalid_request", "recurrent.security_code is a string")
         elif details.get("type") != "internet_banking" or \
                 (details.get("internet_banking") or {}).get("type") != "tpay":
             raise ApiError(400, "invalid_request",
@@ -242,7 +246,8 @@ class Bank131Emulator(Emulator):
             raise ApiError(400, "invalid_request", "amount_details.currency must be RUB")
         options = payload.get("payment_options") or {}
         platform = options.get("platform_details") or {}
-        merchant_initiated = by_token and details["recurrent"]["initiator"] == "merchant"
+        merchant_initiated = by_token and \
+            details["recurrent"].get("initiator") in (None, "merchant")
         if not merchant_initiated:
             if platform.get("type") not in PLATFORM_TYPES:
                 raise ApiError(400, "invalid_request",

@@ -150,11 +150,8 @@ class TbcEmulator(Emulator):
 
     @staticmethod
     def _json(body: bytes) -> dict[str, Any]:
-        try:
-            doc = jsonwire.loads(body or b"{}")
-        except ValueError as exc:
-            raise _bad("the body is not JSON") from exc
-        if not isinstance(doc, dict):
+        doc = jsonwire.loads_object(body or b"{}")
+        if doc is None:
             raise _bad("the body must be a JSON object")
         return doc
 
