@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import copy
 import json
@@ -9,6 +10,11 @@ import json
 import httpx
 import pytest
 
+from checkout.acquirers.base import Snapshot
+from checkout.acquirers.package import Wiring
+from checkout.acquirers.registry import BY_NAME
+from checkout.domain.money import Money
+from checkout.sandbox.remote import from_wire
 from tests.bank131 import partner_call, send_webhook, session
 from tests.buyer import (
     decide,
@@ -264,3 +270,26 @@ def test_the_emulator_takes_a_recurrent_charge_as_the_official_sdk_sends_it(
                                                                "initiator": "partner"}},
         "amount_details": {"amount": 50_00, "currency": "RUB"}, "customer": {"reference": "c"}})
     assert wrong.status_code == 400
+
+
+def test_a_refund_asked_again_under_a_used_key_reads_the_session(
+        api: httpx.Client, browser_client: httpx.Client, server: LiveServer) -> None:
+    """The official SDK knows `idempotency_key_already_exists`; what a repeat returns is
+    undocumented. Our driver, asked again (its first answer lost), reads the session rather
+    than take the refusal for a refund that did not happen."""
+    payment, link, ref = _awaiting(api, browser_client, server)
+    decide(browser_client, link, approve=True)
+    wait_for_status(api, payment["id"], "succeeded")
+    conf = from_wire(httpx.get(f"{server.url}/sandbox/credentials").json())["bank131"]
+
+    async def twice() -> tuple[Snapshot, Snapshot]:
+        async with httpx.AsyncClient() as http:
+            driver = BY_NAME["bank131"].build(conf, Wiring(http, 10.0, 1200, ""))
+            first = await driver.refund(ref, Money(10_00, "RUB"), "rf_same")
+            again = await driver.refund(ref, Money(10_00, "RUB"), "rf_same")
+            return first, again
+    first, again = asyncio.run(twice())
+    assert [r.amount for r in first.refunds] == [10_00]
+    assert [(r.ref, r.amount) for r in again.refunds] == [(first.refunds[0].ref, 10_00)]
+    refunds = session(server, ref)["acquiring_payments"][0]["refunds"]
+    assert len(refunds) == 1  # one refund at the bank, asked for twice
