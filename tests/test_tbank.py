@@ -76,24 +76,31 @@ def test_tbanks_own_example_is_taken_verbatim(server: LiveServer) -> None:
     assert state["Status"] == "NEW" and state["TerminalKey"] == TERMINAL
 
 
+# The codes of T-Bank's own error table (OpenAPI "Прием платежей", "Коды ошибок").
 @pytest.mark.parametrize("change, code", [
     ({"Token": "0" * 64}, "204"),
-    ({"TerminalKey": "Nobody"}, "202"),
-    ({"Amount": "140000"}, "9"),
-    ({"Amount": 0}, "9"),
-    ({"OrderId": "x" * 37}, "9"),
-    ({"Description": "x" * 141}, "9"),
-    ({"PayType": "X"}, "9"),
-    ({"Language": "de"}, "9"),
-    ({"Recurrent": "Y"}, "9"),  # without a CustomerKey
-    ({"DATA": {"Device": "Tablet"}}, "9"),
-    ({"DATA": {f"k{i}": "v" for i in range(21)}}, "9"),
-    ({"RedirectDueDate": "2020-01-01T00:00:00+03:00"}, "9"),
-    ({"NotificationURL": "ftp://x"}, "9"),
+    ({"TerminalKey": "Nobody"}, "205"),
+    ({"Amount": None}, "2"),
+    ({"Amount": "140000"}, "1"),
+    ({"Amount": 0}, "251"),
+    ({"OrderId": "x" * 37}, "212"),
+    ({"Description": "x" * 141}, "213"),
+    ({"PayType": "X"}, "1"),
+    ({"Language": "de"}, "1"),
+    ({"Recurrent": "Y"}, "2"),  # without a CustomerKey
+    ({"Recurrent": "Y", "CustomerKey": "c" * 37}, "216"),
+    ({"DATA": {"Device": "Tablet"}}, "1"),
+    ({"DATA": {f"k{i}": "v" for i in range(21)}}, "207"),
+    ({"DATA": {"k" * 21: "v"}}, "208"),
+    ({"DATA": {"k": "v" * 101}}, "209"),
+    ({"RedirectDueDate": "2020-01-01T00:00:00+03:00"}, "12"),
+    ({"RedirectDueDate": "tomorrow"}, "12"),
+    ({"NotificationURL": "ftp://x"}, "1"),
 ])
 def test_the_emulator_refuses_what_tbank_refuses(server: LiveServer, change: dict[str, Any],
                                                  code: str) -> None:
-    body = {**VECTOR, "OrderId": uuid.uuid4().hex[:20], **change}
+    body = {k: v for k, v in {**VECTOR, "OrderId": uuid.uuid4().hex[:20], **change}.items()
+            if v is not None}
     if "Token" not in change:
         body["Token"] = _token({k: v for k, v in body.items()})
     resp = httpx.post(f"{server.url}/sandbox/tbank/v2/Init", json=body)
@@ -107,9 +114,13 @@ def test_a_repeated_order_id_is_refused(server: LiveServer) -> None:
     order = uuid.uuid4().hex[:20]
     assert _call(server, "Init", {**VECTOR, "OrderId": order})["Success"] is True
     again = _call(server, "Init", {**VECTOR, "OrderId": order})
-    assert again["Success"] is False and again["ErrorCode"] == "623"
+    assert again["Success"] is False and again["ErrorCode"] == "20"
     found = _call(server, "CheckOrder", {"OrderId": order})
     assert [p["Status"] for p in found["Payments"]] == ["NEW"]
+    unknown = _call(server, "CheckOrder", {"OrderId": "never-sent"})
+    assert unknown["Success"] is False and unknown["ErrorCode"] == "335"
+    missing = _call(server, "GetState", {"PaymentId": "1"})
+    assert missing["Success"] is False and missing["ErrorCode"] == "255"
 
 
 class _Notifications:

@@ -52,6 +52,7 @@ CAPABILITIES = Capabilities(
 # Where T-Bank sends notifications from (its documentation names these networks).
 TBANK_NETWORKS = ("91.194.226.0/23", "91.218.132.0/22", "212.49.24.0/24", "212.233.80.0/22")
 STATUS_CACHE_SECONDS = 600.0  # how long T-Pay's "allowed" for the terminal is trusted
+ORDER_NOT_FOUND = "335"  # CheckOrder: "OrderId … не найден для TerminalKey …"
 
 
 class TbankDriver:
@@ -87,7 +88,12 @@ class TbankDriver:
         return await self._with_link(doc)
 
     async def find_start(self, request: StartRequest) -> Snapshot | None:
-        doc = await self._post("CheckOrder", {"OrderId": request.idempotency_key})
+        try:
+            doc = await self._post("CheckOrder", {"OrderId": request.idempotency_key})
+        except AcquirerError as err:
+            if err.code == ORDER_NOT_FOUND:
+                return None  # T-Bank has no payment of this order: starting again is safe
+            raise AcquirerError(err.detail, code=err.code, temporary=True) from err
         payments = [p for p in doc.get("Payments") or [] if isinstance(p, dict)]
         if not payments:
             return None  # T-Bank has no payment of this order: starting again is safe

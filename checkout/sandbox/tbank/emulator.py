@@ -11,8 +11,12 @@ Notifications (Token-signed, answered `OK`) go to the NotificationURL of the Ini
 
 Strict as the real API is documented to be: every POST carries TerminalKey and a valid Token;
 types, lengths and enums are checked; errors come as `{Success: false, ErrorCode, Message,
-Details}`. The ErrorCode numbers other than 0, 330 (more than the original) and 623 (a repeated
-OrderId) are the emulator's own picks.
+Details}`, with the codes of T-Bank's own error table (OpenAPI "Прием платежей", section
+"Коды ошибок"): 1 parameters not matched, 2 required ones missing, 8 wrong status, 12 a bad
+RedirectDueDate, 20 a repeated OrderId, 204 a bad Token, 205 an unknown terminal, 207-209 DATA
+too large, 212/213/216 OrderId/Description/CustomerKey too long, 251 a wrong amount, 255 no such
+payment, 330 more than the original, 335 no such OrderId. An unknown RebillId (11) is the
+emulator's pick.
 """
 
 from __future__ import annotations
@@ -70,7 +74,24 @@ class EacqError(Exception):
 
 
 def _bad(details: str) -> EacqError:
-    return EacqError("9", "Неверные параметры", details)
+    return EacqError("1", "Параметры не сопоставлены", details)
+
+
+def _missing(key: str) -> EacqError:
+    return EacqError("2", "Отсутствуют обязательные параметры", f"{key} is required")
+
+
+def _bad_due(details: str) -> EacqError:
+    return EacqError("12", "Неверный параметр RedirectDueDate", details)
+
+
+def _unknown_terminal() -> EacqError:
+    return EacqError("205", "Неверный токен. Проверьте пару TerminalKey/SecretKey",
+                     "Указанный терминал не найден")
+
+
+SIZE_CODES = {"TerminalKey": "210", "OrderId": "212", "Description": "213",
+              "CustomerKey": "216"}
 
 
 def token(fields: dict[str, Any], password: str) -> str:
@@ -88,21 +109,28 @@ def _string(payload: dict[str, Any], key: str, *, required: bool = False,
     value = payload.get(key)
     if value is None:
         if required:
-            raise _bad(f"{key} is required")
+            raise _missing(key)
         return None
-    if not isinstance(value, str) or (required and not value):
+    if not isinstance(value, str):
         raise _bad(f"{key} must be a string")
+    if required and not value:
+        raise _missing(key)
     if most and len(value) > most:
-        raise _bad(f"{key} must be at most {most} characters")
+        raise EacqError(SIZE_CODES.get(key, "1"), f"Размер поля {key} должен быть от 1 до {most}",
+                        f"{key} must be at most {most} characters")
     return value
 
 
 def _kopecks(payload: dict[str, Any], key: str, *, required: bool) -> int | None:
     value = payload.get(key)
-    if value is None and not required:
+    if value is None:
+        if required:
+            raise _missing(key)
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise _bad(f"{key} must be a positive number of kopecks")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _bad(f"{key} must be a number of kopecks")
+    if value <= 0:
+        raise EacqError("251", "Неверная сумма", f"{key} must be at least 1 kopeck")
     return value
 
 
@@ -151,18 +179,19 @@ class TbankEmulator(Emulator):
         terminal = payload.get("TerminalKey")
         password = self.config.terminals.get(terminal) if isinstance(terminal, str) else None
         if password is None:
-            raise EacqError("202", "Терминал не найден", "unknown TerminalKey")
+            raise _unknown_terminal()
         given = payload.get("Token")
         if not isinstance(given, str) or not secrets.compare_digest(
                 given, token(payload, password)):
-            raise EacqError("204", "Неверный токен", "the Token does not match")
+            raise EacqError("204", "Неверный токен. Проверьте пару TerminalKey/SecretKey",
+                            "the Token does not match")
         return str(terminal)
 
     def _read(self, parts: list[str]) -> dict[str, Any]:
         if len(parts) == 4 and parts[:2] == ["TinkoffPay", "terminals"] and \
                 parts[3] == "status":
             if parts[2] not in self.config.terminals:
-                raise EacqError("202", "Терминал не найден", "unknown TerminalKey")
+                raise _unknown_terminal()
             return {"Success": True, "ErrorCode": "0",
                     "Params": {"Allowed": True, "Version": "2.0"}}
         if len(parts) == 6 and parts[:2] == ["TinkoffPay", "transactions"] and \
@@ -202,10 +231,10 @@ class TbankEmulator(Emulator):
 
     def _payment(self, payment_id: Any, terminal: str = "") -> dict[str, Any]:
         if not isinstance(payment_id, str | int) or isinstance(payment_id, bool):
-            raise _bad("PaymentId is required")
+            raise _missing("PaymentId")
         payment = self._store.get("payment", str(payment_id))
         if payment is None or (terminal and payment["terminal"] != terminal):
-            raise EacqError("7", "Платеж не найден", "no such PaymentId")
+            raise EacqError("255", "Платеж не найден", "no such PaymentId")
         return payment
 
     # ---- methods ------------------------------------------------------------------------------
@@ -229,13 +258,21 @@ class TbankEmulator(Emulator):
         if recurrent not in (None, "Y"):
             raise _bad('Recurrent must be "Y"')
         if recurrent and not customer:
-            raise _bad("Recurrent needs a CustomerKey")
+            raise _missing("CustomerKey")
         data = payload.get("DATA")
         if data is not None:
-            if not isinstance(data, dict) or len(data) > 20 or not all(
-                    isinstance(k, str) and len(k) <= 20 and isinstance(v, str) and len(v) <= 100
-                    for k, v in data.items()):
-                raise _bad("DATA is at most 20 string pairs (keys ≤ 20, values ≤ 100)")
+            if not isinstance(data, dict) or not all(
+                    isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+                raise _bad("DATA is an object of strings")
+            if len(data) > 20:
+                raise EacqError("207", "Параметр DATA превышает максимально допустимый размер",
+                                "at most 20 pairs")
+            if any(len(k) > 20 for k in data):
+                raise EacqError("208", "Наименование ключа из параметра DATA превышает "
+                                "максимально допустимый размер", "keys of at most 20")
+            if any(len(v) > 100 for v in data.values()):
+                raise EacqError("209", "Значение ключа из параметра DATA превышает "
+                                "максимально допустимый размер", "values of at most 100")
             if "Device" in data and data["Device"] not in DEVICES:
                 raise _bad("DATA.Device must be Desktop or Mobile")
             if "TinkoffPayWeb" in data and data["TinkoffPayWeb"] not in ("true", "false"):
@@ -244,7 +281,8 @@ class TbankEmulator(Emulator):
             raise _bad("Receipt must be an object")
         due = self._due(payload.get("RedirectDueDate"))
         if self._store.all_by_alias("payment", f"{terminal}:{order_id}"):
-            raise EacqError("623", "Заказ с таким OrderId уже существует", "a repeated OrderId")
+            raise EacqError("20", "Ошибка повторного идентификатора заказа",
+                            "a repeated OrderId")
         payment: dict[str, Any] = {
             "id": str(secrets.randbelow(9 * 10**9) + 10**9), "terminal": terminal,
             "OrderId": order_id, "Amount": amount, "Status": "NEW", "PayType": pay_type,
@@ -263,16 +301,16 @@ class TbankEmulator(Emulator):
         if value is None:
             return time.time() + DEFAULT_PAY_SECONDS
         if not isinstance(value, str) or not DUE_DATE.match(value):
-            raise _bad("RedirectDueDate must be YYYY-MM-DDTHH:MM:SS+03:00")
+            raise _bad_due("RedirectDueDate must be YYYY-MM-DDTHH:MM:SS+03:00")
         try:
             due = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError as exc:
-            raise _bad("RedirectDueDate is not a date") from exc
+            raise _bad_due("RedirectDueDate is not a date") from exc
         if due.tzinfo is None:
             due = due.replace(tzinfo=datetime.now().astimezone().tzinfo)
         left = due.timestamp() - time.time()
         if not 60 - 5 <= left <= 90 * 24 * 3600:  # a little slack for clocks
-            raise _bad("RedirectDueDate must be 1 minute to 90 days ahead")
+            raise _bad_due("RedirectDueDate must be 1 minute to 90 days ahead")
         return due.timestamp()
 
     def _state(self, payment: dict[str, Any]) -> dict[str, Any]:
@@ -337,10 +375,10 @@ class TbankEmulator(Emulator):
         payment = self._payment(payload.get("PaymentId"), terminal)
         rebill_id = payload.get("RebillId")
         if not isinstance(rebill_id, str | int) or isinstance(rebill_id, bool):
-            raise _bad("RebillId is required")
+            raise _missing("RebillId")
         rebill = self._store.get("rebill", str(rebill_id))
         if rebill is None or not rebill["active"] or rebill["terminal"] != terminal:
-            raise EacqError("10", "Неверный RebillId", "unknown or inactive RebillId")
+            raise EacqError("11", "Невозможно выполнить платеж", "unknown or inactive RebillId")
         if payment["Status"] != "NEW":
             raise EacqError("8", "Неверный статус транзакции",
                             f"only a NEW payment can be charged; this is {payment['Status']}")
@@ -352,6 +390,9 @@ class TbankEmulator(Emulator):
     def _check_order(self, payload: dict[str, Any], terminal: str) -> dict[str, Any]:
         order_id = _string(payload, "OrderId", required=True, most=36)
         found = self._store.all_by_alias("payment", f"{terminal}:{order_id}")
+        if not found:
+            raise EacqError("335", f"OrderId {order_id} не найден для TerminalKey {terminal}",
+                            "no such OrderId")
         return {"OrderId": order_id, "Payments": [
             {"PaymentId": p["id"], "Amount": p["Amount"], "Status": p["Status"],
              "Success": True, "ErrorCode": "0"} for p in found]}
