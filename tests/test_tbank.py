@@ -8,6 +8,7 @@ import copy
 import hashlib
 import http.server
 import json
+import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
@@ -21,6 +22,8 @@ from tbank.acquiring.webhooks import parse_notification, verify_notification
 
 from checkout.acquirers.tbank import wire
 from tests.buyer import (
+    IPHONE,
+    WINDOWS_CHROME,
     add_merchant,
     decide,
     new_payment,
@@ -89,7 +92,11 @@ def test_tbanks_own_example_is_taken_verbatim(server: LiveServer) -> None:
     ({"Language": "de"}, "1"),
     ({"Recurrent": "Y"}, "2"),  # without a CustomerKey
     ({"Recurrent": "Y", "CustomerKey": "c" * 37}, "216"),
-    ({"DATA": {"Device": "Tablet"}}, "1"),
+    ({"DATA": {"Device": "Mobile"}}, "1"),  # SDK, Desktop or MobileWeb
+    ({"DATA": {"TinkoffPayWeb": "yes"}}, "1"),
+    ({"DATA": {"OperationInitiatorType": "X"}}, "1"),
+    ({"DATA": {"OperationInitiatorType": "1"}}, "1126"),  # saves a card: needs Recurrent
+    ({"Recurrent": "Y", "CustomerKey": "c", "DATA": {"OperationInitiatorType": "0"}}, "1126"),
     ({"DATA": {f"k{i}": "v" for i in range(21)}}, "207"),
     ({"DATA": {"k" * 21: "v"}}, "208"),
     ({"DATA": {"k": "v" * 101}}, "209"),
@@ -226,3 +233,22 @@ def test_notifications_are_verified_by_token_and_answered_ok(server: LiveServer)
     again = httpx.post(f"{server.url}/webhooks/tbank", json=signed)
     assert again.status_code == 200 and again.content == b"OK"  # a repeat: still OK
     api.close()
+
+
+@pytest.mark.parametrize("ua, device", [(IPHONE, "MobileWeb"), (WINDOWS_CHROME, "Desktop")])
+def test_the_driver_says_the_device_in_tbanks_words(server: LiveServer, ua: str,
+                                                    device: str) -> None:
+    # T-Bank's OpenAPI, schema "T-Pay": Device is SDK, Desktop or MobileWeb; the flags are
+    # booleans; the optional OperationInitiatorType is left out (see the driver's wire).
+    headers = add_merchant(server.settings.db_url, "mer_tbank_d", "sk_test_tbank_d",
+                           return_origins='["http://127.0.0.1:*"]', acquirer="tbank")
+    with httpx.Client(base_url=server.url, headers=headers, timeout=20) as api, \
+            httpx.Client(base_url=server.url, timeout=20) as buyer:
+        payment = new_payment(api, server.url)
+        start(buyer, payment["checkout_url"], ua)
+        wait_for_link(buyer, payment["checkout_url"], ua)
+    with sqlite3.connect(server.settings.data_dir / "sandbox" / "tbank.db") as db:
+        [data] = [json.loads(doc)["DATA"] for (doc,) in
+                  db.execute("SELECT doc FROM docs WHERE kind = 'payment'")]
+    assert data["Device"] == device and data["TinkoffPayWeb"] is True
+    assert "OperationInitiatorType" not in data

@@ -52,10 +52,12 @@ _BROWSER = {"chrome": "Chrome", "safari": "Safari", "firefox": "Firefox", "edge"
             "yandex": "Yandex", "opera": "Opera", "miui": "MIUI"}
 
 
-def tpay_data(platform: Platform) -> dict[str, str]:
-    """`DATA` for a T-Pay payment: which device the link is for."""
-    data = {"TinkoffPayWeb": "true",
-            "Device": "Mobile" if platform.type == "mobile" else "Desktop"}
+def tpay_data(platform: Platform) -> dict[str, str | bool]:
+    """`DATA` for a T-Pay payment made through the API (T-Bank's OpenAPI, schema "T-Pay"):
+    which device the link is for (`Device` is `SDK`, `Desktop` or `MobileWeb`)."""
+    data: dict[str, str | bool] = {
+        "TinkoffPayWeb": True,
+        "Device": "MobileWeb" if platform.type == "mobile" else "Desktop"}
     if platform.os in _OS:
         data["DeviceOs"] = _OS[platform.os]
     if platform.browser in _BROWSER:
@@ -85,6 +87,9 @@ def init_body(req: StartRequest, *, notification_url: str, pay_seconds: int,
         body["CustomerKey"] = req.customer_reference[:CUSTOMER_KEY_MAX]
     if not req.token:
         body["DATA"] = tpay_data(req.platform)
+    # DATA.OperationInitiatorType is optional and left out: T-Bank's OpenAPI puts it in DATA
+    # but also limits DATA keys to 20 characters (it has 22), and a value that does not fit
+    # Recurrent / RebillId is refused (1126). Absent, T-Bank decides from the call itself.
     return body
 
 

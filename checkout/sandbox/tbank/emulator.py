@@ -12,7 +12,8 @@ Notifications (Token-signed, answered `OK`) go to the NotificationURL of the Ini
 Strict as the real API is documented to be: every POST carries TerminalKey and a valid Token;
 types, lengths and enums are checked; errors come as `{Success: false, ErrorCode, Message,
 Details}`, with the codes of T-Bank's own error table (OpenAPI "Прием платежей", section
-"Коды ошибок"): 1 parameters not matched, 2 required ones missing, 8 wrong status, 12 a bad
+"Коды ошибок"): 1 parameters not matched, 2 required ones missing, 8 wrong status, 1126 an
+OperationInitiatorType that does not fit Recurrent or RebillId, 12 a bad
 RedirectDueDate, 20 a repeated OrderId, 204 a bad Token, 205 an unknown terminal, 207-209 DATA
 too large, 212/213/216 OrderId/Description/CustomerKey too long, 251 a wrong amount, 255 no such
 payment, 330 more than the original, 335 no such OrderId. An unknown RebillId (11) is the
@@ -48,7 +49,14 @@ NOTIFIED = frozenset({"AUTHORIZED", "CONFIRMED", "PARTIAL_REVERSED", "REVERSED",
 DUE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}([+-]\d{2}:\d{2}|Z)?$")
 DEFAULT_PAY_SECONDS = 24 * 3600
 LANGUAGES = ("ru", "en")
-DEVICES = ("Desktop", "Mobile")
+# T-Bank's OpenAPI, schema "T-Pay": the DATA fields of a T-Pay payment.
+DEVICES = ("SDK", "Desktop", "MobileWeb")
+TPAY_BOOLEANS = ("TinkoffPayWeb", "DeviceWebView")
+DOCUMENTED_KEYS = frozenset({"OperationInitiatorType"})
+# DATA.OperationInitiatorType, and what it needs of Recurrent (Init) and RebillId (Charge):
+# "Передача признака инициатора операции"; a mismatch is error 1126.
+INITIATORS = {"0": (False, False), "1": (True, False), "2": (False, True),
+              "R": (False, True), "I": (False, True)}
 
 
 @dataclass(frozen=True)
@@ -83,6 +91,11 @@ def _missing(key: str) -> EacqError:
 
 def _bad_due(details: str) -> EacqError:
     return EacqError("12", "Неверный параметр RedirectDueDate", details)
+
+
+def _mismatch() -> EacqError:
+    return EacqError("1126", "Несопоставимые значения rebillId или Recurrent с переданным "
+                     "значением OperationInitiatorType", "see the initiator table")
 
 
 def _unknown_terminal() -> EacqError:
@@ -261,22 +274,32 @@ class TbankEmulator(Emulator):
             raise _missing("CustomerKey")
         data = payload.get("DATA")
         if data is not None:
+            # Values are strings, but T-Bank's own examples send booleans too
+            # (`"QR": true`, the T-Pay flags).
             if not isinstance(data, dict) or not all(
-                    isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+                    isinstance(k, str) and isinstance(v, str | bool) for k, v in data.items()):
                 raise _bad("DATA is an object of strings")
             if len(data) > 20:
                 raise EacqError("207", "Параметр DATA превышает максимально допустимый размер",
                                 "at most 20 pairs")
-            if any(len(k) > 20 for k in data):
+            # OperationInitiatorType is T-Bank's own documented DATA key, past the limit.
+            if any(len(k) > 20 and k not in DOCUMENTED_KEYS for k in data):
                 raise EacqError("208", "Наименование ключа из параметра DATA превышает "
                                 "максимально допустимый размер", "keys of at most 20")
-            if any(len(v) > 100 for v in data.values()):
+            if any(isinstance(v, str) and len(v) > 100 for v in data.values()):
                 raise EacqError("209", "Значение ключа из параметра DATA превышает "
                                 "максимально допустимый размер", "values of at most 100")
             if "Device" in data and data["Device"] not in DEVICES:
-                raise _bad("DATA.Device must be Desktop or Mobile")
-            if "TinkoffPayWeb" in data and data["TinkoffPayWeb"] not in ("true", "false"):
-                raise _bad('DATA.TinkoffPayWeb must be "true" or "false"')
+                raise _bad(f"DATA.Device must be one of {', '.join(DEVICES)}")
+            for flag in TPAY_BOOLEANS:
+                if flag in data and data[flag] not in (True, False, "true", "false"):
+                    raise _bad(f"DATA.{flag} must be true or false")
+            initiator = data.get("OperationInitiatorType")
+            if initiator is not None:
+                if initiator not in INITIATORS:
+                    raise _bad("DATA.OperationInitiatorType must be 0, 1, 2, R or I")
+                if INITIATORS[initiator][0] != (recurrent == "Y"):
+                    raise _mismatch()
         if payload.get("Receipt") is not None and not isinstance(payload["Receipt"], dict):
             raise _bad("Receipt must be an object")
         due = self._due(payload.get("RedirectDueDate"))
@@ -289,6 +312,7 @@ class TbankEmulator(Emulator):
             "NotificationURL": payload.get("NotificationURL"),
             "SuccessURL": payload.get("SuccessURL"), "Recurrent": recurrent,
             "CustomerKey": customer, "tpay": str(secrets.randbelow(10**12)).zfill(12),
+            "initiator": (data or {}).get("OperationInitiatorType"), "DATA": data,
             "refunded": 0, "cancels": {}, "created": time.time(),
         }
         self._store.put("link", {"id": payment["tpay"], "payment": payment["id"]})
@@ -379,6 +403,8 @@ class TbankEmulator(Emulator):
         rebill = self._store.get("rebill", str(rebill_id))
         if rebill is None or not rebill["active"] or rebill["terminal"] != terminal:
             raise EacqError("11", "Невозможно выполнить платеж", "unknown or inactive RebillId")
+        if payment.get("initiator") is not None and not INITIATORS[payment["initiator"]][1]:
+            raise _mismatch()  # a RebillId, for an Init that said no saved card is used
         if payment["Status"] != "NEW":
             raise EacqError("8", "Неверный статус транзакции",
                             f"only a NEW payment can be charged; this is {payment['Status']}")
