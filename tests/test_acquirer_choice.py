@@ -14,6 +14,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from checkout.acquirers.package import Wiring
+from checkout.acquirers.tbc import PACKAGE as TBC_PACKAGE
 from checkout.acquirers.tbc import TbcDriver
 from checkout.acquirers.yookassa import YOOKASSA_NETWORKS, YooKassaDriver
 from checkout.errors import WebhookRejected
@@ -188,7 +190,15 @@ def test_tbc_callbacks_can_be_held_to_the_networks_tbc_names() -> None:
         tbc("192.0.2.0/24").parse_webhook({}, body, "203.0.113.7")
     assert refused.value.status == 403
     assert tbc("192.0.2.0/24").parse_webhook({}, body, "192.0.2.9").ref == "tpay_1"
-    assert tbc().parse_webhook({}, body, "203.0.113.7").ref == "tpay_1"  # unset: from anywhere
+    assert tbc().parse_webhook({}, body, "203.0.113.7").ref == "tpay_1"  # none: from anywhere
+    # Configured from the environment, the default is TBC's published callback addresses.
+    conf = TBC_PACKAGE.from_env({"TBC_API_KEY": "k", "TBC_CLIENT_ID": "c",
+                                 "TBC_CLIENT_SECRET": "s"})
+    assert conf is not None
+    driver = TBC_PACKAGE.build(conf, Wiring(httpx.AsyncClient(), 5.0, 1200, "https://x/w"))
+    with pytest.raises(WebhookRejected):
+        driver.parse_webhook({}, body, "203.0.113.7")
+    assert driver.parse_webhook({}, body, "185.52.80.45").ref == "tpay_1"
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the store plays no part

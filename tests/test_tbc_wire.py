@@ -57,3 +57,12 @@ def test_the_driver_asks_for_tbcs_recommended_twelve_minutes(server: LiveServer)
         minutes = {json.loads(doc)["expirationMinutes"] for (doc,) in
                    db.execute("SELECT doc FROM docs WHERE kind = 'payment'")}
     assert minutes == {12}
+
+
+def test_only_tbcs_documented_methods_are_taken(server: LiveServer) -> None:
+    with httpx.Client(base_url=server.url) as client:
+        headers = _token(client)
+        for method in (4, 5, 6, 7, 8, 9):
+            assert _create(client, headers, methods=[method]).status_code == 200, method
+        for wrong in ([3], [10], [True], ["5"]):
+            assert _create(client, headers, methods=wrong).status_code == 400, wrong

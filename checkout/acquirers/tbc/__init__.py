@@ -7,7 +7,7 @@ from typing import Any
 
 from checkout.acquirers.package import AcquirerPackage, Setting, Wiring
 from checkout.acquirers.tbc import wire
-from checkout.acquirers.tbc.driver import CAPABILITIES, TbcDriver
+from checkout.acquirers.tbc.driver import CAPABILITIES, TBC_NETWORKS, TbcDriver
 
 API_URL = "https://api.tbcbank.ge/v1/tpay/"
 TEST_API_URL = "https://test-api.tbcbank.ge/v1/tpay/"
@@ -38,11 +38,10 @@ PACKAGE = AcquirerPackage(
         Setting("base_url", "TBC_BASE_URL", API_URL, help="the API's address"),
         # Which TBC payment methods the page offers (TBC's numeric codes).
         Setting("methods", "TBC_METHODS", "5", help="payment methods on TBC's page (codes)"),
-        # TBC publishes no signature for callbacks: when set (comma-separated CIDRs, the
-        # networks TBC names in its contract), callbacks from anywhere else are refused.
-        Setting("callback_networks", "TBC_CALLBACK_NETWORKS", "",
+        # TBC signs no callback: they are taken only from the addresses TBC publishes.
+        Setting("callback_networks", "TBC_CALLBACK_NETWORKS", ",".join(TBC_NETWORKS),
                 help="networks callbacks may come from (CIDRs, comma-separated)"),
     ),
     capabilities=CAPABILITIES, build=_build)
 
-__all__ = ["API_URL", "PACKAGE", "TEST_API_URL", "TbcDriver"]
+__all__ = ["API_URL", "PACKAGE", "TBC_NETWORKS", "TEST_API_URL", "TbcDriver"]

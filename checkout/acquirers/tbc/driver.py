@@ -42,6 +42,10 @@ CAPABILITIES = Capabilities(
     reference_max=wire.EXTRA_MAX,
 )
 
+# Where TBC's callbacks come from (developers.tbcbank.ge, Create E-Commerce payment,
+# `callbackUrl`: "verify that POST request is allowed ... from the following IP addresses").
+TBC_NETWORKS = ("193.104.20.44/32", "193.104.20.45/32", "185.52.80.44/32", "185.52.80.45/32")
+
 _REFRESH_MARGIN = 0.1  # renew the access token when a tenth of its life is left
 
 

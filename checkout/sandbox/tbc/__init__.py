@@ -22,7 +22,9 @@ def _make(setup: Setup) -> list[Any]:
 
 def _endpoint(emulator: TbcEmulator, setup: Setup) -> dict[str, Any]:
     return {"base_url": f"{setup.public_url}/sandbox/tbc/v1/tpay/", "api_key": API_KEY,
-            "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+            "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+            # The emulator calls back from here, as TBC does from its published addresses.
+            "callback_networks": "127.0.0.0/8,::1/128"}
 
 
 EMULATOR = EmulatorPackage(

@@ -33,6 +33,9 @@ from checkout.sandbox.lifecycle import Emulator
 from checkout.sandbox.outbound import Outbound
 
 CURRENCIES = ("GEL", "USD", "EUR")
+# developers.tbcbank.ge, Create web payment, `methods`: 4 Web QR, 5 card, 6 Ertguli points,
+# 7 internet bank login, 8 installment, 9 Apple Pay.
+METHODS = {4, 5, 6, 7, 8, 9}
 GEL_ONLY_METHODS = {6, 8}  # Ertguli points, installments
 LANGUAGES = ("KA", "EN", "RU")
 COMPLETION_SECONDS = 30 * 24 * 3600
@@ -192,8 +195,11 @@ class TbcEmulator(Emulator):
                                   not all(32 <= ord(c) < 127 for c in extra)):
             raise _bad("extra must be ASCII, at most 25 characters")
         methods = payload.get("methods") or []
-        if not isinstance(methods, list) or not all(isinstance(m, int) for m in methods):
+        if not isinstance(methods, list) or not all(
+                isinstance(m, int) and not isinstance(m, bool) for m in methods):
             raise _bad("methods must be a list of integers")
+        if set(methods) - METHODS:
+            raise _bad(f"unknown payment methods {sorted(set(methods) - METHODS)}")
         if GEL_ONLY_METHODS & set(methods) and currency != "GEL":
             raise _bad("installment and Ertguli methods are GEL only")
         products = payload.get("installmentProducts")

@@ -219,6 +219,13 @@ class YooKassaEmulator(Emulator):
             raise YooError(400, "invalid_request", "metadata must be an object", "metadata")
         saved_id = payload.get("payment_method_id")
         method_data = payload.get("payment_method_data")
+        if method_data is not None:
+            # The `tinkoff_bank` page: "any other parameter in the request except for
+            # payment_method_id, payment_token, airline".
+            for refused in ("payment_method_id", "payment_token", "airline"):
+                if payload.get(refused) is not None:
+                    raise YooError(400, "invalid_request",
+                                   f"{refused} cannot be used with tinkoff_bank", refused)
         saved: dict[str, Any] | None = None
         if saved_id is not None:
             saved = self._store.get("method", str(saved_id))
