@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from checkout.acquirers import registry
+from checkout.acquirers.package import flag
 
 ROOT = Path(__file__).resolve().parent.parent
 # The acquirers this checkout knows, and the one a merchant added without naming one gets.
@@ -232,15 +233,11 @@ def _acquirers(env: dict[str, str]) -> dict[str, dict[str, str]]:
     return found
 
 
-def _flag(value: str) -> bool:
-    return value.strip().lower() in ("1", "true", "yes", "on")
-
-
 # Every field not read by hand in `from_env` comes from CHECKOUT_<NAME>, converted by its type:
 # a new setting is one line in the class, and cannot be forgotten here.
 _BY_HAND = frozenset({"mode", "host", "port", "public_url", "database_url", "data_dir",
                       "secret_keys", "acquirers"})
-_CONVERTERS: dict[str, Callable[[str], object]] = {"int": int, "float": float, "bool": _flag,
+_CONVERTERS: dict[str, Callable[[str], object]] = {"int": int, "float": float, "bool": flag,
                                                    "str": str}
 _NUMBERS: dict[str, Callable[[str], object]] = {
     f.name: _CONVERTERS[str(f.type)] for f in fields(Settings) if f.name not in _BY_HAND}

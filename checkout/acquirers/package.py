@@ -17,6 +17,16 @@ import httpx
 from checkout.acquirers.base import Acquirer, Capabilities
 
 
+def comma_list(text: str) -> tuple[str, ...]:
+    """A setting holding several values, comma-separated."""
+    return tuple(item.strip() for item in str(text).split(",") if item.strip())
+
+
+def flag(text: str) -> bool:
+    """A setting holding yes or no."""
+    return str(text).strip().lower() in ("1", "true", "yes", "on")
+
+
 @dataclass(frozen=True)
 class Setting:
     """One value a driver is built with, read from an environment variable."""

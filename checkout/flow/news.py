@@ -242,11 +242,12 @@ async def receive_notice(ctx: FlowContext, acquirer: str, notice: Notice, body: 
         dedup_key = f"{dedup_key}:{int(now.timestamp() // window)}"
         body = body[:ctx.settings.unsigned_body_bytes]
     fetched = None
-    async with ctx.db.reader() as conn:
-        known = await repo.attempt_by_ref(conn, acquirer, notice.ref) is not None
-        lost_start = not known and notice.snapshot is None and \
-            await repo.has_unanswered_starts(conn, acquirer, since=now - timedelta(
-                seconds=2 * ctx.settings.attempt_ttl_seconds))
+    lost_start = False
+    if notice.snapshot is None:  # signed news names our attempt itself, if it must
+        async with ctx.db.reader() as conn:
+            lost_start = await repo.attempt_by_ref(conn, acquirer, notice.ref) is None and \
+                await repo.has_unanswered_starts(conn, acquirer, since=now - timedelta(
+                    seconds=2 * ctx.settings.attempt_ttl_seconds))
     if lost_start:
         # A hint about a session we do not know, while a start of ours at this acquirer has
         # no answer: it may be that start's session. Its own (authenticated) answer says.

@@ -6,25 +6,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from checkout.acquirers.package import AcquirerPackage, Setting, Wiring
+from checkout.acquirers.package import AcquirerPackage, Setting, Wiring, comma_list, flag
 from checkout.acquirers.tbank.driver import CAPABILITIES, TBANK_NETWORKS, TbankDriver
 
 API_URL = "https://securepay.tinkoff.ru/v2/"
 TEST_API_URL = "https://rest-api-test.tinkoff.ru/v2/"
 
 
-def _list(text: str) -> tuple[str, ...]:
-    return tuple(item.strip() for item in str(text).split(",") if item.strip())
-
-
 def _build(conf: Mapping[str, Any], wiring: Wiring) -> TbankDriver:
-    networks = conf.get("notification_networks") or TBANK_NETWORKS
     return TbankDriver(
         base_url=conf["base_url"], terminal_key=conf["terminal_key"],
         password=conf["password"], notification_url=wiring.webhook_url, client=wiring.http,
-        recurring=str(conf.get("recurring", "")).lower() in ("1", "true", "yes", "on"),
-        notification_networks=tuple(networks) if not isinstance(networks, str)
-        else _list(networks), pay_seconds=wiring.attempt_ttl_seconds, timeout=wiring.timeout)
+        recurring=flag(conf.get("recurring", "")),
+        notification_networks=comma_list(conf.get("notification_networks") or "")
+        or TBANK_NETWORKS, pay_seconds=wiring.attempt_ttl_seconds, timeout=wiring.timeout)
 
 
 PACKAGE = AcquirerPackage(

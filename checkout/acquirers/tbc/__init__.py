@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from checkout.acquirers.package import AcquirerPackage, Setting, Wiring
+from checkout.acquirers.package import AcquirerPackage, Setting, Wiring, comma_list
 from checkout.acquirers.tbc import wire
 from checkout.acquirers.tbc.driver import CAPABILITIES, TBC_NETWORKS, TbcDriver
 
@@ -13,20 +13,16 @@ API_URL = "https://api.tbcbank.ge/v1/tpay/"
 TEST_API_URL = "https://test-api.tbcbank.ge/v1/tpay/"
 
 
-def _list(text: str) -> tuple[str, ...]:
-    return tuple(item.strip() for item in str(text).split(",") if item.strip())
-
-
 def _build(conf: Mapping[str, Any], wiring: Wiring) -> TbcDriver:
     return TbcDriver(
         base_url=conf["base_url"], api_key=conf["api_key"], client_id=conf["client_id"],
         client_secret=conf["client_secret"], callback_url=wiring.webhook_url,
         client=wiring.http, timeout=wiring.timeout,
-        methods=tuple(int(m) for m in _list(conf.get("methods") or "5")),
+        methods=tuple(int(m) for m in comma_list(conf.get("methods") or "5")),
         # TBC recommends at most 12 minutes on its page (its default); a shorter attempt time
         # of ours is kept.
         expiration_minutes=max(1, min(wire.EXPIRATION_MAX, wiring.attempt_ttl_seconds // 60)),
-        callback_networks=_list(conf.get("callback_networks") or ""))
+        callback_networks=comma_list(conf.get("callback_networks") or ""))
 
 
 PACKAGE = AcquirerPackage(

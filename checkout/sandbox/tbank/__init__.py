@@ -25,7 +25,7 @@ def _endpoint(emulator: TbankEmulator, setup: Setup) -> dict[str, Any]:
             "password": PASSWORD,
             "recurring": "true",  # unconfirmed for real T-Pay; the sandbox shows how it goes
             # The emulator notifies from here, as T-Bank does from its own networks.
-            "notification_networks": ("127.0.0.0/8", "::1/128")}
+            "notification_networks": "127.0.0.0/8,::1/128"}
 
 
 EMULATOR = EmulatorPackage(

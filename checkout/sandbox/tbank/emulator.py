@@ -312,7 +312,7 @@ class TbankEmulator(Emulator):
             "NotificationURL": payload.get("NotificationURL"),
             "SuccessURL": payload.get("SuccessURL"), "Recurrent": recurrent,
             "CustomerKey": customer, "tpay": str(secrets.randbelow(10**12)).zfill(12),
-            "initiator": (data or {}).get("OperationInitiatorType"), "DATA": data,
+            "DATA": data,
             "refunded": 0, "cancels": {}, "created": time.time(),
         }
         self._store.put("link", {"id": payment["tpay"], "payment": payment["id"]})
@@ -403,7 +403,8 @@ class TbankEmulator(Emulator):
         rebill = self._store.get("rebill", str(rebill_id))
         if rebill is None or not rebill["active"] or rebill["terminal"] != terminal:
             raise EacqError("11", "Невозможно выполнить платеж", "unknown or inactive RebillId")
-        if payment.get("initiator") is not None and not INITIATORS[payment["initiator"]][1]:
+        initiator = (payment.get("DATA") or {}).get("OperationInitiatorType")
+        if initiator is not None and not INITIATORS[initiator][1]:
             raise _mismatch()  # a RebillId, for an Init that said no saved card is used
         if payment["Status"] != "NEW":
             raise EacqError("8", "Неверный статус транзакции",

@@ -36,6 +36,7 @@ CURRENCIES = ("GEL", "USD", "EUR")
 # developers.tbcbank.ge, Create web payment, `methods`: 4 Web QR, 5 card, 6 Ertguli points,
 # 7 internet bank login, 8 installment, 9 Apple Pay.
 METHODS = {4, 5, 6, 7, 8, 9}
+PAGE_MINUTES = 12  # how long TBC's page waits for the buyer unless told (`expirationMinutes`)
 GEL_ONLY_METHODS = {6, 8}  # Ertguli points, installments
 LANGUAGES = ("KA", "EN", "RU")
 COMPLETION_SECONDS = 30 * 24 * 3600
@@ -213,7 +214,7 @@ class TbcEmulator(Emulator):
         language = payload.get("language", "KA")
         if language not in LANGUAGES:
             raise _bad("language must be KA, EN or RU")
-        minutes = payload.get("expirationMinutes", 12)
+        minutes = payload.get("expirationMinutes", PAGE_MINUTES)
         if not isinstance(minutes, int) or isinstance(minutes, bool) or not 1 <= minutes <= 60:
             raise _bad("expirationMinutes must be 1..60")
         pay_id = secrets.token_hex(10)
@@ -250,13 +251,13 @@ class TbcEmulator(Emulator):
             "resultCode": None, "returnurl": str(payload.get("returnurl") or ""),
             "callbackUrl": card.get("callbackUrl"),
             "merchantPaymentId": merchant_payment_id, "partialReturns": 0,
-            "createdAt": datetime.now(UTC).isoformat(), "initiator": initiator,
+            "createdAt": datetime.now(UTC).isoformat(),
         }
         if initiator == "merchant":
             self._paid(payment)  # no buyer: the saved card is charged at once
         else:
             # Customer-initiated: the buyer confirms the charge on TBC's page.
-            self._save(payment, deadline=time.time() + 12 * 60)
+            self._save(payment, deadline=time.time() + PAGE_MINUTES * 60)
         return self._public(payment)
 
     def _complete(self, payment: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
@@ -390,9 +391,8 @@ class TbcEmulator(Emulator):
         """The card this payment saved, as TBC's GET shows it."""
         if not payment.get("saveCard") or not payment.get("recId"):
             return None
-        card = self._store.get("card", payment["recId"]) or {}
-        return {"recId": payment["recId"], "cardMask": card.get("mask", "411111******1111"),
-                "expiryDate": card.get("expiry", "1230")}
+        # The emulator keeps no card numbers: every saved card shows the same test mask.
+        return {"recId": payment["recId"], "cardMask": "411111******1111", "expiryDate": "1230"}
 
     def _callback(self, payment: dict[str, Any]) -> None:
         url = payment.get("callbackUrl")
