@@ -138,7 +138,8 @@ class Bank131Driver:
             raise WebhookRejected("webhook body is not a Bank 131 session event") from exc
         stamp = session.get("updated_at") or hashlib.sha256(body).hexdigest()
         return Notice(ref=ref, event_type=event_type, dedup_key=f"{event_type}:{ref}:{stamp}",
-                      snapshot=wire.snapshot(session), attempt_hint=wire.attempt_hint(session),
+                      snapshot=wire.snapshot(session, event_type),
+                      attempt_hint=wire.attempt_hint(session),
                       # a recurrent token travels as `recurrent.token`, wherever it is nested
                       record=redact(doc, lambda key, _: key == "token"))
 

@@ -87,8 +87,14 @@ def attempt_hint(session: dict[str, Any]) -> str:
     return ""
 
 
-def snapshot(session: dict[str, Any]) -> Snapshot:
-    """Translate a session object into our vocabulary; unknown shapes read as 'processing'."""
+# A webhook's own type says which step the session waits at: the published examples of
+# `ready_to_capture` (developer.smart-glocal.com, webhooks reference) carry no `next_action`.
+_WAITING_AT = {"ready_to_confirm": "confirm", "ready_to_capture": "capture"}
+
+
+def snapshot(session: dict[str, Any], event: str = "") -> Snapshot:
+    """Translate a session object (from an answer, or from a webhook of type `event`) into our
+    vocabulary; unknown shapes read as 'processing'."""
     ref = str(session.get("id", ""))
     status = session.get("status")
     payment = _first_payment(session)
@@ -112,7 +118,7 @@ def snapshot(session: dict[str, Any]) -> Snapshot:
     if status == "error" or pay_status == "failed":
         return Snapshot(ref, SessionState.FAILED, error_code=code or "failed",
                         error_message=message, final=final)
-    next_action = session.get("next_action")
+    next_action = session.get("next_action") or _WAITING_AT.get(event)
     if next_action == "confirm":
         return Snapshot(ref, SessionState.NEEDS_CONFIRM)
     if next_action == "capture":

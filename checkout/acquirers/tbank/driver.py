@@ -170,8 +170,8 @@ class TbankDriver:
             return wire.snapshot(doc)
         link = await self._get(f"TinkoffPay/transactions/{doc.get('PaymentId')}/versions/"
                                f"{wire.TPAY_VERSION}/link")
-        url = (link.get("Params") or {}).get("RedirectUrl")
-        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        url = wire.redirect_url(link)
+        if not url:
             raise AcquirerError("T-Bank T-Pay link: no RedirectUrl in the answer",
                                 temporary=True)
         return wire.snapshot(doc, action_url=url)
@@ -182,8 +182,9 @@ class TbankDriver:
             if time.monotonic() - self._tpay_checked_at < STATUS_CACHE_SECONDS:
                 return
             doc = await self._get(f"TinkoffPay/terminals/{self._terminal}/status")
-            params = doc.get("Params") or {}
-            if params.get("Allowed") is not True or params.get("Version") != wire.TPAY_VERSION:
+            if not wire.tpay_offered(doc):
+                found = doc.get("Params")
+                params = found if isinstance(found, dict) else {}
                 raise AcquirerError(
                     f"T-Bank: T-Pay is not enabled for terminal {self._terminal} "
                     f"(allowed {params.get('Allowed')}, version {params.get('Version')})",

@@ -115,6 +115,22 @@ _STATES = {
 }
 
 
+def tpay_offered(status: dict[str, Any]) -> bool:
+    """From `TinkoffPay/terminals/{TerminalKey}/status`: T-Pay in its own flow (version 2.0).
+    Version 1.0 is e-invoice: T-Pay only on T-Bank's form, no link for us to show."""
+    params = status.get("Params")
+    return isinstance(params, dict) and params.get("Allowed") is True \
+        and params.get("Version") == TPAY_VERSION
+
+
+def redirect_url(link: dict[str, Any]) -> str:
+    """From `TinkoffPay/transactions/{PaymentId}/versions/2.0/link`: the link into the T-Bank
+    app ("" when the answer has none we can send a buyer to)."""
+    params = link.get("Params")
+    url = params.get("RedirectUrl") if isinstance(params, dict) else None
+    return url if isinstance(url, str) and url.startswith(("https://", "http://")) else ""
+
+
 def awaiting_buyer(doc: dict[str, Any]) -> bool:
     """Whether the payment waits for the buyer to approve (a T-Pay link serves it)."""
     return _STATES.get(str(doc.get("Status", ""))) is SessionState.AWAITING_BUYER
