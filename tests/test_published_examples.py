@@ -29,6 +29,7 @@ from checkout.acquirers.tbank import wire as tbank_wire
 from checkout.acquirers.yookassa import wire as yookassa_wire
 from checkout.sandbox import yookassa as yookassa_sandbox
 from tests.bank131 import partner_call_at
+from tests.buyer import decide
 from tests.server import LiveServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -101,7 +102,24 @@ def _tbc_saved_card(server: LiveServer) -> str:
     return str(paid["recurringCard"]["recId"])
 
 
-PLACEHOLDERS = {("tbc", "recId"): _tbc_saved_card}
+def _yookassa_saved_method(server: LiveServer) -> str:
+    """A T-Pay method saved at the emulated YooKassa the way a buyer saves one: a payment with
+    save_payment_method, approved on YooKassa's page."""
+    auth = (yookassa_sandbox.SHOP_ID, yookassa_sandbox.SECRET)
+    with httpx.Client(base_url=f"{server.url}/sandbox/yookassa/v3", auth=auth) as yoo:
+        made = yoo.post("/payments", headers={"Idempotence-Key": "published-save"}, json={
+            "amount": {"value": "1.00", "currency": "RUB"}, "capture": True,
+            "payment_method_data": {"type": "tinkoff_bank"}, "save_payment_method": True,
+            "confirmation": {"type": "redirect", "return_url": "https://shop.example/r"}}).json()
+        decide(httpx.Client(base_url=server.url), made["confirmation"]["confirmation_url"],
+               approve=True)
+        paid = yoo.get(f"/payments/{made['id']}").json()
+    assert paid["payment_method"]["saved"] is True, paid
+    return str(paid["payment_method"]["id"])
+
+
+PLACEHOLDERS = {("tbc", "recId"): _tbc_saved_card,
+                ("yookassa", "payment_method_id"): _yookassa_saved_method}
 
 
 @pytest.mark.parametrize("path", REQUESTS, ids=_ids(REQUESTS))
