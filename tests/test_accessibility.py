@@ -135,6 +135,7 @@ EXPECTED_STATE = {
     "start": "start", "preparing": "preparing", "awaiting-qr": "awaiting",
     "awaiting-app": "awaiting", "awaiting-last-minute": "awaiting", "checking": "checking",
     "acquirer-page": "awaiting", "declined": "attempt_failed",
+    "method-unavailable": "attempt_failed",
     "attempt-expired": "attempt_failed", "succeeded": "succeeded",
     "waiting-for-capture": "waiting_capture", "payment-expired": "payment_expired",
     "payment-failed": "payment_failed", "payment-canceled": "payment_canceled",

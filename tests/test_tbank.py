@@ -252,3 +252,53 @@ def test_the_driver_says_the_device_in_tbanks_words(server: LiveServer, ua: str,
                   db.execute("SELECT doc FROM docs WHERE kind = 'payment'")]
     assert data["Device"] == device and data["TinkoffPayWeb"] is True
     assert "OperationInitiatorType" not in data
+
+
+@pytest.mark.parametrize("allowed, version", [(False, "2.0"), (True, "1.0")])
+def test_a_terminal_without_tpay_2_is_never_asked_to_init(server: LiveServer, allowed: bool,
+                                                          version: str) -> None:
+    # Its owner has T-Pay off, or only e-invoice (1.0: T-Pay on T-Bank's own form, no link
+    # for us). The driver reads the terminal's status first and makes no payment there; the
+    # buyer is told T-Pay is not available here, with the way back to the shop first (trying
+    # again helps only once the shop fixes it); the merchant reads `method_unavailable`, not a
+    # decline.
+    def switch(allowed: bool, version: str) -> None:
+        resp = httpx.post(f"{server.url}/sandbox/tbank/terminals/{TERMINAL}/tpay",
+                          json={"allowed": allowed, "version": version})
+        assert resp.status_code == 200, resp.text
+
+    switch(allowed, version)
+    status = httpx.get(f"{server.url}/sandbox/tbank/v2/TinkoffPay/terminals/{TERMINAL}/status")
+    assert status.json()["Params"] == {"Allowed": allowed, "Version": version}
+    headers = add_merchant(server.settings.db_url, "mer_tbank_off", "sk_test_tbank_off",
+                           return_origins='["http://127.0.0.1:*"]', acquirer="tbank")
+    with httpx.Client(base_url=server.url, headers=headers, timeout=20) as api, \
+            httpx.Client(base_url=server.url, timeout=20) as buyer:
+        payment = new_payment(api, server.url)
+        fragment = start(buyer, payment["checkout_url"])
+        assert 'data-state="attempt_failed"' in fragment
+        assert "T-Pay в этом магазине сейчас недоступна" in fragment
+        assert fragment.index('class="primary" href="http') < \
+            fragment.index('class="secondary" data-action="retry"')
+        assert query(server.settings.db_url, "SELECT status, error_code FROM attempts WHERE "
+                     "payment_id = :p", p=payment["id"]) == [("failed", "method_unavailable")]
+        seen = api.get(f"/api/v1/payments/{payment['id']}").json()
+        assert seen["status"] == "pending"
+        assert seen["last_error"] == {"code": "method_unavailable"}
+        with sqlite3.connect(server.settings.data_dir / "sandbox" / "tbank.db") as db:
+            made = db.execute("SELECT count(*) FROM docs WHERE kind = 'payment'").fetchone()
+        assert made == (0,)  # nothing was made at T-Bank
+        # The merchant switches T-Pay on: the very next start works (no refusal was cached).
+        switch(True, "2.0")
+        start(buyer, payment["checkout_url"])
+        wait_for_link(buyer, payment["checkout_url"])
+
+
+def test_the_tpay_switch_takes_only_what_tbank_has(server: LiveServer) -> None:
+    url = f"{server.url}/sandbox/tbank/terminals/{TERMINAL}/tpay"
+    assert httpx.post(url, json={"allowed": True, "version": "3.0"}).status_code == 400
+    assert httpx.post(url, json={"allowed": "yes", "version": "2.0"}).status_code == 400
+    assert httpx.post(url, content=b"{").status_code == 400
+    other = f"{server.url}/sandbox/tbank/terminals/Nobody/tpay"
+    resp = httpx.post(other, json={"allowed": True, "version": "2.0"})
+    assert resp.status_code == 400 and resp.json()["ErrorCode"] == "205"

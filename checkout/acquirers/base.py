@@ -101,6 +101,10 @@ class Notice:
 
 
 REDACTED = "[recurrent token]"
+# An `AcquirerError.code` any driver may give a start: the merchant's account at the acquirer
+# does not take T-Pay (switched off, or not in the flow we drive). Not the buyer's doing, and no
+# retry helps until the merchant fixes the account.
+METHOD_UNAVAILABLE = "method_unavailable"
 
 
 def require_source(source_ip: str, networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network],

@@ -10,6 +10,7 @@ import logging
 from datetime import timedelta
 
 from checkout.acquirers.base import (
+    METHOD_UNAVAILABLE,
     Platform,
     SessionState,
     Snapshot,
@@ -147,6 +148,11 @@ async def call_start(ctx: FlowContext, attempt: Attempt, payment: Payment,
             log.warning("start failed, will retry: %s", err.detail,
                         extra={"attempt_id": attempt.id})
             return attempt
+        if err.code == METHOD_UNAVAILABLE:
+            # Every buyer of this merchant meets it until the account is fixed: say so loudly.
+            log.error("the merchant's %s account does not take T-Pay: %s", attempt.acquirer,
+                      err.detail, extra={"attempt_id": attempt.id,
+                                         "merchant_id": payment.merchant_id})
         failed = Snapshot(ref="", state=SessionState.FAILED, error_code=err.code or "rejected",
                           error_message=err.detail)
         return (await news.apply_snapshot(ctx, attempt.id, failed)).attempt

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from checkout.acquirers.base import REDACTED, Notice, SessionState, Snapshot
+from checkout.acquirers.base import METHOD_UNAVAILABLE, REDACTED, Notice, SessionState, Snapshot
 from checkout.domain.money import Money
 from checkout.domain.states import (
     DEBTS_OWED,
@@ -180,6 +180,8 @@ def _payment_effect(payment: Payment, attempt: Attempt, target: AttemptStatus,
         return ended
     if target in (A.FAILED, A.EXPIRED):
         # Our own vocabulary for the merchant; the acquirer's code stays on the attempt.
+        if snap.error_code == METHOD_UNAVAILABLE:
+            return {"last_error_code": METHOD_UNAVAILABLE}  # the account's doing, not a decline
         return {"last_error_code": "declined" if target is A.FAILED else "expired"}
     return {}
 

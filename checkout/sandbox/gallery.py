@@ -45,6 +45,7 @@ STATES: dict[str, tuple[PaymentStatus, AttemptStatus | None, str, int, str]] = {
     "checking": (P.PENDING, A.AWAITING_BUYER, "link", -5, "desktop"),
     "acquirer-page": (P.PENDING, A.AWAITING_BUYER, "page", 1140, "mobile"),
     "declined": (P.PENDING, A.FAILED, "link", 0, "desktop"),
+    "method-unavailable": (P.PENDING, A.FAILED, "link", 0, "desktop"),
     "attempt-expired": (P.PENDING, A.EXPIRED, "link", 0, "desktop"),
     "succeeded": (P.SUCCEEDED, A.SUCCEEDED, "link", 0, "desktop"),
     "waiting-for-capture": (P.WAITING_FOR_CAPTURE, A.AUTHORIZED, "link", 0, "desktop"),
@@ -52,6 +53,8 @@ STATES: dict[str, tuple[PaymentStatus, AttemptStatus | None, str, int, str]] = {
     "payment-failed": (P.FAILED, A.FAILED, "link", 0, "desktop"),
     "payment-canceled": (P.CANCELED, A.CANCELED, "link", 0, "desktop"),
 }
+# The attempt's error code, where the state turns on it.
+ERROR_CODES = {"method-unavailable": "method_unavailable"}
 
 
 def _sample(ctx: FlowContext, state: str) -> tuple[Payment, Merchant, Attempt | None]:
@@ -77,8 +80,8 @@ def _sample(ctx: FlowContext, state: str) -> tuple[Payment, Merchant, Attempt | 
         id="att_gallery", payment_id=payment.id, acquirer=acquirer, acquirer_ref="ps_gallery",
         status=attempt_status, platform_type=platform, platform_os="", platform_browser="",
         language=None, action_url=link, deadline_at=now + timedelta(seconds=left),
-        error_code=None, error_message=None, version=1, created_at=now, updated_at=now,
-        checked_at=None)
+        error_code=ERROR_CODES.get(state), error_message=None, version=1, created_at=now,
+        updated_at=now, checked_at=None)
     if attempt_status is A.PROCESSING:
         attempt = replace(attempt, action_url=None)
     return payment, merchant, attempt

@@ -25,6 +25,7 @@ import httpx
 
 from checkout import jsonwire
 from checkout.acquirers.base import (
+    METHOD_UNAVAILABLE,
     Capabilities,
     Family,
     Notice,
@@ -188,7 +189,7 @@ class TbankDriver:
                 raise AcquirerError(
                     f"T-Bank: T-Pay is not enabled for terminal {self._terminal} "
                     f"(allowed {params.get('Allowed')}, version {params.get('Version')})",
-                    code="tpay_not_allowed")
+                    code=METHOD_UNAVAILABLE)
             self._tpay_checked_at = time.monotonic()
 
     async def _post(self, method: str, fields: dict[str, Any]) -> dict[str, Any]:

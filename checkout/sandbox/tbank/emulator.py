@@ -44,6 +44,8 @@ from checkout.sandbox.tpay_app import AppCard
 
 # T-Bank's public test terminal: its own examples and check vectors work here verbatim.
 PUBLIC_TERMINALS = {"TinkoffBankTest": "TinkoffBankTest"}
+# TinkoffPay/terminals/{key}/status: 1.0 is e-invoice (T-Pay on T-Bank's form only), 2.0 T-Pay.
+TPAY_VERSION, TPAY_VERSIONS = "2.0", ("1.0", "2.0")
 NOTIFIED = frozenset({"AUTHORIZED", "CONFIRMED", "PARTIAL_REVERSED", "REVERSED", "CANCELED",
                       "PARTIAL_REFUNDED", "REFUNDED", "REJECTED"})
 DUE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}([+-]\d{2}:\d{2}|Z)?$")
@@ -157,6 +159,15 @@ class TbankEmulator(Emulator):
         # T-Bank retries an unanswered notification for a day (hourly, then less often).
         self._out = Outbound(self.name, client, faults, None, expect_body=b"OK")
         self._lock = asyncio.Lock()
+        # Each terminal's T-Pay setting, as its owner switches it in T-Bank's cabinet.
+        self._tpay = {key: (True, TPAY_VERSION) for key in config.terminals}
+
+    def set_tpay(self, terminal: str, allowed: bool, version: str) -> None:
+        if terminal not in self.config.terminals:
+            raise _unknown_terminal()
+        if version not in TPAY_VERSIONS:
+            raise _bad(f"T-Pay versions are {', '.join(TPAY_VERSIONS)}")
+        self._tpay[terminal] = (allowed, version)
 
     # ---- the API ----------------------------------------------------------------------------
 
@@ -205,13 +216,15 @@ class TbankEmulator(Emulator):
                 parts[3] == "status":
             if parts[2] not in self.config.terminals:
                 raise _unknown_terminal()
+            allowed, version = self._tpay[parts[2]]
             return {"Success": True, "ErrorCode": "0",
-                    "Params": {"Allowed": True, "Version": "2.0"}}
+                    "Params": {"Allowed": allowed, "Version": version}}
         if len(parts) == 6 and parts[:2] == ["TinkoffPay", "transactions"] and \
                 parts[3] == "versions" and parts[5] == "link":
-            if parts[4] != "2.0":
-                raise _bad("this terminal takes T-Pay version 2.0")
             payment = self._payment(parts[2])
+            if parts[4] != TPAY_VERSION or self._tpay[payment["terminal"]] != \
+                    (True, TPAY_VERSION):
+                raise _bad(f"this terminal does not take T-Pay version {parts[4]}")
             if payment["Status"] not in ("NEW", "FORM_SHOWED"):
                 raise EacqError("8", "Неверный статус транзакции",
                                 f"the payment is {payment['Status']}")

@@ -7,11 +7,11 @@ import io
 
 import segno
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from checkout.sandbox.http import answer, emulator_of, not_found
-from checkout.sandbox.tbank.emulator import TbankEmulator
+from checkout.sandbox.tbank.emulator import EacqError, TbankEmulator
 
 
 def _emulator(request: Request) -> TbankEmulator:
@@ -37,7 +37,26 @@ async def qr(request: Request) -> Response:
     return Response(out.getvalue(), media_type="image/svg")  # as T-Bank's OpenAPI has it
 
 
+async def tpay_setting(request: Request) -> Response:
+    """The terminal's T-Pay switch, as its owner sets it in T-Bank's cabinet (not an API of
+    T-Bank's): `{"allowed": bool, "version": "1.0" | "2.0"}`."""
+    try:
+        doc = await request.json()
+        allowed, version = doc["allowed"], doc["version"]
+        if not isinstance(allowed, bool) or not isinstance(version, str):
+            raise TypeError
+    except (ValueError, KeyError, TypeError):
+        return JSONResponse({"error": "send {\"allowed\": bool, \"version\": \"2.0\"}"},
+                            status_code=400)
+    try:
+        _emulator(request).set_tpay(request.path_params["terminal"], allowed, version)
+    except EacqError as err:
+        return JSONResponse(err.body(), status_code=400)
+    return JSONResponse({"allowed": allowed, "version": version})
+
+
 routes = [
+    Route("/sandbox/tbank/terminals/{terminal}/tpay", tpay_setting, methods=["POST"]),
     Route("/sandbox/tbank/v2/TinkoffPay/{payment_id:int}/QR", qr, methods=["GET"]),
     Route("/sandbox/tbank/v2/{path:path}", api, methods=["GET", "POST"]),
 ]
