@@ -19,6 +19,7 @@ from starlette.routing import Mount, Route
 from checkout.acquirers import registry
 from checkout.acquirers.package import Wiring
 from checkout.errors import CheckoutError
+from checkout.flow import console as console_people
 from checkout.flow import jobs, merchants
 from checkout.flow.context import FlowContext, utcnow
 from checkout.flow.versions import VersionCache
@@ -35,7 +36,7 @@ from checkout.settings import Settings
 from checkout.store import repo
 from checkout.store.db import Database
 from checkout.store.migrate import current_head, upgrade
-from checkout.web import acquirer_webhooks, buyer, merchant_api, operator
+from checkout.web import acquirer_webhooks, buyer, console, merchant_api, operator
 from checkout.web.buyer.page import sample_page
 from checkout.web.buyer.tokens import checkout_url
 from checkout.web.plumbing.problems import checkout_error, http_error, unexpected_error
@@ -55,6 +56,7 @@ def create_app(settings: Settings) -> Starlette:
         *operator.routes,
         *merchant_api.routes,
         *acquirer_webhooks.routes,
+        *console.routes,
         Mount("/static", static_app(), name="static"),
     ]
     if settings.sandbox:
@@ -113,10 +115,13 @@ async def _running(app: Starlette, settings: Settings) -> AsyncIterator[None]:
                 endpoints = sandbox.endpoints()
             app.state.demo_webhook_secret = await merchants.seed_demo(
                 db, settings, sandbox_registry.DEMO_MERCHANTS)
+            await console_people.seed_demo_owners(
+                db, [m.merchant_id for m in sandbox_registry.DEMO_MERCHANTS])
         else:
             endpoints = settings.acquirers
             await merchants.refuse_sandbox_keys(
                 db, [m.api_key for m in sandbox_registry.DEMO_MERCHANTS])
+            await console_people.refuse_demo_owners(db)
         metered.bases = {name: conf["base_url"] for name, conf in endpoints.items()}
         acquirers = registry.build(endpoints, lambda package: Wiring(
             http=acquirer_http, timeout=settings.acquirer_timeout_seconds,

@@ -9,6 +9,7 @@ import sys
 from datetime import timedelta
 from typing import Any
 
+from checkout.domain.roles import Role
 from checkout.errors import CheckoutError
 from checkout.logs import configure as configure_logging
 from checkout.settings import DEFAULT_ACQUIRER, KNOWN_ACQUIRERS, ConfigError, Settings
@@ -28,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
                          help="re-seal every stored secret with the newest of "
                               "CHECKOUT_SECRET_KEYS, so that older keys can be retired")
     _merchant_commands(sub)
+    _console_commands(sub)
     args = parser.parse_args(argv)
     configure_logging()
 
@@ -52,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "secrets":
             return asyncio.run(_reseal(settings))
+        if args.command == "console":
+            return asyncio.run(_console(args, settings))
         return asyncio.run(_merchant(args, settings))
     except ConfigError as err:
         print(f"checkout: {err}", file=sys.stderr)
@@ -141,6 +145,53 @@ async def _merchant(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _console_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    console = sub.add_parser("console", help="the merchant console's users")
+    cmds = console.add_subparsers(dest="action", required=True)
+    add = cmds.add_parser("add-user", help="add a user; the password is read from stdin")
+    add.add_argument("--email", required=True)
+    add.add_argument("--operator", action="store_true",
+                     help="an operator of this deployment: every merchant")
+    add.add_argument("--merchant", help="a merchant the user belongs to (then --role)")
+    add.add_argument("--role", choices=[r.value for r in Role], default=Role.OWNER.value)
+    grant = cmds.add_parser("grant", help="give a user a role at a merchant (or change it)")
+    grant.add_argument("--email", required=True)
+    grant.add_argument("--merchant", required=True)
+    grant.add_argument("--role", choices=[r.value for r in Role], required=True)
+    remove = cmds.add_parser("remove-user", help="remove a user (the audit log keeps its "
+                             "email)")
+    remove.add_argument("--email", required=True)
+
+
+async def _console(args: argparse.Namespace, settings: Settings) -> int:
+    from checkout.flow import console
+    from checkout.store.db import Database
+
+    db = Database(settings.db_url)
+    try:
+        if args.action == "add-user":
+            password = sys.stdin.readline().rstrip("\n")
+            user_id = await console.create_user(db, settings, email=args.email,
+                                                password=password, operator=args.operator)
+            if args.merchant:
+                await console.grant_by_email(db, email=args.email, merchant_id=args.merchant,
+                                             role=Role(args.role))
+            print(json.dumps({"user_id": user_id, "email": console.normal_email(args.email),
+                              "operator": args.operator, "merchant": args.merchant,
+                              "role": args.role if args.merchant else None}))
+        elif args.action == "grant":
+            await console.grant_by_email(db, email=args.email, merchant_id=args.merchant,
+                                         role=Role(args.role))
+            print(json.dumps({"email": console.normal_email(args.email),
+                              "merchant": args.merchant, "role": args.role}))
+        else:
+            await console.remove_user(db, args.email)
+            print(json.dumps({"removed": console.normal_email(args.email)}))
+    finally:
+        await db.close()
+    return 0
+
+
 async def _reseal(settings: Settings) -> int:
     from checkout.flow.secrets import reseal_all
     from checkout.store.db import Database
@@ -161,8 +212,9 @@ def _serve(settings: Settings, access_log: bool = True) -> int:
     from checkout.app import create_app
 
     if settings.sandbox:
-        print(f"Sandbox mode: demo shop at {settings.public_url}/  (API key sk_test_demo)",
-              flush=True)
+        print(f"Sandbox mode: demo shop at {settings.public_url}/  (API key sk_test_demo)\n"
+              f"Merchant console: {settings.public_url}/console/login  as owner@demo.test, "
+              f"password sandbox-owner-pass", flush=True)
     uvicorn.Server(server_config(settings, create_app(settings), access_log=access_log)).run()
     return 0
 

@@ -94,7 +94,8 @@ class TooManyRequests(CheckoutError):
 
     def __init__(self, detail: str, retry_after: int) -> None:
         super().__init__(detail)
-        self.headers = {"Retry-After": str(max(1, retry_after))}
+        self.retry_after = max(1, retry_after)
+        self.headers = {"Retry-After": str(self.retry_after)}
 
 
 class WebhookRejected(CheckoutError):

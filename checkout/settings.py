@@ -88,6 +88,9 @@ class Settings:
     rate_limit_auth_failures: str = "20/minute"
     rate_limit_acquirer_webhooks: str = "600/minute"  # refused ones only
     rate_limit_brand: str = "300/minute"
+    # Failed console sign-ins, per client address and per account (its email).
+    rate_limit_console_client_failures: str = "20/minute"
+    rate_limit_console_account_failures: str = "10/hour"
     # Unsigned acquirer hints (notices that carry no signature) about one payment:
     # in each window of this many seconds the first is read back at once and the others
     # become one deferred read; a hint's body is kept only up to `unsigned_body_bytes`.
@@ -109,6 +112,11 @@ class Settings:
     instance: str = ""
     # "json" (one object per line, for log shippers) or "text"; production defaults to json.
     log_format: str = ""
+    # The merchant console (/console): a session ends after this long unused, and after this
+    # long in any case; passwords are at least this long.
+    console_idle_minutes: float = 30.0
+    console_absolute_hours: float = 12.0
+    console_password_min_length: int = 12
     # The read-only admin view (/admin): its own HTTP Basic credentials; unset, it is off.
     admin_user: str = ""
     admin_password: str = ""
@@ -174,7 +182,8 @@ class Settings:
         if self.log_format not in ("", "json", "text"):
             raise ConfigError("CHECKOUT_LOG_FORMAT must be 'json' or 'text'")
         for name in ("rate_limit_auth_failures", "rate_limit_acquirer_webhooks",
-                     "rate_limit_brand"):
+                     "rate_limit_brand", "rate_limit_console_client_failures",
+                     "rate_limit_console_account_failures"):
             try:
                 parse_rate(getattr(self, name))
             except ValueError as exc:

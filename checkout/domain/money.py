@@ -6,7 +6,7 @@ Decimals appear only at the wire of an acquirer that wants them (see `to_decimal
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,23 @@ class Money:
             raise MoneyError("amount must be an integer number of minor units")
         if self.currency not in CURRENCIES:
             raise MoneyError(f"currency {self.currency!r} is not supported")
+
+    @classmethod
+    def from_major(cls, text: str, currency: str) -> Money:
+        """An amount as a person types it, in the currency's units ("1500", "1500.5",
+        "1500.50"; a decimal comma too), with no more decimals than the currency has."""
+        if currency not in CURRENCIES:
+            raise MoneyError(f"currency {currency!r} is not supported")
+        exponent = CURRENCIES[currency].exponent
+        try:
+            value = Decimal(text.strip().replace(",", "."))
+        except InvalidOperation:
+            raise MoneyError(f"{text!r} is not an amount") from None
+        minor = value.scaleb(exponent) if value.is_finite() else value
+        if not value.is_finite() or value < 0 or minor != minor.to_integral_value() \
+                or minor > 10 ** 15:
+            raise MoneyError(f"{text!r} is not an amount of {currency}")
+        return cls(int(minor), currency)
 
     def check_limits(self) -> None:
         cur = CURRENCIES[self.currency]

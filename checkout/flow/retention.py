@@ -45,4 +45,11 @@ async def purge(ctx: FlowContext) -> dict[str, int]:
         if total:
             log.info("retention: deleted %d rows of %s older than %s", total, table,
                      before.isoformat(timespec="seconds"))
+    # Console sessions past their idle time no longer work: not a retention (nothing keeps
+    # them), only their rows cleared.
+    async with ctx.db.transaction() as conn:
+        ended = await retention.idle_console_sessions(
+            conn, now - timedelta(minutes=s.console_idle_minutes), BATCH)
+    if ended:
+        deleted["console_sessions"] = ended
     return deleted

@@ -9,7 +9,12 @@ from datetime import datetime
 from sqlalchemy import and_, delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from checkout.store.tables import acquirer_events, deliveries, idempotency_keys
+from checkout.store.tables import (
+    acquirer_events,
+    console_sessions,
+    deliveries,
+    idempotency_keys,
+)
 
 
 async def applied_acquirer_events(conn: AsyncConnection, before: datetime, limit: int) -> int:
@@ -37,4 +42,13 @@ async def finished_deliveries(conn: AsyncConnection, before: datetime, limit: in
            .where(and_(deliveries.c.status != "pending", deliveries.c.created_at < before))
            .order_by(deliveries.c.created_at).limit(limit))
     done = await conn.execute(delete(deliveries).where(deliveries.c.id.in_(ids)))
+    return int(done.rowcount or 0)
+
+
+async def idle_console_sessions(conn: AsyncConnection, before: datetime, limit: int) -> int:
+    """Sessions unused since `before` no longer work (their idle expiry): their rows go."""
+    ids = (select(console_sessions.c.id_hash).where(console_sessions.c.seen_at < before)
+           .order_by(console_sessions.c.seen_at).limit(limit))
+    done = await conn.execute(delete(console_sessions).where(
+        console_sessions.c.id_hash.in_(ids)))
     return int(done.rowcount or 0)

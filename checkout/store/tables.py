@@ -252,3 +252,54 @@ job_claims = Table(
     Column("owner", String(120), nullable=False),
     Column("until", UTCDateTime, nullable=False),
 )
+
+
+# ---- the merchant console ----------------------------------------------------------------
+
+console_users = Table(
+    "console_users", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("email", String(254), nullable=False, unique=True),  # case-folded
+    Column("password_hash", Text, nullable=False),  # argon2id; never the password
+    Column("operator", Boolean, nullable=False, default=False),  # runs the deployment
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("disabled_at", UTCDateTime),
+)
+
+# One role per user per merchant.
+memberships = Table(
+    "memberships", metadata,
+    Column("user_id", String(40), ForeignKey("console_users.id"), primary_key=True),
+    Column("merchant_id", String(40), ForeignKey("merchants.id"), primary_key=True,
+           index=True),
+    Column("role", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("role IN ('owner', 'developer', 'support', 'viewer')", name="role"),
+)
+
+# Server-side sessions: the cookie holds a random id, the table only its SHA-256.
+console_sessions = Table(
+    "console_sessions", metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("user_id", String(40), ForeignKey("console_users.id"), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),  # asked of every state-changing form
+    Column("created_at", UTCDateTime, nullable=False),  # the absolute expiry counts from here
+    Column("seen_at", UTCDateTime, nullable=False),  # the idle expiry counts from here
+    Column("ip", String(64), nullable=False),
+    Column("user_agent", String(200), nullable=False),
+)
+
+# Every console action: who, what, when and from where. Only ever added to.
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("user_id", String(40), ForeignKey("console_users.id")),  # None: nobody signed in
+    Column("email", String(254), nullable=False),  # as given, for failed sign-ins too
+    Column("merchant_id", String(40), ForeignKey("merchants.id")),  # None: not one merchant's
+    Column("action", String(64), nullable=False),  # "sign_in", "refund.create", …
+    Column("target", String(200), nullable=False),  # what it acted on ("" for none)
+    Column("detail", Text, nullable=False),  # JSON: the action's own facts (never a secret)
+    Column("ip", String(64), nullable=False),
+    Index("ix_audit_log_merchant_at", "merchant_id", "at"),
+)

@@ -6,7 +6,9 @@ What is limited, each with a setting (README, "Security"):
 - refused acquirer webhooks (forged, malformed, about no payment of ours), per client
   address: verification costs an RSA operation, so a flood of forged notices is cut off,
   while an acquirer's good ones, however many, never count;
-- `/brand/*.css`, per client address: a database read per request.
+- `/brand/*.css`, per client address: a database read per request;
+- failed console sign-ins, per client address and per account: a guesser spread over many
+  addresses is still stopped at the account it guesses, at the cost that its owner waits too.
 
 Counts are per instance: behind N instances a client gets up to N times the limit. The client
 address is the TCP peer, or the balancer's X-Forwarded-For when the balancer is trusted
@@ -42,23 +44,27 @@ class RateLimits:
         self.acquirer_webhooks = Limit(parse(settings.rate_limit_acquirer_webhooks),
                                        "refused acquirer webhook")
         self.brand = Limit(parse(settings.rate_limit_brand), "stylesheet")
+        self.sign_in_client = Limit(parse(settings.rate_limit_console_client_failures),
+                                    "failed sign-in")
+        self.sign_in_account = Limit(parse(settings.rate_limit_console_account_failures),
+                                     "failed sign-in to this account")
 
-    def hit(self, limit: Limit, request: Request) -> None:
-        """Count one request; 429 when the client is over `limit`."""
-        key = client_of(request)
+    def hit(self, limit: Limit, request: Request, key: str = "") -> None:
+        """Count one request (by client address, or by `key`); 429 when over `limit`."""
+        key = key or client_of(request)
         if not self._limiter.hit(limit.rate, limit.what, key):
             self._refuse(limit, key)
 
-    def check(self, limit: Limit, request: Request) -> None:
-        """429 if the client is already over `limit`, without counting this request (failed
-        logins: only failures count, and they are counted with `hit` once known)."""
-        key = client_of(request)
+    def check(self, limit: Limit, request: Request, key: str = "") -> None:
+        """429 if the client (or `key`) is already over `limit`, without counting this request
+        (failed logins: only failures count, and they are counted with `hit` once known)."""
+        key = key or client_of(request)
         if not self._limiter.test(limit.rate, limit.what, key):
             self._refuse(limit, key)
 
     def _refuse(self, limit: Limit, key: str) -> None:
         reset = self._limiter.get_window_stats(limit.rate, limit.what, key).reset_time
-        raise TooManyRequests(f"too many {limit.what} requests from this address; retry later",
+        raise TooManyRequests(f"too many {limit.what} requests; retry later",
                               retry_after=math.ceil(reset - time.time()))
 
 

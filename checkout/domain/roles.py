@@ -1,0 +1,34 @@
+"""Who may do what in a merchant's console: one role per user per merchant."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    OWNER = "owner"  # everything, team and keys included
+    DEVELOPER = "developer"  # keys, webhooks, checkout settings
+    SUPPORT = "support"  # payments: refunds, cancels, captures
+    VIEWER = "viewer"  # reads only
+
+
+class Can(StrEnum):
+    READ = "read"
+    MOVE_MONEY = "move_money"  # capture, cancel, refund, resend an event
+    MANAGE_KEYS = "manage_keys"
+    MANAGE_WEBHOOKS = "manage_webhooks"
+    MANAGE_SETTINGS = "manage_settings"
+    MANAGE_TEAM = "manage_team"
+
+
+GRANTS: dict[Role, frozenset[Can]] = {
+    Role.OWNER: frozenset(Can),
+    Role.DEVELOPER: frozenset({Can.READ, Can.MANAGE_KEYS, Can.MANAGE_WEBHOOKS,
+                               Can.MANAGE_SETTINGS}),
+    Role.SUPPORT: frozenset({Can.READ, Can.MOVE_MONEY}),
+    Role.VIEWER: frozenset({Can.READ}),
+}
+
+
+def allows(role: Role, action: Can) -> bool:
+    return action in GRANTS[role]

@@ -1,0 +1,232 @@
+"""The merchant console's people: users, roles, sign-in and sessions, and the audit log.
+
+A session is a random id in a cookie; the database keeps only its SHA-256, with a CSRF token
+of its own. It ends after `console_idle_minutes` unused or `console_absolute_hours` in any
+case, at sign-out (that session), or at "sign out everywhere" (all of the user's).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from checkout.domain import passwords
+from checkout.domain.roles import Role
+from checkout.errors import InvalidRequest, NotFound
+from checkout.flow.context import utcnow
+from checkout.flow.ids import new_id
+from checkout.settings import ConfigError, Settings
+from checkout.store import console as store
+from checkout.store import repo
+from checkout.store.console import ConsoleSession, ConsoleUser, Membership
+from checkout.store.db import Database
+
+# A session's last use is written at most this often: a page's polls do not each cost a write.
+TOUCH_EVERY = timedelta(seconds=60)
+DEMO_PASSWORD = "sandbox-owner-pass"  # noqa: S105 - public by design, refused by production
+DEMO_DOMAIN = "demo.test"
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A session just begun: `cookie` goes to the browser once; only its hash is kept."""
+
+    cookie: str
+    user: ConsoleUser
+
+
+@dataclass(frozen=True)
+class Visitor:
+    """Who a request comes from, read from its session cookie."""
+
+    user: ConsoleUser
+    session: ConsoleSession
+    memberships: tuple[Membership, ...]
+
+    def role_at(self, merchant_id: str) -> Role | None:
+        for m in self.memberships:
+            if m.merchant_id == merchant_id:
+                return m.role
+        return None
+
+
+class SignInRefused(Exception):
+    """Wrong email or password (which, we do not say), or a disabled account."""
+
+
+def normal_email(email: str) -> str:
+    email = email.strip().casefold()
+    local, at, domain = email.partition("@")
+    if not at or not local or "." not in domain or len(email) > 254 or " " in email:
+        raise InvalidRequest("enter an email address like name@example.com")
+    return email
+
+
+def _hash(cookie: str) -> str:
+    return hashlib.sha256(cookie.encode()).hexdigest()
+
+
+async def _audit(conn: Any, *, user_id: str | None, email: str, action: str, ip: str,
+                 merchant_id: str | None = None, target: str = "",
+                 detail: dict[str, Any] | None = None) -> None:
+    await store.add_audit(conn, entry_id=new_id("aud"), at=utcnow(), user_id=user_id,
+                          email=email, merchant_id=merchant_id, action=action, target=target,
+                          detail=detail or {}, ip=ip)
+
+
+async def create_user(db: Database, settings: Settings, *, email: str, password: str,
+                      operator: bool = False) -> str:
+    email = normal_email(email)
+    try:
+        passwords.check(password, email, settings.console_password_min_length)
+    except passwords.WeakPassword as err:
+        raise InvalidRequest(f"password refused: {err}") from err
+    user_id = new_id("usr")
+    hashed = await asyncio.to_thread(passwords.hash_password, password)
+    async with db.transaction() as conn:
+        if await store.user_by_email(conn, email) is not None:
+            raise InvalidRequest(f"there is already a user {email}")
+        await store.add_user(conn, user_id=user_id, email=email, password_hash=hashed,
+                             operator=operator, now=utcnow())
+    return user_id
+
+
+async def remove_user(db: Database, email: str) -> None:
+    email = normal_email(email)
+    async with db.transaction() as conn:
+        found = await store.user_by_email(conn, email)
+        if found is None:
+            raise NotFound(f"no console user {email}")
+        await store.remove_user(conn, found.id)
+
+
+async def grant_by_email(db: Database, *, email: str, merchant_id: str, role: Role) -> None:
+    email = normal_email(email)
+    async with db.transaction() as conn:
+        found = await store.user_by_email(conn, email)
+        if found is None:
+            raise NotFound(f"no console user {email}")
+        if await repo.merchant_by_id(conn, merchant_id) is None:
+            raise NotFound(f"no merchant {merchant_id}")
+        await store.set_membership(conn, user_id=found.id, merchant_id=merchant_id, role=role,
+                                   now=utcnow())
+
+
+async def sign_in(db: Database, *, email: str, password: str, ip: str,
+                  user_agent: str) -> SignedIn:
+    """A new session for the account, under a new id (a cookie the browser brought before
+    signing in is never promoted: no fixation)."""
+    email = email.strip().casefold()
+    async with db.reader() as conn:
+        found = await store.user_by_email(conn, email)
+    # The password is checked even for an unknown email (against a decoy): the same time,
+    # so the answer does not tell which accounts exist. Hashing takes tens of milliseconds
+    # of CPU by design: in a thread, so the buyers' polls do not wait for it.
+    good = len(password) <= passwords.MAX_LENGTH and await asyncio.to_thread(
+        passwords.verify, found.password_hash if found else None, password)
+    if found is None or not good or found.disabled:
+        async with db.transaction() as conn:
+            await _audit(conn, user_id=found.id if found else None, email=email[:254],
+                         action="sign_in.refused", ip=ip)
+        raise SignInRefused
+    cookie = secrets.token_urlsafe(32)
+    rehashed = await asyncio.to_thread(passwords.hash_password, password) \
+        if passwords.needs_rehash(found.password_hash) else None
+    async with db.transaction() as conn:
+        if rehashed is not None:
+            await store.set_password_hash(conn, found.id, rehashed)
+        await store.add_session(conn, id_hash=_hash(cookie), user_id=found.id,
+                                csrf_token=secrets.token_hex(32), now=utcnow(), ip=ip[:64],
+                                user_agent=user_agent[:200])
+        await _audit(conn, user_id=found.id, email=found.email, action="sign_in", ip=ip)
+    return SignedIn(cookie, found)
+
+
+async def visitor(db: Database, settings: Settings, cookie: str) -> Visitor | None:
+    """The signed-in user behind a session cookie, or None (no such session, expired, or the
+    account disabled). Refreshes the session's last use."""
+    if not cookie:
+        return None
+    id_hash, now = _hash(cookie), utcnow()
+    async with db.reader() as conn:
+        session = await store.session(conn, id_hash)
+        user = await store.user(conn, session.user_id) if session else None
+        members = await store.memberships_of(conn, user.id) if user else []
+    if session is None or user is None:
+        return None
+    idle = timedelta(minutes=settings.console_idle_minutes)
+    absolute = timedelta(hours=settings.console_absolute_hours)
+    if user.disabled or now - session.seen_at > idle or now - session.created_at > absolute:
+        async with db.transaction() as conn:
+            await store.end_session(conn, id_hash)
+        return None
+    if now - session.seen_at > TOUCH_EVERY:
+        async with db.transaction() as conn:
+            await store.touch_session(conn, id_hash, now)
+    return Visitor(user, session, tuple(members))
+
+
+async def sign_out(db: Database, who: Visitor, ip: str, everywhere: bool = False) -> int:
+    """Ends this session, or every session of the user; returns how many ended."""
+    async with db.transaction() as conn:
+        if everywhere:
+            ended = await store.end_sessions_of(conn, who.user.id)
+        else:
+            await store.end_session(conn, who.session.id_hash)
+            ended = 1
+        await _audit(conn, user_id=who.user.id, email=who.user.email,
+                     action="sign_out.everywhere" if everywhere else "sign_out", ip=ip,
+                     detail={"sessions": ended})
+    return ended
+
+
+async def record(db: Database, who: Visitor, *, action: str, target: str, ip: str,
+                 merchant_id: str | None = None, detail: dict[str, Any] | None = None) -> None:
+    """A console action in the audit log (never a secret in `detail`)."""
+    async with db.transaction() as conn:
+        await _audit(conn, user_id=who.user.id, email=who.user.email, action=action, ip=ip,
+                     merchant_id=merchant_id, target=target, detail=detail)
+
+
+# ---- the sandbox's demo owners ---------------------------------------------------------------
+
+def demo_email(merchant_id: str) -> str:
+    """The demo merchant `mer_demo` is owned by owner@demo.test, `mer_demo_tbc` by
+    owner+tbc@demo.test, and so on."""
+    suffix = merchant_id.removeprefix("mer_demo").removeprefix("_")
+    return f"owner{'+' + suffix if suffix else ''}@{DEMO_DOMAIN}"
+
+
+async def seed_demo_owners(db: Database, merchant_ids: Iterable[str]) -> list[str]:
+    """One owner per demo merchant, password `DEMO_PASSWORD`; made once, kept after."""
+    made: list[str] = []
+    hashed = await asyncio.to_thread(passwords.hash_password, DEMO_PASSWORD)
+    async with db.transaction() as conn:
+        await db.serialize(conn, "seed-demo-owners")  # instances starting together
+        for merchant_id in merchant_ids:
+            email = demo_email(merchant_id)
+            user = await store.user_by_email(conn, email)
+            if user is None:
+                user_id = new_id("usr")
+                await store.add_user(conn, user_id=user_id, email=email, password_hash=hashed,
+                                     operator=False, now=utcnow())
+                made.append(email)
+            else:
+                user_id = user.id
+            await store.set_membership(conn, user_id=user_id, merchant_id=merchant_id,
+                                       role=Role.OWNER, now=utcnow())
+    return made
+
+
+async def refuse_demo_owners(db: Database) -> None:
+    """Production does not start while a sandbox account (of `demo.test`) can sign in."""
+    async with db.reader() as conn:
+        found = await store.users_on_domain(conn, DEMO_DOMAIN)
+    if found:
+        raise ConfigError(f"production mode refuses to run with the sandbox console user "
+                          f"{found[0]!r}: remove it first (`checkout console remove-user`)")

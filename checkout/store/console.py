@@ -1,0 +1,144 @@
+"""The console's rows: users, their memberships, sessions and the audit log."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from checkout.domain.roles import Role
+from checkout.store.tables import audit_log, console_sessions, console_users, memberships, merchants
+
+
+@dataclass(frozen=True)
+class ConsoleUser:
+    id: str
+    email: str
+    password_hash: str
+    operator: bool
+    disabled: bool
+
+
+@dataclass(frozen=True)
+class Membership:
+    merchant_id: str
+    merchant_name: str
+    role: Role
+
+
+@dataclass(frozen=True)
+class ConsoleSession:
+    id_hash: str
+    user_id: str
+    csrf_token: str
+    created_at: datetime
+    seen_at: datetime
+
+
+def _user(row: Any) -> ConsoleUser:
+    return ConsoleUser(row.id, row.email, row.password_hash, bool(row.operator),
+                       row.disabled_at is not None)
+
+
+async def user_by_email(conn: AsyncConnection, email: str) -> ConsoleUser | None:
+    row = (await conn.execute(select(console_users).where(
+        console_users.c.email == email))).first()
+    return None if row is None else _user(row)
+
+
+async def user(conn: AsyncConnection, user_id: str) -> ConsoleUser | None:
+    row = (await conn.execute(select(console_users).where(
+        console_users.c.id == user_id))).first()
+    return None if row is None else _user(row)
+
+
+async def add_user(conn: AsyncConnection, *, user_id: str, email: str, password_hash: str,
+                   operator: bool, now: datetime) -> None:
+    await conn.execute(insert(console_users).values(
+        id=user_id, email=email, password_hash=password_hash, operator=operator,
+        created_at=now))
+
+
+async def set_password_hash(conn: AsyncConnection, user_id: str, password_hash: str) -> None:
+    await conn.execute(update(console_users).where(console_users.c.id == user_id)
+                       .values(password_hash=password_hash))
+
+
+async def users_on_domain(conn: AsyncConnection, domain: str) -> list[str]:
+    rows = await conn.execute(select(console_users.c.email).where(
+        console_users.c.email.like(f"%@{domain}")).order_by(console_users.c.email))
+    return [r.email for r in rows]
+
+
+async def memberships_of(conn: AsyncConnection, user_id: str) -> list[Membership]:
+    rows = await conn.execute(
+        select(memberships.c.merchant_id, merchants.c.name, memberships.c.role)
+        .join(merchants, merchants.c.id == memberships.c.merchant_id)
+        .where(memberships.c.user_id == user_id).order_by(merchants.c.name, merchants.c.id))
+    return [Membership(r.merchant_id, r.name, Role(r.role)) for r in rows]
+
+
+async def set_membership(conn: AsyncConnection, *, user_id: str, merchant_id: str, role: Role,
+                         now: datetime) -> None:
+    done = await conn.execute(update(memberships).where(and_(
+        memberships.c.user_id == user_id, memberships.c.merchant_id == merchant_id))
+        .values(role=role.value))
+    if not done.rowcount:
+        await conn.execute(insert(memberships).values(
+            user_id=user_id, merchant_id=merchant_id, role=role.value, created_at=now))
+
+
+async def remove_user(conn: AsyncConnection, user_id: str) -> None:
+    """The account goes; what it did stays in the audit log, under its email."""
+    await conn.execute(delete(console_sessions).where(console_sessions.c.user_id == user_id))
+    await conn.execute(delete(memberships).where(memberships.c.user_id == user_id))
+    await conn.execute(update(audit_log).where(audit_log.c.user_id == user_id)
+                       .values(user_id=None))
+    await conn.execute(delete(console_users).where(console_users.c.id == user_id))
+
+
+# ---- sessions --------------------------------------------------------------------------------
+
+async def add_session(conn: AsyncConnection, *, id_hash: str, user_id: str, csrf_token: str,
+                      now: datetime, ip: str, user_agent: str) -> None:
+    await conn.execute(insert(console_sessions).values(
+        id_hash=id_hash, user_id=user_id, csrf_token=csrf_token, created_at=now, seen_at=now,
+        ip=ip, user_agent=user_agent))
+
+
+async def session(conn: AsyncConnection, id_hash: str) -> ConsoleSession | None:
+    row = (await conn.execute(select(console_sessions).where(
+        console_sessions.c.id_hash == id_hash))).first()
+    if row is None:
+        return None
+    return ConsoleSession(row.id_hash, row.user_id, row.csrf_token, row.created_at, row.seen_at)
+
+
+async def touch_session(conn: AsyncConnection, id_hash: str, now: datetime) -> None:
+    await conn.execute(update(console_sessions).where(console_sessions.c.id_hash == id_hash)
+                       .values(seen_at=now))
+
+
+async def end_session(conn: AsyncConnection, id_hash: str) -> None:
+    await conn.execute(delete(console_sessions).where(console_sessions.c.id_hash == id_hash))
+
+
+async def end_sessions_of(conn: AsyncConnection, user_id: str) -> int:
+    done = await conn.execute(delete(console_sessions).where(
+        console_sessions.c.user_id == user_id))
+    return int(done.rowcount or 0)
+
+
+# ---- the audit log ---------------------------------------------------------------------------
+
+async def add_audit(conn: AsyncConnection, *, entry_id: str, at: datetime, user_id: str | None,
+                    email: str, merchant_id: str | None, action: str, target: str,
+                    detail: dict[str, Any], ip: str) -> None:
+    await conn.execute(insert(audit_log).values(
+        id=entry_id, at=at, user_id=user_id, email=email[:254], merchant_id=merchant_id,
+        action=action, target=target[:200], detail=json.dumps(detail, sort_keys=True),
+        ip=ip[:64]))

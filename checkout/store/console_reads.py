@@ -1,0 +1,66 @@
+"""Reads for the merchant console: one merchant's payments, filtered, newest first.
+
+Every query names the merchant: a console user sees only the merchants it belongs to, and the
+web layer asks with the merchant it checked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from checkout.store.paging import older_than
+from checkout.store.tables import merchants, payments
+
+PAGE = 50
+
+
+@dataclass(frozen=True)
+class PaymentFilter:
+    status: str = ""
+    acquirer: str = ""
+    search: str = ""  # a payment id or the merchant's reference, exactly
+    created_from: datetime | None = None
+    created_to: datetime | None = None  # exclusive
+    amount_min: int | None = None  # minor units
+    amount_max: int | None = None
+
+
+async def payments_page(conn: AsyncConnection, merchant_id: str, f: PaymentFilter,
+                        before: tuple[datetime, str] | None = None,
+                        limit: int = PAGE) -> list[Any]:
+    q = select(payments.c.id, payments.c.status, payments.c.amount, payments.c.currency,
+               payments.c.captured_amount, payments.c.refunded_amount, payments.c.acquirer,
+               payments.c.reference, payments.c.description, payments.c.created_at,
+               payments.c.last_error_code, payments.c.version) \
+        .where(payments.c.merchant_id == merchant_id)
+    if f.status:
+        q = q.where(payments.c.status == f.status)
+    if f.acquirer:
+        q = q.where(payments.c.acquirer == f.acquirer)
+    if f.search:
+        q = q.where(or_(payments.c.id == f.search, payments.c.reference == f.search))
+    if f.created_from is not None:
+        q = q.where(payments.c.created_at >= f.created_from)
+    if f.created_to is not None:
+        q = q.where(payments.c.created_at < f.created_to)
+    if f.amount_min is not None:
+        q = q.where(payments.c.amount >= f.amount_min)
+    if f.amount_max is not None:
+        q = q.where(payments.c.amount <= f.amount_max)
+    if before is not None:
+        q = q.where(older_than(payments, before))
+    rows = await conn.execute(q.order_by(payments.c.created_at.desc(), payments.c.id.desc())
+                              .limit(limit))
+    return list(rows)
+
+
+async def all_merchants(conn: AsyncConnection) -> list[Any]:
+    """For operators: every merchant, by name."""
+    return list(await conn.execute(select(merchants.c.id, merchants.c.name,
+                                          merchants.c.acquirer)
+                                   .order_by(merchants.c.name, merchants.c.id)))

@@ -1,0 +1,6 @@
+"""The merchant console, at `/console`: server-rendered pages for a merchant's staff and for
+the deployment's operators (signed in with email and password, one role per merchant)."""
+
+from checkout.web.console import actions, payments, sign_in
+
+routes = [*sign_in.routes, *payments.routes, *actions.routes]

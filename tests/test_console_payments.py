@@ -1,0 +1,98 @@
+"""The console's payments: a merchant's own only, filtered as asked, paged by key, and the rows
+that may still change asking for themselves again."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from tests.buyer import (
+    add_merchant,
+    decide,
+    new_payment,
+    query,
+    start,
+    wait_for_link,
+    wait_for_status,
+)
+from tests.console import signed_in
+from tests.server import LiveServer
+
+PAGE = "/console/m/mer_demo/payments"
+
+
+def _ids(html: str) -> list[str]:
+    return re.findall(r'<tr data-payment="(pay_[0-9a-f]+)"', html)
+
+
+def test_the_list_shows_the_merchants_payments_filtered_as_asked(
+        server: LiveServer, api: httpx.Client) -> None:
+    small = new_payment(api, server.url, amount=10_00, reference="order-small")
+    large = new_payment(api, server.url, amount=2_500_00, reference="order-large")
+    headers = add_merchant(server.settings.db_url, "mer_else", "sk_test_else",
+                           return_origins='["http://127.0.0.1:*"]')
+    with httpx.Client(base_url=server.url, headers=headers, timeout=20) as other:
+        elsewhere = new_payment(other, server.url)
+    with signed_in(server) as client:
+        everything = _ids(client.get(PAGE).text)
+        assert everything == [large["id"], small["id"]]  # newest first, ours only
+        assert elsewhere["id"] not in client.get(PAGE).text
+        assert _ids(client.get(PAGE, params={"min": "100"}).text) == [large["id"]]
+        assert _ids(client.get(PAGE, params={"max": "10,00"}).text) == [small["id"]]
+        assert _ids(client.get(PAGE, params={"q": "order-small"}).text) == [small["id"]]
+        assert _ids(client.get(PAGE, params={"q": large["id"]}).text) == [large["id"]]
+        assert _ids(client.get(PAGE, params={"status": "succeeded"}).text) == []
+        assert _ids(client.get(PAGE, params={"acquirer": "bank131"}).text) == everything
+        assert _ids(client.get(PAGE, params={"acquirer": "tbc"}).text) == []
+        today = large["created_at"][:10]
+        assert _ids(client.get(PAGE, params={"from": today, "to": today}).text) == everything
+        assert _ids(client.get(PAGE, params={"to": "2020-01-01"}).text) == []
+        # A filter that cannot be read is a clear error, not an empty list or a crash.
+        for bad in ({"status": "paid"}, {"min": "ten"}, {"min": "1.001"}, {"from": "01/02"},
+                    {"acquirer": "visa"}, {"before": "yesterday|x"}):
+            resp = client.get(PAGE, params=bad)
+            assert resp.status_code == 400 and 'role="alert"' in resp.text, bad
+
+
+def test_pages_follow_by_key_and_keep_the_filters(server: LiveServer,
+                                                  api: httpx.Client) -> None:
+    made = [new_payment(api, server.url, reference=f"r{i}")["id"] for i in range(53)]
+    with signed_in(server) as client:
+        first = client.get(PAGE, params={"status": "pending"}).text
+        assert _ids(first) == made[::-1][:50]
+        link = re.search(r'<a rel="next" href="([^"]+)"', first)
+        assert link and "status=pending" in link.group(1)
+        second = client.get(link.group(1).replace("&amp;", "&")).text
+        assert _ids(second) == made[::-1][50:]
+        assert 'rel="next"' not in second
+
+
+def test_a_waiting_row_asks_for_itself_again_until_it_is_final(server: LiveServer,
+                                                               api: httpx.Client) -> None:
+    payment = new_payment(api, server.url)
+    with signed_in(server) as client:
+        row = client.get(f"{PAGE}/{payment['id']}/row")
+        assert row.status_code == 200 and 'hx-trigger="every 5s"' in row.text
+        assert 'data-status="pending"' in row.text
+        with httpx.Client(base_url=server.url, timeout=20) as buyer:
+            start(buyer, payment["checkout_url"])
+            decide(buyer, wait_for_link(buyer, payment["checkout_url"]), approve=True)
+        wait_for_status(api, payment["id"], "succeeded")
+        done = client.get(f"{PAGE}/{payment['id']}/row")
+        assert 'data-status="succeeded"' in done.text and "hx-trigger" not in done.text
+
+
+def test_a_payments_story_tells_every_step(server: LiveServer, api: httpx.Client) -> None:
+    payment = new_payment(api, server.url)
+    with httpx.Client(base_url=server.url, timeout=20) as buyer:
+        start(buyer, payment["checkout_url"])
+        decide(buyer, wait_for_link(buyer, payment["checkout_url"]), approve=True)
+    wait_for_status(api, payment["id"], "succeeded")
+    with signed_in(server) as client:
+        story = client.get(f"{PAGE}/{payment['id']}").text
+    attempt = query(server.settings.db_url, "SELECT id FROM attempts WHERE payment_id = :p",
+                    p=payment["id"])[0][0]
+    assert f'data-attempt="{attempt}"' in story
+    assert "payment.succeeded" in story  # the event told to the merchant, with its delivery
+    assert "succeeded" in story and "150.00" in story.replace("\u00a0", "").replace(",", ".")
