@@ -6,11 +6,21 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+AXE = Axe()
+
+
+def assert_accessible(page: Page, state: str) -> None:
+    """axe-core finds no violation, of any impact, in the page as it is now."""
+    result = AXE.run(page)
+    assert result.violations_count == 0, f"{state}:\n{result.generate_report()}"
 
 
 def watch_console(page: Page) -> list[str]:

@@ -9,20 +9,13 @@ from typing import Any
 
 import httpx
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, Playwright
 
-from tests.browsers import decode_qr
+from tests.browsers import assert_accessible, decode_qr
 from tests.buyer import TELEGRAM_ANDROID, add_merchant, decide, new_payment, query
 from tests.server import LiveServer
 
 pytestmark = pytest.mark.browser
-AXE = Axe()
-
-
-def assert_accessible(page: Page, state: str) -> None:
-    result = AXE.run(page)
-    assert result.violations_count == 0, f"{state}:\n{result.generate_report()}"
 
 
 def _checkout(server: LiveServer, api: httpx.Client, page: Page) -> dict[str, Any]:

@@ -1,0 +1,164 @@
+"""The console in Debian's Chromium: signed in by keyboard alone, every page state free of axe
+violations and console errors, and laid out from a 320 px phone to a wide screen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page
+
+from tests.browsers import assert_accessible, watch_console
+from tests.buyer import decide, new_payment, start, wait_for, wait_for_link, wait_for_status
+from tests.console import DEMO_OWNER, DEMO_PASSWORD, TEST_PASSWORD, add_user
+from tests.server import LiveServer
+
+pytestmark = [pytest.mark.browser,
+              pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+def _watch(page: Page) -> list[str]:
+    """Console errors and failed loads, but a page's own 4xx status: the refusal pages (401,
+    400, 404) are meant, and Chromium reports their status as an error too."""
+    errors = watch_console(page)
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400
+            and r.request.resource_type != "document" else None)
+    return errors
+
+
+def _real(errors: list[str]) -> list[str]:
+    return [e for e in errors if not e.startswith("Failed to load resource: the server "
+                                                  "responded with a status of 4")]
+
+
+def _sign_in_by_keyboard(page: Page, server: LiveServer, email: str = DEMO_OWNER,
+                         password: str = DEMO_PASSWORD) -> None:
+    page.goto(server.url + "/console/m/mer_demo/payments")
+    page.wait_for_url("**/console/login?next=*")
+    page.locator("#email").focus()
+    page.keyboard.type(email)
+    page.keyboard.press("Tab")
+    page.keyboard.type(password)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/console/m/mer_demo/payments")
+
+
+def _tab_to(page: Page, selector: str, limit: int = 60) -> None:
+    """Press Tab until `selector` has the focus, as a keyboard user gets there."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("s => document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"Tab never reached {selector}")
+
+
+def test_an_owner_signs_in_by_keyboard_and_every_page_is_accessible(
+        browser: Browser, server: LiveServer, api: httpx.Client) -> None:
+    paid = new_payment(api, server.url, reference="order-7")
+    with httpx.Client(base_url=server.url, timeout=20) as buyer:
+        start(buyer, paid["checkout_url"])
+        decide(buyer, wait_for_link(buyer, paid["checkout_url"]), approve=True)
+    waiting = new_payment(api, server.url)
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors = _watch(page)
+    page.goto(server.url + "/console/login")
+    assert_accessible(page, "console sign-in")
+    page.fill("#email", DEMO_OWNER)
+    page.fill("#password", "wrong, and long enough")
+    page.click("button.primary")
+    page.wait_for_selector("[role=alert]")
+    assert_accessible(page, "console sign-in, refused")
+    _sign_in_by_keyboard(page, server)
+    page.wait_for_selector(f"tr[data-payment='{waiting['id']}'][hx-trigger]")
+    assert_accessible(page, "console payments")
+    page.goto(server.url + "/console/m/mer_demo/payments?min=ten")
+    page.wait_for_selector("[role=alert]")
+    assert_accessible(page, "console payments, a bad filter")
+    page.goto(server.url + f"/console/m/mer_demo/payments/{paid['id']}")
+    page.wait_for_selector("[data-attempt]")
+    assert_accessible(page, "console payment story")
+    page.goto(server.url + "/console/m/mer_nobody/payments")
+    assert_accessible(page, "console not found")
+    # Signing out by keyboard: the button is reachable and ends the session.
+    page.goto(server.url + "/console/m/mer_demo/payments")
+    page.locator("form.sign-out button[type=submit]").first.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/console/login")
+    page.goto(server.url + "/console/m/mer_demo/payments")
+    page.wait_for_url("**/console/login?next=*")
+    assert _real(errors) == []
+    context.close()
+
+
+@pytest.mark.parametrize("width", [320, 768, 1280, 1920])
+def test_the_console_holds_its_layout_at_every_width(browser: Browser, server: LiveServer,
+                                                     api: httpx.Client, width: int) -> None:
+    for i in range(3):
+        new_payment(api, server.url, reference=f"a-rather-long-order-reference-{i}")
+    context = browser.new_context(locale="en-US", viewport={"width": width, "height": 800})
+    page = context.new_page()
+    _sign_in_by_keyboard(page, server)
+    # Nothing sticks out of the page sideways; the table scrolls inside its own box.
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the page is {overflow}px wider than a {width}px screen"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"console-payments-{width}.png"), full_page=True)
+    assert_accessible(page, f"console payments at {width}px")
+    context.close()
+
+
+@pytest.mark.parametrize("width", [320, 768, 1280, 1920])
+def test_the_demo_shop_keeps_its_items_inside_their_card(browser: Browser, server: LiveServer,
+                                                         width: int) -> None:
+    # Once, the "Buy here (embedded)" buttons stuck out past the card on a 1280 px desktop.
+    context = browser.new_context(locale="en-US", viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.goto(server.url + "/")
+    card = page.locator("main.card").bounding_box()
+    assert card is not None
+    for item in page.locator(".shop-item button, .shop-item select").all():
+        box = item.bounding_box()
+        assert box is not None
+        assert card["x"] <= box["x"] and box["x"] + box["width"] <= card["x"] + card["width"], \
+            (width, item.inner_text(), box, card)
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"shop-{width}.png"), full_page=True)
+    context.close()
+
+
+def test_a_support_user_refunds_part_of_a_payment_by_keyboard_alone(
+        browser: Browser, server: LiveServer, api: httpx.Client) -> None:
+    paid = new_payment(api, server.url, reference="order-k")
+    with httpx.Client(base_url=server.url, timeout=20) as buyer:
+        start(buyer, paid["checkout_url"])
+        decide(buyer, wait_for_link(buyer, paid["checkout_url"]), approve=True)
+    wait_for_status(api, paid["id"], "succeeded")
+    email = add_user(server.settings.db_url, "sam@shop.example", "mer_demo", "support")
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors = watch_console(page)
+    _sign_in_by_keyboard(page, server, email, TEST_PASSWORD)
+    _tab_to(page, f"a[href$='/payments/{paid['id']}']")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("[data-action=refund]")
+    assert_accessible(page, "console payment story, support")
+    _tab_to(page, "form:has([data-action=refund]) input[name=amount]")
+    page.keyboard.type("40.50")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("[data-action=confirm]")
+    assert "40.50" in page.inner_text("main")
+    assert_accessible(page, "console confirm a refund")
+    _tab_to(page, "[data-action=confirm]")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("[role=status]")
+    assert_accessible(page, "console refund asked for")
+    assert wait_for_status(api, paid["id"], "succeeded")["refunded_amount"] in (0, 40_50)
+    wait_for(lambda: api.get(f"/api/v1/payments/{paid['id']}").json()["refunded_amount"]
+             == 40_50 or None, what="the refund to settle")
+    assert errors == []
+    context.close()
