@@ -117,6 +117,8 @@ class Settings:
     console_idle_minutes: float = 30.0
     console_absolute_hours: float = 12.0
     console_password_min_length: int = 12
+    # An invitation link to a merchant's team works once, for this long.
+    console_invite_hours: float = 72.0
     # The read-only admin view (/admin): its own HTTP Basic credentials; unset, it is off.
     admin_user: str = ""
     admin_password: str = ""

@@ -162,3 +162,36 @@ def test_a_support_user_refunds_part_of_a_payment_by_keyboard_alone(
              == 40_50 or None, what="the refund to settle")
     assert errors == []
     context.close()
+
+
+def test_an_owner_invites_a_developer_who_joins_in_the_browser(
+        browser: Browser, server: LiveServer) -> None:
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors = _watch(page)
+    _sign_in_by_keyboard(page, server)
+    page.click("nav a[href$='/team']")
+    page.wait_for_selector("[data-member='owner@demo.test']")
+    assert_accessible(page, "console team")
+    page.fill("input[name=email]", "dev@shop.example")
+    page.select_option("form:has([data-action=invite]) select[name=role]", "developer")
+    page.click("[data-action=invite]")
+    link = page.input_value("[data-invite-link]")
+    assert "/console/invite/" in link
+    assert_accessible(page, "console invitation made")
+    page.click("nav a[href$='/audit']")
+    page.wait_for_selector("[data-audit='team.invite']")
+    assert_accessible(page, "console audit log")
+    guest = browser.new_context(locale="en-US", viewport={"width": 390, "height": 844})
+    newcomer = guest.new_page()
+    newcomer_errors = _watch(newcomer)
+    newcomer.goto(link)
+    assert_accessible(newcomer, "console accept an invitation")
+    newcomer.fill("#password", "a long new password")
+    newcomer.fill("#again", "a long new password")
+    newcomer.click("[data-action=join]")
+    newcomer.wait_for_url("**/console/m/mer_demo/payments")
+    assert "developer" in newcomer.inner_text("header")
+    assert _real(errors) == [] and _real(newcomer_errors) == []
+    guest.close()
+    context.close()

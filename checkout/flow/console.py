@@ -71,7 +71,7 @@ def _hash(cookie: str) -> str:
     return hashlib.sha256(cookie.encode()).hexdigest()
 
 
-async def _audit(conn: Any, *, user_id: str | None, email: str, action: str, ip: str,
+async def audit_entry(conn: Any, *, user_id: str | None, email: str, action: str, ip: str,
                  merchant_id: str | None = None, target: str = "",
                  detail: dict[str, Any] | None = None) -> None:
     await store.add_audit(conn, entry_id=new_id("aud"), at=utcnow(), user_id=user_id,
@@ -131,20 +131,26 @@ async def sign_in(db: Database, *, email: str, password: str, ip: str,
         passwords.verify, found.password_hash if found else None, password)
     if found is None or not good or found.disabled:
         async with db.transaction() as conn:
-            await _audit(conn, user_id=found.id if found else None, email=email[:254],
+            await audit_entry(conn, user_id=found.id if found else None, email=email[:254],
                          action="sign_in.refused", ip=ip)
         raise SignInRefused
-    cookie = secrets.token_urlsafe(32)
     rehashed = await asyncio.to_thread(passwords.hash_password, password) \
         if passwords.needs_rehash(found.password_hash) else None
     async with db.transaction() as conn:
         if rehashed is not None:
             await store.set_password_hash(conn, found.id, rehashed)
-        await store.add_session(conn, id_hash=_hash(cookie), user_id=found.id,
-                                csrf_token=secrets.token_hex(32), now=utcnow(), ip=ip[:64],
-                                user_agent=user_agent[:200])
-        await _audit(conn, user_id=found.id, email=found.email, action="sign_in", ip=ip)
+        cookie = await new_session(conn, found, ip=ip, user_agent=user_agent)
+        await audit_entry(conn, user_id=found.id, email=found.email, action="sign_in", ip=ip)
     return SignedIn(cookie, found)
+
+
+async def new_session(conn: Any, user: ConsoleUser, *, ip: str, user_agent: str) -> str:
+    """A session for `user`, in the caller's transaction; returns the cookie's value."""
+    cookie = secrets.token_urlsafe(32)
+    await store.add_session(conn, id_hash=_hash(cookie), user_id=user.id,
+                            csrf_token=secrets.token_hex(32), now=utcnow(), ip=ip[:64],
+                            user_agent=user_agent[:200])
+    return cookie
 
 
 async def visitor(db: Database, settings: Settings, cookie: str) -> Visitor | None:
@@ -179,7 +185,7 @@ async def sign_out(db: Database, who: Visitor, ip: str, everywhere: bool = False
         else:
             await store.end_session(conn, who.session.id_hash)
             ended = 1
-        await _audit(conn, user_id=who.user.id, email=who.user.email,
+        await audit_entry(conn, user_id=who.user.id, email=who.user.email,
                      action="sign_out.everywhere" if everywhere else "sign_out", ip=ip,
                      detail={"sessions": ended})
     return ended
@@ -189,7 +195,7 @@ async def record(db: Database, who: Visitor, *, action: str, target: str, ip: st
                  merchant_id: str | None = None, detail: dict[str, Any] | None = None) -> None:
     """A console action in the audit log (never a secret in `detail`)."""
     async with db.transaction() as conn:
-        await _audit(conn, user_id=who.user.id, email=who.user.email, action=action, ip=ip,
+        await audit_entry(conn, user_id=who.user.id, email=who.user.email, action=action, ip=ip,
                      merchant_id=merchant_id, target=target, detail=detail)
 
 

@@ -11,7 +11,15 @@ from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from checkout.domain.roles import Role
-from checkout.store.tables import audit_log, console_sessions, console_users, memberships, merchants
+from checkout.store.paging import older_than
+from checkout.store.tables import (
+    audit_log,
+    console_invites,
+    console_sessions,
+    console_users,
+    memberships,
+    merchants,
+)
 
 
 @dataclass(frozen=True)
@@ -98,6 +106,8 @@ async def remove_user(conn: AsyncConnection, user_id: str) -> None:
     await conn.execute(delete(memberships).where(memberships.c.user_id == user_id))
     await conn.execute(update(audit_log).where(audit_log.c.user_id == user_id)
                        .values(user_id=None))
+    await conn.execute(update(console_invites).where(console_invites.c.invited_by == user_id)
+                       .values(invited_by=None))
     await conn.execute(delete(console_users).where(console_users.c.id == user_id))
 
 
@@ -142,3 +152,81 @@ async def add_audit(conn: AsyncConnection, *, entry_id: str, at: datetime, user_
         id=entry_id, at=at, user_id=user_id, email=email[:254], merchant_id=merchant_id,
         action=action, target=target[:200], detail=json.dumps(detail, sort_keys=True),
         ip=ip[:64]))
+
+
+async def audit_page(conn: AsyncConnection, merchant_id: str,
+                     before: tuple[datetime, str] | None, limit: int) -> list[Any]:
+    q = select(audit_log.c.id, audit_log.c.at, audit_log.c.email, audit_log.c.action,
+               audit_log.c.target, audit_log.c.detail, audit_log.c.ip) \
+        .where(audit_log.c.merchant_id == merchant_id)
+    if before is not None:
+        q = q.where(older_than(audit_log, before, audit_log.c.at))
+    return list(await conn.execute(q.order_by(audit_log.c.at.desc(), audit_log.c.id.desc())
+                                   .limit(limit)))
+
+
+# ---- the team ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Member:
+    user_id: str
+    email: str
+    role: Role
+    since: datetime
+
+
+@dataclass(frozen=True)
+class Invite:
+    id_hash: str
+    merchant_id: str
+    email: str
+    role: Role
+    expires_at: datetime
+    used: bool
+
+
+async def team_of(conn: AsyncConnection, merchant_id: str) -> list[Member]:
+    rows = await conn.execute(
+        select(console_users.c.id, console_users.c.email, memberships.c.role,
+               memberships.c.created_at)
+        .join(memberships, memberships.c.user_id == console_users.c.id)
+        .where(memberships.c.merchant_id == merchant_id).order_by(console_users.c.email))
+    return [Member(r.id, r.email, Role(r.role), r.created_at) for r in rows]
+
+
+async def remove_membership(conn: AsyncConnection, user_id: str, merchant_id: str) -> bool:
+    done = await conn.execute(delete(memberships).where(and_(
+        memberships.c.user_id == user_id, memberships.c.merchant_id == merchant_id)))
+    return bool(done.rowcount)
+
+
+async def add_invite(conn: AsyncConnection, *, id_hash: str, merchant_id: str, email: str,
+                     role: Role, invited_by: str, now: datetime, expires_at: datetime) -> None:
+    await conn.execute(insert(console_invites).values(
+        id_hash=id_hash, merchant_id=merchant_id, email=email, role=role.value,
+        invited_by=invited_by, created_at=now, expires_at=expires_at))
+
+
+async def invite(conn: AsyncConnection, id_hash: str) -> Invite | None:
+    row = (await conn.execute(select(console_invites).where(
+        console_invites.c.id_hash == id_hash))).first()
+    if row is None:
+        return None
+    return Invite(row.id_hash, row.merchant_id, row.email, Role(row.role), row.expires_at,
+                  row.used_at is not None)
+
+
+async def use_invite(conn: AsyncConnection, id_hash: str, now: datetime) -> bool:
+    """True for the one request that uses it (a second one, even at once, finds it used)."""
+    done = await conn.execute(update(console_invites).where(and_(
+        console_invites.c.id_hash == id_hash, console_invites.c.used_at.is_(None)))
+        .values(used_at=now))
+    return bool(done.rowcount)
+
+
+async def open_invites(conn: AsyncConnection, merchant_id: str, now: datetime) -> list[Any]:
+    return list(await conn.execute(
+        select(console_invites.c.email, console_invites.c.role, console_invites.c.expires_at)
+        .where(and_(console_invites.c.merchant_id == merchant_id,
+                    console_invites.c.used_at.is_(None), console_invites.c.expires_at > now))
+        .order_by(console_invites.c.created_at.desc())))

@@ -303,3 +303,18 @@ audit_log = Table(
     Column("ip", String(64), nullable=False),
     Index("ix_audit_log_merchant_at", "merchant_id", "at"),
 )
+
+# One-time links a person copies to a colleague (no email server here): an invitation to a
+# merchant's team. Only the link's SHA-256 is kept; a link works once, until it expires.
+console_invites = Table(
+    "console_invites", metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("merchant_id", String(40), ForeignKey("merchants.id"), nullable=False, index=True),
+    Column("email", String(254), nullable=False),  # case-folded
+    Column("role", String(16), nullable=False),
+    Column("invited_by", String(40), ForeignKey("console_users.id")),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime),
+    CheckConstraint("role IN ('owner', 'developer', 'support', 'viewer')", name="role"),
+)

@@ -1,0 +1,173 @@
+"""The team page (owners): who is in, their roles, invitations by one-time link; the page an
+invited person accepts at; and the merchant's audit log."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+from datetime import datetime
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from checkout.domain.roles import Can, Role
+from checkout.errors import CheckoutError
+from checkout.flow import team
+from checkout.flow.context import utcnow
+from checkout.store import console as store
+from checkout.web.console.access import (
+    HEADERS,
+    Seat,
+    at_merchant,
+    clear_cookie,
+    cookie_name,
+    page,
+    set_cookie,
+)
+from checkout.web.plumbing.rate_limits import client_of
+
+AUDIT_PAGE = 50
+PRE_COOKIE = "console_pre"
+
+
+async def _team_page(request: Request, seat: Seat, status: int = 200, error: str = "",
+                     made: team.NewInvite | None = None) -> Response:
+    async with request.app.state.db.reader() as conn:
+        members = await store.team_of(conn, seat.merchant.id)
+        invites = await store.open_invites(conn, seat.merchant.id, utcnow())
+    link = f"{request.app.state.settings.public_url}/console/invite/{made.token}" if made \
+        else ""
+    return page(request, "console/team.html", status=status, seat=seat, members=members,
+                invites=invites, roles=[r.value for r in Role], error=error, made=made,
+                link=link, section="team")
+
+
+@at_merchant(Can.MANAGE_TEAM)
+async def team_page(request: Request, seat: Seat, form: FormData | None) -> Response:
+    return await _team_page(request, seat)
+
+
+def _role(form: FormData) -> Role | None:
+    try:
+        return Role(str(form.get("role", "")))
+    except ValueError:
+        return None
+
+
+@at_merchant(Can.MANAGE_TEAM)
+async def invite(request: Request, seat: Seat, form: FormData | None) -> Response:
+    assert form is not None
+    role = _role(form)
+    if role is None:
+        return await _team_page(request, seat, 422, error="console_bad_role")
+    try:
+        made = await team.invite(request.app.state.db, request.app.state.settings,
+                                 seat.visitor, merchant_id=seat.merchant.id,
+                                 email=str(form.get("email", "")), role=role,
+                                 ip=client_of(request))
+    except CheckoutError as err:
+        return await _team_page(request, seat, err.status, error=err.detail)
+    return await _team_page(request, seat, 201, made=made)
+
+
+@at_merchant(Can.MANAGE_TEAM)
+async def member(request: Request, seat: Seat, form: FormData | None) -> Response:
+    """Change a member's role, or remove them (`action` = role | remove)."""
+    assert form is not None
+    user_id, action = request.path_params["user_id"], request.path_params["action"]
+    if action not in ("role", "remove"):
+        return page(request, "console/refused.html", status=404, visitor=seat.visitor,
+                    status_code=404)
+    db, ip = request.app.state.db, client_of(request)
+    try:
+        if action == "remove":
+            await team.remove(db, seat.visitor, merchant_id=seat.merchant.id, user_id=user_id,
+                              ip=ip)
+        else:
+            role = _role(form)
+            if role is None:
+                return await _team_page(request, seat, 422, error="console_bad_role")
+            await team.set_role(db, seat.visitor, merchant_id=seat.merchant.id,
+                                user_id=user_id, role=role, ip=ip)
+    except CheckoutError as err:
+        return await _team_page(request, seat, err.status, error=err.detail)
+    return RedirectResponse(f"/console/m/{seat.merchant.id}/team", status_code=303,
+                            headers=HEADERS)
+
+
+@at_merchant(Can.MANAGE_TEAM)
+async def audit(request: Request, seat: Seat, form: FormData | None) -> Response:
+    before = None
+    if request.query_params.get("before"):
+        when, _, entry = request.query_params["before"].partition("|")
+        try:
+            before = (datetime.fromisoformat(when), entry)
+        except ValueError:
+            before = None
+    async with request.app.state.db.reader() as conn:
+        rows = await store.audit_page(conn, seat.merchant.id, before, AUDIT_PAGE)
+    more = f"{rows[-1].at.isoformat()}|{rows[-1].id}" if len(rows) == AUDIT_PAGE else ""
+    return page(request, "console/audit.html", seat=seat, section="audit", more=more,
+                rows=[(r, json.loads(r.detail)) for r in rows])
+
+
+# ---- accepting an invitation (not signed in) ---------------------------------------------
+
+def _accept_form(request: Request, found: store.Invite, exists: bool, status: int = 200,
+                 error: str = "") -> Response:
+    token = secrets.token_urlsafe(24)
+    resp = page(request, "console/invite.html", status=status, invite=found, error=error,
+                csrf=token, exists=exists)
+    set_cookie(request, resp, PRE_COOKIE, token, max_age=3600)
+    return resp
+
+
+async def _invitee_exists(request: Request, found: store.Invite) -> bool:
+    async with request.app.state.db.reader() as conn:
+        return await store.user_by_email(conn, found.email) is not None
+
+
+async def invite_page(request: Request) -> Response:
+    found = await team.open_invite(request.app.state.db, request.path_params["token"])
+    if found is None:
+        return page(request, "console/refused.html", status=404, status_code=404)
+    return _accept_form(request, found, await _invitee_exists(request, found))
+
+
+async def accept(request: Request) -> Response:
+    form = await request.form()
+    token = request.path_params["token"]
+    found = await team.open_invite(request.app.state.db, token)
+    if found is None:
+        return page(request, "console/refused.html", status=404, status_code=404)
+    exists = await _invitee_exists(request, found)
+    sent, pre = str(form.get("csrf", "")), request.cookies.get(cookie_name(request, PRE_COOKIE))
+    if not pre or not hmac.compare_digest(sent.encode(), pre.encode()):
+        return _accept_form(request, found, exists, 403, error="console_form_expired")
+    password = str(form.get("password", ""))
+    if not exists and password != str(form.get("again", "")):
+        return _accept_form(request, found, exists, 422, error="console_passwords_differ")
+    try:
+        done, merchant_id = await team.accept(
+            request.app.state.db, request.app.state.settings, token, password=password,
+            ip=client_of(request), user_agent=request.headers.get("user-agent", ""))
+    except CheckoutError as err:
+        return _accept_form(request, found, exists, err.status, error=err.detail)
+    resp = RedirectResponse(f"/console/m/{merchant_id}/payments", status_code=303,
+                            headers=HEADERS)
+    set_cookie(request, resp, "console_session", done.cookie)
+    clear_cookie(request, resp, PRE_COOKIE)
+    return resp
+
+
+routes = [
+    Route("/console/m/{merchant_id}/team", team_page, methods=["GET"]),
+    Route("/console/m/{merchant_id}/team/invite", invite, methods=["POST"]),
+    Route("/console/m/{merchant_id}/team/{user_id}/{action}", member, methods=["POST"]),
+    Route("/console/m/{merchant_id}/audit", audit, methods=["GET"]),
+    Route("/console/invite/{token}", invite_page, methods=["GET"]),
+    Route("/console/invite/{token}", accept, methods=["POST"]),
+]

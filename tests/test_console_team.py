@@ -1,0 +1,123 @@
+"""A merchant's team: invitations by one-time link (shown once, kept as a hash, used once,
+expiring), a new colleague's first password, roles changed and members removed, never the
+last owner; and the audit log saying who did what."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import httpx
+import pytest
+
+from tests.buyer import query
+from tests.console import TEST_PASSWORD, add_user, csrf_of, hidden, signed_in
+from tests.server import LiveServer
+
+TEAM = "/console/m/mer_demo/team"
+
+
+def _invite(client: httpx.Client, email: str, role: str) -> str:
+    made = client.post(f"{TEAM}/invite", data={"csrf": csrf_of(client, TEAM), "email": email,
+                                               "role": role})
+    assert made.status_code == 201, made.text
+    link = re.search(r'value="(http[^"]+/console/invite/[^"]+)"', made.text)
+    assert link, "the invitation link is not on the page"
+    return link.group(1)
+
+
+def _accept(server: LiveServer, link: str, password: str, again: str | None = None
+            ) -> httpx.Response:
+    with httpx.Client(timeout=20, headers={"Accept-Language": "en"}) as fresh:
+        form = fresh.get(link)
+        assert form.status_code == 200, form.text
+        data = {"csrf": hidden(form.text, "csrf"), "password": password}
+        if "again" in form.text:
+            data["again"] = password if again is None else again
+        resp = fresh.post(link, data=data)
+        if resp.status_code == 303:  # signed in: the page it leads to works with the cookie
+            landed = fresh.get(httpx.URL(link).join(resp.headers["location"]))
+            assert landed.status_code == 200, landed.text
+        return resp
+
+
+def test_an_owner_invites_a_developer_who_joins_once(server: LiveServer) -> None:
+    with signed_in(server) as owner:
+        link = _invite(owner, "Dev@Shop.Example", "developer")
+        token = link.rsplit("/", 1)[1]
+        # Shown once: the team page after shows the invitation, not its link.
+        page = owner.get(TEAM).text
+        assert "dev@shop.example" in page and token not in page
+    stored = query(server.settings.db_url, "SELECT id_hash, email, role FROM console_invites")
+    assert stored == [(hashlib.sha256(token.encode()).hexdigest(), "dev@shop.example",
+                       "developer")]
+    assert _accept(server, link, "short", None).status_code == 422  # the policy, then retry
+    assert _accept(server, link, "a long new password", "another").status_code == 422
+    joined = _accept(server, link, "a long new password")
+    assert joined.status_code == 303 and joined.headers["location"] == \
+        "/console/m/mer_demo/payments"
+    assert httpx.get(link).status_code == 404  # used: gone
+    with signed_in(server, "dev@shop.example", "a long new password") as dev:
+        assert "developer" in dev.get("/console/m/mer_demo/payments").text
+        assert dev.get(TEAM).status_code == 403  # a developer does not manage the team
+    audit = query(server.settings.db_url, "SELECT action, email, target FROM audit_log WHERE "
+                  "action LIKE 'team.%' ORDER BY at")
+    assert audit == [("team.invite", "owner@demo.test", "dev@shop.example"),
+                     ("team.join", "dev@shop.example", "dev@shop.example")]
+
+
+def test_a_colleague_with_an_account_joins_with_their_own_password(
+        server: LiveServer) -> None:
+    add_user(server.settings.db_url, "ann@shop.example")
+    with signed_in(server) as owner:
+        link = _invite(owner, "ann@shop.example", "support")
+    wrong = _accept(server, link, "not her password at all")
+    assert wrong.status_code == 422
+    assert query(server.settings.db_url, "SELECT count(*) FROM memberships m JOIN "
+                 "console_users u ON u.id = m.user_id WHERE u.email = 'ann@shop.example'") \
+        == [(0,)]
+    assert _accept(server, link, TEST_PASSWORD).status_code == 303
+
+
+@pytest.mark.server_settings(console_invite_hours=0.5 / 3600)
+def test_an_invitation_expires(server: LiveServer) -> None:
+    import time
+
+    with signed_in(server) as owner:
+        link = _invite(owner, "late@shop.example", "viewer")
+    time.sleep(1.0)
+    assert httpx.get(link).status_code == 404
+    assert httpx.post(link, data={"password": "a long new password"}).status_code == 404
+
+
+def test_roles_change_members_go_and_the_last_owner_stays(server: LiveServer) -> None:
+    add_user(server.settings.db_url, "sam@shop.example", "mer_demo", "support")
+    sam = query(server.settings.db_url, "SELECT id FROM console_users WHERE email = "
+                "'sam@shop.example'")[0][0]
+    me = query(server.settings.db_url, "SELECT id FROM console_users WHERE email = "
+               "'owner@demo.test'")[0][0]
+    with signed_in(server) as owner, signed_in(server, "sam@shop.example",
+                                               TEST_PASSWORD) as sam_client:
+        csrf = csrf_of(owner, TEAM)
+        # The only owner cannot stop being one, nor leave.
+        for action, data in (("role", {"role": "viewer"}), ("remove", {})):
+            refused = owner.post(f"{TEAM}/{me}/{action}", data={"csrf": csrf, **data})
+            assert refused.status_code == 409 and 'role="alert"' in refused.text
+        assert owner.post(f"{TEAM}/{sam}/role", data={"csrf": csrf, "role": "king"}) \
+            .status_code == 422
+        assert owner.post(f"{TEAM}/{sam}/role", data={"csrf": csrf, "role": "viewer"}) \
+            .status_code == 303
+        assert "viewer" in sam_client.get("/console/m/mer_demo/payments").text
+        # Sam made owner: now the first owner may step down.
+        assert owner.post(f"{TEAM}/{sam}/role", data={"csrf": csrf, "role": "owner"}) \
+            .status_code == 303
+        assert owner.post(f"{TEAM}/{me}/role", data={"csrf": csrf, "role": "developer"}) \
+            .status_code == 303
+        assert owner.get(TEAM).status_code == 403  # a developer now
+        csrf_sam = csrf_of(sam_client, TEAM)
+        assert sam_client.post(f"{TEAM}/{me}/remove", data={"csrf": csrf_sam}) \
+            .status_code == 303
+        assert owner.get("/console/m/mer_demo/payments").status_code == 404  # out, at once
+        audit = sam_client.get("/console/m/mer_demo/audit").text
+    actions = re.findall(r'data-audit="(team\.[a-z]+)"', audit)
+    assert actions == ["team.remove", "team.role", "team.role", "team.role"]  # newest first
