@@ -88,10 +88,33 @@ def to_sign_in(request: Request) -> Response:
                             headers=HEADERS)
 
 
-def csrf_ok(who: Visitor, form: FormData) -> bool:
-    token = form.get("csrf")
-    return isinstance(token, str) and hmac.compare_digest(token.encode(),
-                                                          who.session.csrf_token.encode())
+def _same(sent: object, kept: str | None) -> bool:
+    return isinstance(sent, str) and bool(kept) and hmac.compare_digest(
+        sent.encode(), str(kept).encode())
+
+
+async def posted_form(request: Request, who: Visitor) -> FormData | None:
+    """A POST's form if it carries the session's CSRF token; else None (refuse it). A GET has
+    no form: an empty one."""
+    if request.method != "POST":
+        return FormData()
+    form = await request.form()
+    return form if _same(form.get("csrf"), who.session.csrf_token) else None
+
+
+# Forms shown before anyone is signed in (sign-in, accepting an invitation) carry a token of
+# their own, which must equal a cookie of their own: a page on another site can neither read
+# nor set that cookie, so it cannot post such a form for a browser.
+PRE_COOKIE = "console_pre"
+
+
+def with_form_token(request: Request, response: Response, token: str) -> Response:
+    set_cookie(request, response, PRE_COOKIE, token, max_age=3600)
+    return response
+
+
+def form_token_ok(request: Request, form: FormData) -> bool:
+    return _same(form.get("csrf"), request.cookies.get(cookie_name(request, PRE_COOKIE)))
 
 
 Handler = Callable[..., Awaitable[Response]]
@@ -104,11 +127,9 @@ def signed_in(handler: Handler) -> Handler:
         who = await visitor_of(request)
         if who is None:
             return to_sign_in(request)
-        form = None
-        if request.method == "POST":
-            form = await request.form()
-            if not csrf_ok(who, form):
-                return refused(request, 403, who)
+        form = await posted_form(request, who)
+        if form is None:
+            return refused(request, 403, who)
         return await handler(request, who, form)
     return run
 
@@ -130,11 +151,9 @@ def at_merchant(can: Can) -> Callable[[Handler], Handler]:
                     merchant = await repo.merchant_by_id(conn, merchant_id)
             if role is None or merchant is None:
                 return refused(request, 404, who)
-            form = None
-            if request.method == "POST":
-                form = await request.form()
-                if not csrf_ok(who, form):
-                    return refused(request, 403, who)
+            form = await posted_form(request, who)
+            if form is None:
+                return refused(request, 403, who)
             if not allows(role, can):
                 return refused(request, 403, who)
             return await handler(request, Seat(who, merchant, role), form)

@@ -7,7 +7,6 @@ throttled per client address and per account (`CHECKOUT_RATE_LIMIT_CONSOLE_*`).
 
 from __future__ import annotations
 
-import hmac
 import secrets
 
 from starlette.datastructures import FormData
@@ -21,16 +20,16 @@ from checkout.flow.console import SignInRefused, Visitor
 from checkout.store import console_reads
 from checkout.web.console.access import (
     HEADERS,
+    PRE_COOKIE,
     clear_cookie,
-    cookie_name,
+    form_token_ok,
     page,
     set_cookie,
     signed_in,
     visitor_of,
+    with_form_token,
 )
 from checkout.web.plumbing.rate_limits import RateLimits, client_of
-
-PRE_COOKIE = "console_pre"
 
 
 def _next(target: str) -> str:
@@ -43,9 +42,9 @@ def _next(target: str) -> str:
 def _form(request: Request, status: int = 200, error: str = "", email: str = "",
           retry_after: int | None = None) -> Response:
     token = secrets.token_urlsafe(24)
-    resp = page(request, "console/sign_in.html", status=status, error=error, email=email,
-                csrf=token, next=_next(request.query_params.get("next", "")))
-    set_cookie(request, resp, PRE_COOKIE, token, max_age=3600)
+    resp = with_form_token(request, page(
+        request, "console/sign_in.html", status=status, error=error, email=email, csrf=token,
+        next=_next(request.query_params.get("next", ""))), token)
     if retry_after is not None:
         resp.headers["Retry-After"] = str(retry_after)
     return resp
@@ -61,8 +60,7 @@ async def sign_in_page(request: Request) -> Response:
 async def sign_in(request: Request) -> Response:
     form = await request.form()
     email = str(form.get("email", "")).strip()[:254]
-    token, pre = str(form.get("csrf", "")), request.cookies.get(cookie_name(request, PRE_COOKIE))
-    if not pre or not hmac.compare_digest(token.encode(), pre.encode()):
+    if not form_token_ok(request, form):
         return _form(request, 403, error="console_form_expired", email=email)
     limits: RateLimits = request.app.state.rate_limits
     account = email.casefold()

@@ -3,7 +3,6 @@ invited person accepts at; and the merchant's audit log."""
 
 from __future__ import annotations
 
-import hmac
 import json
 import secrets
 from datetime import datetime
@@ -20,17 +19,18 @@ from checkout.flow.context import utcnow
 from checkout.store import console as store
 from checkout.web.console.access import (
     HEADERS,
+    PRE_COOKIE,
     Seat,
     at_merchant,
     clear_cookie,
-    cookie_name,
+    form_token_ok,
     page,
     set_cookie,
+    with_form_token,
 )
 from checkout.web.plumbing.rate_limits import client_of
 
 AUDIT_PAGE = 50
-PRE_COOKIE = "console_pre"
 
 
 async def _team_page(request: Request, seat: Seat, status: int = 200, error: str = "",
@@ -119,10 +119,9 @@ async def audit(request: Request, seat: Seat, form: FormData | None) -> Response
 def _accept_form(request: Request, found: store.Invite, exists: bool, status: int = 200,
                  error: str = "") -> Response:
     token = secrets.token_urlsafe(24)
-    resp = page(request, "console/invite.html", status=status, invite=found, error=error,
-                csrf=token, exists=exists)
-    set_cookie(request, resp, PRE_COOKIE, token, max_age=3600)
-    return resp
+    return with_form_token(request, page(request, "console/invite.html", status=status,
+                                         invite=found, error=error, csrf=token,
+                                         exists=exists), token)
 
 
 async def _invitee_exists(request: Request, found: store.Invite) -> bool:
@@ -144,8 +143,7 @@ async def accept(request: Request) -> Response:
     if found is None:
         return page(request, "console/refused.html", status=404, status_code=404)
     exists = await _invitee_exists(request, found)
-    sent, pre = str(form.get("csrf", "")), request.cookies.get(cookie_name(request, PRE_COOKIE))
-    if not pre or not hmac.compare_digest(sent.encode(), pre.encode()):
+    if not form_token_ok(request, form):
         return _accept_form(request, found, exists, 403, error="console_form_expired")
     password = str(form.get("password", ""))
     if not exists and password != str(form.get("again", "")):
