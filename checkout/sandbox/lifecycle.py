@@ -23,6 +23,7 @@ class Emulator:
         raise NotImplementedError
 
     async def start(self) -> None:
+        self._out.resume()  # what it owed when it last stopped, or was killed
         self._sweeper = asyncio.create_task(self._sweep_forever())
 
     async def stop(self) -> None:

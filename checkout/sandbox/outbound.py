@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import secrets
+import sqlite3
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,15 +32,52 @@ class _Held:
 SENDING_AT_ONCE = 16
 
 
+class _Journal:
+    """The webhooks not yet answered, on disk: a bank that restarts (or is killed) still owes
+    them, and sends them when it is back, as a real one does."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._lock = threading.Lock()
+        self._db.execute("CREATE TABLE IF NOT EXISTS owed (id TEXT PRIMARY KEY, url TEXT "
+                         "NOT NULL, body BLOB NOT NULL, headers TEXT NOT NULL, since REAL "
+                         "NOT NULL)")
+
+    def add(self, url: str, body: bytes, headers: dict[str, str]) -> str:
+        owed_id = secrets.token_hex(8)
+        with self._lock:
+            self._db.execute("INSERT INTO owed VALUES (?,?,?,?,?)",
+                             (owed_id, url, body, json.dumps(headers), time.time()))
+        return owed_id
+
+    def done(self, owed_id: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM owed WHERE id = ?", (owed_id,))
+
+    def owed(self) -> list[tuple[str, str, bytes, dict[str, str], float]]:
+        with self._lock:
+            rows = self._db.execute("SELECT id, url, body, headers, since FROM owed "
+                                    "ORDER BY since").fetchall()
+        return [(r[0], r[1], bytes(r[2]), json.loads(r[3]), r[4]) for r in rows]
+
+    def close(self) -> None:
+        self._db.close()
+
+
 class Outbound:
     """`attempts`: how many tries a webhook gets (None: until answered 200, within `window`
     seconds), at intervals growing from `first_delay` to at most `max_delay` seconds.
-    `expect_body`: what the answer must say besides 200 to count (T-Bank: `OK`)."""
+    `expect_body`: what the answer must say besides 200 to count (T-Bank: `OK`).
+    `journal`: where the webhooks not yet answered are kept, to be sent after a restart
+    (`resume`); without one they live only in memory."""
 
     def __init__(self, acquirer: str, client: httpx.AsyncClient, faults: FaultBook,
                  attempts: int | None = 6, *, first_delay: float = 0.5,
                  max_delay: float = 60.0, window: float = 24 * 3600,
-                 expect_body: bytes | None = None) -> None:
+                 expect_body: bytes | None = None, journal: Path | None = None) -> None:
+        self._journal = _Journal(journal) if journal is not None else None
         self._expect_body = expect_body
         self._acquirer = acquirer
         self._client = client
@@ -52,12 +94,14 @@ class Outbound:
              subject: str, meta: dict[str, Any]) -> None:
         """Queue one webhook about `subject` (a payment or session id); never blocks."""
         fault = self._faults.take(WEBHOOK_KINDS, self._acquirer, event, meta)
+        dropped = fault is not None and fault.kind == "drop"
+        owed = self._journal.add(url, body, headers) if self._journal and not dropped else None
 
         async def deliver() -> None:
-            await self._deliver(url, body, headers)
+            await self._owe(owed, url, body, headers, time.time())
 
         held = self._held.pop(subject, None)
-        if fault is not None and fault.kind == "drop":
+        if dropped:
             log.info("sandbox %s: webhook %s dropped (fault)", self._acquirer, event)
         elif fault is not None and fault.kind == "reorder":
             self._held[subject] = _Held(deliver, self._spawn(self._release(subject)))
@@ -89,12 +133,26 @@ class Outbound:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _deliver(self, url: str, body: bytes, headers: dict[str, str]) -> None:
+    def resume(self) -> int:
+        """Send again what was owed when the emulator last stopped (or was killed)."""
+        if self._journal is None:
+            return 0
+        owed = self._journal.owed()
+        for owed_id, url, body, headers, since in owed:
+            self._spawn(self._owe(owed_id, url, body, headers, since))
+        return len(owed)
+
+    async def _owe(self, owed_id: str | None, url: str, body: bytes, headers: dict[str, str],
+                   since: float) -> None:
+        await self._deliver(url, body, headers, give_up=since + self._window)
+        if owed_id is not None and self._journal is not None:
+            self._journal.done(owed_id)  # answered, or given up on: owed no more
+
+    async def _deliver(self, url: str, body: bytes, headers: dict[str, str], *,
+                       give_up: float) -> None:
         delay = self._first_delay
-        give_up = time.monotonic() + self._window
         tries = 0
-        while (self._attempts is None or tries < self._attempts) and \
-                time.monotonic() < give_up:
+        while (self._attempts is None or tries < self._attempts) and time.time() < give_up:
             tries += 1
             try:
                 async with self._sending:
@@ -116,3 +174,5 @@ class Outbound:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        if self._journal is not None:
+            self._journal.close()

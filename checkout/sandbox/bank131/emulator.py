@@ -99,7 +99,8 @@ class Bank131Emulator(Emulator):
                  faults: FaultBook | None = None, name: str = "bank131") -> None:
         self.config = config
         self.name = name
-        self._out = Outbound(name, client, faults or FaultBook(), config.webhook_attempts)
+        self._out = Outbound(name, client, faults or FaultBook(), config.webhook_attempts,
+                             journal=config.db_path.with_name(f"{name}-webhooks.db"))
         self._store = EmulatorStore(config.db_path)
         partner = serialization.load_pem_public_key(config.partner_public_pem)
         bank = serialization.load_pem_private_key(config.bank_private_pem, password=None)

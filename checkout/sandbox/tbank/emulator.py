@@ -157,7 +157,8 @@ class TbankEmulator(Emulator):
         self.config = config
         self._store = DocStore(config.db_path)
         # T-Bank retries an unanswered notification for a day (hourly, then less often).
-        self._out = Outbound(self.name, client, faults, None, expect_body=b"OK")
+        self._out = Outbound(self.name, client, faults, None, expect_body=b"OK",
+                             journal=config.db_path.with_name(f"{self.name}-webhooks.db"))
         self._lock = asyncio.Lock()
         # Each terminal's T-Pay setting, as its owner switches it in T-Bank's cabinet.
         self._tpay = {key: (True, TPAY_VERSION) for key in config.terminals}

@@ -91,7 +91,8 @@ class TbcEmulator(Emulator):
     def __init__(self, config: TbcConfig, client: httpx.AsyncClient, faults: FaultBook) -> None:
         self.config = config
         self._store = DocStore(config.db_path)
-        self._out = Outbound(self.name, client, faults)
+        self._out = Outbound(self.name, client, faults,
+                             journal=config.db_path.with_name(f"{self.name}-webhooks.db"))
         self._tokens: dict[str, float] = {}
         self._lock = asyncio.Lock()
         # Knobs for tests and demos: how long new access tokens live, and how many were issued

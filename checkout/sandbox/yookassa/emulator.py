@@ -105,7 +105,8 @@ class YooKassaEmulator(Emulator):
                  faults: FaultBook) -> None:
         self.config = config
         self._store = DocStore(config.db_path)
-        self._out = Outbound(self.name, client, faults)
+        self._out = Outbound(self.name, client, faults,
+                             journal=config.db_path.with_name(f"{self.name}-webhooks.db"))
         self._lock = asyncio.Lock()
 
     # ---- the API ----------------------------------------------------------------------------
