@@ -7,14 +7,21 @@ no composition rules, and a refusal of the guesses that come first: the account'
 
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 MAX_LENGTH = 1024  # past this, hashing a password is a way to spend our CPU, not a password
 _HASHER = PasswordHasher()  # argon2id, the library's defaults (RFC 9106's second choice)
-# A hash to check a password against when the account does not exist, so that a wrong email
-# costs the same time as a wrong password and does not tell which one it was.
-_DECOY = _HASHER.hash("decoy password, never anybody's")
+
+
+@cache
+def _decoy() -> str:
+    """A hash to check a password against when the account does not exist, so that a wrong
+    email costs the same time as a wrong password and does not tell which one it was. Made at
+    the first sign-in, not at import: every `checkout` process (the CLI's too) imports this."""
+    return _HASHER.hash("decoy password, never anybody's")
 
 
 class WeakPassword(ValueError):
@@ -43,7 +50,7 @@ def verify(stored: str | None, password: str) -> bool:
     """Whether `password` is the one `stored` was made from (None: no such account, checked
     against a decoy all the same)."""
     try:
-        return _HASHER.verify(stored or _DECOY, password) and stored is not None
+        return _HASHER.verify(stored or _decoy(), password) and stored is not None
     except (VerificationError, InvalidHashError):
         return False
 
