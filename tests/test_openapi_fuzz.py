@@ -9,6 +9,7 @@ from pathlib import Path
 from tests.server import LiveServer
 
 ST = Path(sys.executable).parent / "st"
+CONFIG = Path(__file__).with_name("schemathesis.toml")
 
 
 def test_the_merchant_api_holds_to_its_openapi_under_generated_requests(
@@ -19,7 +20,7 @@ def test_the_merchant_api_holds_to_its_openapi_under_generated_requests(
     # design. Every other check runs, the stateful phase (chained calls) included. One worker:
     # schemathesis with several threads on CPython 3.11 can crash in `ast` (its own bug).
     out = subprocess.run(
-        [str(ST), "run", f"{server.url}/api/v1/openapi.json",
+        [str(ST), "--config-file", str(CONFIG), "run", f"{server.url}/api/v1/openapi.json",
          "-H", "Authorization: Bearer sk_test_demo",
          "--checks", "all", "--exclude-checks", "positive_data_acceptance",
          "--phases", "examples,coverage,fuzzing,stateful", "--max-examples", "40",
