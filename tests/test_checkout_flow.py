@@ -296,6 +296,16 @@ def test_when_the_acquirer_is_slower_than_our_deadline_we_cancel_the_session_the
         assert api.get(f"/api/v1/payments/{payment['id']}").json()["status"] == "pending"
 
 
+def refuse_cancels(buyer: httpx.Client, payment_id: str) -> None:
+    """The bank refuses the next cancel of this payment's sessions: the one we send after our
+    deadline. The outage alone is not enough: that cancel may leave after the test has ended
+    the outage (seen under load), and then the session really is cancelled at the bank."""
+    resp = buyer.post("/sandbox/faults", json={"kind": "error", "acquirer": "bank131",
+                                               "operation": "session/cancel",
+                                               "payment_id": payment_id, "times": 1})
+    assert resp.status_code == 201, resp.text
+
+
 def test_a_last_second_approval_on_an_attempt_we_ended_is_still_found_without_webhooks(
         make_server: Callable[..., LiveServer]) -> None:
     server = make_server(attempt_ttl_seconds=2, attempt_grace_seconds=1,
@@ -304,6 +314,7 @@ def test_a_last_second_approval_on_an_attempt_we_ended_is_still_found_without_we
     emulator.config = replace(emulator.config, session_ttl_seconds=3600)
     with clients(server) as (api, buyer):
         payment, link = checkout_with_link(api, buyer, server.url)
+        refuse_cancels(buyer, payment["id"])
         emulator.outage = True  # we can neither ask nor cancel: we end it by our own clock
         wait_for(lambda: attempts_of(server, payment["id"])[0][0] == "expired", timeout=20,
                  what="our deadline")
@@ -323,6 +334,7 @@ def test_a_buyer_who_pays_twice_for_one_payment_gets_the_second_back(
     emulator.config = replace(emulator.config, session_ttl_seconds=3600)
     with clients(server) as (api, buyer):
         payment, old_link = checkout_with_link(api, buyer, server.url)
+        refuse_cancels(buyer, payment["id"])
         emulator.outage = True  # we give the first link up but cannot cancel it at the bank
         wait_for(lambda: attempts_of(server, payment["id"])[0][0] == "expired", timeout=20,
                  what="the first attempt to be given up")
