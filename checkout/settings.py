@@ -77,6 +77,12 @@ class Settings:
     webhook_merchant_concurrency: int = 4
     # An event may be resent this many times (over all of its endpoints).
     webhook_resend_max: int = 5
+    # A merchant may have this many endpoints; after a secret is rotated, the previous one
+    # still signs (beside the new one) for this long unless the rotation names another time
+    # (at most `webhook_secret_overlap_max_hours`).
+    webhook_endpoints_max: int = 16
+    webhook_secret_overlap_hours: float = 24.0
+    webhook_secret_overlap_max_hours: float = 7 * 24.0
     # Retention: applied acquirer webhooks, idempotency keys and finished deliveries are
     # deleted when older than this (0 keeps them for ever).
     acquirer_events_retention_days: float = 90.0
@@ -191,7 +197,8 @@ class Settings:
             except ValueError as exc:
                 raise ConfigError(f"CHECKOUT_{name.upper()}: {exc}") from None
         for name in ("webhook_workers", "webhook_endpoint_concurrency",
-                     "webhook_merchant_concurrency", "http_limit_concurrency"):
+                     "webhook_merchant_concurrency", "http_limit_concurrency",
+                     "webhook_endpoints_max"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"CHECKOUT_{name.upper()} must be at least 1")
         if self.mode != "production":

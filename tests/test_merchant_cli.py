@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import replace
 
@@ -10,6 +11,7 @@ import pytest
 
 from checkout.errors import InvalidRequest
 from checkout.flow import merchants as admin
+from checkout.flow import webhook_endpoints
 from checkout.settings import Settings
 from tests.buyer import merchant_cli as cli
 from tests.server import LiveServer
@@ -68,7 +70,7 @@ def test_webhook_endpoints_are_added_with_a_secret_shown_once(server: LiveServer
 def test_production_refuses_webhook_urls_into_our_own_network(url: str) -> None:
     production = replace(Settings(), mode="production")
     with pytest.raises(InvalidRequest):
-        admin.check_webhook_url(url, production)
+        asyncio.run(webhook_endpoints.check_url(url, production))
 
 
 @pytest.mark.parametrize("origin", ["tea.example", "https://tea.example/path",

@@ -40,6 +40,8 @@ def test_a_saved_methods_token_is_sealed_and_rotates_to_the_newest_key(
     bodies = [r[0] for r in query(url, "SELECT body FROM acquirer_events")]
     assert bodies and not any(token in body for body in bodies)
     assert any("[recurrent token]" in body for body in bodies)
+    secrets = [r[0] for r in query(url, "SELECT secret FROM webhook_endpoints")]
+    assert secrets and all(s.startswith("fernet:") for s in secrets)  # never in clear
 
     new_key = "n" * 40
     env = {**os.environ, "DATABASE_URL": url, "CHECKOUT_DATA_DIR": str(server.settings.data_dir),
@@ -47,9 +49,14 @@ def test_a_saved_methods_token_is_sealed_and_rotates_to_the_newest_key(
     out = subprocess.run([sys.executable, "-m", "checkout.cli", "secrets", "rotate"], env=env,
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout)["resealed"] == 1
+    endpoints = query(url, "SELECT secret FROM webhook_endpoints")
+    assert json.loads(out.stdout)["resealed"] == {"recurrent_tokens": 1,
+                                                  "webhook_secrets": len(endpoints)}
     (resealed,) = query(url, "SELECT token FROM payment_methods WHERE id = :m", m=method_id)[0]
     assert Vault((new_key,)).open(resealed) == token  # the old key can now be retired
+    # The demo endpoints' signing secret too: one secret, sealed anew for each.
+    opened = {Vault((new_key,)).open(secret) for (secret,) in endpoints}
+    assert len(opened) == 1 and opened.pop().startswith("whsec_")
 
 
 def test_a_token_stored_in_clear_before_encryption_still_works_and_gets_sealed() -> None:

@@ -53,6 +53,7 @@ class EventType(StrEnum):
     PAYMENT_EXPIRED = "payment.expired"
     REFUND_SUCCEEDED = "refund.succeeded"
     REFUND_FAILED = "refund.failed"
+    WEBHOOK_TEST = "webhook.test"  # asked for by the merchant, to one endpoint
 
 
 class Watch(StrEnum):

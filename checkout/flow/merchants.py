@@ -2,8 +2,8 @@
 commands), and the sandbox's demo merchants.
 
 Secrets (API keys, webhook signing secrets) are returned once, to be shown once; only their
-hashes (keys) or the secret itself in our own database (webhook secrets, which we must sign
-with) are kept, and neither is ever logged.
+hashes (keys) or the secret sealed by the vault (webhook secrets, which we must sign with) are
+kept, and neither is ever logged.
 """
 
 from __future__ import annotations
@@ -18,14 +18,15 @@ from urllib.parse import urlsplit
 from checkout.domain.api_keys import hash_key
 from checkout.domain.branding import BrandError, text_on
 from checkout.errors import InvalidRequest, NotFound
+from checkout.flow import webhook_endpoints
 from checkout.flow.context import utcnow
 from checkout.flow.ids import new_id
-from checkout.notify.addresses import UnsafeAddress, resolve_now
 from checkout.notify.signing import new_secret
 from checkout.pages.i18n import LANGUAGES
 from checkout.settings import DEFAULT_ACQUIRER, KNOWN_ACQUIRERS, ConfigError, Settings
 from checkout.store import repo, webhooks
 from checkout.store.db import Database
+from checkout.vault import vault_for
 
 
 @dataclass(frozen=True)
@@ -59,23 +60,6 @@ def check_origin(origin: str, settings: Settings | None = None) -> str:
         if ":*" in origin:
             raise InvalidRequest(f"{origin!r}: production origins name one port, not ':*'")
     return origin.rstrip("/")
-
-
-def check_webhook_url(url: str, settings: Settings) -> str:
-    """Production endpoints must be https and must not point inside our network (SSRF)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidRequest(f"{url!r} is not an http(s) URL")
-    if settings.sandbox:
-        return url
-    if parts.scheme != "https":
-        raise InvalidRequest("webhook endpoints must use https in production")
-    # Checked again at every send (`checkout.notify.sender`): DNS may answer otherwise then.
-    try:
-        resolve_now(parts.hostname, parts.port or 443)
-    except UnsafeAddress as exc:
-        raise InvalidRequest(str(exc)) from exc
-    return url
 
 
 def check_acquirer(settings: Settings, acquirer: str) -> str:
@@ -163,14 +147,8 @@ async def rotate_key(db: Database, settings: Settings, merchant_id: str,
 
 async def add_webhook(db: Database, settings: Settings, merchant_id: str,
                       url: str) -> NewEndpoint:
-    url = check_webhook_url(url, settings)
-    endpoint = NewEndpoint(new_id("we"), url, new_secret())
-    async with db.transaction() as conn:
-        if await repo.merchant_by_id(conn, merchant_id) is None:
-            raise NotFound(f"no merchant {merchant_id}")
-        await webhooks.upsert_endpoint(conn, id=endpoint.endpoint_id, merchant_id=merchant_id,
-                                       url=url, secret=endpoint.secret, now=utcnow())
-    return endpoint
+    made = await webhook_endpoints.create(db, settings, merchant_id, url)
+    return NewEndpoint(made.endpoint.id, made.endpoint.url, made.secret)
 
 
 async def remove_webhook(db: Database, endpoint_id: str) -> None:
@@ -222,7 +200,9 @@ async def seed_demo(db: Database, settings: Settings, accounts: Iterable[DemoAcc
     now = datetime.now(UTC)
     async with db.transaction() as conn:
         await db.serialize(conn, "seed-demo-merchants")  # instances starting together
-        secret = await webhooks.endpoint_secret(conn, "we_demo") or new_secret()
+        vault = vault_for(settings.secret_keys)
+        stored = await webhooks.endpoint_secret(conn, "we_demo")
+        secret = vault.open(stored) if stored else new_secret()
         for account in accounts:
             suffix = account.merchant_id.removeprefix("mer_")
             await repo.upsert_merchant(conn, id=account.merchant_id, name="Demo shop",
@@ -235,7 +215,7 @@ async def seed_demo(db: Database, settings: Settings, accounts: Iterable[DemoAcc
             await webhooks.upsert_endpoint(conn, id=f"we_{suffix}",
                                            merchant_id=account.merchant_id,
                                            url=f"{settings.public_url}/shop/webhooks",
-                                           secret=secret, now=now)
+                                           secret=vault.seal(secret), now=now)
     return secret
 
 

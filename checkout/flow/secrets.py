@@ -3,16 +3,17 @@
 
 from __future__ import annotations
 
-from checkout.store import repo
+from checkout.store import repo, webhooks
 from checkout.store.db import Database
 from checkout.vault import Vault
 
 BATCH = 500
 
 
-async def reseal_all(db: Database, vault: Vault) -> int:
-    """Every stored recurrent token sealed with the newest key (plain ones from before
-    encryption at rest too). Safe to run while serving, and again. Returns how many."""
+async def reseal_all(db: Database, vault: Vault) -> dict[str, int]:
+    """Every stored recurrent token and webhook signing secret sealed with the newest key
+    (plain ones from before encryption at rest too). Safe to run while serving (each value is
+    replaced only if it did not change meanwhile), and again. Returns how many of each."""
     done, after = 0, ""
     while True:
         async with db.transaction() as conn:
@@ -21,5 +22,17 @@ async def reseal_all(db: Database, vault: Vault) -> int:
                 await repo.replace_sealed_token(conn, method_id, stored, vault.reseal(stored))
         done += len(rows)
         if len(rows) < BATCH:
-            return done
+            break
         after = rows[-1][0]
+    secrets, after = 0, ""
+    while True:
+        async with db.transaction() as conn:
+            endpoints = await webhooks.sealed_secrets_after(conn, after, BATCH)
+            for endpoint_id, secret, previous in endpoints:
+                await webhooks.replace_sealed_secrets(
+                    conn, endpoint_id, (secret, previous),
+                    (vault.reseal(secret), vault.reseal(previous) if previous else None))
+                secrets += 1
+        if len(endpoints) < BATCH:
+            return {"recurrent_tokens": done, "webhook_secrets": secrets}
+        after = endpoints[-1][0]

@@ -26,6 +26,7 @@ from checkout.settings import Settings
 from checkout.store import webhooks
 from checkout.store.db import Database
 from checkout.store.webhooks import DueDelivery
+from checkout.vault import vault_for
 
 log = logging.getLogger("checkout.notify")
 
@@ -117,9 +118,17 @@ class DeliveryWorker:
         self._sending.pop(d.id, None)
         self._wake.set()  # a worker is free
 
+    def _keys(self, d: DueDelivery, at: datetime) -> list[str]:
+        """The endpoint's secret, and during a rotation's overlap the previous one too."""
+        vault = vault_for(self._settings.secret_keys)
+        keys = [vault.open(d.secret)]
+        if d.previous_secret and d.previous_secret_until and at < d.previous_secret_until:
+            keys.append(vault.open(d.previous_secret))
+        return keys
+
     async def _send(self, d: DueDelivery) -> None:
         sent_at = _utcnow()
-        headers = signed_headers(d.secret, d.event_id, d.body, sent_at)
+        headers = signed_headers(self._keys(d, sent_at), d.event_id, d.body, sent_at)
         code: int | None = None
         error = ""
         retry_after = None

@@ -28,13 +28,15 @@ async def payment_changed(conn: AsyncConnection, before: Payment, after: Payment
 
 
 async def emit(conn: AsyncConnection, *, merchant_id: str, event_id: str, event_type: str,
-               payment_id: str, sequence: int, obj: dict[str, Any], now: datetime) -> None:
+               payment_id: str | None, sequence: int, obj: dict[str, Any], now: datetime,
+               only_endpoint: str | None = None) -> None:
+    """The event, queued to each of the merchant's enabled endpoints (or only to one)."""
     body = json.dumps({"id": event_id, "type": event_type, "created_at": iso(now),
                        "sequence": sequence, "data": {"object": obj}},
                       ensure_ascii=False, separators=(",", ":"))
     await webhooks.insert_event(conn, {
         "id": event_id, "merchant_id": merchant_id, "type": event_type,
         "payment_id": payment_id, "sequence": sequence, "body": body, "created_at": now})
-    for endpoint_id in await webhooks.active_endpoint_ids(conn, merchant_id):
+    for endpoint_id in await webhooks.active_endpoint_ids(conn, merchant_id, only_endpoint):
         await webhooks.insert_delivery(conn, event_id=event_id, endpoint_id=endpoint_id,
                                        now=now)

@@ -70,7 +70,8 @@ merchant_keys = Table(
     Column("key_hash", String(64), nullable=False, unique=True),  # SHA-256 of the key
     Column("hint", String(16), nullable=False),  # the key's last characters, to tell them apart
     Column("created_at", UTCDateTime, nullable=False),
-    Column("expires_at", UTCDateTime),  # set when a newer key replaces it
+    Column("expires_at", UTCDateTime),  # set when a newer key replaces it, or it is revoked
+    Column("last_used_at", UTCDateTime),  # to the minute: written at most once a minute
 )
 
 payments = Table(
@@ -206,11 +207,17 @@ webhook_endpoints = Table(
     Column("id", String(40), primary_key=True),
     Column("merchant_id", String(40), ForeignKey("merchants.id"), nullable=False, index=True),
     Column("url", Text, nullable=False),
-    Column("secret", String(128), nullable=False),  # "whsec_<base64>", Standard Webhooks style
+    # "whsec_<base64>" (Standard Webhooks style), sealed by the vault: we must sign with it.
+    Column("secret", Text, nullable=False),
+    # During a rotation both sign, until `previous_secret_until` (sealed as well).
+    Column("previous_secret", Text),
+    Column("previous_secret_until", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
     Column("failing_since", UTCDateTime),  # first failure of the current failing streak
     Column("disabled_at", UTCDateTime),
     Column("disabled_reason", String(200)),
+    # Deleted by the merchant: nothing more is sent to it; its past deliveries stay readable.
+    Column("deleted_at", UTCDateTime),
 )
 
 events = Table(

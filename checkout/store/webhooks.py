@@ -23,8 +23,35 @@ class DueDelivery:
     endpoint_id: str
     merchant_id: str
     url: str
-    secret: str
+    secret: str  # sealed
+    previous_secret: str | None  # sealed; signs too until previous_secret_until
+    previous_secret_until: datetime | None
     failing_since: datetime | None
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A merchant's webhook endpoint, without its secrets."""
+
+    id: str
+    merchant_id: str
+    url: str
+    created_at: datetime
+    failing_since: datetime | None
+    disabled_at: datetime | None
+    disabled_reason: str | None
+    previous_secret_until: datetime | None
+
+    @property
+    def enabled(self) -> bool:
+        return self.disabled_at is None
+
+    @classmethod
+    def from_row(cls, row: Any) -> Endpoint:
+        return cls(**{name: getattr(row, name) for name in cls.__dataclass_fields__})
+
+
+_ENDPOINT_COLUMNS = [getattr(webhook_endpoints.c, name) for name in Endpoint.__dataclass_fields__]
 
 
 async def upsert_endpoint(conn: AsyncConnection, *, id: str, merchant_id: str, url: str,
@@ -41,11 +68,65 @@ async def endpoint_secret(conn: AsyncConnection, endpoint_id: str) -> str | None
         webhook_endpoints.c.id == endpoint_id))).scalar()
 
 
-async def active_endpoint_ids(conn: AsyncConnection, merchant_id: str) -> list[str]:
-    rows = await conn.execute(select(webhook_endpoints.c.id).where(and_(
+async def active_endpoint_ids(conn: AsyncConnection, merchant_id: str,
+                              only: str | None = None) -> list[str]:
+    q = select(webhook_endpoints.c.id).where(and_(
         webhook_endpoints.c.merchant_id == merchant_id,
-        webhook_endpoints.c.disabled_at.is_(None))).order_by(webhook_endpoints.c.id))
-    return [r.id for r in rows]
+        webhook_endpoints.c.disabled_at.is_(None)))
+    if only is not None:
+        q = q.where(webhook_endpoints.c.id == only)
+    return [r.id for r in await conn.execute(q.order_by(webhook_endpoints.c.id))]
+
+
+async def endpoint(conn: AsyncConnection, merchant_id: str, endpoint_id: str
+                   ) -> Endpoint | None:
+    """One of the merchant's endpoints (not a deleted one)."""
+    row = (await conn.execute(select(*_ENDPOINT_COLUMNS).where(and_(
+        webhook_endpoints.c.id == endpoint_id, webhook_endpoints.c.merchant_id == merchant_id,
+        webhook_endpoints.c.deleted_at.is_(None))))).first()
+    return Endpoint.from_row(row) if row else None
+
+
+async def endpoints(conn: AsyncConnection, merchant_id: str) -> list[Endpoint]:
+    """The merchant's endpoints, oldest first (not the deleted ones)."""
+    rows = await conn.execute(select(*_ENDPOINT_COLUMNS).where(and_(
+        webhook_endpoints.c.merchant_id == merchant_id,
+        webhook_endpoints.c.deleted_at.is_(None)))
+        .order_by(webhook_endpoints.c.created_at, webhook_endpoints.c.id))
+    return [Endpoint.from_row(r) for r in rows]
+
+
+async def count_endpoints(conn: AsyncConnection, merchant_id: str) -> int:
+    return int((await conn.execute(select(func.count()).select_from(webhook_endpoints).where(
+        and_(webhook_endpoints.c.merchant_id == merchant_id,
+             webhook_endpoints.c.deleted_at.is_(None))))).scalar_one())
+
+
+async def change_endpoint(conn: AsyncConnection, endpoint_id: str, **values: Any) -> None:
+    await conn.execute(update(webhook_endpoints).where(webhook_endpoints.c.id == endpoint_id)
+                       .values(**values))
+
+
+async def replace_sealed_secrets(conn: AsyncConnection, endpoint_id: str,
+                                 old: tuple[str, str | None],
+                                 new: tuple[str, str | None]) -> None:
+    """(secret, previous secret) re-sealed, unless a rotation changed them meanwhile."""
+    c = webhook_endpoints.c
+    same_previous = c.previous_secret.is_(None) if old[1] is None else \
+        c.previous_secret == old[1]
+    await conn.execute(update(webhook_endpoints).where(and_(
+        c.id == endpoint_id, c.secret == old[0], same_previous))
+        .values(secret=new[0], previous_secret=new[1]))
+
+
+async def sealed_secrets_after(conn: AsyncConnection, after: str, limit: int
+                               ) -> list[tuple[str, str, str | None]]:
+    """(id, secret, previous secret) of endpoints after `after`, in id order: re-sealing."""
+    rows = await conn.execute(
+        select(webhook_endpoints.c.id, webhook_endpoints.c.secret,
+               webhook_endpoints.c.previous_secret)
+        .where(webhook_endpoints.c.id > after).order_by(webhook_endpoints.c.id).limit(limit))
+    return [(r.id, r.secret, r.previous_secret) for r in rows]
 
 
 async def insert_event(conn: AsyncConnection, values: dict[str, Any]) -> None:
@@ -88,6 +169,7 @@ async def claim_due(conn: AsyncConnection, *, now: datetime, lease_until: dateti
                events.c.created_at.label("event_created_at"), events.c.body,
                webhook_endpoints.c.id.label("endpoint_id"), webhook_endpoints.c.merchant_id,
                webhook_endpoints.c.url, webhook_endpoints.c.secret,
+               webhook_endpoints.c.previous_secret, webhook_endpoints.c.previous_secret_until,
                webhook_endpoints.c.failing_since)
         .join(events, events.c.id == deliveries.c.event_id)
         .join(webhook_endpoints, webhook_endpoints.c.id == deliveries.c.endpoint_id)
