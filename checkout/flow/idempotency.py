@@ -61,7 +61,10 @@ class Claim:
 Action = Callable[[Claim | None], Awaitable[tuple[int, Any]]]
 
 
-async def run_once(ctx: FlowContext, once: Once | None, action: Action) -> Answer:
+async def run_once(ctx: FlowContext, once: Once | None, action: Action, *,
+                   secret: bool = False) -> Answer:
+    """`secret`: the answer carries a secret shown once (a webhook signing secret): it is kept
+    sealed by the vault, so that a retry replays it and the database never has it in clear."""
     if once is None:
         status, obj = await action(None)
         return Answer(status, _text(obj))
@@ -88,7 +91,7 @@ async def run_once(ctx: FlowContext, once: Once | None, action: Action) -> Answe
     body = _text(obj)
     async with ctx.db.transaction() as conn:
         await keys.settle(conn, merchant_id=once.merchant_id, key=once.key, status_code=status,
-                          body=body)
+                          body=ctx.vault.seal(body) if secret else body)
     return Answer(status, body)
 
 
@@ -105,8 +108,8 @@ async def _reserve(ctx: FlowContext, once: Once) -> Answer | None:
         if seen.request_hash != once.request_hash:
             raise IdempotencyMismatch(
                 "this Idempotency-Key was first used with a different request")
-        if not seen.running:
-            return Answer(seen.status_code, seen.body)
+        if not seen.running:  # a sealed answer is opened; a JSON one is left as it is
+            return Answer(seen.status_code, ctx.vault.open(seen.body))
         # Its first run died with its process: this retry runs it again.
         if now - seen.created_at > ctx.work_lease and await keys.take_over(
                 conn, merchant_id=once.merchant_id, key=once.key, seen=seen.created_at,

@@ -83,11 +83,11 @@ def overlap_of(settings: Settings, seconds: object = None) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-async def create(db: Database, settings: Settings, merchant_id: str, url: object,
-                 endpoint_id: str | None = None) -> WithSecret:
+async def create(db: Database, settings: Settings, merchant_id: str, url: object, *,
+                 enabled: bool = True) -> WithSecret:
     checked = await check_url(url, settings)
     secret, now = new_secret(), utcnow()
-    endpoint_id = endpoint_id or new_id("we")
+    endpoint_id = new_id("we")
     async with db.transaction() as conn:
         if await repo.merchant_by_id(conn, merchant_id) is None:
             raise NotFound(f"no merchant {merchant_id}")
@@ -96,6 +96,9 @@ async def create(db: Database, settings: Settings, merchant_id: str, url: object
                            "delete one first")
         await webhooks.upsert_endpoint(conn, id=endpoint_id, merchant_id=merchant_id,
                                        url=checked, secret=_seal(settings, secret), now=now)
+        if not enabled:
+            await webhooks.change_endpoint(conn, endpoint_id, disabled_at=now,
+                                           disabled_reason="disabled by the merchant")
         made = await webhooks.endpoint(conn, merchant_id, endpoint_id)
     assert made is not None
     return WithSecret(made, secret)

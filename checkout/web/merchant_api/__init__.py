@@ -1,6 +1,13 @@
 """The merchant API (`/api/v1`): for shops' servers, authenticated by API key."""
 
-from checkout.web.merchant_api import events, methods, openapi, operations, payments
+from checkout.web.merchant_api import (
+    events,
+    methods,
+    openapi,
+    operations,
+    payments,
+    webhook_endpoints,
+)
 
 routes = [*payments.routes, *operations.routes, *methods.routes, *events.routes,
-          *openapi.routes]
+          *webhook_endpoints.routes, *openapi.routes]

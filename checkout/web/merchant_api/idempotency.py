@@ -56,12 +56,13 @@ def json_answer(status: int, obj: Any) -> Response:
 
 
 async def answer_once(request: Request, merchant: Merchant, doc: Any,
-                      action: idempotency.Action) -> Response:
-    """Run the use case under the request's key (if it has one) and send what it answered."""
+                      action: idempotency.Action, *, secret: bool = False) -> Response:
+    """Run the use case under the request's key (if it has one) and send what it answered
+    (`secret`: the answer carries a secret, kept sealed for a replay)."""
     key = request_key(request)
     once = None if key is None else idempotency.Once(
         merchant_id=merchant.id, key=key, request_hash=fingerprint(request, doc),
         path=request.url.path)
     ctx: FlowContext = request.app.state.flow
-    answer = await idempotency.run_once(ctx, once, action)
+    answer = await idempotency.run_once(ctx, once, action, secret=secret)
     return json_response(answer.status, answer.body)

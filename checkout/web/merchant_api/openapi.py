@@ -21,7 +21,17 @@ from checkout.representations.methods import PaymentMethodOut
 from checkout.representations.payments import PaymentOut
 from checkout.representations.problems import Problem
 from checkout.representations.refunds import RefundOut
-from checkout.web.merchant_api.requests import AmountOnly, PaymentCreate
+from checkout.representations.webhook_endpoints import (
+    WebhookEndpointOut,
+    WebhookEndpointWithSecretOut,
+)
+from checkout.web.merchant_api.requests import (
+    AmountOnly,
+    EndpointCreate,
+    EndpointRotate,
+    EndpointUpdate,
+    PaymentCreate,
+)
 
 PROBLEM = {"$ref": "#/components/responses/Problem"}
 OPERATION_PROBLEMS = {"400": PROBLEM, "401": PROBLEM, "404": PROBLEM, "409": PROBLEM,
@@ -33,6 +43,8 @@ PAYMENT_ID = {"name": "payment_id", "in": "path", "required": True, "schema": {"
 METHOD_ID = {"name": "method_id", "in": "path", "required": True,
              "schema": {"type": "string"}}
 EVENT_ID = {"name": "event_id", "in": "path", "required": True, "schema": {"type": "string"}}
+ENDPOINT_ID = {"name": "endpoint_id", "in": "path", "required": True,
+               "schema": {"type": "string"}}
 
 
 def _json(schema: str) -> dict[str, Any]:
@@ -56,6 +68,9 @@ MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (PaymentOut, "serialization"), (RefundOut, "serialization"),
     (PaymentMethodOut, "serialization"), (EventOut, "serialization"),
     (AcquirerOut, "serialization"), (Problem, "serialization"),
+    (EndpointCreate, "validation"), (EndpointUpdate, "validation"),
+    (EndpointRotate, "validation"), (WebhookEndpointOut, "serialization"),
+    (WebhookEndpointWithSecretOut, "serialization"),
 ]
 
 
@@ -69,7 +84,7 @@ def _schemas() -> dict[str, Any]:
                                 f'"#/components/schemas/{name.removesuffix("Out")}"')
     schemas: dict[str, Any] = {name.removesuffix("Out"): schema
                                for name, schema in json.loads(text).items()}
-    for name in ("Payment", "Refund", "Event"):
+    for name in ("Payment", "Refund", "Event", "WebhookEndpoint"):
         schemas[f"{name}List"] = _list_of(name)
     return schemas
 
@@ -198,6 +213,69 @@ PATHS: dict[str, Any] = {
             "responses": {"202": {"description": "Queued again, same webhook-id",
                                   "content": _json("Event")},
                           "401": PROBLEM, "404": PROBLEM},
+        },
+    },
+    "/api/v1/webhook_endpoints": {
+        "get": {
+            "operationId": "listWebhookEndpoints",
+            "responses": {"200": {"description": "Every endpoint, oldest first",
+                                  "content": _json("WebhookEndpointList")},
+                          "401": PROBLEM},
+        },
+        "post": {
+            "operationId": "createWebhookEndpoint",
+            "description": "The answer carries the signing secret, shown this once (and "
+                           "again only to a retry under the same Idempotency-Key).",
+            "parameters": [IDEMPOTENCY_KEY],
+            "requestBody": {"required": True, "content": _json("EndpointCreate")},
+            "responses": {"201": {"description": "Created, with its secret",
+                                  "content": _json("WebhookEndpointWithSecret")},
+                          "401": PROBLEM, "409": PROBLEM, "413": PROBLEM, "422": PROBLEM},
+        },
+    },
+    "/api/v1/webhook_endpoints/{endpoint_id}": {
+        "get": {
+            "operationId": "getWebhookEndpoint",
+            "parameters": [ENDPOINT_ID],
+            "responses": {"200": {"description": "The endpoint",
+                                  "content": _json("WebhookEndpoint")},
+                          "401": PROBLEM, "404": PROBLEM},
+        },
+        "patch": {
+            "operationId": "updateWebhookEndpoint",
+            "parameters": [ENDPOINT_ID, IDEMPOTENCY_KEY],
+            "requestBody": {"required": True, "content": _json("EndpointUpdate")},
+            "responses": {"200": {"description": "Changed (enabling clears its failures)",
+                                  "content": _json("WebhookEndpoint")},
+                          "401": PROBLEM, "404": PROBLEM, "413": PROBLEM, "422": PROBLEM},
+        },
+        "delete": {
+            "operationId": "deleteWebhookEndpoint",
+            "parameters": [ENDPOINT_ID],
+            "responses": {"204": {"description": "Deleted: nothing more is sent to it"},
+                          "401": PROBLEM, "404": PROBLEM},
+        },
+    },
+    "/api/v1/webhook_endpoints/{endpoint_id}/rotate_secret": {
+        "post": {
+            "operationId": "rotateWebhookEndpointSecret",
+            "description": "A new secret; the current one keeps signing beside it for the "
+                           "overlap, so receivers can switch with no webhook refused.",
+            "parameters": [ENDPOINT_ID, IDEMPOTENCY_KEY],
+            "requestBody": {"required": False, "content": _json("EndpointRotate")},
+            "responses": {"200": {"description": "The endpoint with its new secret",
+                                  "content": _json("WebhookEndpointWithSecret")},
+                          "401": PROBLEM, "404": PROBLEM, "413": PROBLEM, "422": PROBLEM},
+        },
+    },
+    "/api/v1/webhook_endpoints/{endpoint_id}/test": {
+        "post": {
+            "operationId": "testWebhookEndpoint",
+            "description": "Queue a `webhook.test` event to this endpoint only.",
+            "parameters": [ENDPOINT_ID, IDEMPOTENCY_KEY],
+            "responses": {"202": {"description": "Queued",
+                                  "content": _json("Event")},
+                          "401": PROBLEM, "404": PROBLEM, "409": PROBLEM},
         },
     },
 }

@@ -76,6 +76,37 @@ class AmountOnly(BaseModel):
         "must be a positive integer number of minor units", gt=0)] = None
 
 
+class EndpointCreate(BaseModel):
+    """A webhook endpoint to add: its URL (https, public, in production)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    url: Annotated[str, _field("must be an http(s) URL of at most 2048 characters",
+                               min_length=1, max_length=2048, schema={"format": "uri"})]
+    enabled: Annotated[bool, _field("must be true or false")] = True
+
+
+class EndpointUpdate(BaseModel):
+    """A new URL, or enabled or disabled: whichever is given."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    url: Annotated[str | None, _field("must be an http(s) URL of at most 2048 characters",
+                                      min_length=1, max_length=2048,
+                                      schema={"format": "uri"})] = None
+    enabled: Annotated[bool | None, _field("must be true or false")] = None
+
+
+class EndpointRotate(BaseModel):
+    """How long the current secret keeps signing beside the new one (default: the server's
+    CHECKOUT_WEBHOOK_SECRET_OVERLAP_HOURS; 0 ends it now)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    overlap_seconds: Annotated[int | None, _field(
+        "must be a whole number of seconds, 0 or more", ge=0)] = None
+
+
 class NoFields(BaseModel):
     """A cancel: no fields."""
 
@@ -162,6 +193,14 @@ def parse_amount_only(doc: Any) -> int | None:
     if errors or not isinstance(parsed, AmountOnly):
         raise InvalidRequest("the request has invalid fields", errors)
     return parsed.amount
+
+
+def parse_fields(model: type[BaseModel], doc: Any) -> BaseModel:
+    """A body of `model`, or every problem with it."""
+    parsed, errors = _validate(model, doc)
+    if errors or parsed is None:
+        raise InvalidRequest("the request has invalid fields", errors)
+    return parsed
 
 
 def parse_no_fields(doc: Any) -> None:
