@@ -83,6 +83,8 @@ class Settings:
     webhook_endpoints_max: int = 16
     webhook_secret_overlap_hours: float = 24.0
     webhook_secret_overlap_max_hours: float = 7 * 24.0
+    # A key rolled in the console keeps working beside its successor for this long.
+    api_key_overlap_hours: float = 24.0
     # Retention: applied acquirer webhooks, idempotency keys and finished deliveries are
     # deleted when older than this (0 keeps them for ever).
     acquirer_events_retention_days: float = 90.0

@@ -24,9 +24,20 @@ MATRIX = [
     ("POST", "/console/m/{merchant_id}/team/invite", "manage_team"),
     ("POST", "/console/m/{merchant_id}/team/{user_id}/{action}", "manage_team"),
     ("GET", "/console/m/{merchant_id}/audit", "manage_team"),
+    ("GET", "/console/m/{merchant_id}/webhooks", "read"),
+    ("POST", "/console/m/{merchant_id}/webhooks/add", "manage_webhooks"),
+    ("POST", "/console/m/{merchant_id}/webhooks/events/{event_id}/resend", "manage_webhooks"),
+    ("POST", "/console/m/{merchant_id}/webhooks/{endpoint_id}/{action}", "manage_webhooks"),
+    ("GET", "/console/m/{merchant_id}/keys", "manage_keys"),
+    ("POST", "/console/m/{merchant_id}/keys/create", "manage_keys"),
+    ("POST", "/console/m/{merchant_id}/keys/{key_id}/{action}", "manage_keys"),
 ]
-ALLOWED = {"owner": {"read", "move_money", "manage_team"}, "developer": {"read"},
+ALLOWED = {"owner": {"read", "move_money", "manage_team", "manage_webhooks", "manage_keys"},
+           "developer": {"read", "manage_webhooks", "manage_keys"},
            "support": {"read", "move_money"}, "viewer": {"read"}}
+# The action a pattern's {action} is tried with: its first step changes nothing, and the
+# confirmed one would (a refund, a new role, a deleted endpoint).
+ACTION_FOR = {"team": "role", "webhooks": "delete", "payments": "refund", "keys": "revoke"}
 
 
 def _paid(server: LiveServer, api: httpx.Client, **fields: object) -> dict[str, object]:
@@ -47,7 +58,10 @@ def _state(server: LiveServer, payment_id: str) -> list[object]:
             query(db, "SELECT count(*) FROM deliveries"),
             query(db, "SELECT count(*) FROM audit_log WHERE action NOT LIKE 'sign_%'"),
             query(db, "SELECT user_id, role FROM memberships ORDER BY user_id"),
-            query(db, "SELECT count(*) FROM console_invites")]
+            query(db, "SELECT count(*) FROM console_invites"),
+            query(db, "SELECT id, url, secret, disabled_at, deleted_at FROM webhook_endpoints "
+                  "ORDER BY id"),
+            query(db, "SELECT id, expires_at FROM merchant_keys ORDER BY id")]
 
 
 def test_the_matrix_covers_every_console_route(server: LiveServer) -> None:
@@ -76,8 +90,9 @@ def test_every_role_gets_what_its_role_allows_and_nothing_else(
         csrf = csrf_of(client, home or "/console/m/mer_demo/payments")
         for method, pattern, needs in MATRIX:
             path = pattern.format(merchant_id="mer_demo", payment_id=paid["id"],
-                                  event_id=event, user_id="usr_nobody",
-                                  action="role" if "team" in pattern else "refund")
+                                  event_id=event, user_id="usr_nobody", endpoint_id="we_demo",
+                                  key_id="key_demo",
+                                  action=ACTION_FOR.get(pattern.split("/")[4], ""))
             before = _state(server, str(paid["id"]))
             if method == "GET":
                 resp = client.get(path)

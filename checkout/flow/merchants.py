@@ -8,7 +8,6 @@ kept, and neither is ever logged.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,7 +17,7 @@ from urllib.parse import urlsplit
 from checkout.domain.api_keys import hash_key
 from checkout.domain.branding import BrandError, text_on
 from checkout.errors import InvalidRequest, NotFound
-from checkout.flow import webhook_endpoints
+from checkout.flow import api_keys, webhook_endpoints
 from checkout.flow.context import utcnow
 from checkout.flow.ids import new_id
 from checkout.notify.signing import new_secret
@@ -41,10 +40,6 @@ class NewEndpoint:
     endpoint_id: str
     url: str
     secret: str  # shown once
-
-
-def _api_key(settings: Settings) -> str:
-    return f"sk_{'test' if settings.sandbox else 'live'}_{secrets.token_urlsafe(32)}"
 
 
 def check_origin(origin: str, settings: Settings | None = None) -> str:
@@ -120,7 +115,7 @@ async def add_merchant(db: Database, settings: Settings, *, name: str,
         raise InvalidRequest("a merchant needs at least one return origin")
     origins = [check_origin(o, settings) for o in return_origins]
     embeds = [check_origin(o, settings) for o in embed_origins]
-    merchant_id, key_id, key = new_id("mer"), new_id("key"), _api_key(settings)
+    merchant_id, key_id, key = new_id("mer"), new_id("key"), api_keys.new_key(settings)
     now = utcnow()
     async with db.transaction() as conn:
         await repo.upsert_merchant(conn, id=merchant_id, name=name.strip(),
@@ -134,15 +129,8 @@ async def add_merchant(db: Database, settings: Settings, *, name: str,
 async def rotate_key(db: Database, settings: Settings, merchant_id: str,
                      overlap: timedelta) -> NewKey:
     """A new key now; every older key keeps working for `overlap`, then stops."""
-    key_id, key = new_id("key"), _api_key(settings)
-    now = utcnow()
-    async with db.transaction() as conn:
-        if await repo.merchant_by_id(conn, merchant_id) is None:
-            raise NotFound(f"no merchant {merchant_id}")
-        await repo.add_key(conn, key_id=key_id, merchant_id=merchant_id,
-                           key_hash=hash_key(key), hint=key[-4:], now=now)
-        await repo.expire_keys(conn, merchant_id, except_id=key_id, at=now + overlap)
-    return NewKey(merchant_id, key_id, key)
+    made = await api_keys.roll(db, settings, merchant_id, overlap)
+    return NewKey(made.merchant_id, made.key_id, made.api_key)
 
 
 async def add_webhook(db: Database, settings: Settings, merchant_id: str,

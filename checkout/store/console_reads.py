@@ -1,4 +1,5 @@
-"""Reads for the merchant console: one merchant's payments, filtered, newest first.
+"""Reads for the merchant console: one merchant's payments, filtered, newest first; its
+webhook deliveries.
 
 Every query names the merchant: a console user sees only the merchants it belongs to, and the
 web layer asks with the merchant it checked.
@@ -14,7 +15,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from checkout.store.paging import older_than
-from checkout.store.tables import merchants, payments
+from checkout.store.tables import deliveries, events, merchants, payments, webhook_endpoints
 
 PAGE = 50
 
@@ -64,3 +65,29 @@ async def all_merchants(conn: AsyncConnection) -> list[Any]:
     return list(await conn.execute(select(merchants.c.id, merchants.c.name,
                                           merchants.c.acquirer)
                                    .order_by(merchants.c.name, merchants.c.id)))
+
+
+DELIVERY_STATUSES = ("pending", "succeeded", "failed")
+
+
+async def deliveries_page(conn: AsyncConnection, merchant_id: str, *, status: str = "",
+                          endpoint_id: str = "", before: int | None = None,
+                          limit: int = PAGE) -> list[Any]:
+    """The merchant's webhook deliveries, newest first (keyed by the delivery's id), with
+    the event and the endpoint each was for."""
+    q = (select(deliveries.c.id, deliveries.c.status, deliveries.c.attempts,
+                deliveries.c.last_status_code, deliveries.c.last_error,
+                deliveries.c.next_attempt_at, deliveries.c.delivered_at,
+                deliveries.c.created_at, events.c.id.label("event_id"),
+                events.c.type, events.c.payment_id, webhook_endpoints.c.url,
+                webhook_endpoints.c.id.label("endpoint_id"))
+         .join(events, events.c.id == deliveries.c.event_id)
+         .join(webhook_endpoints, webhook_endpoints.c.id == deliveries.c.endpoint_id)
+         .where(events.c.merchant_id == merchant_id))
+    if status:
+        q = q.where(deliveries.c.status == status)
+    if endpoint_id:
+        q = q.where(deliveries.c.endpoint_id == endpoint_id)
+    if before is not None:
+        q = q.where(deliveries.c.id < before)
+    return list(await conn.execute(q.order_by(deliveries.c.id.desc()).limit(limit)))

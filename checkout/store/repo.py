@@ -37,6 +37,40 @@ async def merchant_by_key_hash(conn: AsyncConnection, key_hash: str,
     return Merchant.from_row(row) if row else None
 
 
+async def key_holder(conn: AsyncConnection, key_hash: str, now: datetime
+                     ) -> tuple[Merchant, str, datetime | None] | None:
+    """The merchant holding this live key, the key's id and when it was last used."""
+    row = (await conn.execute(
+        select(merchants, merchant_keys.c.id.label("key_id"), merchant_keys.c.last_used_at)
+        .join(merchant_keys, merchant_keys.c.merchant_id == merchants.c.id)
+        .where(and_(merchant_keys.c.key_hash == key_hash,
+                    or_(merchant_keys.c.expires_at.is_(None),
+                        merchant_keys.c.expires_at > now))))).first()
+    return (Merchant.from_row(row), row.key_id, row.last_used_at) if row else None
+
+
+async def key_used(conn: AsyncConnection, key_id: str, now: datetime,
+                   not_since: datetime) -> None:
+    """`last_used_at` = now, unless another request wrote it after `not_since`."""
+    await conn.execute(update(merchant_keys).where(and_(
+        merchant_keys.c.id == key_id,
+        or_(merchant_keys.c.last_used_at.is_(None),
+            merchant_keys.c.last_used_at < not_since))).values(last_used_at=now))
+
+
+async def key_of(conn: AsyncConnection, merchant_id: str, key_id: str) -> Any:
+    return (await conn.execute(select(merchant_keys).where(and_(
+        merchant_keys.c.id == key_id, merchant_keys.c.merchant_id == merchant_id)))).first()
+
+
+async def set_key_expiry(conn: AsyncConnection, key_id: str, at: datetime) -> None:
+    """The key stops working at `at`, or earlier if it was to stop before."""
+    await conn.execute(update(merchant_keys).where(and_(
+        merchant_keys.c.id == key_id,
+        or_(merchant_keys.c.expires_at.is_(None), merchant_keys.c.expires_at > at)))
+        .values(expires_at=at))
+
+
 async def merchant_by_id(conn: AsyncConnection, merchant_id: str) -> Merchant | None:
     row = (await conn.execute(select(merchants).where(merchants.c.id == merchant_id))).first()
     return Merchant.from_row(row) if row else None
@@ -106,7 +140,7 @@ async def expire_keys(conn: AsyncConnection, merchant_id: str, *, except_id: str
 async def keys_of(conn: AsyncConnection, merchant_id: str) -> list[Any]:
     return list(await conn.execute(
         select(merchant_keys.c.id, merchant_keys.c.hint, merchant_keys.c.created_at,
-               merchant_keys.c.expires_at)
+               merchant_keys.c.expires_at, merchant_keys.c.last_used_at)
         .where(merchant_keys.c.merchant_id == merchant_id)
         .order_by(merchant_keys.c.created_at)))
 

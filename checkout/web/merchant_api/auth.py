@@ -6,6 +6,7 @@ from starlette.requests import Request
 
 from checkout.domain.api_keys import hash_key
 from checkout.errors import Unauthorized
+from checkout.flow import api_keys
 from checkout.store import repo
 from checkout.store.db import Database
 from checkout.store.records import Merchant
@@ -17,13 +18,17 @@ async def authenticate(request: Request) -> Merchant:
     # Only failures count: a client that has failed too often is refused before any lookup.
     limits.check(limits.auth_failures, request)
     scheme, _, key = request.headers.get("authorization", "").partition(" ")
+    merchant = None
     if scheme.lower() != "bearer" or not key.strip():
-        merchant, problem = None, "send 'Authorization: Bearer <api key>'"
+        problem = "send 'Authorization: Bearer <api key>'"
     else:
         db: Database = request.app.state.db
+        now = request.app.state.flow.now()
         async with db.reader() as conn:
-            merchant = await repo.merchant_by_key_hash(conn, hash_key(key.strip()),
-                                                       request.app.state.flow.now())
+            held = await repo.key_holder(conn, hash_key(key.strip()), now)
+        if held is not None:
+            merchant, key_id, last_used_at = held
+            await api_keys.note_use(db, key_id, last_used_at, now)
         problem = "unknown API key"
     if merchant is None:
         limits.hit(limits.auth_failures, request)

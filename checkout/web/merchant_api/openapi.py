@@ -284,8 +284,10 @@ PATHS: dict[str, Any] = {
 def _common_answers(paths: dict[str, Any]) -> None:
     for path in paths.values():
         for operation in path.values():
-            # A malformed request (a NUL in the URL, a bad Idempotency-Key) is a 400 anywhere.
+            # A malformed request (a NUL in the URL, a bad Idempotency-Key) is a 400 anywhere;
+            # a client that failed authentication too often is refused anywhere.
             operation["responses"].setdefault("400", PROBLEM)
+            operation["responses"].setdefault("429", PROBLEM)
             if IDEMPOTENCY_KEY in operation.get("parameters", []):
                 # The key in use by a running request (409), or by another request (422).
                 operation["responses"].setdefault("409", PROBLEM)
