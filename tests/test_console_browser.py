@@ -164,7 +164,7 @@ def test_a_support_user_refunds_part_of_a_payment_by_keyboard_alone(
     context.close()
 
 
-def test_an_owner_invites_a_developer_who_joins_in_the_browser(
+def test_an_owner_invites_a_developer_who_joins_and_rolls_a_key(
         browser: Browser, server: LiveServer) -> None:
     context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
     page = context.new_page()
@@ -192,6 +192,103 @@ def test_an_owner_invites_a_developer_who_joins_in_the_browser(
     newcomer.click("[data-action=join]")
     newcomer.wait_for_url("**/console/m/mer_demo/payments")
     assert "developer" in newcomer.inner_text("header")
+    # The developer rolls the demo key: the successor is shown once and works at once, the
+    # old key still works through the overlap.
+    newcomer.click("nav a[href$='/keys']")
+    newcomer.wait_for_selector("[data-key='key_demo']")
+    assert_accessible(newcomer, "console API keys")
+    newcomer.click("[data-key='key_demo'] summary:has-text('Roll')")
+    assert_accessible(newcomer, "console API keys, a roll explained")
+    newcomer.click("[data-key='key_demo'] [data-action=roll]")
+    successor = newcomer.input_value("[data-api-key]")
+    assert successor.startswith("sk_test_")
+    assert_accessible(newcomer, "console API key shown once")
+    for key in (successor, "sk_test_demo"):
+        with httpx.Client(base_url=server.url, timeout=15,
+                          headers={"Authorization": f"Bearer {key}"}) as api:
+            assert api.get("/api/v1/payments?limit=1").status_code == 200
+    assert newcomer.locator("[data-key='key_demo'][data-state='ending']").count() == 1
     assert _real(errors) == [] and _real(newcomer_errors) == []
     guest.close()
+    context.close()
+
+
+def test_a_developer_adds_and_rotates_a_webhook_endpoint_in_the_browser(
+        browser: Browser, server: LiveServer) -> None:
+    add_user(server.settings.db_url, "dev@shop.example", "mer_demo", "developer")
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors = _watch(page)
+    _sign_in_by_keyboard(page, server, "dev@shop.example", TEST_PASSWORD)
+    page.click("nav a[href$='/webhooks']")
+    page.wait_for_selector("[data-endpoint='we_demo']")
+    assert_accessible(page, "console webhooks")
+    page.fill("input[name=url]", "https://hooks.shop.example/tpay")
+    page.click("[data-action=add-endpoint]")
+    secret = page.input_value("[data-secret]")
+    assert secret.startswith("whsec_")
+    assert_accessible(page, "console webhook secret shown once")
+    endpoint = page.locator("[data-endpoint]:has-text('hooks.shop.example')")
+    endpoint.locator("[data-action=rotate]").click()
+    assert page.input_value("[data-secret]") != secret
+    assert "also signs until" in page.inner_text("main")
+    page.locator("[data-endpoint]:has-text('hooks.shop.example') summary").click()
+    assert_accessible(page, "console webhook deletion explained")
+    page.locator("[data-endpoint]:has-text('hooks.shop.example') [data-action=delete]").click()
+    page.wait_for_selector("[role=status]")
+    assert page.locator("[data-endpoint]:has-text('hooks.shop.example')").count() == 0
+    page.goto(server.url + "/console/m/mer_demo/webhooks?status=failed")
+    assert_accessible(page, "console webhooks, delivery log filtered")
+    assert _real(errors) == []
+    context.close()
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def test_an_export_of_100000_payments_streams_in_flat_memory(
+        browser: Browser, server: LiveServer, tmp_path: Path) -> None:
+    import csv
+    import gc
+    import threading
+
+    from bench.seed import seed_sync
+
+    # In a thread of its own: Playwright's sync API holds this thread's event loop.
+    seeding = threading.Thread(target=seed_sync, args=(server.settings.db_url, 100_000))
+    seeding.start()
+    seeding.join()
+    context = browser.new_context(locale="en-US", accept_downloads=True)
+    page = context.new_page()
+    errors = _watch(page)
+    _sign_in_by_keyboard(page, server)
+    gc.collect()
+    # The server runs in this process: its resident memory, sampled through the download.
+    baseline, peak, done = _rss_bytes(), [0], threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], _rss_bytes())
+            done.wait(0.02)
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    with page.expect_download(timeout=120_000) as download:
+        page.click("[data-action=export]")
+    saved = tmp_path / "payments.csv"
+    download.value.save_as(saved)
+    done.set()
+    sampler.join()
+    with saved.open(newline="") as f:
+        assert sum(1 for _ in csv.reader(f)) == 100_001  # the header and every payment
+    size = saved.stat().st_size
+    grew = peak[0] - baseline
+    print(f"export: {size / 1e6:.1f} MB of CSV, server memory grew {grew / 1e6:.1f} MB")
+    # Held whole, 100,000 rows and their text would take far more than the file itself.
+    assert size > 10_000_000 and grew < size / 2, (size, grew)
+    assert _real(errors) == []
     context.close()

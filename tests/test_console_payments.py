@@ -96,3 +96,31 @@ def test_a_payments_story_tells_every_step(server: LiveServer, api: httpx.Client
     assert f'data-attempt="{attempt}"' in story
     assert "payment.succeeded" in story  # the event told to the merchant, with its delivery
     assert "succeeded" in story and "150.00" in story.replace("\u00a0", "").replace(",", ".")
+
+
+def test_the_csv_export_has_every_matching_payment_and_defuses_formulas(
+        server: LiveServer, api: httpx.Client) -> None:
+    import csv
+    import io
+
+    made = [new_payment(api, server.url, reference=f"exp-{n}", amount=100_00 + n)
+            for n in range(5)]
+    new_payment(api, server.url, reference="=HYPERLINK(\"http://evil.example\")")
+    with signed_in(server) as client:
+        every = client.get("/console/m/mer_demo/export/payments.csv")
+        assert every.status_code == 200
+        assert every.headers["content-type"].startswith("text/csv")
+        assert "attachment" in every.headers["content-disposition"]
+        rows = list(csv.DictReader(io.StringIO(every.text)))
+        assert len(rows) == 6
+        assert rows[0]["reference"] == "'=HYPERLINK(\"http://evil.example\")"
+        assert {r["id"] for r in rows[1:]} == {p["id"] for p in made}
+        assert rows[1]["amount"] == "100.04" and rows[1]["currency"] == "RUB"
+        some = client.get("/console/m/mer_demo/export/payments.csv?min=100.02&max=100.03")
+        assert sorted(r["reference"] for r in csv.DictReader(io.StringIO(some.text))) == [
+            "exp-2", "exp-3"]
+        bad = client.get("/console/m/mer_demo/export/payments.csv?from=yesterday")
+        assert bad.status_code == 400 and 'role="alert"' in bad.text
+    audit = query(server.settings.db_url, "SELECT detail FROM audit_log WHERE action = "
+                  "'payments.export'")
+    assert len(audit) == 2 and "100.02" in audit[1][0]
