@@ -110,6 +110,9 @@ payments = Table(
         "0 <= refunded_amount AND refunded_amount <= captured_amount "
         "AND captured_amount <= amount", name="money_order"),
     Index("ix_payments_merchant_created", "merchant_id", "created_at"),
+    # The console's (and the API's) filters: by status, newest first; by the shop's reference.
+    Index("ix_payments_merchant_status_created", "merchant_id", "status", "created_at"),
+    Index("ix_payments_merchant_reference", "merchant_id", "reference"),
     Index("ix_payments_status_expires", "status", "expires_at"),
     Index("ix_payments_updated_at", "updated_at"),  # the version feed of other instances
 )
