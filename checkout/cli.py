@@ -161,6 +161,9 @@ def _console_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     remove = cmds.add_parser("remove-user", help="remove a user (the audit log keeps its "
                              "email)")
     remove.add_argument("--email", required=True)
+    reset = cmds.add_parser("reset-access", help="for a person locked out: a new password "
+                            "(read from stdin), the second factor off, every session ended")
+    reset.add_argument("--email", required=True)
 
 
 async def _console(args: argparse.Namespace, settings: Settings) -> int:
@@ -184,6 +187,11 @@ async def _console(args: argparse.Namespace, settings: Settings) -> int:
                                          role=Role(args.role))
             print(json.dumps({"email": console.normal_email(args.email),
                               "merchant": args.merchant, "role": args.role}))
+        elif args.action == "reset-access":
+            ended = await console.reset_access(db, settings, email=args.email,
+                                               password=sys.stdin.readline().rstrip("\n"))
+            print(json.dumps({"email": console.normal_email(args.email),
+                              "second_factor": "off", "sessions_ended": ended}))
         else:
             await console.remove_user(db, args.email)
             print(json.dumps({"removed": console.normal_email(args.email)}))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pyotp
 import pytest
 from playwright.sync_api import Browser, Page
 
@@ -82,6 +83,15 @@ def test_an_owner_signs_in_by_keyboard_and_every_page_is_accessible(
     assert_accessible(page, "console payment story")
     page.goto(server.url + "/console/m/mer_nobody/payments")
     assert_accessible(page, "console not found")
+    page.click("header a[href='/console/account']")
+    page.wait_for_selector("[data-second-factor=off] ~ .qr svg")
+    assert_accessible(page, "console account, second factor off")
+    secret = page.input_value("[data-totp-secret]")
+    page.fill("form:has([data-action=second-factor-on]) input[name=code]",
+              pyotp.TOTP(secret).now())
+    page.click("[data-action=second-factor-on]")
+    page.wait_for_selector("[data-second-factor=on]")
+    assert_accessible(page, "console account, second factor on")
     # Signing out by keyboard: the button is reachable and ends the session.
     page.goto(server.url + "/console/m/mer_demo/payments")
     page.locator("form.sign-out button[type=submit]").first.focus()

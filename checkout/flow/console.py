@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from checkout.domain import passwords
+from checkout.domain import passwords, totp
 from checkout.domain.roles import Role
 from checkout.errors import InvalidRequest, NotFound
 from checkout.flow.context import utcnow
@@ -25,6 +25,7 @@ from checkout.store import console as store
 from checkout.store import repo
 from checkout.store.console import ConsoleSession, ConsoleUser, Membership
 from checkout.store.db import Database
+from checkout.vault import vault_for
 
 # A session's last use is written at most this often: a page's polls do not each cost a write.
 TOUCH_EVERY = timedelta(seconds=60)
@@ -96,6 +97,27 @@ async def create_user(db: Database, settings: Settings, *, email: str, password:
     return user_id
 
 
+async def reset_access(db: Database, settings: Settings, *, email: str, password: str) -> int:
+    """An operator's way back in for a locked-out person: a new password, no second factor
+    (they set one up again), every session ended. Returns how many sessions ended."""
+    email = normal_email(email)
+    try:
+        passwords.check(password, email, settings.console_password_min_length)
+    except passwords.WeakPassword as err:
+        raise InvalidRequest(f"password refused: {err}") from err
+    hashed = await asyncio.to_thread(passwords.hash_password, password)
+    async with db.transaction() as conn:
+        found = await store.user_by_email(conn, email)
+        if found is None:
+            raise NotFound(f"no console user {email}")
+        await store.set_password_hash(conn, found.id, hashed)
+        await store.set_second_factor(conn, found.id, None, None)
+        ended = await store.end_sessions_of(conn, found.id)
+        await audit_entry(conn, user_id=None, email=email, action="access.reset",
+                          ip="cli", detail={"sessions": ended})
+    return ended
+
+
 async def remove_user(db: Database, email: str) -> None:
     email = normal_email(email)
     async with db.transaction() as conn:
@@ -117,10 +139,11 @@ async def grant_by_email(db: Database, *, email: str, merchant_id: str, role: Ro
                                    now=utcnow())
 
 
-async def sign_in(db: Database, *, email: str, password: str, ip: str,
-                  user_agent: str) -> SignedIn:
+async def sign_in(db: Database, settings: Settings, *, email: str, password: str, ip: str,
+                  user_agent: str, code: str = "") -> SignedIn:
     """A new session for the account, under a new id (a cookie the browser brought before
-    signing in is never promoted: no fixation)."""
+    signing in is never promoted: no fixation). An account with a second factor needs its
+    current code too; a wrong one is refused like a wrong password."""
     email = email.strip().casefold()
     async with db.reader() as conn:
         found = await store.user_by_email(conn, email)
@@ -129,6 +152,8 @@ async def sign_in(db: Database, *, email: str, password: str, ip: str,
     # of CPU by design: in a thread, so the buyers' polls do not wait for it.
     good = len(password) <= passwords.MAX_LENGTH and await asyncio.to_thread(
         passwords.verify, found.password_hash if found else None, password)
+    if good and found is not None and not found.disabled:
+        good = await second_factor_ok(db, settings, found, code)
     if found is None or not good or found.disabled:
         async with db.transaction() as conn:
             await audit_entry(conn, user_id=found.id if found else None, email=email[:254],
@@ -142,6 +167,18 @@ async def sign_in(db: Database, *, email: str, password: str, ip: str,
         cookie = await new_session(conn, found, ip=ip, user_agent=user_agent)
         await audit_entry(conn, user_id=found.id, email=found.email, action="sign_in", ip=ip)
     return SignedIn(cookie, found)
+
+
+async def second_factor_ok(db: Database, settings: Settings, user: ConsoleUser,
+                           code: str) -> bool:
+    """True for a user without a second factor; else once per time step, for its code."""
+    if user.totp_secret is None:
+        return True
+    step = totp.matching_step(vault_for(settings.secret_keys).open(user.totp_secret), code)
+    if step is None:
+        return False
+    async with db.transaction() as conn:
+        return await store.use_time_step(conn, user.id, step)
 
 
 async def new_session(conn: Any, user: ConsoleUser, *, ip: str, user_agent: str) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from checkout.domain.roles import Role
@@ -29,6 +29,12 @@ class ConsoleUser:
     password_hash: str
     operator: bool
     disabled: bool
+    totp_secret: str | None = None  # sealed
+    totp_last_step: int | None = None
+
+    @property
+    def has_second_factor(self) -> bool:
+        return self.totp_secret is not None
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,22 @@ class ConsoleSession:
 
 def _user(row: Any) -> ConsoleUser:
     return ConsoleUser(row.id, row.email, row.password_hash, bool(row.operator),
-                       row.disabled_at is not None)
+                       row.disabled_at is not None, row.totp_secret, row.totp_last_step)
+
+
+async def set_second_factor(conn: AsyncConnection, user_id: str, sealed: str | None,
+                            step: int | None) -> None:
+    await conn.execute(update(console_users).where(console_users.c.id == user_id)
+                       .values(totp_secret=sealed, totp_last_step=step))
+
+
+async def use_time_step(conn: AsyncConnection, user_id: str, step: int) -> bool:
+    """Take this time step's code for the user: False if it (or a later one) was used."""
+    done = await conn.execute(update(console_users).where(and_(
+        console_users.c.id == user_id,
+        or_(console_users.c.totp_last_step.is_(None), console_users.c.totp_last_step < step)))
+        .values(totp_last_step=step))
+    return bool(done.rowcount)
 
 
 async def user_by_email(conn: AsyncConnection, email: str) -> ConsoleUser | None:

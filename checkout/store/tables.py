@@ -274,6 +274,10 @@ console_users = Table(
     Column("operator", Boolean, nullable=False, default=False),  # runs the deployment
     Column("created_at", UTCDateTime, nullable=False),
     Column("disabled_at", UTCDateTime),
+    # The second factor (RFC 6238 TOTP): its secret, sealed by the vault, and the last time
+    # step a code was accepted for, so that no code is accepted twice.
+    Column("totp_secret", Text),
+    Column("totp_last_step", BigInteger),
 )
 
 # One role per user per merchant.

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from checkout.domain.roles import Can, Role, allows
-from checkout.flow import console
+from checkout.flow import console, second_factor
 from checkout.flow.console import Visitor
 from checkout.pages.templating import render
 from checkout.store import repo
@@ -120,6 +120,15 @@ def form_token_ok(request: Request, form: FormData) -> bool:
 Handler = Callable[..., Awaitable[Response]]
 
 
+def _second_factor_first(request: Request, who: Visitor) -> Response | None:
+    """An operator of a production deployment without a second factor may only set one up
+    (and sign out): every other page sends them to their account page."""
+    if not second_factor.required(request.app.state.settings, who.user) or \
+            request.url.path.startswith(("/console/account", "/console/logout")):
+        return None
+    return RedirectResponse("/console/account", status_code=303, headers=HEADERS)
+
+
 def signed_in(handler: Handler) -> Handler:
     """For pages of no one merchant: the user must be signed in (forms must carry CSRF)."""
     @wraps(handler)
@@ -127,6 +136,8 @@ def signed_in(handler: Handler) -> Handler:
         who = await visitor_of(request)
         if who is None:
             return to_sign_in(request)
+        if (first := _second_factor_first(request, who)) is not None:
+            return first
         form = await posted_form(request, who)
         if form is None:
             return refused(request, 403, who)
@@ -143,6 +154,8 @@ def at_merchant(can: Can) -> Callable[[Handler], Handler]:
             who = await visitor_of(request)
             if who is None:
                 return to_sign_in(request)
+            if (first := _second_factor_first(request, who)) is not None:
+                return first
             merchant_id = request.path_params["merchant_id"]
             role = Role.OWNER if who.user.operator else who.role_at(merchant_id)
             merchant = None

@@ -71,8 +71,9 @@ async def sign_in(request: Request) -> Response:
         return _form(request, 429, error="console_too_many", email=email,
                      retry_after=err.retry_after)
     try:
-        done = await console.sign_in(request.app.state.db, email=email,
-                                     password=str(form.get("password", "")),
+        done = await console.sign_in(request.app.state.db, request.app.state.settings,
+                                     email=email, password=str(form.get("password", "")),
+                                     code=str(form.get("code", ""))[:16],
                                      ip=client_of(request),
                                      user_agent=request.headers.get("user-agent", ""))
     except SignInRefused:
@@ -82,7 +83,7 @@ async def sign_in(request: Request) -> Response:
         except TooManyRequests as err:
             return _form(request, 429, error="console_too_many", email=email,
                          retry_after=err.retry_after)
-        return _form(request, 401, error="console_wrong_password", email=email)
+        return _form(request, 401, error="console_sign_in_refused", email=email)
     resp = RedirectResponse(_next(str(form.get("next", ""))), status_code=303, headers=HEADERS)
     set_cookie(request, resp, "console_session", done.cookie)
     clear_cookie(request, resp, PRE_COOKIE)
