@@ -166,7 +166,7 @@ def test_refused_acquirer_webhooks_and_brand_stylesheets_are_rate_limited(
     forged = httpx.post(f"{server.url}/webhooks/bank131", json={"type": "payment_finished"},
                         headers={"X-PARTNER-SIGN": "Zm9yZ2Vk"})
     assert forged.status_code == 429 and int(forged.headers["retry-after"]) >= 1
-    codes = [httpx.get(f"{server.url}/brand/mer_demo.css").status_code for _ in range(11)]
+    codes = [httpx.get(f"{server.url}/brand/accent/0b3d91.css").status_code for _ in range(11)]
     assert codes[:10] == [200] * 10 and codes[10] == 429
 
 

@@ -141,7 +141,7 @@ def test_the_gallery_shows_every_state_accessible_screenshotted_and_scannable(
         playwright: Playwright, browser: Browser, server: LiveServer) -> None:
     """Each state, on a desktop, an iPhone and the smallest phone we support (320 px): no axe
     violation, a screenshot under tests/artifacts/, and every QR decodes to its link."""
-    from checkout.sandbox.gallery import SAMPLE_LINK, STATES
+    from checkout.pages.samples import SAMPLE_LINK, STATES
 
     assert set(STATES) == set(EXPECTED_STATE)
     ARTIFACTS.mkdir(exist_ok=True)

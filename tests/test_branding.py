@@ -39,7 +39,7 @@ def test_a_branded_checkout_shows_the_logo_and_the_accent(server: LiveServer) ->
         assert f'<img class="logo" src="{logo}" alt="Demo shop"' in page.text
         assert "img-src 'self' data: https://cdn.tea.example;" in \
             page.headers["content-security-policy"]
-        css_path = '/brand/mer_demo.css?v=0b3d91'
+        css_path = '/brand/accent/0b3d91.css'
         assert css_path in page.text
         css = buyer.get(css_path)
         assert css.text == ":root { --accent: #0b3d91; --on-accent: #ffffff; }"

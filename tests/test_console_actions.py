@@ -32,9 +32,14 @@ MATRIX = [
     ("GET", "/console/m/{merchant_id}/keys", "manage_keys"),
     ("POST", "/console/m/{merchant_id}/keys/create", "manage_keys"),
     ("POST", "/console/m/{merchant_id}/keys/{key_id}/{action}", "manage_keys"),
+    ("GET", "/console/m/{merchant_id}/settings", "manage_settings"),
+    ("POST", "/console/m/{merchant_id}/settings", "manage_settings"),
+    ("GET", "/console/m/{merchant_id}/settings/frames", "manage_settings"),
+    ("GET", "/console/m/{merchant_id}/settings/preview", "manage_settings"),
 ]
-ALLOWED = {"owner": {"read", "move_money", "manage_team", "manage_webhooks", "manage_keys"},
-           "developer": {"read", "manage_webhooks", "manage_keys"},
+ALLOWED = {"owner": {"read", "move_money", "manage_team", "manage_webhooks", "manage_keys",
+                     "manage_settings"},
+           "developer": {"read", "manage_webhooks", "manage_keys", "manage_settings"},
            "support": {"read", "move_money"}, "viewer": {"read"}}
 # The action a pattern's {action} is tried with: its first step changes nothing, and the
 # confirmed one would (a refund, a new role, a deleted endpoint).
@@ -64,7 +69,8 @@ def _state(server: LiveServer, payment_id: str) -> list[object]:
             query(db, "SELECT count(*) FROM console_invites"),
             query(db, "SELECT id, url, secret, disabled_at, deleted_at FROM webhook_endpoints "
                   "ORDER BY id"),
-            query(db, "SELECT id, expires_at FROM merchant_keys ORDER BY id")]
+            query(db, "SELECT id, expires_at FROM merchant_keys ORDER BY id"),
+            query(db, "SELECT * FROM merchants ORDER BY id")]
 
 
 def test_the_matrix_covers_every_console_route(server: LiveServer) -> None:

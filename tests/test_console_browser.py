@@ -302,3 +302,30 @@ def test_an_export_of_100000_payments_streams_in_flat_memory(
     assert size > 10_000_000 and grew < size / 2, (size, grew)
     assert _real(errors) == []
     context.close()
+
+
+def test_a_developer_sees_the_checkout_change_in_the_preview_before_saving(
+        browser: Browser, server: LiveServer) -> None:
+    add_user(server.settings.db_url, "dev@shop.example", "mer_demo", "developer")
+    context = browser.new_context(locale="en-US", viewport={"width": 1440, "height": 1000})
+    page = context.new_page()
+    errors = _watch(page)
+    _sign_in_by_keyboard(page, server, "dev@shop.example", TEST_PASSWORD)
+    page.click("nav a[href$='/settings']")
+    page.wait_for_selector("#preview iframe")
+    assert_accessible(page, "console checkout settings")
+    page.fill("#name", "Kettle Bros")
+    page.fill("#accent_color", "#0b3d91")
+    # htmx asks for new frames as the form changes; the phone's frame shows the new look.
+    phone = page.frame_locator(".frame-iphone iframe")
+    phone.locator("text=Kettle Bros").first.wait_for(timeout=10_000)
+    page.screenshot(path=str(ARTIFACTS / "console-settings-preview.png"), full_page=True)
+    page.click("[data-action=save-settings]")
+    page.wait_for_selector("[role=status]")
+    assert_accessible(page, "console checkout settings, saved")
+    page.fill("#return_origins", "tea.example")  # not an origin: refused by the server
+    page.click("[data-action=save-settings]")
+    page.wait_for_selector("[role=alert]")
+    assert_accessible(page, "console checkout settings, refused")
+    assert _real(errors) == []
+    context.close()

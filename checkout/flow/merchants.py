@@ -76,23 +76,75 @@ async def set_acquirer(db: Database, settings: Settings, merchant_id: str,
             raise NotFound(f"no merchant {merchant_id}")
 
 
-async def set_brand(db: Database, settings: Settings, merchant_id: str, *, logo_url: str,
-                    accent_color: str) -> None:
-    """The merchant's logo and accent colour on its checkout page ("" removes them)."""
+@dataclass(frozen=True)
+class CheckoutLook:
+    """What the merchant's checkout page shows and where it may go: the console's settings."""
+
+    name: str
+    logo_url: str = ""
+    accent_color: str = ""
+    language: str = ""  # "" : Russian unless the buyer's browser asks for one of ours
+    return_origins: tuple[str, ...] = ()
+    embed_origins: tuple[str, ...] = ()
+
+
+def brand_problems(settings: Settings, logo_url: str, accent_color: str) -> dict[str, str]:
+    """What is wrong with a logo and an accent colour, per field (empty: nothing)."""
+    problems: dict[str, str] = {}
     if logo_url:
         parts = urlsplit(logo_url)
         allowed = ("https",) if not settings.sandbox else ("https", "http")
         if parts.scheme not in allowed or not parts.hostname or parts.username or \
                 len(logo_url) > 2000 or any(c in logo_url for c in " ;'\"\\"):
-            raise InvalidRequest(f"the logo must be an {' or '.join(allowed)} image URL")
+            problems["logo_url"] = f"the logo must be an {' or '.join(allowed)} image URL"
     if accent_color:
         try:
             text_on(accent_color)
         except BrandError as err:
-            raise InvalidRequest(str(err)) from err
+            problems["accent_color"] = str(err)
+    return problems
+
+
+async def set_brand(db: Database, settings: Settings, merchant_id: str, *, logo_url: str,
+                    accent_color: str) -> None:
+    """The merchant's logo and accent colour on its checkout page ("" removes them)."""
+    problems = brand_problems(settings, logo_url, accent_color)
+    if problems:
+        raise InvalidRequest(next(iter(problems.values())))
     async with db.transaction() as conn:
         if not await repo.set_brand(conn, merchant_id, logo_url or None,
                                     accent_color.lower() or None):
+            raise NotFound(f"no merchant {merchant_id}")
+
+
+async def set_checkout(db: Database, settings: Settings, merchant_id: str,
+                       look: CheckoutLook) -> None:
+    """All of the checkout's look and origins, checked together: every problem at once (per
+    field), and nothing written unless all of it is good."""
+    problems = brand_problems(settings, look.logo_url, look.accent_color)
+    if not look.name.strip() or len(look.name) > 200:
+        problems["name"] = "a display name of 1 to 200 characters"
+    if look.language and look.language not in LANGUAGES:
+        problems["language"] = f"one of {', '.join(LANGUAGES)}"
+    origins: dict[str, list[str]] = {"return_origins": [], "embed_origins": []}
+    for field, given in (("return_origins", look.return_origins),
+                         ("embed_origins", look.embed_origins)):
+        for origin in given:
+            try:
+                origins[field].append(check_origin(origin, settings))
+            except InvalidRequest as err:
+                problems[field] = err.detail
+    if not origins["return_origins"] and "return_origins" not in problems:
+        problems["return_origins"] = "at least one origin buyers return to"
+    if problems:
+        raise InvalidRequest("the settings have invalid fields",
+                             [{"field": k, "message": v} for k, v in problems.items()])
+    async with db.transaction() as conn:
+        if not await repo.set_checkout(
+                conn, merchant_id, name=look.name.strip(), logo_url=look.logo_url or None,
+                accent_color=look.accent_color.lower() or None, language=look.language or None,
+                return_origins=origins["return_origins"],
+                embed_origins=origins["embed_origins"]):
             raise NotFound(f"no merchant {merchant_id}")
 
 

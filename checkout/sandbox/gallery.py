@@ -8,83 +8,18 @@ polls point at a checkout token that does not exist.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
-from datetime import timedelta
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from checkout.domain.states import AttemptStatus, PaymentStatus
 from checkout.flow.context import FlowContext
+from checkout.pages.samples import STATES, USER_AGENTS, sample
 from checkout.pages.templating import render
 from checkout.store.records import Attempt, Merchant, Payment
 
-A, P = AttemptStatus, PaymentStatus
 # The buyer's page, handed in by the app: the sandbox shows it but does not build it.
 ShowPage = Callable[[Request, FlowContext, Payment, Merchant, Attempt | None, str], Response]
-USER_AGENTS = {
-    "desktop": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like "
-               "Gecko) Chrome/124.0.0.0 Safari/537.36",
-    "iphone": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
-              "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
-    "android": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like "
-               "Gecko) Chrome/124.0.0.0 Mobile Safari/537.36",
-    "telegram": "Mozilla/5.0 (Linux; Android 14; Pixel 8; wv) AppleWebKit/537.36 (KHTML, like "
-                "Gecko) Version/4.0 Chrome/124.0 Mobile Safari/537.36 Telegram-Android/10.12.0",
-}
-SAMPLE_LINK = "https://www.tinkoff.ru/tpay/100000000001"
-# state -> (payment status, attempt status or None, the acquirer's family (link: we show the
-# T-Bank link; page: the buyer goes to the acquirer's), seconds left, attempt's platform)
-STATES: dict[str, tuple[PaymentStatus, AttemptStatus | None, str, int, str]] = {
-    "start": (P.PENDING, None, "link", 0, ""),
-    "preparing": (P.PENDING, A.PROCESSING, "link", 0, "desktop"),
-    "awaiting-qr": (P.PENDING, A.AWAITING_BUYER, "link", 1140, "desktop"),
-    "awaiting-app": (P.PENDING, A.AWAITING_BUYER, "link", 1140, "mobile"),
-    "awaiting-last-minute": (P.PENDING, A.AWAITING_BUYER, "link", 45, "desktop"),
-    "checking": (P.PENDING, A.AWAITING_BUYER, "link", -5, "desktop"),
-    "acquirer-page": (P.PENDING, A.AWAITING_BUYER, "page", 1140, "mobile"),
-    "declined": (P.PENDING, A.FAILED, "link", 0, "desktop"),
-    "method-unavailable": (P.PENDING, A.FAILED, "link", 0, "desktop"),
-    "attempt-expired": (P.PENDING, A.EXPIRED, "link", 0, "desktop"),
-    "succeeded": (P.SUCCEEDED, A.SUCCEEDED, "link", 0, "desktop"),
-    "waiting-for-capture": (P.WAITING_FOR_CAPTURE, A.AUTHORIZED, "link", 0, "desktop"),
-    "payment-expired": (P.EXPIRED, A.EXPIRED, "link", 0, "desktop"),
-    "payment-failed": (P.FAILED, A.FAILED, "link", 0, "desktop"),
-    "payment-canceled": (P.CANCELED, A.CANCELED, "link", 0, "desktop"),
-}
-# The attempt's error code, where the state turns on it.
-ERROR_CODES = {"method-unavailable": "method_unavailable"}
-
-
-def _sample(ctx: FlowContext, state: str) -> tuple[Payment, Merchant, Attempt | None]:
-    status, attempt_status, family, left, platform = STATES[state]
-    # The first configured acquirer of that family (a StrEnum, equal to its name).
-    acquirer = next(name for name, driver in ctx.acquirers.items()
-                    if driver.capabilities.family == family)
-    now = ctx.now()
-    merchant = Merchant("mer_gallery", "Tea & Co", (), (), acquirer)
-    payment = Payment(
-        id="pay_gallery", merchant_id=merchant.id, acquirer=acquirer, status=status,
-        amount=1_290_00, currency="RUB", description="Gooseneck kettle, 1 l",
-        reference="order-1042", return_url="https://shop.example/return", capture=True,
-        customer_reference=None, metadata={}, captured_amount=0, refunded_amount=0,
-        last_error_code=None, save_payment_method=False, payment_method_id=None,
-        initiator=None, pending_operation=None, pending_amount=None, authorized_at=None,
-        version=1, created_at=now, updated_at=now, expires_at=now + timedelta(hours=1))
-    if attempt_status is None:
-        return payment, merchant, None
-    link = f"http://127.0.0.1/sandbox/{acquirer}/checkout/gallery" if family == "page" \
-        else SAMPLE_LINK
-    attempt = Attempt(
-        id="att_gallery", payment_id=payment.id, acquirer=acquirer, acquirer_ref="ps_gallery",
-        status=attempt_status, platform_type=platform, platform_os="", platform_browser="",
-        language=None, action_url=link, deadline_at=now + timedelta(seconds=left),
-        error_code=ERROR_CODES.get(state), error_message=None, version=1, created_at=now,
-        updated_at=now, checked_at=None)
-    if attempt_status is A.PROCESSING:
-        attempt = replace(attempt, action_url=None)
-    return payment, merchant, attempt
 
 
 async def index(request: Request) -> Response:
@@ -99,7 +34,7 @@ def routes(show_page: ShowPage) -> list[Route]:
         if state not in STATES or ua_name not in USER_AGENTS:
             return Response("Unknown state or device", status_code=404, media_type="text/plain")
         ctx: FlowContext = request.app.state.flow
-        payment, merchant, attempt = _sample(ctx, state)
+        payment, merchant, attempt = sample(ctx, state)
         return show_page(request, ctx, payment, merchant, attempt, USER_AGENTS[ua_name])
 
     return [

@@ -101,6 +101,16 @@ async def set_brand(conn: AsyncConnection, merchant_id: str, logo_url: str | Non
     return await _set_merchant(conn, merchant_id, logo_url=logo_url, accent_color=accent_color)
 
 
+async def set_checkout(conn: AsyncConnection, merchant_id: str, *, name: str,
+                       logo_url: str | None, accent_color: str | None, language: str | None,
+                       return_origins: list[str], embed_origins: list[str]) -> bool:
+    """Everything of the merchant's checkout page at once."""
+    return await _set_merchant(conn, merchant_id, name=name, logo_url=logo_url,
+                               accent_color=accent_color, default_language=language,
+                               return_origins=json.dumps(return_origins),
+                               embed_origins=json.dumps(embed_origins))
+
+
 async def _set_merchant(conn: AsyncConnection, merchant_id: str, **values: str | None) -> bool:
     done = await conn.execute(update(merchants).where(merchants.c.id == merchant_id)
                               .values(**values))

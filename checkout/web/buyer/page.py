@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from checkout.acquirers.base import Family, Platform
-from checkout.domain.branding import text_on
+from checkout.domain.branding import BrandError, text_on
 from checkout.domain.states import FINAL_PAYMENT, AttemptStatus, PaymentStatus
 from checkout.errors import AcquirerError, Conflict, NotFound
 from checkout.flow import attempts as attempt_flow
@@ -258,23 +258,24 @@ async def start(request: Request) -> Response:
 
 
 async def brand_css(request: Request) -> Response:
-    """A merchant's accent colour as CSS variables (inline styles are forbidden by our CSP)."""
+    """An accent colour as CSS variables (inline styles are forbidden by our CSP). A function
+    of the colour in the path alone, so it is cached for ever and needs no database: the
+    console's preview shows a colour not saved yet the same way."""
     limits: RateLimits = request.app.state.rate_limits
     limits.hit(limits.brand, request)
-    ctx: FlowContext = request.app.state.flow
-    async with ctx.db.reader() as conn:
-        merchant = await repo.merchant_by_id(conn, request.path_params["merchant_id"])
-    if merchant is None or not merchant.accent_color:
-        return Response(":root {}", media_type="text/css")
-    css = (f":root {{ --accent: {merchant.accent_color}; "
-           f"--on-accent: {text_on(merchant.accent_color)}; }}")
+    accent = "#" + request.path_params["hex"].lower()
+    try:
+        on_accent = text_on(accent)
+    except BrandError:
+        return Response(":root {}", status_code=404, media_type="text/css")
+    css = f":root {{ --accent: {accent}; --on-accent: {on_accent}; }}"
     return Response(css, media_type="text/css",
                     headers={"Cache-Control": "public, max-age=31536000, immutable"})
 
 
 routes = [
     Route("/c/{token}/status", status, methods=["GET"]),  # first: the hottest path
-    Route("/brand/{merchant_id}.css", brand_css, methods=["GET"]),
+    Route("/brand/accent/{hex}.css", brand_css, methods=["GET"]),
     Route("/c/{token}", page, methods=["GET"]),
     Route("/c/{token}/attempts", start, methods=["POST"]),
 ]

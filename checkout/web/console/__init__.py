@@ -1,7 +1,16 @@
 """The merchant console, at `/console`: server-rendered pages for a merchant's staff and for
 the deployment's operators (signed in with email and password, one role per merchant)."""
 
-from checkout.web.console import account, actions, keys, payments, sign_in, team, webhooks
+from checkout.web.console import (
+    account,
+    actions,
+    checkout_settings,
+    keys,
+    payments,
+    sign_in,
+    team,
+    webhooks,
+)
 
 routes = [*sign_in.routes, *account.routes, *payments.routes, *actions.routes, *team.routes,
-          *webhooks.routes, *keys.routes]
+          *webhooks.routes, *keys.routes, *checkout_settings.routes]
