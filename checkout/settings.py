@@ -127,6 +127,7 @@ class Settings:
     console_password_min_length: int = 12
     # An invitation link to a merchant's team works once, for this long.
     console_invite_hours: float = 72.0
+    console_reset_hours: float = 1.0  # a password-reset link an operator made
     # The read-only admin view (/admin): its own HTTP Basic credentials; unset, it is off.
     admin_user: str = ""
     admin_password: str = ""

@@ -329,3 +329,38 @@ def test_a_developer_sees_the_checkout_change_in_the_preview_before_saving(
     assert_accessible(page, "console checkout settings, refused")
     assert _real(errors) == []
     context.close()
+
+
+def test_an_operator_onboards_a_merchant_and_makes_a_reset_link_in_the_browser(
+        browser: Browser, server: LiveServer) -> None:
+    add_user(server.settings.db_url, "op@checkout.example", operator=True)
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors = _watch(page)
+    _sign_in_by_keyboard(page, server, "op@checkout.example", TEST_PASSWORD)
+    page.click("header a.operator-link")
+    page.wait_for_selector("[data-merchant='mer_demo']")
+    assert_accessible(page, "console operator")
+    page.fill("#on-name", "Tea & Co")
+    page.fill("#on-return", "https://tea.example")
+    page.select_option("#on-acquirer", "tbc")
+    page.fill("#on-owner", "owner@tea.example")
+    page.click("[data-action=onboard]")
+    assert "/console/invite/" in page.input_value("[data-invite-link]")
+    assert_accessible(page, "console operator, merchant onboarded")
+    page.click(f"[data-user='{DEMO_OWNER}'] [data-action=reset-link]")
+    link = page.input_value("[data-reset-link]")
+    assert_accessible(page, "console operator, reset link made")
+    person = browser.new_context(locale="en-US", viewport={"width": 390, "height": 844})
+    reset = person.new_page()
+    reset_errors = _watch(reset)
+    reset.goto(link)
+    assert_accessible(reset, "console set a new password")
+    reset.fill("#password", "a new passphrase!")
+    reset.fill("#again", "a new passphrase!")
+    reset.click("[data-action=reset]")
+    reset.wait_for_url("**/console/login?done=reset")
+    assert_accessible(reset, "console sign-in after a reset")
+    assert _real(errors) == [] and _real(reset_errors) == []
+    person.close()
+    context.close()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from checkout.domain.roles import Role
@@ -15,6 +15,7 @@ from checkout.store.paging import older_than
 from checkout.store.tables import (
     audit_log,
     console_invites,
+    console_resets,
     console_sessions,
     console_users,
     memberships,
@@ -251,3 +252,50 @@ async def open_invites(conn: AsyncConnection, merchant_id: str, now: datetime) -
         .where(and_(console_invites.c.merchant_id == merchant_id,
                     console_invites.c.used_at.is_(None), console_invites.c.expires_at > now))
         .order_by(console_invites.c.created_at.desc())))
+
+
+# ---- password-reset links ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Reset:
+    id_hash: str
+    user_id: str
+    email: str
+    expires_at: datetime
+    used: bool
+
+
+async def add_reset(conn: AsyncConnection, *, id_hash: str, user_id: str, made_by: str,
+                    now: datetime, expires_at: datetime) -> None:
+    await conn.execute(insert(console_resets).values(
+        id_hash=id_hash, user_id=user_id, made_by=made_by, created_at=now,
+        expires_at=expires_at))
+
+
+async def reset(conn: AsyncConnection, id_hash: str) -> Reset | None:
+    row = (await conn.execute(
+        select(console_resets, console_users.c.email)
+        .join(console_users, console_users.c.id == console_resets.c.user_id)
+        .where(console_resets.c.id_hash == id_hash))).first()
+    if row is None:
+        return None
+    return Reset(row.id_hash, row.user_id, row.email, row.expires_at, row.used_at is not None)
+
+
+async def use_reset(conn: AsyncConnection, id_hash: str, now: datetime) -> bool:
+    """True for the one request that uses it."""
+    done = await conn.execute(update(console_resets).where(and_(
+        console_resets.c.id_hash == id_hash, console_resets.c.used_at.is_(None)))
+        .values(used_at=now))
+    return bool(done.rowcount)
+
+
+async def all_users(conn: AsyncConnection) -> list[Any]:
+    """For operators: every console user, by email, with how many merchants each is in."""
+    count = select(func.count()).select_from(memberships).where(
+        memberships.c.user_id == console_users.c.id).scalar_subquery()
+    return list(await conn.execute(
+        select(console_users.c.id, console_users.c.email, console_users.c.operator,
+               console_users.c.disabled_at, console_users.c.totp_secret.is_not(None)
+               .label("second_factor"), count.label("merchants"))
+        .order_by(console_users.c.email)))

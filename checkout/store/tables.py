@@ -332,3 +332,14 @@ console_invites = Table(
     Column("used_at", UTCDateTime),
     CheckConstraint("role IN ('owner', 'developer', 'support', 'viewer')", name="role"),
 )
+
+# One-time links an operator makes for a person to set a new password (no email server here).
+console_resets = Table(
+    "console_resets", metadata,
+    Column("id_hash", String(64), primary_key=True),  # SHA-256 of the link's token
+    Column("user_id", String(40), ForeignKey("console_users.id"), nullable=False, index=True),
+    Column("made_by", String(40), ForeignKey("console_users.id")),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime),
+)

@@ -6,6 +6,7 @@ from checkout.web.console import (
     actions,
     checkout_settings,
     keys,
+    operator,
     payments,
     sign_in,
     team,
@@ -13,4 +14,5 @@ from checkout.web.console import (
 )
 
 routes = [*sign_in.routes, *account.routes, *payments.routes, *actions.routes, *team.routes,
-          *webhooks.routes, *keys.routes, *checkout_settings.routes]
+          *webhooks.routes, *keys.routes, *checkout_settings.routes,
+          *operator.routes]

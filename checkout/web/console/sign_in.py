@@ -44,7 +44,8 @@ def _form(request: Request, status: int = 200, error: str = "", email: str = "",
     token = secrets.token_urlsafe(24)
     resp = with_form_token(request, page(
         request, "console/sign_in.html", status=status, error=error, email=email, csrf=token,
-        next=_next(request.query_params.get("next", ""))), token)
+        next=_next(request.query_params.get("next", "")),
+        done=request.query_params.get("done", "")), token)
     if retry_after is not None:
         resp.headers["Retry-After"] = str(retry_after)
     return resp
