@@ -128,9 +128,6 @@ class Settings:
     # An invitation link to a merchant's team works once, for this long.
     console_invite_hours: float = 72.0
     console_reset_hours: float = 1.0  # a password-reset link an operator made
-    # The read-only admin view (/admin): its own HTTP Basic credentials; unset, it is off.
-    admin_user: str = ""
-    admin_password: str = ""
     # /metrics needs `Authorization: Bearer <token>` when set; production without one
     # serves no metrics at all (they tell payment volumes).
     metrics_token: str = ""
@@ -222,9 +219,7 @@ class Settings:
                 raise ConfigError("production mode cannot use the sandbox acquirer")
         if self.sandbox_url:
             raise ConfigError("production mode cannot use CHECKOUT_SANDBOX_URL")
-        if self.admin_user and len(self.admin_password) < 16:
-            raise ConfigError("CHECKOUT_ADMIN_PASSWORD must be at least 16 characters")
-        # Tokens and admin credentials must not travel in clear, and acquirers are told this
+        # Tokens and console sessions must not travel in clear, and acquirers are told this
         # URL for their callbacks.
         if not self.public_url.startswith("https://"):
             raise ConfigError("production mode needs CHECKOUT_PUBLIC_URL, the https:// address "

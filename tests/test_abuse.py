@@ -146,16 +146,6 @@ def test_failed_api_key_guesses_are_slowed_with_429(server: LiveServer) -> None:
                      headers={"Authorization": "Bearer sk_test_demo"}).status_code == 429
 
 
-@pytest.mark.server_settings(rate_limit_auth_failures="3/minute", admin_user="operator",
-                             admin_password="a-long-operator-password")  # noqa: S106 - a test's
-def test_admin_password_guesses_are_slowed_with_429(server: LiveServer) -> None:
-    assert httpx.get(f"{server.url}/admin").status_code == 401  # no credentials: not a guess
-    for _ in range(3):
-        assert httpx.get(f"{server.url}/admin", auth=("operator", "guess")).status_code == 401
-    refused = httpx.get(f"{server.url}/admin", auth=("operator", "guess"))
-    assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
-
-
 @pytest.mark.server_settings(rate_limit_acquirer_webhooks="10/minute",
                              rate_limit_brand="10/minute")
 def test_refused_acquirer_webhooks_and_brand_stylesheets_are_rate_limited(

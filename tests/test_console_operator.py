@@ -131,3 +131,41 @@ def test_the_operator_pages_do_not_exist_for_anyone_else(server: LiveServer) -> 
                  "'mer_demo'") == [("bank131",)]
     with httpx.Client(base_url=server.url, timeout=20) as stranger:
         assert stranger.get(HOME).status_code == 303  # to the sign-in page
+
+
+def test_an_operator_reads_any_merchants_story_and_no_page_shows_a_secret(
+        server: LiveServer) -> None:
+    from checkout.vault import Vault
+    from tests.buyer import clients, pay, wait_for
+
+    payment = pay(server)
+    pid = str(payment["id"])
+    op = add_user(server.settings.db_url, "op@checkout.example", operator=True)
+    db = server.settings.db_url
+    with signed_in(server, op, TEST_PASSWORD) as client:
+        listing = client.get("/console/m/mer_demo/payments")
+        assert listing.status_code == 200 and f'data-payment="{pid}"' in listing.text
+        assert listing.headers["cache-control"] == "no-store"
+        story = client.get(f"/console/m/mer_demo/payments/{pid}")
+        assert "data-attempt=" in story.text and "payment.succeeded" in story.text
+        assert "payment_finished" in story.text  # the acquirer's webhook, as received
+        log = wait_for(lambda: (t := client.get("/console/m/mer_demo/webhooks?status="
+                                                "succeeded").text) and pid in t and t,
+                       what="the delivery in the log")
+        pages = [listing.text, story.text, log, client.get(HOME).text,
+                 client.get("/console/m/mer_demo/keys").text,
+                 client.get("/console/m/mer_demo/settings").text,
+                 client.get("/console/m/mer_demo/export/payments.csv").text]
+    vault = Vault(server.settings.secret_keys)
+    secrets = [vault.open(s) for (s,) in query(db, "SELECT secret FROM webhook_endpoints")]
+    sealed = [s for (s,) in query(db, "SELECT secret FROM webhook_endpoints")]
+    hashes = [h for (h,) in query(db, "SELECT key_hash FROM merchant_keys")]
+    passwords = [h for (h,) in query(db, "SELECT password_hash FROM console_users")]
+    tokens = [t for (t,) in query(db, "SELECT token FROM payment_methods")]
+    checkout_token = str(payment["checkout_url"]).rsplit("/", 1)[-1]
+    for text in pages:
+        for secret in [*secrets, *sealed, *hashes, *passwords, *tokens, checkout_token,
+                       "sk_test_demo"]:
+            assert secret not in text
+    with clients(server) as (api, _):
+        assert api.get(f"/api/v1/payments/{pid}").status_code == 200

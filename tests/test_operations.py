@@ -1,5 +1,5 @@
 """What an operator relies on: health and readiness probes, Prometheus metrics behind their
-token, and the read-only admin view behind its own credentials."""
+token (the operator's pages are the console's: tests/test_console_operator.py)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,8 @@ from checkout.store.migrate import current_head
 from tests.buyer import checkout_with_link, decide, execute, wait_for, wait_for_status
 from tests.server import LiveServer
 
-ADMIN = ("operator", "a-long-admin-password")
 TOKEN = "metrics-token-for-tests"  # noqa: S105 - a test's
-OPS = {"admin_user": ADMIN[0], "admin_password": ADMIN[1], "metrics_token": TOKEN}
+OPS = {"metrics_token": TOKEN}
 
 
 def paid(server: LiveServer, api: httpx.Client) -> dict[str, object]:
@@ -80,44 +79,8 @@ def test_metrics_are_off_in_production_without_a_token(server: LiveServer) -> No
         server.app.state.settings = server.settings
 
 
-def test_the_admin_view_is_off_without_its_credentials(server: LiveServer) -> None:
-    assert httpx.get(f"{server.url}/admin").status_code == 404
-
-
-@pytest.mark.server_settings(**OPS)
-def test_the_admin_view_shows_a_payments_whole_story_and_no_secret(
-        server: LiveServer, api: httpx.Client) -> None:
-    payment = paid(server, api)
-    pid = str(payment["id"])
-    assert httpx.get(f"{server.url}/admin").status_code == 401
-    assert httpx.get(f"{server.url}/admin", auth=(ADMIN[0], "wrong")).status_code == 401
-    assert httpx.get(f"{server.url}/admin",
-                     headers={"Authorization": "Bearer sk_test_demo"}).status_code == 401
-    admin = httpx.Client(base_url=server.url, auth=ADMIN, timeout=15)
-    listing = admin.get("/admin")
-    assert listing.status_code == 200 and f'data-payment="{pid}"' in listing.text
-    assert listing.headers["cache-control"] == "no-store"
-    assert pid in admin.get("/admin", params={"status": "succeeded"}).text
-    assert pid not in admin.get("/admin", params={"status": "pending"}).text
-    assert pid in admin.get("/admin", params={"q": pid}).text
-    assert admin.get("/admin", params={"status": "bogus"}).status_code == 422
-
-    story = admin.get(f"/admin/payments/{pid}")
-    assert story.status_code == 200
-    assert "data-attempt=" in story.text and "payment.succeeded" in story.text
-    assert "payment_finished" in story.text  # the acquirer's webhook, as received
-    assert admin.get("/admin/payments/pay_nope").status_code == 404
-    wait_for(lambda: pid in admin.get("/admin/deliveries",
-                                      params={"status": "succeeded"}).text,
-             timeout=15, what="the delivery to be listed")
-    # read-only: nothing but GET exists
-    assert admin.post("/admin").status_code == 405
-    assert admin.post(f"/admin/payments/{pid}").status_code == 405
-    # no secret on any page: webhook secrets, key hashes, checkout tokens
-    from tests.buyer import query
-    secrets = [r[0] for r in query(server.settings.db_url, "SELECT secret FROM webhook_endpoints")]
-    hashes = [r[0] for r in query(server.settings.db_url, "SELECT key_hash FROM merchant_keys")]
-    token = str(payment["checkout_url"]).rsplit("/", 1)[-1]
-    for page in (listing.text, story.text, admin.get("/admin/deliveries").text):
-        for secret in [*secrets, *hashes, token, "sk_test_demo"]:
-            assert secret not in page
+def test_the_old_admin_view_sends_its_bookmarks_to_the_consoles_operator_pages(
+        server: LiveServer) -> None:
+    for path in ("/admin", "/admin/payments/pay_1", "/admin/deliveries"):
+        moved = httpx.get(f"{server.url}{path}")
+        assert moved.status_code == 308 and moved.headers["location"] == "/console/operator"

@@ -11,11 +11,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from checkout.store.paging import older_than
-from checkout.store.tables import deliveries, events, merchants, payments, webhook_endpoints
+from checkout.store.tables import (
+    acquirer_events,
+    attempts,
+    deliveries,
+    events,
+    merchants,
+    payments,
+    refunds,
+    webhook_endpoints,
+)
 
 PAGE = 50
 
@@ -58,6 +67,38 @@ async def payments_page(conn: AsyncConnection, merchant_id: str, f: PaymentFilte
     rows = await conn.execute(q.order_by(payments.c.created_at.desc(), payments.c.id.desc())
                               .limit(limit))
     return list(rows)
+
+
+async def payment_story(conn: AsyncConnection, merchant_id: str, payment_id: str
+                        ) -> dict[str, Any] | None:
+    """Everything about one of the merchant's payments: its attempts, the acquirer's news as
+    received, refunds, and each event with every delivery."""
+    payment = (await conn.execute(select(payments).where(and_(
+        payments.c.id == payment_id, payments.c.merchant_id == merchant_id)))).first()
+    if payment is None:
+        return None
+    tries = list(await conn.execute(select(attempts).where(attempts.c.payment_id == payment_id)
+                                    .order_by(attempts.c.created_at)))
+    refs = [a.acquirer_ref for a in tries if a.acquirer_ref]
+    news = list(await conn.execute(
+        select(acquirer_events.c.acquirer, acquirer_events.c.event_type,
+               acquirer_events.c.received_at, acquirer_events.c.applied_at,
+               acquirer_events.c.outcome)
+        .where(acquirer_events.c.acquirer_ref.in_(refs))
+        .order_by(acquirer_events.c.received_at))) if refs else []
+    money_back = list(await conn.execute(select(refunds).where(
+        refunds.c.payment_id == payment_id).order_by(refunds.c.created_at)))
+    told = list(await conn.execute(
+        select(events.c.id, events.c.type, events.c.created_at, deliveries.c.status,
+               deliveries.c.attempts, deliveries.c.last_status_code, deliveries.c.last_error,
+               deliveries.c.delivered_at, deliveries.c.next_attempt_at,
+               webhook_endpoints.c.url)
+        .outerjoin(deliveries, deliveries.c.event_id == events.c.id)
+        .outerjoin(webhook_endpoints, webhook_endpoints.c.id == deliveries.c.endpoint_id)
+        .where(events.c.payment_id == payment_id)
+        .order_by(events.c.created_at, deliveries.c.id)))
+    return {"payment": payment, "attempts": tries, "acquirer_events": news,
+            "refunds": money_back, "events": told}
 
 
 async def all_merchants(conn: AsyncConnection) -> list[Any]:

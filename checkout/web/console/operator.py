@@ -148,7 +148,14 @@ async def reset(request: Request) -> Response:
     return resp
 
 
+async def moved(request: Request) -> Response:
+    """The read-only `/admin` view these pages replaced: its bookmarks land here."""
+    return RedirectResponse(HOME, status_code=308, headers=HEADERS)
+
+
 routes = [
+    Route("/admin", moved, methods=["GET"]),
+    Route("/admin/{rest:path}", moved, methods=["GET"]),
     Route(HOME, home, methods=["GET"]),
     Route(f"{HOME}/merchants", onboard, methods=["POST"]),
     Route(f"{HOME}/merchants/{{merchant_id}}/acquirer", switch_acquirer, methods=["POST"]),

@@ -20,7 +20,7 @@ from checkout.domain.roles import Can
 from checkout.domain.states import PaymentStatus
 from checkout.flow import console
 from checkout.settings import KNOWN_ACQUIRERS as ACQUIRERS
-from checkout.store import admin_reads, console_reads
+from checkout.store import console_reads
 from checkout.store.console_reads import PaymentFilter
 from checkout.web.console.access import HEADERS, Seat, at_merchant, page
 from checkout.web.plumbing.rate_limits import client_of
@@ -127,8 +127,9 @@ async def payment_row(request: Request, seat: Seat, form: FormData | None) -> Re
 @at_merchant(Can.READ)
 async def payment_story(request: Request, seat: Seat, form: FormData | None) -> Response:
     async with request.app.state.db.reader() as conn:
-        story = await admin_reads.payment_story(conn, request.path_params["payment_id"])
-    if story is None or story["payment"].merchant_id != seat.merchant.id:
+        story = await console_reads.payment_story(conn, seat.merchant.id,
+                                                  request.path_params["payment_id"])
+    if story is None:
         return page(request, "console/refused.html", status=404, visitor=seat.visitor,
                     status_code=404)
     return page(request, "console/payment.html", seat=seat, **story)

@@ -1,5 +1,6 @@
-"""For whoever runs the checkout: health probes, metrics and the read-only admin view."""
+"""For whoever runs the checkout: health probes and metrics (its pages are the console's,
+at `/console/operator`)."""
 
-from checkout.web.operator import admin_view, health, metrics_endpoint
+from checkout.web.operator import health, metrics_endpoint
 
-routes = [*health.routes, *metrics_endpoint.routes, *admin_view.routes]
+routes = [*health.routes, *metrics_endpoint.routes]
