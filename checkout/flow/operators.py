@@ -10,8 +10,6 @@ any, stays on (a lost phone is `checkout console reset-access`, on the server).
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -19,7 +17,7 @@ from checkout.domain import passwords
 from checkout.domain.roles import Role
 from checkout.errors import InvalidRequest, NotFound
 from checkout.flow import merchants as merchant_flow
-from checkout.flow import team
+from checkout.flow import one_time_links, team
 from checkout.flow.console import Visitor, audit_entry, normal_email
 from checkout.flow.context import utcnow
 from checkout.settings import Settings
@@ -65,19 +63,15 @@ async def switch_acquirer(db: Database, settings: Settings, who: Visitor, *,
                           target=merchant_id, detail={"acquirer": acquirer}, ip=ip)
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 async def reset_link(db: Database, settings: Settings, who: Visitor, *, user_id: str,
                      ip: str) -> tuple[str, str]:
     """(token, email): a one-time link's token for that person to set a new password."""
-    token, now = secrets.token_urlsafe(32), utcnow()
+    (token, id_hash), now = one_time_links.new_token(), utcnow()
     async with db.transaction() as conn:
         target = await store.user(conn, user_id)
         if target is None:
             raise NotFound("no such user")
-        await store.add_reset(conn, id_hash=_hash(token), user_id=user_id, made_by=who.user.id,
+        await store.add_reset(conn, id_hash=id_hash, user_id=user_id, made_by=who.user.id,
                               now=now,
                               expires_at=now + timedelta(hours=settings.console_reset_hours))
         await audit_entry(conn, user_id=who.user.id, email=who.user.email,
@@ -88,10 +82,8 @@ async def reset_link(db: Database, settings: Settings, who: Visitor, *, user_id:
 async def open_reset(db: Database, token: str) -> Reset | None:
     """The reset behind a link, while it can still be used."""
     async with db.reader() as conn:
-        found = await store.reset(conn, _hash(token))
-    if found is None or found.used or found.expires_at <= utcnow():
-        return None
-    return found
+        found = await store.reset(conn, one_time_links.hash_of(token))
+    return found if found and one_time_links.still_good(found.used, found.expires_at) else None
 
 
 async def use_reset(db: Database, settings: Settings, token: str, *, password: str,

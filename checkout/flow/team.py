@@ -8,14 +8,13 @@ colleague. The link is shown once and kept only as its SHA-256; it works once, u
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
 from checkout.domain import passwords
 from checkout.domain.roles import Role
 from checkout.errors import Conflict, InvalidRequest, NotFound
+from checkout.flow import one_time_links
 from checkout.flow.console import SignedIn, Visitor, audit_entry, new_session, normal_email
 from checkout.flow.context import utcnow
 from checkout.flow.ids import new_id
@@ -32,18 +31,14 @@ class NewInvite:
     role: Role
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 async def invite(db: Database, settings: Settings, who: Visitor, *, merchant_id: str,
                  email: str, role: Role, ip: str) -> NewInvite:
     email = normal_email(email)
-    token, now = secrets.token_urlsafe(32), utcnow()
+    (token, id_hash), now = one_time_links.new_token(), utcnow()
     async with db.transaction() as conn:
         if any(m.email == email for m in await store.team_of(conn, merchant_id)):
             raise Conflict(f"{email} is already in the team")
-        await store.add_invite(conn, id_hash=_hash(token), merchant_id=merchant_id,
+        await store.add_invite(conn, id_hash=id_hash, merchant_id=merchant_id,
                                email=email, role=role, invited_by=who.user.id, now=now,
                                expires_at=now + timedelta(hours=settings.console_invite_hours))
         await audit_entry(conn, user_id=who.user.id, email=who.user.email, action="team.invite",
@@ -54,10 +49,8 @@ async def invite(db: Database, settings: Settings, who: Visitor, *, merchant_id:
 async def open_invite(db: Database, token: str) -> Invite | None:
     """The invitation behind a link, while it can still be accepted."""
     async with db.reader() as conn:
-        found = await store.invite(conn, _hash(token))
-    if found is None or found.used or found.expires_at <= utcnow():
-        return None
-    return found
+        found = await store.invite(conn, one_time_links.hash_of(token))
+    return found if found and one_time_links.still_good(found.used, found.expires_at) else None
 
 
 async def accept(db: Database, settings: Settings, token: str, *, password: str, ip: str,

@@ -17,7 +17,7 @@ from checkout.domain import totp
 from checkout.errors import CheckoutError
 from checkout.flow import second_factor
 from checkout.flow.console import Visitor
-from checkout.web.console.access import HEADERS, page, signed_in
+from checkout.web.console.access import HEADERS, page, refused, signed_in
 from checkout.web.plumbing.rate_limits import client_of
 
 
@@ -55,8 +55,7 @@ async def set_second_factor(request: Request, who: Visitor, form: FormData | Non
         elif action == "off":
             await second_factor.turn_off(db, settings, who, code=code, ip=ip)
         else:
-            return page(request, "console/refused.html", status=404, visitor=who,
-                        status_code=404)
+            return refused(request, 404, who)
     except CheckoutError as err:
         return _page(request, who, err.status, error=err.detail, secret=secret)
     return RedirectResponse(f"/console/account?done={action}", status_code=303,

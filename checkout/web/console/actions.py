@@ -28,7 +28,7 @@ from checkout.flow import refunds as refund_flow
 from checkout.flow.context import FlowContext
 from checkout.flow.idempotency import Claim, Once, run_once
 from checkout.store import repo
-from checkout.web.console.access import HEADERS, Seat, at_merchant, page
+from checkout.web.console.access import HEADERS, Seat, at_merchant, page, refused
 from checkout.web.plumbing.rate_limits import client_of
 
 ACTIONS = ("capture", "cancel", "refund")
@@ -67,8 +67,7 @@ async def payment_action(request: Request, seat: Seat, form: FormData | None) ->
     action = request.path_params["action"]
     payment = await _payment(request, seat)
     if payment is None or action not in ACTIONS:
-        return page(request, "console/refused.html", status=404, visitor=seat.visitor,
-                    status_code=404)
+        return refused(request, 404, seat.visitor)
     try:
         amount = _amount(form, payment.currency) if action != "cancel" else None
     except InvalidRequest as err:
@@ -104,8 +103,7 @@ async def resend_event(request: Request, seat: Seat, form: FormData | None) -> R
     if form.get("confirm") != "1" or not key:
         payment = await _payment(request, seat)
         if payment is None:
-            return page(request, "console/refused.html", status=404, visitor=seat.visitor,
-                        status_code=404)
+            return refused(request, 404, seat.visitor)
         return page(request, "console/confirm.html", seat=seat, payment=payment,
                     action="resend", event_id=event_id, amount=None, amount_text="",
                     key=secrets.token_urlsafe(KEY_BYTES))

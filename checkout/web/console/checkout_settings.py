@@ -26,7 +26,7 @@ from checkout.pages.i18n import LANGUAGES
 from checkout.pages.samples import USER_AGENTS, sample
 from checkout.store.records import Merchant
 from checkout.web.buyer.page import sample_page
-from checkout.web.console.access import HEADERS, Seat, at_merchant, page
+from checkout.web.console.access import HEADERS, Seat, at_merchant, page, refused
 from checkout.web.plumbing.rate_limits import client_of
 
 # The preview's two frames: (device, the state shown on it).
@@ -120,8 +120,7 @@ async def preview(request: Request, seat: Seat, form: FormData | None) -> Respon
     device = q.get("device", "desktop")
     state = q.get("state", "awaiting-qr")
     if device not in USER_AGENTS or state not in ("awaiting-qr", "awaiting-app", "start"):
-        return page(request, "console/refused.html", status=404, visitor=seat.visitor,
-                    status_code=404)
+        return refused(request, 404, seat.visitor)
     payment, merchant, attempt = sample(ctx, state, merchant)
     resp = sample_page(request, ctx, payment, merchant, attempt, USER_AGENTS[device])
     # Framed by the console itself, and by nothing else.

@@ -15,7 +15,7 @@ from checkout.errors import CheckoutError
 from checkout.flow import api_keys, console
 from checkout.flow.context import utcnow
 from checkout.store import repo
-from checkout.web.console.access import HEADERS, Seat, at_merchant, page
+from checkout.web.console.access import HEADERS, Seat, at_merchant, page, refused
 from checkout.web.plumbing.rate_limits import client_of
 
 ACTIONS = ("roll", "revoke")
@@ -56,8 +56,7 @@ async def key_action(request: Request, seat: Seat, form: FormData | None) -> Res
     async with db.reader() as conn:
         found = await repo.key_of(conn, seat.merchant.id, key_id)
     if found is None or action not in ACTIONS:
-        return page(request, "console/refused.html", status=404, visitor=seat.visitor,
-                    status_code=404)
+        return refused(request, 404, seat.visitor)
     if form.get("confirm") != "1":
         return await _page(request, seat, 422, error=f"console_confirm_{action}")
     try:

@@ -123,7 +123,7 @@ def _reset_form(request: Request, email: str, status: int = 200, error: str = ""
 async def reset_page(request: Request) -> Response:
     found = await operators.open_reset(request.app.state.db, request.path_params["token"])
     if found is None:
-        return page(request, "console/refused.html", status=404, status_code=404)
+        return refused(request, 404, None)
     return _reset_form(request, found.email)
 
 
@@ -132,7 +132,7 @@ async def reset(request: Request) -> Response:
     token = request.path_params["token"]
     found = await operators.open_reset(request.app.state.db, token)
     if found is None:
-        return page(request, "console/refused.html", status=404, status_code=404)
+        return refused(request, 404, None)
     if not form_token_ok(request, form):
         return _reset_form(request, found.email, 403, error="console_form_expired")
     password = str(form.get("password", ""))

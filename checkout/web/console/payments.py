@@ -22,7 +22,7 @@ from checkout.flow import console
 from checkout.settings import KNOWN_ACQUIRERS as ACQUIRERS
 from checkout.store import console_reads
 from checkout.store.console_reads import PaymentFilter
-from checkout.web.console.access import HEADERS, Seat, at_merchant, page
+from checkout.web.console.access import HEADERS, Seat, at_merchant, page, refused
 from checkout.web.plumbing.rate_limits import client_of
 
 # Rows that may still change: the list asks for them again on its own.
@@ -130,8 +130,7 @@ async def payment_story(request: Request, seat: Seat, form: FormData | None) -> 
         story = await console_reads.payment_story(conn, seat.merchant.id,
                                                   request.path_params["payment_id"])
     if story is None:
-        return page(request, "console/refused.html", status=404, visitor=seat.visitor,
-                    status_code=404)
+        return refused(request, 404, seat.visitor)
     return page(request, "console/payment.html", seat=seat, **story)
 
 

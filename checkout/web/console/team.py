@@ -25,6 +25,7 @@ from checkout.web.console.access import (
     clear_cookie,
     form_token_ok,
     page,
+    refused,
     set_cookie,
     with_form_token,
 )
@@ -79,8 +80,7 @@ async def member(request: Request, seat: Seat, form: FormData | None) -> Respons
     assert form is not None
     user_id, action = request.path_params["user_id"], request.path_params["action"]
     if action not in ("role", "remove"):
-        return page(request, "console/refused.html", status=404, visitor=seat.visitor,
-                    status_code=404)
+        return refused(request, 404, seat.visitor)
     db, ip = request.app.state.db, client_of(request)
     try:
         if action == "remove":
@@ -132,7 +132,7 @@ async def _invitee_exists(request: Request, found: store.Invite) -> bool:
 async def invite_page(request: Request) -> Response:
     found = await team.open_invite(request.app.state.db, request.path_params["token"])
     if found is None:
-        return page(request, "console/refused.html", status=404, status_code=404)
+        return refused(request, 404, None)
     return _accept_form(request, found, await _invitee_exists(request, found))
 
 
@@ -141,7 +141,7 @@ async def accept(request: Request) -> Response:
     token = request.path_params["token"]
     found = await team.open_invite(request.app.state.db, token)
     if found is None:
-        return page(request, "console/refused.html", status=404, status_code=404)
+        return refused(request, 404, None)
     exists = await _invitee_exists(request, found)
     if not form_token_ok(request, form):
         return _accept_form(request, found, exists, 403, error="console_form_expired")

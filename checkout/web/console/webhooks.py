@@ -23,7 +23,7 @@ from checkout.flow.context import FlowContext
 from checkout.flow.idempotency import Claim, Once, run_once
 from checkout.store import console_reads, webhooks
 from checkout.store.console_reads import DELIVERY_STATUSES
-from checkout.web.console.access import HEADERS, Seat, at_merchant, page
+from checkout.web.console.access import HEADERS, Seat, at_merchant, page, refused
 from checkout.web.plumbing.rate_limits import client_of
 
 ACTIONS = ("rotate", "disable", "enable", "test", "delete")
@@ -83,8 +83,7 @@ async def endpoint_action(request: Request, seat: Seat, form: FormData | None) -
     async with ctx.db.reader() as conn:
         found = await webhooks.endpoint(conn, seat.merchant.id, endpoint_id)
     if found is None or action not in ACTIONS:
-        return page(request, "console/refused.html", status=404, visitor=seat.visitor,
-                    status_code=404)
+        return refused(request, 404, seat.visitor)
     made = None
     detail: dict[str, object] = {"url": found.url}
     try:
