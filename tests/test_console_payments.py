@@ -4,6 +4,7 @@ that may still change asking for themselves again."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import httpx
 
@@ -124,3 +125,32 @@ def test_the_csv_export_has_every_matching_payment_and_defuses_formulas(
     audit = query(server.settings.db_url, "SELECT detail FROM audit_log WHERE action = "
                   "'payments.export'")
     assert len(audit) == 2 and "100.02" in audit[1][0]
+
+
+def test_the_story_shows_every_delivery_try_and_its_answer(
+        make_server: Callable[..., LiveServer]) -> None:
+    from checkout.notify.signing import new_secret
+    from tests.buyer import FAST_RETRIES, execute, pay, wait_for
+    from tests.receiver import Receiver
+
+    server = make_server(**FAST_RETRIES)
+    secret = new_secret()
+    with Receiver(secret, script=[500, 503]) as receiver:
+        execute(server.settings.db_url,
+                "INSERT INTO webhook_endpoints (id, merchant_id, url, secret, created_at) "
+                "VALUES ('we_flaky', 'mer_demo', :url, :secret, CURRENT_TIMESTAMP)",
+                url=receiver.url, secret=secret)
+        paid = pay(server)
+        wait_for(lambda: sum(1 for r in receiver.receipts if r.verified) >= 3,
+                 what="two refusals, then a delivery")
+        def tries() -> list[object] | None:
+            codes = [c for (c,) in query(
+                server.settings.db_url, "SELECT t.status_code FROM delivery_tries t JOIN "
+                "deliveries d ON d.id = t.delivery_id WHERE d.endpoint_id = 'we_flaky' "
+                "ORDER BY t.id")]
+            return codes if len(codes) >= 3 else None
+        assert wait_for(tries, what="three tries recorded")[:3] == [500, 503, 200]
+        with signed_in(server) as client:
+            story = client.get(f"{PAGE}/{paid['id']}").text
+        shown = " ".join(re.findall(r"<li>[^<]* · (\d{3}) · \d+ ms</li>", story))
+        assert "500 503 200" in shown, shown  # the demo shop's own endpoint answers 204

@@ -128,6 +128,7 @@ class DeliveryWorker:
 
     async def _send(self, d: DueDelivery) -> None:
         sent_at = _utcnow()
+        started = asyncio.get_running_loop().time()
         headers = signed_headers(self._keys(d, sent_at), d.event_id, d.body, sent_at)
         code: int | None = None
         error = ""
@@ -145,8 +146,11 @@ class DeliveryWorker:
             error = type(exc).__name__
         now = _utcnow()
         attempts = d.attempts + 1
+        took_ms = int((asyncio.get_running_loop().time() - started) * 1000)
         if code is not None and 200 <= code < 300:
             async with self._db.transaction() as conn:
+                await webhooks.record_try(conn, d.id, at=sent_at, status_code=code, error=None,
+                                          duration_ms=took_ms)
                 await webhooks.finish_attempt(conn, d.id, status="succeeded", attempts=attempts,
                                               last_status_code=code, last_error=None,
                                               delivered_at=now, next_attempt_at=None)
@@ -160,6 +164,8 @@ class DeliveryWorker:
         window = timedelta(seconds=self._settings.webhook_retry_window_seconds)
         gave_up = now - d.event_created_at > window
         async with self._db.transaction() as conn:
+            await webhooks.record_try(conn, d.id, at=sent_at, status_code=code, error=error,
+                                      duration_ms=took_ms)
             if code == 410:
                 # The receiver says it is gone for good: stop sending it anything.
                 await webhooks.disable_endpoint(conn, d.endpoint_id, "answered 410 Gone", now)

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from checkout.store import webhooks
 from checkout.store.paging import older_than
 from checkout.store.tables import (
     acquirer_events,
@@ -90,15 +91,18 @@ async def payment_story(conn: AsyncConnection, merchant_id: str, payment_id: str
         refunds.c.payment_id == payment_id).order_by(refunds.c.created_at)))
     told = list(await conn.execute(
         select(events.c.id, events.c.type, events.c.created_at, deliveries.c.status,
-               deliveries.c.attempts, deliveries.c.last_status_code, deliveries.c.last_error,
+               deliveries.c.id.label("delivery_id"), deliveries.c.attempts,
+               deliveries.c.last_status_code, deliveries.c.last_error,
                deliveries.c.delivered_at, deliveries.c.next_attempt_at,
                webhook_endpoints.c.url)
         .outerjoin(deliveries, deliveries.c.event_id == events.c.id)
         .outerjoin(webhook_endpoints, webhook_endpoints.c.id == deliveries.c.endpoint_id)
         .where(events.c.payment_id == payment_id)
         .order_by(events.c.created_at, deliveries.c.id)))
+    delivery_ids = [e.delivery_id for e in told if e.delivery_id is not None]
     return {"payment": payment, "attempts": tries, "acquirer_events": news,
-            "refunds": money_back, "events": told}
+            "refunds": money_back, "events": told,
+            "tries": await webhooks.tries_of(conn, delivery_ids)}
 
 
 async def all_merchants(conn: AsyncConnection) -> list[Any]:

@@ -1,6 +1,6 @@
 """Deleting what is kept only for a while: applied acquirer webhooks, idempotency keys and
-finished merchant-webhook deliveries. Each call deletes one bounded batch, oldest first, so no
-single statement holds a lock for long however much has piled up."""
+finished merchant-webhook deliveries (with their tries). Each call deletes one bounded batch,
+oldest first, so no single statement holds a lock for long however much has piled up."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from checkout.store.tables import (
     acquirer_events,
     console_sessions,
     deliveries,
+    delivery_tries,
     idempotency_keys,
 )
 
@@ -38,9 +39,13 @@ async def idempotency(conn: AsyncConnection, before: datetime, limit: int) -> in
 
 async def finished_deliveries(conn: AsyncConnection, before: datetime, limit: int) -> int:
     """Delivered or given up; a pending delivery is never deleted, however old."""
-    ids = (select(deliveries.c.id)
-           .where(and_(deliveries.c.status != "pending", deliveries.c.created_at < before))
-           .order_by(deliveries.c.created_at).limit(limit))
+    ids = [r.id for r in await conn.execute(
+        select(deliveries.c.id)
+        .where(and_(deliveries.c.status != "pending", deliveries.c.created_at < before))
+        .order_by(deliveries.c.created_at).limit(limit))]
+    if not ids:
+        return 0
+    await conn.execute(delete(delivery_tries).where(delivery_tries.c.delivery_id.in_(ids)))
     done = await conn.execute(delete(deliveries).where(deliveries.c.id.in_(ids)))
     return int(done.rowcount or 0)
 

@@ -253,6 +253,17 @@ deliveries = Table(
     Index("ix_deliveries_created", "created_at"),  # retention
 )
 
+# Every try of a delivery and what the endpoint answered: the merchant's console shows them.
+delivery_tries = Table(
+    "delivery_tries", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("delivery_id", Integer, ForeignKey("deliveries.id"), nullable=False, index=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("status_code", Integer),  # None: no answer (timeout, refused address, network)
+    Column("error", String(300)),
+    Column("duration_ms", Integer, nullable=False),
+)
+
 
 # Background work several instances share: an instance works on a subject (an attempt to poll,
 # a refund to resume, one expiry pass…) only while it holds the subject's claim.

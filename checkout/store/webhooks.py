@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from checkout.store.paging import older_than
-from checkout.store.tables import deliveries, events, webhook_endpoints
+from checkout.store.tables import deliveries, delivery_tries, events, webhook_endpoints
 
 
 @dataclass(frozen=True)
@@ -237,6 +237,24 @@ async def release(conn: AsyncConnection, delivery_ids: list[int], *, owner: str)
 async def finish_attempt(conn: AsyncConnection, delivery_id: int, **values: Any) -> None:
     await conn.execute(update(deliveries).where(deliveries.c.id == delivery_id)
                        .values(lease_until=None, lease_owner=None, **values))
+
+
+async def record_try(conn: AsyncConnection, delivery_id: int, *, at: datetime,
+                     status_code: int | None, error: str | None, duration_ms: int) -> None:
+    await conn.execute(insert(delivery_tries).values(
+        delivery_id=delivery_id, at=at, status_code=status_code,
+        error=error[:300] if error else None, duration_ms=duration_ms))
+
+
+async def tries_of(conn: AsyncConnection, delivery_ids: list[int]) -> dict[int, list[Any]]:
+    """Each delivery's tries, oldest first."""
+    out: dict[int, list[Any]] = {}
+    if delivery_ids:
+        rows = await conn.execute(select(delivery_tries).where(
+            delivery_tries.c.delivery_id.in_(delivery_ids)).order_by(delivery_tries.c.id))
+        for row in rows:
+            out.setdefault(row.delivery_id, []).append(row)
+    return out
 
 
 async def endpoint_health(conn: AsyncConnection, endpoint_id: str, *, ok: bool,
