@@ -79,3 +79,22 @@ def test_the_preview_is_the_buyers_page_in_the_unsaved_look(server: LiveServer) 
     # Saved: nothing of it.
     assert query(server.settings.db_url, "SELECT name FROM merchants WHERE id = 'mer_demo'") \
         == [("Demo shop",)]
+
+
+def test_the_flows_problems_are_shown_in_the_pages_language(server: LiveServer) -> None:
+    from checkout.pages.i18n import say
+
+    with signed_in(server) as client:
+        csrf = csrf_of(client, PAGE)
+        ru = {"Accept-Language": "ru"}
+        refused = client.post(PAGE, headers=ru, data={"csrf": csrf, **GOOD,
+                                                      "return_origins": "tea.example"})
+        assert "tea.example&#39; — не адрес вида https://shop.example[:port]" in refused.text
+        bad_url = client.post("/console/m/mer_demo/webhooks/add", headers=ru,
+                              data={"csrf": csrf, "url": "ftp://shop.example/hook"})
+        assert "адрес должен начинаться с http:// или https://" in bad_url.text
+    # What varies is put back in; a sentence no entry knows stays as it was.
+    assert say("a merchant may have 16 endpoints; delete one first", "ka").startswith(
+        "გამყიდველს შეიძლება ჰქონდეს მაქსიმუმ 16")
+    assert say("something the catalogue never heard of", "ru") == \
+        "something the catalogue never heard of"

@@ -7,6 +7,7 @@ by `?lang=`, then `Accept-Language`, then the merchant's default, then Russian.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Final
@@ -32,6 +33,37 @@ def _load(lang: str) -> dict[str, str]:
 
 
 MESSAGES: Final[dict[str, dict[str, str]]] = {lang: _load(lang) for lang in LANGUAGES}
+
+# The flow's problems are English sentences (the merchant API's `detail`); a page in another
+# language shows them translated. Each `error_…` entry of the English catalogue is one such
+# sentence, `{name}` standing for what varies ("{n} endpoints"); the other catalogues say it
+# their way with the same names. A sentence no entry matches is shown as it is.
+_PLACEHOLDER = re.compile(r"\\\{(\w+)\\\}")
+
+
+def _patterns() -> list[tuple[re.Pattern[str], str]]:
+    out = []
+    for key, english in MESSAGES["en"].items():
+        if key.startswith("error_"):
+            regex = _PLACEHOLDER.sub(lambda m: f"(?P<{m.group(1)}>.+?)", re.escape(english))
+            out.append((re.compile(f"^{regex}$"), key))
+    return out
+
+
+ERROR_PATTERNS: Final = _patterns()
+
+
+def say(message: str, lang: str) -> str:
+    """`message` in `lang`: a catalogue key as it is, or one of the flow's English problems
+    translated (with what varies put back in); else the message unchanged."""
+    messages = MESSAGES[lang]
+    if message in messages:
+        return messages[message]
+    for regex, key in ERROR_PATTERNS:
+        found = regex.match(message)
+        if found and key in messages:
+            return messages[key].format(**found.groupdict())
+    return message
 
 
 def format_money(amount: int, currency: str, lang: str) -> str:

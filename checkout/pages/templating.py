@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from checkout.pages.assets import fingerprints
-from checkout.pages.i18n import MESSAGES, format_money, pick_language
+from checkout.pages.i18n import MESSAGES, format_money, pick_language, say
 from checkout.settings import ROOT, Settings
 
 HTMX_FILE = "htmx-2.0.11.min.js"
@@ -28,6 +28,8 @@ def make_environment(settings: Settings) -> Environment:
                        htmx_file=HTMX_FILE)
     env.filters["money"] = lambda amount, currency, lang="en": format_money(amount, currency,
                                                                             lang)
+    # A problem in the page's language: `{{ error|say }}` (see `checkout.pages.i18n.say`).
+    env.filters["say"] = pass_context(lambda ctx, message: say(str(message), ctx["lang"]))
     return env
 
 
