@@ -338,6 +338,9 @@ def test_an_operator_onboards_a_merchant_and_makes_a_reset_link_in_the_browser(
     page = context.new_page()
     errors = _watch(page)
     _sign_in_by_keyboard(page, server, "op@checkout.example", TEST_PASSWORD)
+    page.goto(server.url + "/console")  # an operator's home: every merchant to choose from
+    page.wait_for_selector(".choices a[href='/console/m/mer_demo/payments']")
+    assert_accessible(page, "console merchants to choose from")
     page.click("header a.operator-link")
     page.wait_for_selector("[data-merchant='mer_demo']")
     assert_accessible(page, "console operator")
