@@ -120,7 +120,16 @@ def test_a_disabled_endpoint_gets_nothing_new_until_enabled_and_a_deleted_one_is
 
         moved = api.patch(f"{ENDPOINTS}/{made['id']}", json={"url": receiver.url + "?v=2"})
         assert moved.status_code == 200 and moved.json()["url"].endswith("?v=2")
+        receiver.down = True  # one delivery stays queued to it, retrying
+        send_test_event(api, made["id"])
+        wait_for(lambda: query(server.settings.db_url, "SELECT count(*) FROM deliveries "
+                               "WHERE endpoint_id = :e AND status = 'pending' AND attempts > 0",
+                               e=made["id"])[0][0] or None, what="a failing delivery")
         assert api.delete(f"{ENDPOINTS}/{made['id']}").status_code == 204
+        # What was queued to it ends, given up: never sent again, deleted in time.
+        assert query(server.settings.db_url, "SELECT status, last_error FROM deliveries "
+                     "WHERE endpoint_id = :e AND status != 'succeeded'", e=made["id"]) == [
+            ("failed", "the endpoint was deleted")]
         assert api.get(f"{ENDPOINTS}/{made['id']}").status_code == 404
         assert api.delete(f"{ENDPOINTS}/{made['id']}").status_code == 404
         assert made["id"] not in [e["id"] for e in api.get(ENDPOINTS).json()["data"]]

@@ -150,9 +150,11 @@ async def delete(db: Database, merchant_id: str, endpoint_id: str) -> None:
     async with db.transaction() as conn:
         if await webhooks.endpoint(conn, merchant_id, endpoint_id) is None:
             raise NotFound("no such webhook endpoint")
-        # Its queued deliveries are never sent: disabled (so no worker claims them) and gone.
+        # Nothing more is sent to it: disabled, so no worker claims what is queued, and what
+        # is queued ends `failed` (so retention deletes it in time, as it does the others).
         await webhooks.change_endpoint(conn, endpoint_id, deleted_at=now, disabled_at=now,
                                        disabled_reason="deleted by the merchant")
+        await webhooks.give_up_pending(conn, endpoint_id, "the endpoint was deleted")
 
 
 async def send_test(ctx: FlowContext, merchant_id: str, endpoint_id: str) -> str:

@@ -239,6 +239,15 @@ async def finish_attempt(conn: AsyncConnection, delivery_id: int, **values: Any)
                        .values(lease_until=None, lease_owner=None, **values))
 
 
+async def give_up_pending(conn: AsyncConnection, endpoint_id: str, reason: str) -> int:
+    """Every delivery still queued to this endpoint ends `failed` (it will never be sent)."""
+    done = await conn.execute(update(deliveries).where(and_(
+        deliveries.c.endpoint_id == endpoint_id, deliveries.c.status == "pending"))
+        .values(status="failed", last_error=reason[:300], next_attempt_at=None,
+                lease_until=None, lease_owner=None))
+    return int(done.rowcount or 0)
+
+
 async def record_try(conn: AsyncConnection, delivery_id: int, *, at: datetime,
                      status_code: int | None, error: str | None, duration_ms: int) -> None:
     await conn.execute(insert(delivery_tries).values(
