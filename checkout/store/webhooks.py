@@ -235,8 +235,12 @@ async def release(conn: AsyncConnection, delivery_ids: list[int], *, owner: str)
 
 
 async def finish_attempt(conn: AsyncConnection, delivery_id: int, **values: Any) -> None:
-    await conn.execute(update(deliveries).where(deliveries.c.id == delivery_id)
-                       .values(lease_until=None, lease_owner=None, **values))
+    """The try's outcome. A retry to schedule (no new status) is written only while the
+    delivery is still pending: one given up meanwhile (its endpoint deleted) stays so."""
+    q = update(deliveries).where(deliveries.c.id == delivery_id)
+    if "status" not in values:
+        q = q.where(deliveries.c.status == "pending")
+    await conn.execute(q.values(lease_until=None, lease_owner=None, **values))
 
 
 async def give_up_pending(conn: AsyncConnection, endpoint_id: str, reason: str) -> int:
