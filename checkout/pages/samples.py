@@ -5,11 +5,12 @@ this is stored and nothing can be paid: forms and polls point at a token that do
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from checkout.acquirers.base import Acquirer
 from checkout.domain.states import AttemptStatus, PaymentStatus
-from checkout.flow.context import FlowContext
 from checkout.store.records import Attempt, Merchant, Payment
 
 A, P = AttemptStatus, PaymentStatus
@@ -47,14 +48,13 @@ STATES: dict[str, tuple[PaymentStatus, AttemptStatus | None, str, int, str]] = {
 ERROR_CODES = {"method-unavailable": "method_unavailable"}
 
 
-def sample(ctx: FlowContext, state: str, merchant: Merchant | None = None
-           ) -> tuple[Payment, Merchant, Attempt | None]:
+def sample(acquirers: Mapping[str, Acquirer], now: datetime, state: str,
+           merchant: Merchant | None = None) -> tuple[Payment, Merchant, Attempt | None]:
     """The records of `state`, for `merchant` (its name, brand, acquirer) or a sample one."""
     status, attempt_status, family, left, platform = STATES[state]
     # The first configured acquirer of that family (a StrEnum, equal to its name).
-    acquirer = next(name for name, driver in ctx.acquirers.items()
+    acquirer = next(name for name, driver in acquirers.items()
                     if driver.capabilities.family == family)
-    now = ctx.now()
     merchant = merchant or Merchant("mer_gallery", "Tea & Co", (), (), acquirer)
     payment = Payment(
         id="pay_gallery", merchant_id=merchant.id, acquirer=acquirer, status=status,

@@ -34,7 +34,7 @@ def routes(show_page: ShowPage) -> list[Route]:
         if state not in STATES or ua_name not in USER_AGENTS:
             return Response("Unknown state or device", status_code=404, media_type="text/plain")
         ctx: FlowContext = request.app.state.flow
-        payment, merchant, attempt = sample(ctx, state)
+        payment, merchant, attempt = sample(ctx.acquirers, ctx.now(), state)
         return show_page(request, ctx, payment, merchant, attempt, USER_AGENTS[ua_name])
 
     return [

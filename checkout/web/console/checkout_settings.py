@@ -121,7 +121,7 @@ async def preview(request: Request, seat: Seat, form: FormData | None) -> Respon
     state = q.get("state", "awaiting-qr")
     if device not in USER_AGENTS or state not in ("awaiting-qr", "awaiting-app", "start"):
         return refused(request, 404, seat.visitor)
-    payment, merchant, attempt = sample(ctx, state, merchant)
+    payment, merchant, attempt = sample(ctx.acquirers, ctx.now(), state, merchant)
     resp = sample_page(request, ctx, payment, merchant, attempt, USER_AGENTS[device])
     # Framed by the console itself, and by nothing else.
     csp = resp.headers["content-security-policy"]
