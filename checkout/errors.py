@@ -75,6 +75,12 @@ class Conflict(CheckoutError):
     title = "The object's state does not allow this"
 
 
+class TryAgain(Conflict):
+    """A conflict that passes (rows that kept changing under us, a payment still being set
+    up): the same request may well succeed in a moment, so it is never kept as the answer of
+    an Idempotency-Key, whose retry would then replay the refusal for ever."""
+
+
 class IdempotencyMismatch(CheckoutError):
     status = 422
     type = "idempotency-key-reused"

@@ -99,3 +99,41 @@ def test_a_compare_and_set_that_keeps_missing_says_so(tmp_path: Path,
     [record] = [r for r in caplog.records if "finish a refund" in r.getMessage()]
     assert "left for the reconciler" in record.getMessage()
     assert record.__dict__["payment_id"] == "pay_x"
+
+
+def test_a_passing_conflict_is_not_kept_as_the_keys_answer(tmp_path: Path) -> None:
+    """Rows that kept changing (cas.RanOut) are a 409 now, but the retry under the same key
+    runs again: kept, that 409 would be replayed to a merchant retrying for ever (a survival
+    run, seed 1333, saw a capture refused so until its deadline)."""
+    from checkout.flow.idempotency import Once, run_once
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'checkout.db'}"
+    upgrade(url)
+    calls: list[int] = []
+
+    async def run() -> tuple[int, int, int]:
+        db = Database(url)
+        ctx = FlowContext(db=db, settings=Settings(database_url=url), acquirers={},
+                          versions=VersionCache(authoritative=True), checkout_url=str)
+        async with db.transaction() as conn:
+            from sqlalchemy import text
+            await conn.execute(text(
+                "INSERT INTO merchants (id, name, return_origins, embed_origins, acquirer, "
+                "created_at) VALUES ('mer_x', 'x', '[]', '[]', 'bank131', CURRENT_TIMESTAMP)"))
+
+        async def capture(claim: object) -> tuple[int, dict[str, bool]]:
+            calls.append(1)
+            if len(calls) == 1:
+                raise cas.RanOut("could not record a capture: the payment kept changing")
+            return 200, {"captured": True}
+        once = Once(merchant_id="mer_x", key="cap-1", request_hash="h", path="/x")
+        try:
+            with pytest.raises(cas.RanOut) as first:
+                await run_once(ctx, once, capture)
+            second = await run_once(ctx, once, capture)
+            third = await run_once(ctx, once, capture)  # now kept: replayed, not run
+        finally:
+            await db.close()
+        return first.value.status, second.status, third.status
+    assert asyncio.run(run()) == (409, 200, 200)
+    assert len(calls) == 2

@@ -58,7 +58,7 @@ def retrying(what: str, call: Callable[[], httpx.Response], ok: tuple[int, ...],
             resp = call()
             if resp.status_code in ok:
                 return resp
-            last = f"HTTP {resp.status_code} {resp.text[:120]}"
+            last = f"HTTP {resp.status_code} {resp.text[:400]}"
         except httpx.HTTPError as exc:
             last = type(exc).__name__
         time.sleep(0.3)

@@ -24,7 +24,7 @@ from checkout.domain.states import (
     PaymentStatus,
     Watch,
 )
-from checkout.errors import AcquirerError, Conflict, NotFound
+from checkout.errors import AcquirerError, Conflict, NotFound, TryAgain
 from checkout.flow import cas, news
 from checkout.flow.context import FlowContext
 from checkout.flow.ids import new_id
@@ -92,7 +92,7 @@ async def switch_device(ctx: FlowContext, payment_id: str, platform: Platform,
     if not driver.capabilities.link_fixed_at_start:
         return latest  # the same link serves both ways
     if not latest.acquirer_ref:
-        raise Conflict("the payment is still being set up; try again in a moment")
+        raise TryAgain("the payment is still being set up; try again in a moment")
     snap = await driver.cancel(latest.acquirer_ref, f"{latest.id}:switch")
     ended = await news.apply_snapshot(ctx, latest.id, snap)
     if ended.attempt.status in LIVE_ATTEMPT:

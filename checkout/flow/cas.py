@@ -7,8 +7,9 @@ again on fresh rows. After the commit, the new payment versions go into the vers
 buyer's poll reads it) and the delivery worker is woken if events were written.
 
 When the rows keep moving for `RETRIES` tries, `write` logs it and raises `RanOut`, a 409 for
-a merchant who asked; the work is left where the reconciler finds it again (a pending
-operation, a pending refund, an unapplied event), never dropped in silence.
+a merchant who asked (never kept under their Idempotency-Key: their retry runs again); the work
+is left where the reconciler finds it again (a pending operation, a pending refund, an
+unapplied event), never dropped in silence.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from checkout.errors import Conflict
+from checkout.errors import TryAgain
 from checkout.flow.context import FlowContext
 from checkout.store import repo
 from checkout.store.records import Attempt, Payment
@@ -33,7 +34,7 @@ class Moved(Exception):
     """A compare-and-set missed: roll back, read again, decide again."""
 
 
-class RanOut(Conflict):
+class RanOut(TryAgain):
     """The rows kept changing under us; the reconciler carries on."""
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from checkout.errors import CheckoutError, Conflict, IdempotencyMismatch
+from checkout.errors import CheckoutError, Conflict, IdempotencyMismatch, TryAgain
 from checkout.flow.context import FlowContext
 from checkout.store import idempotency as keys
 
@@ -74,7 +74,7 @@ async def run_once(ctx: FlowContext, once: Once | None, action: Action, *,
     try:
         status, obj = await action(Claim(once))
     except CheckoutError as err:
-        if err.status < 500:
+        if err.status < 500 and not isinstance(err, TryAgain):
             problem = err.problem()
             problem["instance"] = once.path
             async with ctx.db.transaction() as conn:
