@@ -104,6 +104,7 @@ def _merchant_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore
 
 async def _merchant(args: argparse.Namespace, settings: Settings) -> int:
     from checkout.flow import merchants as admin
+    from checkout.flow import webhook_endpoints
     from checkout.store.db import Database
 
     db = Database(settings.db_url)
@@ -134,8 +135,8 @@ async def _merchant(args: argparse.Namespace, settings: Settings) -> int:
             print(json.dumps({"merchant_id": key.merchant_id, "api_key": key.api_key,
                               "older_keys_stop_in_hours": args.overlap_hours}))
         elif args.action == "add-webhook":
-            endpoint = await admin.add_webhook(db, settings, args.merchant_id, args.url)
-            print(json.dumps({"endpoint_id": endpoint.endpoint_id, "url": endpoint.url,
+            endpoint = await webhook_endpoints.create(db, settings, args.merchant_id, args.url)
+            print(json.dumps({"endpoint_id": endpoint.endpoint.id, "url": endpoint.endpoint.url,
                               "secret": endpoint.secret}))
         else:
             await admin.remove_webhook(db, args.endpoint_id)

@@ -13,6 +13,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from checkout.domain.api_keys import hash_key
 from checkout.errors import Conflict, NotFound
 from checkout.flow.context import utcnow
@@ -35,22 +37,28 @@ def new_key(settings: Settings) -> str:
     return f"sk_{'test' if settings.sandbox else 'live'}_{secrets.token_urlsafe(32)}"
 
 
+async def issue(conn: AsyncConnection, settings: Settings, merchant_id: str,
+                now: datetime) -> NewKey:
+    """A new key of the merchant, in the caller's transaction: only its hash is stored."""
+    key_id, key = new_id("key"), new_key(settings)
+    await repo.add_key(conn, key_id=key_id, merchant_id=merchant_id, key_hash=hash_key(key),
+                       hint=key[-4:], now=now)
+    return NewKey(merchant_id, key_id, key)
+
+
 async def create(db: Database, settings: Settings, merchant_id: str) -> NewKey:
     """One more key; the others keep working."""
-    key_id, key, now = new_id("key"), new_key(settings), utcnow()
     async with db.transaction() as conn:
         if await repo.merchant_by_id(conn, merchant_id) is None:
             raise NotFound(f"no merchant {merchant_id}")
-        await repo.add_key(conn, key_id=key_id, merchant_id=merchant_id,
-                           key_hash=hash_key(key), hint=key[-4:], now=now)
-    return NewKey(merchant_id, key_id, key)
+        return await issue(conn, settings, merchant_id, utcnow())
 
 
 async def roll(db: Database, settings: Settings, merchant_id: str, overlap: timedelta,
                key_id: str | None = None) -> NewKey:
     """A new key now; `key_id` (or, with none named, every other key) stops after
     `overlap`. A key already due to stop sooner keeps its earlier end."""
-    new_key_id, key, now = new_id("key"), new_key(settings), utcnow()
+    now = utcnow()
     async with db.transaction() as conn:
         if await repo.merchant_by_id(conn, merchant_id) is None:
             raise NotFound(f"no merchant {merchant_id}")
@@ -60,13 +68,12 @@ async def roll(db: Database, settings: Settings, merchant_id: str, overlap: time
                 raise NotFound("no such API key")
             if old.expires_at is not None and old.expires_at <= now:
                 raise Conflict("this key has stopped already: make a new one instead")
-        await repo.add_key(conn, key_id=new_key_id, merchant_id=merchant_id,
-                           key_hash=hash_key(key), hint=key[-4:], now=now)
+        made = await issue(conn, settings, merchant_id, now)
         if key_id is None:
-            await repo.expire_keys(conn, merchant_id, except_id=new_key_id, at=now + overlap)
+            await repo.expire_keys(conn, merchant_id, except_id=made.key_id, at=now + overlap)
         else:
             await repo.set_key_expiry(conn, key_id, now + overlap)
-    return NewKey(merchant_id, new_key_id, key)
+    return made
 
 
 async def revoke(db: Database, merchant_id: str, key_id: str) -> None:

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from checkout.domain.api_keys import hash_key
 from checkout.domain.branding import BrandError, text_on
 from checkout.errors import InvalidRequest, NotFound
-from checkout.flow import api_keys, webhook_endpoints
+from checkout.flow import api_keys
 from checkout.flow.context import utcnow
 from checkout.flow.ids import new_id
 from checkout.notify.signing import new_secret
@@ -26,20 +26,6 @@ from checkout.settings import DEFAULT_ACQUIRER, KNOWN_ACQUIRERS, ConfigError, Se
 from checkout.store import repo, webhooks
 from checkout.store.db import Database
 from checkout.vault import vault_for
-
-
-@dataclass(frozen=True)
-class NewKey:
-    merchant_id: str
-    key_id: str
-    api_key: str  # shown once
-
-
-@dataclass(frozen=True)
-class NewEndpoint:
-    endpoint_id: str
-    url: str
-    secret: str  # shown once
 
 
 def check_origin(origin: str, settings: Settings | None = None) -> str:
@@ -159,7 +145,7 @@ async def set_language(db: Database, merchant_id: str, language: str) -> None:
 
 async def add_merchant(db: Database, settings: Settings, *, name: str,
                        return_origins: list[str], embed_origins: list[str],
-                       acquirer: str = "") -> NewKey:
+                       acquirer: str = "") -> api_keys.NewKey:
     acquirer = check_acquirer(settings, acquirer or DEFAULT_ACQUIRER)
     if not name.strip():
         raise InvalidRequest("a merchant needs a display name")
@@ -167,28 +153,18 @@ async def add_merchant(db: Database, settings: Settings, *, name: str,
         raise InvalidRequest("a merchant needs at least one return origin")
     origins = [check_origin(o, settings) for o in return_origins]
     embeds = [check_origin(o, settings) for o in embed_origins]
-    merchant_id, key_id, key = new_id("mer"), new_id("key"), api_keys.new_key(settings)
-    now = utcnow()
+    merchant_id, now = new_id("mer"), utcnow()
     async with db.transaction() as conn:
         await repo.upsert_merchant(conn, id=merchant_id, name=name.strip(),
                                    return_origins=origins, embed_origins=embeds, now=now,
                                    acquirer=acquirer)
-        await repo.add_key(conn, key_id=key_id, merchant_id=merchant_id,
-                           key_hash=hash_key(key), hint=key[-4:], now=now)
-    return NewKey(merchant_id, key_id, key)
+        return await api_keys.issue(conn, settings, merchant_id, now)
 
 
 async def rotate_key(db: Database, settings: Settings, merchant_id: str,
-                     overlap: timedelta) -> NewKey:
+                     overlap: timedelta) -> api_keys.NewKey:
     """A new key now; every older key keeps working for `overlap`, then stops."""
-    made = await api_keys.roll(db, settings, merchant_id, overlap)
-    return NewKey(made.merchant_id, made.key_id, made.api_key)
-
-
-async def add_webhook(db: Database, settings: Settings, merchant_id: str,
-                      url: str) -> NewEndpoint:
-    made = await webhook_endpoints.create(db, settings, merchant_id, url)
-    return NewEndpoint(made.endpoint.id, made.endpoint.url, made.secret)
+    return await api_keys.roll(db, settings, merchant_id, overlap)
 
 
 async def remove_webhook(db: Database, endpoint_id: str) -> None:
