@@ -17,7 +17,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 
 from checkout.acquirers import registry
-from checkout.acquirers.package import Wiring
+from checkout.acquirers.package import AcquirerPackage, Wiring
 from checkout.errors import CheckoutError
 from checkout.flow import console as console_people
 from checkout.flow import jobs, merchants
@@ -123,11 +123,15 @@ async def _running(app: Starlette, settings: Settings) -> AsyncIterator[None]:
                 db, [m.api_key for m in sandbox_registry.DEMO_MERCHANTS])
             await console_people.refuse_demo_owners(db)
         metered.bases = {name: conf["base_url"] for name, conf in endpoints.items()}
-        acquirers = registry.build(endpoints, lambda package: Wiring(
-            http=acquirer_http, timeout=settings.acquirer_timeout_seconds,
-            attempt_ttl_seconds=settings.attempt_ttl_seconds,
-            webhook_url=settings.public_url + package.webhook_path))
+        def wiring(package: AcquirerPackage, account_id: str | None = None) -> Wiring:
+            return Wiring(http=acquirer_http, timeout=settings.acquirer_timeout_seconds,
+                          attempt_ttl_seconds=settings.attempt_ttl_seconds,
+                          webhook_url=settings.public_url + package.webhook_path_of(account_id))
+
+        acquirers = registry.build(endpoints, wiring)
         ctx = FlowContext(db=db, settings=settings, acquirers=acquirers,
+                          bases={name: dict(conf) for name, conf in endpoints.items()},
+                          wiring=wiring,
                           versions=VersionCache(authoritative=db.is_sqlite,
                                                 recheck_seconds=settings.poll_interval_seconds),
                           checkout_url=lambda p: checkout_url(settings, p.id, p.expires_at))

@@ -81,6 +81,7 @@ class Settings:
     # still signs (beside the new one) for this long unless the rotation names another time
     # (at most `webhook_secret_overlap_max_hours`).
     webhook_endpoints_max: int = 16
+    acquirer_accounts_max: int = 10  # a merchant's own acquirer accounts
     webhook_secret_overlap_hours: float = 24.0
     webhook_secret_overlap_max_hours: float = 7 * 24.0
     # A key rolled in the console keeps working beside its successor for this long.
@@ -198,7 +199,7 @@ class Settings:
                 raise ConfigError(f"CHECKOUT_{name.upper()}: {exc}") from None
         for name in ("webhook_workers", "webhook_endpoint_concurrency",
                      "webhook_merchant_concurrency", "http_limit_concurrency",
-                     "webhook_endpoints_max"):
+                     "webhook_endpoints_max", "acquirer_accounts_max"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"CHECKOUT_{name.upper()} must be at least 1")
         if self.mode != "production":

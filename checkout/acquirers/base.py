@@ -255,6 +255,11 @@ class Acquirer(Protocol):
         """Make a saved method unusable at the acquirer."""
         ...
 
+    async def check_connection(self) -> None:
+        """One harmless authenticated call: returns if these credentials work here, raises an
+        `AcquirerError` whose detail says what is wrong otherwise. Moves no money."""
+        ...
+
     def parse_webhook(self, headers: dict[str, str], body: bytes, source_ip: str) -> Notice:
         """Verify an inbound webhook over its raw bytes (or, unsigned, its source) and translate it.
 

@@ -35,6 +35,13 @@ class Setting:
     env: str  # the environment variable
     default: str | None = None  # None: required once the acquirer is enabled
     help: str = ""
+    # Part of a merchant's own acquirer account (its contract), not of the deployment (the
+    # acquirer's address, the networks its notices come from).
+    account: bool = True
+    secret: bool = False  # stored sealed, and never shown back: only `hint`
+    # A PEM key. From the environment it is a file's path; in an account, the key itself
+    # (never a path: a merchant must not make us read our own files).
+    pem: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,14 @@ class AcquirerPackage:
         return f"/webhooks/{self.name}"
 
     @property
+    def account_settings(self) -> tuple[Setting, ...]:
+        return tuple(s for s in self.settings if s.account)
+
+    def webhook_path_of(self, account_id: str | None) -> str:
+        """Where the webhooks of one merchant's account arrive (None: the default account)."""
+        return self.webhook_path + (f"/{account_id}" if account_id else "")
+
+    @property
     def required(self) -> tuple[Setting, ...]:
         return tuple(s for s in self.settings if s.default is None)
 
@@ -75,3 +90,11 @@ class AcquirerPackage:
     def missing(self, conf: Mapping[str, str]) -> list[Setting]:
         """The required settings that `conf` lacks."""
         return [s for s in self.required if not conf.get(s.key)]
+
+
+def hint(value: str) -> str:
+    """What may be shown of a secret: its last four characters (a PEM key's, inside the
+    armour), enough to tell two apart."""
+    body = "".join(line for line in value.strip().splitlines() if not line.startswith("-----"))
+    body = "".join(body.split())
+    return "…" + body[-4:] if len(body) > 8 else "…"

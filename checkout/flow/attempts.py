@@ -60,6 +60,7 @@ async def start_attempt(ctx: FlowContext, payment_id: str, platform: Platform,
         attempt_id = new_id("att")
         await repo.insert_attempt(tx.conn, {
             "id": attempt_id, "payment_id": payment_id, "acquirer": payment.acquirer,
+            "acquirer_account_id": payment.acquirer_account_id,
             "status": str(A.STARTING), "platform_type": platform.type, "language": language,
             "platform_os": platform.os, "platform_browser": platform.browser,
             "version": 1, "created_at": tx.now, "updated_at": tx.now,
@@ -88,7 +89,7 @@ async def switch_device(ctx: FlowContext, payment_id: str, platform: Platform,
     if latest is None or latest.status not in LIVE_ATTEMPT or \
             latest.platform_type == platform.type:
         return await start_attempt(ctx, payment_id, platform, language)
-    driver = ctx.acquirer(latest.acquirer)
+    driver = await ctx.driver(latest)
     if not driver.capabilities.link_fixed_at_start:
         return latest  # the same link serves both ways
     if not latest.acquirer_ref:
@@ -111,7 +112,7 @@ async def call_start(ctx: FlowContext, attempt: Attempt, payment: Payment,
     """Ask the acquirer for the session. `repeat`: an earlier call may have reached it (its
     answer never came); the same idempotency key makes that safe, and where the acquirer keeps
     no keys the session is looked for first."""
-    driver = ctx.acquirer(attempt.acquirer)
+    driver = await ctx.driver(attempt)
     token = ""
     if payment.initiator and payment.payment_method_id:
         async with ctx.db.reader() as conn:
@@ -163,7 +164,7 @@ async def call_start(ctx: FlowContext, attempt: Attempt, payment: Payment,
 
 async def refresh_attempt(ctx: FlowContext, attempt: Attempt) -> None:
     """Ask the acquirer where a live attempt stands; end it if its time is long over."""
-    driver = ctx.acquirer(attempt.acquirer)
+    driver = await ctx.driver(attempt)
     if not attempt.acquirer_ref:
         if ctx.now() - attempt.created_at > timedelta(seconds=ctx.settings.attempt_ttl_seconds):
             # The acquirer never answered our start: no buyer ever saw a link, so nothing can

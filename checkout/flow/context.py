@@ -5,8 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
-from checkout.acquirers.base import Acquirer
+from checkout.acquirers import registry
+from checkout.acquirers.base import Acquirer, Capabilities
+from checkout.acquirers.package import AcquirerPackage, Wiring
+from checkout.flow.drivers import Drivers
 from checkout.flow.versions import VersionCache
 from checkout.settings import Settings
 from checkout.store.db import Database
@@ -18,11 +22,21 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class Holder(Protocol):
+    """A record made on one acquirer account: a payment, an attempt, a saved method."""
+
+    @property
+    def acquirer(self) -> str: ...
+
+    @property
+    def acquirer_account_id(self) -> str | None: ...
+
+
 @dataclass
 class FlowContext:
     db: Database
     settings: Settings
-    acquirers: dict[str, Acquirer]
+    acquirers: dict[str, Acquirer]  # the deployment's own: one per acquirer configured
     versions: VersionCache
     # Where the acquirer sends the buyer back to: our checkout page for a payment id. The web
     # layer owns URLs, so it hands this in.
@@ -30,9 +44,27 @@ class FlowContext:
     now: Callable[[], datetime] = field(default=utcnow)
     # Called after a commit that wrote merchant events: wakes the delivery worker.
     outbox_written: Callable[[], None] = field(default=lambda: None)
+    # Where each acquirer's deployment settings come from (the environment, the sandbox),
+    # and how a driver is wired: for the drivers of merchants' own accounts.
+    bases: dict[str, dict[str, Any]] = field(default_factory=dict)
+    wiring: Callable[[AcquirerPackage, str | None], Wiring] | None = None
+    drivers: Drivers = field(init=False)
 
-    def acquirer(self, name: str) -> Acquirer:
-        return self.acquirers[name]
+    def __post_init__(self) -> None:
+        def no_wiring(package: AcquirerPackage, account_id: str | None) -> Wiring:
+            raise ValueError("this context builds no driver")
+        self.drivers = Drivers(db=self.db, vault=lambda: self.vault, defaults=self.acquirers,
+                               bases=self.bases, wiring=self.wiring or no_wiring)
+
+    def capabilities(self, acquirer: str) -> Capabilities:
+        """What an acquirer can do whatever the account (partial captures and refunds, its
+        family); what a contract decides (saved methods) is its driver's."""
+        driver = self.acquirers.get(acquirer)
+        return driver.capabilities if driver else registry.BY_NAME[acquirer].capabilities
+
+    async def driver(self, record: Holder) -> Acquirer:
+        """The driver of the account `record` was made on."""
+        return await self.drivers.get(record.acquirer, record.acquirer_account_id)
 
     @property
     def work_lease(self) -> timedelta:

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from functools import partial
 
-from checkout.acquirers.base import Acquirer
+from checkout.acquirers import registry
 from checkout.errors import CheckoutError
 from checkout.flow import attempts as attempt_flow
 from checkout.flow import news, operations, retention
@@ -106,8 +106,8 @@ async def reconcile_once(ctx: FlowContext, claimer: Claimer | None = None) -> No
         quiet_attempts = await repo.attempts_to_check(
             conn, quiet_since=quiet, unstarted_since=settle,
             overdue_before=now - timedelta(seconds=ctx.settings.attempt_grace_seconds),
-            watch_since={name: now - timedelta(seconds=_watch_seconds(ctx, driver))
-                         for name, driver in ctx.acquirers.items()})
+            watch_since={name: now - timedelta(seconds=_watch_seconds(ctx, name))
+                         for name in registry.NAMES})
     for event_id, acquirer, ref in events:
         # A webhook stored but not applied (we crashed in between): fetch and apply now.
         await run(f"event:{event_id}", partial(_replay, ctx, event_id, acquirer, ref))
@@ -154,10 +154,10 @@ async def _forget_claims(ctx: FlowContext) -> None:
         await claims.forget_lapsed(conn, before=ctx.now() - timedelta(hours=1))
 
 
-def _watch_seconds(ctx: FlowContext, driver: Acquirer) -> int:
+def _watch_seconds(ctx: FlowContext, acquirer: str) -> int:
     """How long an attempt we ended stays watched: twice our own attempt time, and at least as
     long as its acquirer still lets a buyer pay."""
-    return max(2 * ctx.settings.attempt_ttl_seconds, driver.capabilities.pay_seconds)
+    return max(2 * ctx.settings.attempt_ttl_seconds, ctx.capabilities(acquirer).pay_seconds)
 
 
 async def run_forever(ctx: FlowContext, claimer: Claimer) -> None:

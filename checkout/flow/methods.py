@@ -23,8 +23,8 @@ async def disable(ctx: FlowContext, merchant_id: str, method_id: str) -> Any:
     row = await get(ctx, merchant_id, method_id)
     if row.disabled_at is not None:
         return row
-    await ctx.acquirer(row.acquirer).disable_token(ctx.vault.open(row.token),
-                                                   f"{row.id}:disable")
+    driver = await ctx.drivers.get(row.acquirer, row.acquirer_account_id)
+    await driver.disable_token(ctx.vault.open(row.token), f"{row.id}:disable")
     async with ctx.db.transaction() as conn:
         await repo.disable_payment_method(conn, method_id, ctx.now())
         return await repo.payment_method(conn, method_id, merchant_id)

@@ -79,7 +79,7 @@ async def apply_snapshot(ctx: FlowContext, attempt_id: str, snap: Snapshot,
     if result.outcome != "stale" and snap.state is SessionState.NEEDS_CONFIRM and \
             result.attempt.status is A.PROCESSING and result.attempt.acquirer_ref:
         # We confirm automatically: the buyer already chose to pay when they started.
-        driver = ctx.acquirer(result.attempt.acquirer)
+        driver = await ctx.driver(result.attempt)
         try:
             confirmed = await driver.confirm(result.attempt.acquirer_ref, result.attempt.id)
         except AcquirerError as err:
@@ -129,7 +129,8 @@ async def _apply_once(ctx: FlowContext, tx: cas.Versioned, attempt_id: str, snap
         method_id = new_id("pm")
         await repo.insert_payment_method(tx.conn, {
             "id": method_id, "merchant_id": payment.merchant_id,
-            "acquirer": attempt.acquirer, "token": ctx.vault.seal(snap.recurrent_token),
+            "acquirer": attempt.acquirer, "acquirer_account_id": attempt.acquirer_account_id,
+            "token": ctx.vault.seal(snap.recurrent_token),
             "customer_reference": payment.customer_reference,
             "source_payment_id": payment.id, "created_at": tx.now})
         pay_changes["payment_method_id"] = method_id
@@ -192,7 +193,7 @@ async def give_back(ctx: FlowContext, attempt: Attempt, snap: Snapshot | None = 
     Idempotent (the keys derive from the attempt); the reconciler calls it again until done.
     """
     assert attempt.acquirer_ref
-    driver = ctx.acquirer(attempt.acquirer)
+    driver = await ctx.driver(attempt)
     async with ctx.db.reader() as conn:
         payment = await repo.payment(conn, attempt.payment_id)
     assert payment is not None
@@ -225,8 +226,11 @@ async def give_back(ctx: FlowContext, attempt: Attempt, snap: Snapshot | None = 
 
 # ---- inbound webhooks ------------------------------------------------------------------------
 
-async def receive_notice(ctx: FlowContext, acquirer: str, notice: Notice, body: bytes) -> str:
-    """Record a verified webhook, then apply it. Returns what happened, for the log.
+async def receive_notice(ctx: FlowContext, acquirer: str, notice: Notice, body: bytes,
+                         account_id: str | None = None) -> str:
+    """Record a verified webhook, then apply it. Returns what happened, for the log. It was
+    verified with the keys of `account_id` (None: the deployment's own account), so only that
+    account's payments may take it.
 
     An unsigned hint ("look at this payment", anyone can send one) costs us a read at the
     acquirer, so per payment and per `unsigned_hint_window_seconds` the first is acted on at
@@ -254,7 +258,7 @@ async def receive_notice(ctx: FlowContext, acquirer: str, notice: Notice, body: 
         # A hint about a session we do not know, while a start of ours at this acquirer has
         # no answer: it may be that start's session. Its own (authenticated) answer says.
         try:
-            fetched = await ctx.acquirer(acquirer).fetch(notice.ref)
+            fetched = await (await ctx.drivers.get(acquirer, account_id)).fetch(notice.ref)
         except AcquirerError:
             fetched = None
     async with ctx.db.transaction() as conn:
@@ -269,6 +273,10 @@ async def receive_notice(ctx: FlowContext, acquirer: str, notice: Notice, body: 
                 attempt = hinted
         if attempt is None:
             raise NotFound(f"no attempt for {acquirer} session {notice.ref}")
+        if attempt.acquirer_account_id != account_id:
+            # Verified with this account's keys, about a session of another account: no
+            # account speaks for another's payments.
+            raise NotFound(f"no attempt for {acquirer} session {notice.ref} on this account")
         event_id = await repo.record_event(conn, acquirer=acquirer, dedup_key=dedup_key,
                                            ref=notice.ref, event_type=notice.event_type,
                                            body=body, now=now)
@@ -280,7 +288,7 @@ async def receive_notice(ctx: FlowContext, acquirer: str, notice: Notice, body: 
                 return "deferred"  # left unapplied: `jobs.reconcile_once` replays it
     if event_id is None:
         return "duplicate"
-    snap = notice.snapshot or fetched or await ctx.acquirer(acquirer).fetch(notice.ref)
+    snap = notice.snapshot or fetched or await (await ctx.driver(attempt)).fetch(notice.ref)
     result = await apply_snapshot(ctx, attempt.id, snap)
     async with ctx.db.transaction() as conn:
         await repo.mark_event(conn, event_id, result.outcome, ctx.now())
@@ -298,7 +306,7 @@ async def perform_pending(ctx: FlowContext, payment_id: str, raise_errors: bool 
     if payment is None or not payment.pending_operation or attempt is None or \
             not attempt.acquirer_ref:
         return None
-    driver = ctx.acquirer(attempt.acquirer)
+    driver = await ctx.driver(attempt)
     key = f"{attempt.id}:{payment.pending_operation}"
     try:
         if payment.pending_operation == "capture":

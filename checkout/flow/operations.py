@@ -44,7 +44,7 @@ async def capture(ctx: FlowContext, merchant_id: str, payment_id: str,
                                  "amount", [{"field": "amount",
                                              "message": f"1 to {payment.amount}"}])
         if wanted < payment.amount and \
-                not ctx.acquirer(payment.acquirer).capabilities.partial_capture:
+                not ctx.capabilities(payment.acquirer).partial_capture:
             raise Unsupported("this payment's acquirer captures only the whole held amount",
                               [{"field": "amount", "message": f"must be {payment.amount}"}])
         if payment.pending_operation and (payment.pending_operation, payment.pending_amount) \

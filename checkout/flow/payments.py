@@ -67,12 +67,10 @@ async def _charge_saved_method(ctx: FlowContext, payment: Payment) -> Payment:
     return charged
 
 
-def _check_capabilities(ctx: FlowContext, merchant: Merchant, req: PaymentRequest) -> None:
+async def _check_capabilities(ctx: FlowContext, merchant: Merchant,
+                              req: PaymentRequest) -> None:
     """Refuse here, clearly, what the merchant's acquirer would refuse later, obscurely."""
-    driver = ctx.acquirers.get(merchant.acquirer)
-    if driver is None:
-        raise Unsupported(f"the acquirer {merchant.acquirer!r} of this merchant is not "
-                          f"configured on this checkout", status=503)
+    driver = await ctx.drivers.get(merchant.acquirer, merchant.acquirer_account_id)
     refusal = driver.capabilities.refusal(
         req.amount, req.currency, hold=not req.capture,
         recurring=req.save_payment_method or bool(req.payment_method_id),
@@ -84,21 +82,23 @@ def _check_capabilities(ctx: FlowContext, merchant: Merchant, req: PaymentReques
 async def _insert(ctx: FlowContext, merchant: Merchant, req: PaymentRequest,
                   claim: Claim | None) -> Payment:
     now = ctx.now()
+    await _check_capabilities(ctx, merchant, req)
     async with ctx.db.transaction() as conn:
-        _check_capabilities(ctx, merchant, req)
         if req.payment_method_id is not None:
             method = await repo.payment_method(conn, req.payment_method_id, merchant.id)
             if method is None or method.disabled_at is not None:
                 raise InvalidRequest("the payment method is unknown or disabled", [
                     {"field": "payment_method_id", "message": "not a saved method of yours"}])
-            if method.acquirer != merchant.acquirer:
-                raise Unsupported("the payment method was saved with another acquirer and "
-                                  "can only be charged there", [
+            if method.acquirer != merchant.acquirer or \
+                    method.acquirer_account_id != merchant.acquirer_account_id:
+                raise Unsupported("the payment method was saved with another acquirer "
+                                  "account and can only be charged there", [
                                       {"field": "payment_method_id",
                                        "message": f"saved with {method.acquirer}"}])
         payment_id = new_id("pay")
         await repo.insert_payment(conn, {
             "id": payment_id, "merchant_id": merchant.id, "acquirer": merchant.acquirer,
+            "acquirer_account_id": merchant.acquirer_account_id,
             "status": str(PaymentStatus.PENDING), "amount": req.amount,
             "currency": req.currency, "description": req.description,
             "reference": req.reference, "return_url": req.return_url, "capture": req.capture,

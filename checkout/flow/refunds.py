@@ -86,7 +86,7 @@ async def _reserve(tx: cas.Versioned, ctx: FlowContext, merchant_id: str, paymen
 
 def _check_partial(ctx: FlowContext, payment: Payment, existing: list[Refund], wanted: int,
                    left: int) -> None:
-    caps = ctx.acquirer(payment.acquirer).capabilities
+    caps = ctx.capabilities(payment.acquirer)
     if wanted == left:
         return  # whatever is left, in one go: every acquirer takes that
     if not caps.partial_refund:
@@ -104,7 +104,7 @@ async def send(ctx: FlowContext, refund: Refund, attempt: Attempt, currency: str
     """Ask the acquirer for the refund; safe to repeat (the refund id is the key)."""
     assert attempt.acquirer_ref
     try:
-        snap = await ctx.acquirer(attempt.acquirer).refund(
+        snap = await (await ctx.driver(attempt)).refund(
             attempt.acquirer_ref, Money(refund.amount, currency), refund.id)
     except AcquirerError as err:
         if err.temporary:
@@ -184,7 +184,7 @@ async def resume(ctx: FlowContext, refund: Refund) -> None:
         attempt = await repo.attempt(conn, refund.attempt_id)
         payment = await repo.payment(conn, refund.payment_id)
     assert attempt is not None and payment is not None and attempt.acquirer_ref
-    driver = ctx.acquirer(attempt.acquirer)
+    driver = await ctx.driver(attempt)
     if not driver.capabilities.idempotent_refunds:
         await _resume_by_total(ctx, refund, attempt, payment)
         return
@@ -209,7 +209,7 @@ async def _resume_by_total(ctx: FlowContext, refund: Refund, attempt: Attempt,
     if refund.updated_at > ctx.now() - timedelta(seconds=2 * ctx.settings.acquirer_timeout_seconds):
         return  # our call may still be on its way
     assert attempt.acquirer_ref
-    snap = await ctx.acquirer(attempt.acquirer).fetch(attempt.acquirer_ref)
+    snap = await (await ctx.driver(attempt)).fetch(attempt.acquirer_ref)
     if snap.refunded_amount is not None and \
             snap.refunded_amount - payment.refunded_amount >= refund.amount:
         await _finish(ctx, refund, RefundStatus.SUCCEEDED, acquirer_ref=refund.id)

@@ -57,7 +57,8 @@ def sample(acquirers: Mapping[str, Acquirer], now: datetime, state: str,
                     if driver.capabilities.family == family)
     merchant = merchant or Merchant("mer_gallery", "Tea & Co", (), (), acquirer)
     payment = Payment(
-        id="pay_gallery", merchant_id=merchant.id, acquirer=acquirer, status=status,
+        id="pay_gallery", merchant_id=merchant.id, acquirer=acquirer, acquirer_account_id=None,
+        status=status,
         amount=1_290_00, currency="RUB", description="Gooseneck kettle, 1 l",
         reference="order-1042", return_url="https://shop.example/return", capture=True,
         customer_reference=None, metadata={}, captured_amount=0, refunded_amount=0,
@@ -69,7 +70,8 @@ def sample(acquirers: Mapping[str, Acquirer], now: datetime, state: str,
     link = f"http://127.0.0.1/sandbox/{acquirer}/checkout/gallery" if family == "page" \
         else SAMPLE_LINK
     attempt = Attempt(
-        id="att_gallery", payment_id=payment.id, acquirer=acquirer, acquirer_ref="ps_gallery",
+        id="att_gallery", payment_id=payment.id, acquirer=acquirer, acquirer_account_id=None,
+        acquirer_ref="ps_gallery",
         status=attempt_status, platform_type=platform, platform_os="", platform_browser="",
         language=None, action_url=link, deadline_at=now + timedelta(seconds=left),
         error_code=ERROR_CODES.get(state), error_message=None, version=1, created_at=now,

@@ -20,12 +20,14 @@ class Merchant:
     default_language: str = ""
     logo_url: str = ""
     accent_color: str = ""
+    acquirer_account_id: str | None = None  # None: the deployment's account of `acquirer`
 
     @classmethod
     def from_row(cls, row: Any) -> Merchant:
         return cls(row.id, row.name, tuple(json.loads(row.return_origins)),
                    tuple(json.loads(row.embed_origins)), row.acquirer,
-                   row.default_language or "", row.logo_url or "", row.accent_color or "")
+                   row.default_language or "", row.logo_url or "", row.accent_color or "",
+                   row._mapping.get("acquirer_account_id"))
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class Payment:
     id: str
     merchant_id: str
     acquirer: str
+    acquirer_account_id: str | None
     status: PaymentStatus
     amount: int
     currency: str
@@ -69,6 +72,7 @@ class Attempt:
     id: str
     payment_id: str
     acquirer: str
+    acquirer_account_id: str | None
     acquirer_ref: str | None
     status: AttemptStatus
     platform_type: str

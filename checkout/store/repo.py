@@ -88,8 +88,11 @@ async def upsert_merchant(conn: AsyncConnection, *, id: str, name: str,
                                                     acquirer=acquirer, **values))
 
 
-async def set_acquirer(conn: AsyncConnection, merchant_id: str, acquirer: str) -> bool:
-    return await _set_merchant(conn, merchant_id, acquirer=acquirer)
+async def set_acquirer(conn: AsyncConnection, merchant_id: str, acquirer: str,
+                       account_id: str | None = None) -> bool:
+    """New payments go to `acquirer`, on the merchant's own account (None: the default)."""
+    return await _set_merchant(conn, merchant_id, acquirer=acquirer,
+                               acquirer_account_id=account_id)
 
 
 async def set_language(conn: AsyncConnection, merchant_id: str, language: str) -> bool:

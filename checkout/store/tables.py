@@ -55,6 +55,9 @@ merchants = Table(
     Column("return_origins", Text, nullable=False),  # JSON list of origin patterns
     Column("embed_origins", Text, nullable=False, server_default="[]"),  # JSON list
     Column("acquirer", String(40), nullable=False),
+    # The merchant's own acquirer account its new payments use (`acquirer_accounts`); NULL:
+    # the deployment's account for `acquirer`, configured from the environment.
+    Column("acquirer_account_id", String(40)),
     # The page's language when the buyer's browser asks for none we speak (ru, en, ka).
     Column("default_language", String(8)),
     Column("logo_url", Text),  # shown on the checkout page; its origin joins img-src
@@ -74,6 +77,24 @@ merchant_keys = Table(
     Column("last_used_at", UTCDateTime),  # to the minute: written at most once a minute
 )
 
+# A merchant's own contract with an acquirer: its credentials and settings, sealed by
+# `checkout.vault` as one JSON object; `hints` is what may be shown of them.
+acquirer_accounts = Table(
+    "acquirer_accounts", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("merchant_id", String(40), ForeignKey("merchants.id"), nullable=False, index=True),
+    Column("acquirer", String(40), nullable=False),
+    Column("label", String(100), nullable=False),
+    Column("sealed_settings", Text, nullable=False),
+    Column("hints", Text, nullable=False),  # JSON: setting -> its value, or a secret's hint
+    # Bumped on every change of the settings: a cached driver of an older version is rebuilt.
+    Column("version", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("checked_at", UTCDateTime),  # the last "check connection"
+    Column("check_problem", Text),  # what it found wrong; NULL: it passed
+)
+
 payments = Table(
     "payments", metadata,
     Column("id", String(40), primary_key=True),
@@ -81,6 +102,7 @@ payments = Table(
     # The merchant's acquirer when the payment was made: a later switch of the merchant does
     # not move it, so it finishes, captures and refunds where it began.
     Column("acquirer", String(40), nullable=False),
+    Column("acquirer_account_id", String(40)),  # as it was then; NULL: the default account
     Column("status", String(24), nullable=False),
     Column("amount", BigInteger, nullable=False),
     Column("currency", String(3), nullable=False),
@@ -122,6 +144,7 @@ attempts = Table(
     Column("id", String(40), primary_key=True),
     Column("payment_id", String(40), ForeignKey("payments.id"), nullable=False, index=True),
     Column("acquirer", String(40), nullable=False),
+    Column("acquirer_account_id", String(40)),  # its payment's; NULL: the default account
     Column("acquirer_ref", String(128)),
     Column("status", String(24), nullable=False),
     Column("platform_type", String(16), nullable=False),
@@ -177,6 +200,7 @@ payment_methods = Table(
     Column("id", String(40), primary_key=True),
     Column("merchant_id", String(40), ForeignKey("merchants.id"), nullable=False, index=True),
     Column("acquirer", String(40), nullable=False),
+    Column("acquirer_account_id", String(40)),  # a token works only where it was made
     # The acquirer's recurrent token, sealed by `checkout.vault` (never stored in clear).
     Column("token", Text, nullable=False),
     Column("customer_reference", String(128)),

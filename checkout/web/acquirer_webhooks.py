@@ -8,7 +8,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from checkout.errors import AcquirerError, NotFound, WebhookRejected
+from checkout.acquirers import registry
+from checkout.errors import AcquirerError, CheckoutError, NotFound, WebhookRejected
 from checkout.flow import news
 from checkout.flow.context import FlowContext
 from checkout.web.plumbing.rate_limits import RateLimits
@@ -31,18 +32,27 @@ async def receive(request: Request) -> Response:
 async def _receive(request: Request) -> Response:
     ctx: FlowContext = request.app.state.flow
     name = request.path_params["acquirer"]
-    if name not in ctx.acquirers:
+    # A merchant's own account: its notices are verified with its keys, and name only its
+    # payments. None: the deployment's account, at the path it always had.
+    account_id = request.path_params.get("account_id")
+    if name not in registry.BY_NAME:
         raise NotFound(f"no acquirer {name!r}")
+    try:
+        driver = await ctx.drivers.get(name, account_id)
+    except CheckoutError as err:
+        raise NotFound(f"no {name} account here") from err
+    if account_id and driver.name != name:
+        raise NotFound(f"no {name} account here")
     body = await request.body()
     headers = {k.lower(): v for k, v in request.headers.items()}
     try:
         source = request.client.host if request.client else ""
-        notice = ctx.acquirer(name).parse_webhook(headers, body, source)
+        notice = driver.parse_webhook(headers, body, source)
     except WebhookRejected as err:
         log.warning("webhook from %s rejected: %s", name, err.detail)
         raise
     try:
-        outcome = await news.receive_notice(ctx, name, notice, body)
+        outcome = await news.receive_notice(ctx, name, notice, body, account_id)
     except NotFound:
         log.warning("webhook from %s for unknown session %s", name, notice.ref)
         raise
@@ -51,10 +61,11 @@ async def _receive(request: Request) -> Response:
         log.warning("webhook from %s not applied yet: %s", name, err.detail)
         return JSONResponse({"status": "retry"}, status_code=503)
     log.info("webhook %s %s: %s", name, notice.event_type, outcome)
-    ack = ctx.acquirer(name).acknowledgement
+    ack = driver.acknowledgement
     if ack is not None:
         return Response(ack, media_type="text/plain", headers={"X-Outcome": outcome})
     return JSONResponse({"status": "ok", "outcome": outcome})
 
 
-routes = [Route("/webhooks/{acquirer}", receive, methods=["POST"])]
+routes = [Route("/webhooks/{acquirer}", receive, methods=["POST"]),
+          Route("/webhooks/{acquirer}/{account_id}", receive, methods=["POST"])]

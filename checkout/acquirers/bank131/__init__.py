@@ -20,12 +20,15 @@ PRESETS = {
 
 def _settings(prefix: str) -> tuple[Setting, ...]:
     return (
-        Setting("base_url", f"{prefix}_BASE_URL", help="the API's address, ending in /api/v1/"),
+        Setting("base_url", f"{prefix}_BASE_URL", help="the API's address, ending in /api/v1/",
+                account=False),
         Setting("project", f"{prefix}_PROJECT", help="our project id (X-PARTNER-PROJECT)"),
         Setting("private_key", f"{prefix}_PRIVATE_KEY",
-                help="path of our RSA private key (PEM): signs our requests"),
+                help="our RSA private key (PEM; in the environment, its file's path)",
+                secret=True, pem=True),
         Setting("public_key", f"{prefix}_PUBLIC_KEY",
-                help="path of the acquirer's RSA public key (PEM): verifies its webhooks"),
+                help="the acquirer's RSA public key (PEM; in the environment, its path)",
+                pem=True),
         # "init" (session/init/payment) or "create_start" (session/create + session/start)
         Setting("session_flow", f"{prefix}_SESSION_FLOW", "init",
                 help="init (one call) or create_start (session/create, then start)"),

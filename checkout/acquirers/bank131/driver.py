@@ -40,6 +40,8 @@ CAPABILITIES = Capabilities(
 
 # The error code the official SDK handles apart: this idempotency key was used before.
 KEY_SEEN = "idempotency_key_already_exists"
+# The bank's words for "these credentials are not good here".
+AUTH_ERRORS = ("authentication_error", "authorization_error")
 
 
 class Bank131Driver:
@@ -147,6 +149,20 @@ class Bank131Driver:
         return base64.b64encode(
             self._key.sign(body, padding.PKCS1v15(), hashes.SHA256())
         ).decode()
+
+    async def check_connection(self) -> None:
+        """A signed `session/status` of a session nobody made: the bank authenticates the
+        project and our signature before it looks for the session, so anything but an
+        authentication error means the credentials work."""
+        try:
+            await self._post("session/status", {"session_id": "ps_connection_check"}, None)
+        except AcquirerError as err:
+            if err.code in AUTH_ERRORS:
+                who = "Smart Glocal" if self.name == "smartglocal" else "Bank 131"
+                raise AcquirerError(f"{who} refuses project {self._project} or our "
+                                    f"signature ({err.detail})", code=err.code) from err
+            if err.temporary:
+                raise
 
     async def _call(self, method: str, payload: dict[str, Any], key: str | None) -> Snapshot:
         try:

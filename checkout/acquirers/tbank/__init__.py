@@ -26,15 +26,17 @@ PACKAGE = AcquirerPackage(
     name="tbank", title="T-Bank",
     settings=(
         Setting("terminal_key", "TBANK_TERMINAL_KEY", help="the terminal's TerminalKey"),
-        Setting("password", "TBANK_PASSWORD", help="the terminal's password (signs the Token)"),
-        Setting("base_url", "TBANK_BASE_URL", API_URL, help="the API's address"),
+        Setting("password", "TBANK_PASSWORD", help="the terminal's password (signs the Token)",
+                secret=True),
+        Setting("base_url", "TBANK_BASE_URL", API_URL, help="the API's address", account=False),
         # T-Pay for saved methods is unconfirmed by T-Bank's documentation: off unless the
         # terminal's contract says it works.
         Setting("recurring", "TBANK_RECURRING", "false",
                 help="offer saved T-Pay methods (true/false)"),
         Setting("notification_networks", "TBANK_NOTIFICATION_NETWORKS",
                 ",".join(TBANK_NETWORKS),
-                help="networks notifications may come from (CIDRs, comma-separated)"),
+                help="networks notifications may come from (CIDRs, comma-separated)",
+                account=False),
     ),
     capabilities=CAPABILITIES, build=_build)
 

@@ -54,6 +54,7 @@ CAPABILITIES = Capabilities(
 TBANK_NETWORKS = ("91.194.226.0/23", "91.218.132.0/22", "212.49.24.0/24", "212.233.80.0/22")
 STATUS_CACHE_SECONDS = 600.0  # how long T-Pay's "allowed" for the terminal is trusted
 ORDER_NOT_FOUND = "335"  # CheckOrder: "OrderId … не найден для TerminalKey …"
+BAD_TOKEN = "204"  # noqa: S105 - an error code, not a password: "Неверный токен. Проверьте пару TerminalKey/SecretKey"
 
 
 class TbankDriver:
@@ -176,6 +177,29 @@ class TbankDriver:
             raise AcquirerError("T-Bank T-Pay link: no RedirectUrl in the answer",
                                 temporary=True)
         return wire.snapshot(doc, action_url=url)
+
+    async def check_connection(self) -> None:
+        """T-Pay's terminal status (the terminal exists and takes T-Pay; it carries no Token),
+        then a signed `CheckOrder` of an order nobody made (the password signs)."""
+        try:
+            status = await self._get(f"TinkoffPay/terminals/{self._terminal}/status")
+        except AcquirerError as err:
+            if err.temporary:
+                raise
+            raise AcquirerError(f"T-Bank does not know terminal {self._terminal} "
+                                f"({err.detail})", code=err.code) from err
+        if not wire.tpay_offered(status):
+            raise AcquirerError(f"T-Bank: T-Pay is not enabled for terminal {self._terminal}",
+                                code=METHOD_UNAVAILABLE)
+        try:
+            await self._post("CheckOrder", {"OrderId": "connection-check"})
+        except AcquirerError as err:
+            if err.code == ORDER_NOT_FOUND:
+                return  # signed well, and rightly nothing there
+            if err.code == BAD_TOKEN:
+                raise AcquirerError(f"T-Bank refuses the password of terminal "
+                                    f"{self._terminal} ({err.detail})", code=err.code) from err
+            raise
 
     async def _require_tpay(self) -> None:
         """T-Pay must be allowed for the terminal, in its own flow (version 2.0)."""

@@ -28,15 +28,18 @@ def _build(conf: Mapping[str, Any], wiring: Wiring) -> TbcDriver:
 PACKAGE = AcquirerPackage(
     name="tbc", title="TBC Bank",
     settings=(
-        Setting("api_key", "TBC_API_KEY", help="the developer app's apikey header"),
+        Setting("api_key", "TBC_API_KEY", help="the developer app's apikey header",
+                secret=True),
         Setting("client_id", "TBC_CLIENT_ID", help="the merchant's client_id"),
-        Setting("client_secret", "TBC_CLIENT_SECRET", help="the merchant's client_secret"),
-        Setting("base_url", "TBC_BASE_URL", API_URL, help="the API's address"),
+        Setting("client_secret", "TBC_CLIENT_SECRET", help="the merchant's client_secret",
+                secret=True),
+        Setting("base_url", "TBC_BASE_URL", API_URL, help="the API's address", account=False),
         # Which TBC payment methods the page offers (TBC's numeric codes).
         Setting("methods", "TBC_METHODS", "5", help="payment methods on TBC's page (codes)"),
         # TBC signs no callback: they are taken only from the addresses TBC publishes.
         Setting("callback_networks", "TBC_CALLBACK_NETWORKS", ",".join(TBC_NETWORKS),
-                help="networks callbacks may come from (CIDRs, comma-separated)"),
+                help="networks callbacks may come from (CIDRs, comma-separated)",
+                account=False),
     ),
     capabilities=CAPABILITIES, build=_build)
 

@@ -141,6 +141,16 @@ class TbcDriver:
 
     # ---- the wire ---------------------------------------------------------------------------
 
+    async def check_connection(self) -> None:
+        """A fresh access token: TBC checks the apikey, client_id and client_secret."""
+        try:
+            await self._access_token(renew=True)
+        except AcquirerError as err:
+            if not err.temporary:
+                raise AcquirerError("TBC refuses the apikey, client_id or client_secret "
+                                    f"({err.detail})", code=err.code) from err
+            raise
+
     async def _status(self, ref: str) -> dict[str, Any]:
         return await self._call("GET", f"payments/{ref}", None)
 

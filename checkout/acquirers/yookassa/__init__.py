@@ -22,8 +22,9 @@ PACKAGE = AcquirerPackage(
     name="yookassa", title="YooKassa",
     settings=(Setting("shop_id", "YOOKASSA_SHOP_ID", help="the shop's id (HTTP Basic user)"),
               Setting("secret_key", "YOOKASSA_SECRET_KEY",
-                      help="the shop's secret key (HTTP Basic password)"),
-              Setting("base_url", "YOOKASSA_BASE_URL", API_URL, help="the API's address")),
+                      help="the shop's secret key (HTTP Basic password)", secret=True),
+              Setting("base_url", "YOOKASSA_BASE_URL", API_URL, help="the API's address",
+                      account=False)),
     capabilities=CAPABILITIES, build=_build)
 
 __all__ = ["API_URL", "PACKAGE", "YOOKASSA_NETWORKS", "YooKassaDriver"]

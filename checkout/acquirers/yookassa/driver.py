@@ -10,6 +10,7 @@ import httpx
 
 from checkout import jsonwire
 from checkout.acquirers.base import (
+    METHOD_UNAVAILABLE,
     REDACTED,
     Capabilities,
     Family,
@@ -131,6 +132,21 @@ class YooKassaDriver:
         return Notice(ref=ref, event_type=event, snapshot=None,
                       dedup_key=f"{event}:{obj.get('id')}:{status}",
                       record=as_record(doc))
+
+    async def check_connection(self) -> None:
+        """`GET /me`: the shop these credentials open, and whether it takes T-Pay."""
+        try:
+            doc = await self._call("GET", "me", None, None)
+        except AcquirerError as err:
+            if err.code == "invalid_credentials":
+                raise AcquirerError("YooKassa refuses the shop id and secret key "
+                                    f"({err.detail})", code=err.code) from err
+            raise
+        methods = doc.get("payment_methods")
+        if isinstance(methods, list) and "tinkoff_bank" not in methods:
+            raise AcquirerError(f"YooKassa shop {doc.get('account_id')} does not take T-Pay "
+                                "(tinkoff_bank is not among its payment methods)",
+                                code=METHOD_UNAVAILABLE)
 
     async def _call(self, method: str, path: str, key: str | None,
                     payload: dict[str, Any] | None) -> dict[str, Any]:

@@ -68,7 +68,7 @@ def view_of(ctx: FlowContext, payment: Payment, merchant: Merchant,
         if attempt.deadline_at:
             left = max(0, math.floor((attempt.deadline_at - ctx.now()).total_seconds()))
         state = "awaiting" if left is None or left > 0 else "checking"
-        family = ctx.acquirer(attempt.acquirer).capabilities.family
+        family = ctx.capabilities(attempt.acquirer).family
         return View(state, payment, merchant, attempt, seconds_left=left, family=family,
                     qr=qr_svg(attempt.action_url) if family == Family.LINK else "",
                     return_url=back)

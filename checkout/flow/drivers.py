@@ -1,0 +1,83 @@
+"""The drivers payments are made through: the deployment's own, and one per merchant's account.
+
+The deployment's drivers (one per acquirer configured from the environment, or the sandbox's)
+serve every merchant without an account of its own: a single-merchant install is exactly as
+before. A merchant's account gets its own driver, built from its sealed settings the first
+time one of its payments needs it, kept, and rebuilt once its settings change (the stored
+`version` says so, on every instance). Its wiring differs in one way: the acquirer is told to
+notify `/webhooks/{acquirer}/{account_id}`, where that account's keys verify the notice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from checkout.acquirers import registry
+from checkout.acquirers.base import Acquirer
+from checkout.acquirers.package import AcquirerPackage, Wiring
+from checkout.errors import NotFound, Unsupported
+from checkout.store import acquirer_accounts
+from checkout.store.db import Database
+from checkout.vault import Vault
+
+
+class Drivers:
+    def __init__(self, *, db: Database, vault: Callable[[], Vault],
+                 defaults: dict[str, Acquirer], bases: Mapping[str, Mapping[str, Any]],
+                 wiring: Callable[[AcquirerPackage, str | None], Wiring]) -> None:
+        self.defaults = defaults  # acquirer -> the deployment's driver
+        self._db, self._vault, self._bases, self._wiring = db, vault, bases, wiring
+        self._built: dict[str, tuple[int, Acquirer]] = {}  # account -> (version, driver)
+
+    async def get(self, acquirer: str, account_id: str | None) -> Acquirer:
+        """The driver of an account (None: the deployment's for `acquirer`)."""
+        if not account_id:
+            driver = self.defaults.get(acquirer)
+            if driver is None:
+                raise Unsupported(f"the acquirer {acquirer!r} is not configured on this "
+                                  f"checkout", status=503)
+            return driver
+        built = self._built.get(account_id)
+        async with self._db.reader() as conn:
+            if built is not None and \
+                    await acquirer_accounts.version_of(conn, account_id) == built[0]:
+                return built[1]
+            found = await acquirer_accounts.sealed_settings(conn, account_id)
+        if found is None:
+            raise NotFound(f"no acquirer account {account_id}")
+        name, sealed, version = found
+        driver = self.build(name, account_id, json.loads(self._vault().open(sealed)))
+        self._built[account_id] = (version, driver)
+        return driver
+
+    def build(self, acquirer: str, account_id: str, settings: Mapping[str, str]) -> Acquirer:
+        """A driver of `acquirer` with an account's settings over the deployment's (its
+        address, the networks its notices come from). Raises ValueError for settings no
+        driver can be built with (a key that is not one)."""
+        package = registry.BY_NAME[acquirer]
+        conf = self.deployment_part(package)
+        for setting in package.account_settings:
+            value = settings.get(setting.key, "")
+            if setting.pem:
+                # The key itself, never a path: the package reads `<key>_pem` as bytes.
+                conf[f"{setting.key}_pem"] = value.encode()
+            else:
+                conf[setting.key] = value or setting.default or ""
+        return package.build(conf, self._wiring(package, account_id))
+
+    def deployment_part(self, package: AcquirerPackage) -> dict[str, Any]:
+        """What every account of `package` shares: the deployment's settings for it (from the
+        environment, or the sandbox's), its defaults where there are none."""
+        mine = {s.key for s in package.account_settings}
+        base = self._bases.get(package.name) or {}
+        conf: dict[str, Any] = {s.key: s.default or "" for s in package.settings
+                                if not s.account}
+        conf.update({k: v for k, v in base.items()
+                     if k not in mine and not k.endswith("_pem")})
+        unset = [s.env for s in package.settings if not s.account and not conf.get(s.key)]
+        if unset:
+            raise ValueError(f"this checkout does not know where {package.title} is: its "
+                             f"operator sets {', '.join(unset)}")
+        return conf
