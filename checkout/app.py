@@ -114,7 +114,8 @@ async def _running(app: Starlette, settings: Settings) -> AsyncIterator[None]:
                 await sandbox.start()
                 endpoints = sandbox.endpoints()
             app.state.demo_webhook_secret = await merchants.seed_demo(
-                db, settings, sandbox_registry.DEMO_MERCHANTS)
+                db, settings, sandbox_registry.DEMO_MERCHANTS,
+                sandbox.own_accounts() if sandbox is not None else None)
             await console_people.seed_demo_owners(
                 db, [m.merchant_id for m in sandbox_registry.DEMO_MERCHANTS])
         else:

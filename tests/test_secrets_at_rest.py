@@ -50,8 +50,13 @@ def test_a_saved_methods_token_is_sealed_and_rotates_to_the_newest_key(
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     endpoints = query(url, "SELECT secret FROM webhook_endpoints")
+    accounts = query(url, "SELECT sealed_settings FROM acquirer_accounts")
     assert json.loads(out.stdout)["resealed"] == {"recurrent_tokens": 1,
-                                                  "webhook_secrets": len(endpoints)}
+                                                  "webhook_secrets": len(endpoints),
+                                                  "acquirer_accounts": len(accounts)}
+    # The demo merchants' own acquirer accounts: their credentials open with the new key.
+    assert accounts and all(json.loads(Vault((new_key,)).open(sealed))
+                            for (sealed,) in accounts)
     (resealed,) = query(url, "SELECT token FROM payment_methods WHERE id = :m", m=method_id)[0]
     assert Vault((new_key,)).open(resealed) == token  # the old key can now be retired
     # The demo endpoints' signing secret too: one secret, sealed anew for each.

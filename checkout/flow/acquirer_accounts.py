@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from checkout.acquirers import registry
 from checkout.acquirers.package import AcquirerPackage, hint
@@ -22,6 +25,7 @@ from checkout.flow.ids import new_id
 from checkout.store import acquirer_accounts as store
 from checkout.store import repo
 from checkout.store.acquirer_accounts import Account
+from checkout.vault import Vault
 
 MAX_VALUE = 500  # characters of an identifier, a password, a list of options
 MAX_PEM = 16_000  # characters of a PEM key (an RSA-8192 private key is about 6 400)
@@ -162,6 +166,24 @@ async def use(ctx: FlowContext, merchant_id: str, account_id: str | None,
                                      sorted(ctx.drivers.defaults))}])
         if not await repo.set_acquirer(conn, merchant_id, acquirer, account_id):
             raise NotFound(f"no merchant {merchant_id}")
+
+
+async def seed(conn: AsyncConnection, vault: Vault, *, merchant_id: str, account_id: str,
+               acquirer: str, values: Mapping[str, str], now: datetime) -> None:
+    """A sandbox demo merchant's own account, made on the first start and kept (its
+    settings refreshed if the sandbox's keys changed), and used for its new payments."""
+    package = registry.BY_NAME[acquirer]
+    found = await store.sealed_settings(conn, account_id)
+    if found is None:
+        await store.insert_account(conn, id=account_id, merchant_id=merchant_id,
+                                   acquirer=acquirer, label=f"{package.title} (sandbox)",
+                                   sealed=vault.seal(json.dumps(dict(values))),
+                                   hints=_hints(package, values), now=now)
+    elif json.loads(vault.open(found[1])) != dict(values):
+        await store.replace_settings(conn, account_id, label=f"{package.title} (sandbox)",
+                                     sealed=vault.seal(json.dumps(dict(values))),
+                                     hints=_hints(package, values), now=now)
+    await repo.set_acquirer(conn, merchant_id, acquirer, account_id)
 
 
 async def check(ctx: FlowContext, merchant_id: str, account_id: str) -> str | None:

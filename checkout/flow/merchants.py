@@ -8,7 +8,7 @@ kept, and neither is ever logged.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from checkout.domain.api_keys import hash_key
 from checkout.domain.branding import BrandError, text_on
 from checkout.errors import InvalidRequest, NotFound
-from checkout.flow import api_keys
+from checkout.flow import acquirer_accounts, api_keys
 from checkout.flow.context import utcnow
 from checkout.flow.ids import new_id
 from checkout.notify.signing import new_secret
@@ -207,12 +207,17 @@ class DemoAccount(Protocol):
     def api_key(self) -> str: ...
     @property
     def language(self) -> str: ...
+    @property
+    def account_id(self) -> str: ...
 
 
-async def seed_demo(db: Database, settings: Settings, accounts: Iterable[DemoAccount]) -> str:
-    """The sandbox's demo merchants, one per acquirer, whose webhooks go to the demo shop.
-    Returns their webhook secret: made by the first instance, read from the database by the
-    others (they all verify the demo shop's webhooks)."""
+async def seed_demo(db: Database, settings: Settings, accounts: Iterable[DemoAccount],
+                    own_accounts: Mapping[str, Mapping[str, str]] | None = None) -> str:
+    """The sandbox's demo merchants, one or two per acquirer, whose webhooks go to the demo
+    shop; those with an account of their own get it (`own_accounts`: its settings, known to
+    the instance hosting the emulators, which starts first). Returns their webhook secret:
+    made by the first instance, read from the database by the others (they all verify the
+    demo shop's webhooks)."""
     now = datetime.now(UTC)
     async with db.transaction() as conn:
         await db.serialize(conn, "seed-demo-merchants")  # instances starting together
@@ -228,6 +233,10 @@ async def seed_demo(db: Database, settings: Settings, accounts: Iterable[DemoAcc
                                   key_hash=hash_key(account.api_key), hint="demo", now=now)
             if account.language:
                 await repo.set_language(conn, account.merchant_id, account.language)
+            if account.account_id and own_accounts and account.account_id in own_accounts:
+                await acquirer_accounts.seed(
+                    conn, vault, merchant_id=account.merchant_id, account_id=account.account_id,
+                    acquirer=account.acquirer, values=own_accounts[account.account_id], now=now)
             await webhooks.upsert_endpoint(conn, id=f"we_{suffix}",
                                            merchant_id=account.merchant_id,
                                            url=f"{settings.public_url}/shop/webhooks",

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from checkout.store import repo, webhooks
+from checkout.store import acquirer_accounts, repo, webhooks
 from checkout.store.db import Database
 from checkout.vault import Vault
 
@@ -11,7 +11,8 @@ BATCH = 500
 
 
 async def reseal_all(db: Database, vault: Vault) -> dict[str, int]:
-    """Every stored recurrent token and webhook signing secret sealed with the newest key
+    """Every stored recurrent token, webhook signing secret and acquirer account's settings
+    sealed with the newest key
     (plain ones from before encryption at rest too). Safe to run while serving (each value is
     replaced only if it did not change meanwhile), and again. Returns how many of each."""
     done, after = 0, ""
@@ -34,5 +35,17 @@ async def reseal_all(db: Database, vault: Vault) -> dict[str, int]:
                     (vault.reseal(secret), vault.reseal(previous) if previous else None))
                 secrets += 1
         if len(endpoints) < BATCH:
-            return {"recurrent_tokens": done, "webhook_secrets": secrets}
+            break
         after = endpoints[-1][0]
+    accounts, after = 0, ""
+    while True:
+        async with db.transaction() as conn:
+            sealed = await acquirer_accounts.sealed_after(conn, after, BATCH)
+            for account_id, stored in sealed:
+                await acquirer_accounts.replace_sealed(conn, account_id, stored,
+                                                       vault.reseal(stored))
+        accounts += len(sealed)
+        if len(sealed) < BATCH:
+            return {"recurrent_tokens": done, "webhook_secrets": secrets,
+                    "acquirer_accounts": accounts}
+        after = sealed[-1][0]

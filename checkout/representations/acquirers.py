@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from checkout.acquirers.base import Acquirer, Family
-from checkout.representations.payments import Shape
+from checkout.representations.payments import Shape, iso
+from checkout.store.acquirer_accounts import Account
 
 
 class AmountRange(Shape):
@@ -29,14 +30,38 @@ class CapabilitiesOut(Shape):
     pay_seconds: int
 
 
+class AccountOut(Shape):
+    """The merchant's own contract with the acquirer: never a secret, only hints of them."""
+
+    model_config = {"title": "AcquirerAccount"}
+
+    id: str
+    label: str
+    settings: dict[str, str]  # a secret's last four characters; other settings as they are
+    updated_at: str
+    checked_at: str | None
+    check_problem: str | None  # what the last connection check found wrong; null: it passed
+
+
 class AcquirerOut(Shape):
     model_config = {"title": "Acquirer"}
 
     object: Literal["acquirer"] = "acquirer"
     name: str
+    # Null: the checkout's own account at this acquirer (configured by its operator).
+    account: AccountOut | None = None
     capabilities: CapabilitiesOut
 
 
-def acquirer_object(name: str, driver: Acquirer) -> dict[str, Any]:
-    return AcquirerOut(name=name, capabilities=CapabilitiesOut.model_validate(
-        driver.capabilities.describe())).dump()
+def account_object(account: Account) -> AccountOut:
+    return AccountOut(id=account.id, label=account.label, settings=account.hints,
+                      updated_at=iso(account.updated_at),
+                      checked_at=iso(account.checked_at) if account.checked_at else None,
+                      check_problem=account.check_problem)
+
+
+def acquirer_object(name: str, driver: Acquirer, account: Account | None = None
+                    ) -> dict[str, Any]:
+    return AcquirerOut(name=name, account=account_object(account) if account else None,
+                       capabilities=CapabilitiesOut.model_validate(
+                           driver.capabilities.describe())).dump()

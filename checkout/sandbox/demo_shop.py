@@ -12,9 +12,11 @@ from checkout.pages.templating import render
 from checkout.sandbox.registry import DEMO_MERCHANTS
 from checkout.settings import Settings
 
-# Which acquirer each demo merchant pays through, and in what currency it sells there.
-ACQUIRERS = {m.acquirer: (m.title, m.currency) for m in DEMO_MERCHANTS}
-KEYS = {m.acquirer: m.api_key for m in DEMO_MERCHANTS}
+# Which acquirer each demo merchant pays through, and in what currency it sells there (the
+# merchants on the sandbox's default accounts: one per acquirer).
+SHOPS = [m for m in DEMO_MERCHANTS if not m.account_id]
+ACQUIRERS = {m.acquirer: (m.title, m.currency) for m in SHOPS}
+KEYS = {m.acquirer: m.api_key for m in SHOPS}
 FIRST = DEMO_MERCHANTS[0].acquirer
 PRODUCTS = {
     "coffee": ("Coffee beans, 250 g", 49000),

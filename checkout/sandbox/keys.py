@@ -24,6 +24,7 @@ class KeyPair:
 class SandboxKeys:
     partner: KeyPair
     bank: KeyPair
+    partner2: KeyPair  # the second demo merchant's own project's
 
 
 def _pair(folder: Path, name: str) -> KeyPair:
@@ -49,4 +50,5 @@ def _pair(folder: Path, name: str) -> KeyPair:
 def load_or_create(data_dir: Path) -> SandboxKeys:
     folder = data_dir / "sandbox"
     folder.mkdir(parents=True, exist_ok=True)
-    return SandboxKeys(partner=_pair(folder, "partner"), bank=_pair(folder, "bank"))
+    return SandboxKeys(partner=_pair(folder, "partner"), bank=_pair(folder, "bank"),
+                       partner2=_pair(folder, "partner2"))

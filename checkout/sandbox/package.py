@@ -30,6 +30,9 @@ class DemoMerchant:
     title: str  # the acquirer, as the demo shop's picker shows it
     currency: str  # what the demo shop sells in there
     language: str = ""  # the merchant's default page language
+    # Its own acquirer account at the emulator (credentials: `EmulatorPackage.account`), as a
+    # merchant with its own contract has; "": the sandbox's default account.
+    account_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -58,3 +61,19 @@ class EmulatorPackage:
     endpoint: Callable[[Any, Setup], dict[str, Any]]
     routes: list[Route]  # its API and its buyer's pages
     demo_merchants: tuple[DemoMerchant, ...]
+    # A demo merchant's own account: its settings as the merchant enters them in the console
+    # (the emulator knows them, and notifies that account's webhook path).
+    account: Callable[[DemoMerchant, Setup], dict[str, str]] = lambda merchant, setup: {}
+
+
+def own_account_url(setup: Setup, merchant: DemoMerchant) -> str:
+    """Where the emulator notifies a demo merchant's own account (the acquirer's dashboard
+    setting, for acquirers that are not told per call)."""
+    return f"{setup.webhook_urls[merchant.acquirer]}/{merchant.account_id}"
+
+
+def second(acquirer: str, title: str, currency: str, language: str = "") -> DemoMerchant:
+    """The second demo merchant of an acquirer: the same emulator, its own account."""
+    return DemoMerchant(acquirer, f"mer_demo2_{acquirer}", f"sk_test_demo2_{acquirer}",
+                        f"{title} (own account)", currency, language,
+                        account_id=f"acct_demo2_{acquirer}")

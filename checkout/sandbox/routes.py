@@ -34,8 +34,15 @@ async def credentials(request: Request) -> Response:
     return JSONResponse(to_wire(sandbox_of(request).endpoints()))
 
 
+async def accounts(request: Request) -> Response:
+    """The settings of the demo merchants' own acquirer accounts, as a merchant enters them in
+    the console (public sandbox secrets, like the rest): to try an account of your own."""
+    return JSONResponse(sandbox_of(request).own_accounts())
+
+
 routes = [
     Route("/sandbox/credentials", credentials, methods=["GET"]),
+    Route("/sandbox/accounts", accounts, methods=["GET"]),
     *(route for package in registry.PACKAGES for route in package.routes),
     *tpay_app.routes,
     Route("/sandbox/faults", faults, methods=["GET", "POST", "DELETE"]),

@@ -48,6 +48,13 @@ class Sandbox:
         return {name: self._package_of[name].endpoint(emulator, self._setup)
                 for name, emulator in self.emulators.items()}
 
+    def own_accounts(self) -> dict[str, dict[str, str]]:
+        """The demo merchants' own acquirer accounts: account id -> its settings, as its
+        merchant would enter them in the console."""
+        return {merchant.account_id: package.account(merchant, self._setup)
+                for package in registry.PACKAGES for merchant in package.demo_merchants
+                if merchant.account_id}
+
     async def start(self) -> None:
         for emulator in self.emulators.values():
             await emulator.start()

@@ -142,6 +142,9 @@ class YooKassaDriver:
                 raise AcquirerError("YooKassa refuses the shop id and secret key "
                                     f"({err.detail})", code=err.code) from err
             raise
+        if doc.get("status", "enabled") != "enabled":
+            raise AcquirerError(f"YooKassa shop {doc.get('account_id')} is "
+                                f"{doc.get('status')}", code=METHOD_UNAVAILABLE)
         methods = doc.get("payment_methods")
         if isinstance(methods, list) and "tinkoff_bank" not in methods:
             raise AcquirerError(f"YooKassa shop {doc.get('account_id')} does not take T-Pay "

@@ -7,10 +7,13 @@ from typing import Any
 
 from checkout.sandbox.bank131 import routes
 from checkout.sandbox.bank131.emulator import Bank131Emulator, EmulatorConfig
-from checkout.sandbox.package import DemoMerchant, EmulatorPackage, Setup
+from checkout.sandbox.package import DemoMerchant, EmulatorPackage, Setup, own_account_url, second
 
 PROJECT = "sandbox-project"
+PROJECT2 = "sandbox-project-2"  # the second demo merchant's own
 HOSTS = ("bank131", "smartglocal")
+SECOND = {name: second(name, title, "RUB")
+          for name, title in (("bank131", "Bank 131"), ("smartglocal", "Smart Glocal"))}
 
 
 def _make(setup: Setup) -> list[Any]:
@@ -20,7 +23,10 @@ def _make(setup: Setup) -> list[Any]:
         bank_private_pem=setup.keys.bank.private_pem, db_path=setup.state_dir / f"{name}.db",
         session_ttl_seconds=setup.session_ttl_seconds, auto_confirm=setup.auto_confirm,
         delayed_capture=setup.delayed_capture, hold_seconds=setup.hold_seconds,
-        slow=setup.slow, webhooks=setup.webhooks), setup.client, setup.faults, name)
+        slow=setup.slow, webhooks=setup.webhooks,
+        other_projects={PROJECT2: (setup.keys.partner2.public_pem,
+                                   own_account_url(setup, SECOND[name]))}),
+        setup.client, setup.faults, name)
         for name in HOSTS]
 
 
@@ -34,8 +40,13 @@ def _endpoint(emulator: Bank131Emulator, setup: Setup) -> dict[str, Any]:
     return conf
 
 
+def _account(merchant: DemoMerchant, setup: Setup) -> dict[str, str]:
+    return {"project": PROJECT2, "private_key": setup.keys.partner2.private_pem.decode(),
+            "public_key": setup.keys.bank.public_pem.decode()}
+
+
 EMULATOR = EmulatorPackage(
     make=_make, endpoint=_endpoint, routes=routes.routes, demo_merchants=(
         DemoMerchant("bank131", "mer_demo", "sk_test_demo", "Bank 131", "RUB"),
         DemoMerchant("smartglocal", "mer_demo_smartglocal", "sk_test_demo_smartglocal",
-                     "Smart Glocal", "RUB")))
+                     "Smart Glocal", "RUB"), *SECOND.values()), account=_account)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import contextvars
 import hashlib
 import json
 import secrets
@@ -38,6 +39,9 @@ from checkout.sandbox.tpay_app import AppCard
 PLATFORM_TYPES = ("mobile", "desktop")
 # The only `os` and `browser` values Bank 131's T-Pay documentation lists.
 PLATFORM_OS = ("ios", "android", "windows", "linux")
+# The project whose signed call is being answered: every session and token it touches must be
+# its own. (A task-local value: calls of several projects run concurrently.)
+_CALLER: contextvars.ContextVar[str] = contextvars.ContextVar("bank131_caller", default="")
 PLATFORM_BROWSERS = ("chrome", "firefox", "microsoft edge", "miui", "jivo mobile")
 
 
@@ -49,6 +53,9 @@ class EmulatorConfig:
     partner_public_pem: bytes
     bank_private_pem: bytes
     db_path: Path
+    # More partners' projects: project -> (its public key, its webhook endpoint). A project
+    # sees only its own sessions and recurrent tokens.
+    other_projects: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     session_ttl_seconds: int = 1200
     auto_confirm: bool = False
     # The project holds approved payments until the partner captures or cancels them (Bank 131
@@ -102,10 +109,16 @@ class Bank131Emulator(Emulator):
         self._out = Outbound(name, client, faults or FaultBook(), config.webhook_attempts,
                              journal=config.db_path.with_name(f"{name}-webhooks.db"))
         self._store = EmulatorStore(config.db_path)
-        partner = serialization.load_pem_public_key(config.partner_public_pem)
         bank = serialization.load_pem_private_key(config.bank_private_pem, password=None)
-        assert isinstance(partner, rsa.RSAPublicKey) and isinstance(bank, rsa.RSAPrivateKey)
-        self._partner_key = partner
+        assert isinstance(bank, rsa.RSAPrivateKey)
+        # project -> (the partner's public key, where the project's webhooks go)
+        self._projects: dict[str, tuple[rsa.RSAPublicKey, str]] = {}
+        for project, (pem, url) in {config.project: (config.partner_public_pem,
+                                                     config.webhook_url),
+                                    **config.other_projects}.items():
+            partner = serialization.load_pem_public_key(pem)
+            assert isinstance(partner, rsa.RSAPublicKey)
+            self._projects[project] = (partner, url)
         self._bank_key = bank
         self._lock = asyncio.Lock()
         # Fault switches for tests and demos: while `outage` is on, every API call fails as an
@@ -135,7 +148,10 @@ class Bank131Emulator(Emulator):
         if method in self.config.slow:
             await asyncio.sleep(self.config.slow[method])
         try:
-            self._authenticate(headers, body)
+            caller = _CALLER.set(self._authenticate(headers, body))
+        except ApiError as err:
+            return err.http_status, err.body()
+        try:
             try:
                 payload = jsonwire.loads(body)
             except ValueError as exc:
@@ -148,11 +164,13 @@ class Bank131Emulator(Emulator):
             return 200, await self._dispatch(method, payload)
         except ApiError as err:
             return err.http_status, err.body()
+        finally:
+            _CALLER.reset(caller)
 
     async def _idempotent(self, key: str, method: str, payload: dict, body: bytes
                           ) -> tuple[int, dict]:
         digest = hashlib.sha256(method.encode() + b"\0" + body).hexdigest()
-        seen = self._store.remembered(self.config.project, key)
+        seen = self._store.remembered(_CALLER.get(), key)
         if seen:
             # The official SDK knows this error; whether the bank ever replays the first
             # answer is undocumented, so the emulator takes the strict reading: it never does.
@@ -164,18 +182,21 @@ class Bank131Emulator(Emulator):
             if err.http_status >= 500:
                 raise
             status, answer = err.http_status, err.body()
-        self._store.remember(self.config.project, key, digest, status, json.dumps(answer))
+        self._store.remember(_CALLER.get(), key, digest, status, json.dumps(answer))
         return status, answer
 
-    def _authenticate(self, headers: dict[str, str], body: bytes) -> None:
-        if headers.get("x-partner-project") != self.config.project:
+    def _authenticate(self, headers: dict[str, str], body: bytes) -> str:
+        """The project that signed this call."""
+        project = headers.get("x-partner-project", "")
+        if project not in self._projects:
             raise ApiError(401, "authentication_error", "unknown X-PARTNER-PROJECT")
         try:
-            self._partner_key.verify(base64.b64decode(headers.get("x-partner-sign", ""),
+            self._projects[project][0].verify(base64.b64decode(headers.get("x-partner-sign", ""),
                                                       validate=True),
                                      body, padding.PKCS1v15(), hashes.SHA256())
         except (InvalidSignature, ValueError) as exc:
             raise ApiError(401, "authentication_error", "invalid X-PARTNER-SIGN") from exc
+        return project
 
     async def _dispatch(self, method: str, payload: dict) -> dict:
         handlers = {
@@ -225,7 +246,7 @@ class Bank131Emulator(Emulator):
         by_token = details.get("type") == "recurrent"
         if by_token:
             recurrent = details.get("recurrent") or {}
-            known = self._store.token(self.config.project, str(recurrent.get("token")))
+            known = self._store.token(_CALLER.get(), str(recurrent.get("token")))
             if not known or not known["is_active"]:
                 raise ApiError(400, "invalid_request", "unknown or disabled recurrent token")
             # The official PHP SDK makes `initiator` (and `security_code`) optional: a charge
@@ -440,13 +461,13 @@ class Bank131Emulator(Emulator):
         if payment["payment_options"].get("recurrent"):
             token = {"token": _id("rt"), "created_at": _now_iso(), "is_active": True}
             payment["recurrent"] = token
-            self._store.save_token(self.config.project, token)
+            self._store.save_token(self._project_of(session), token)
         self._save(session, deadline=deadline)
         return event
 
     async def _token_status(self, payload: dict) -> dict:
         token = (payload.get("recurrent") or {}).get("token")
-        found = self._store.token(self.config.project, str(token))
+        found = self._store.token(_CALLER.get(), str(token))
         if not found:
             raise ApiError(404, "invalid_request", "unknown recurrent token")
         return found
@@ -455,7 +476,7 @@ class Bank131Emulator(Emulator):
         found = await self._token_status(payload)
         if found["is_active"]:
             found = {**found, "is_active": False, "finished_at": _now_iso()}
-            self._store.save_token(self.config.project, found)
+            self._store.save_token(_CALLER.get(), found)
         return found
 
     # ---- time -------------------------------------------------------------------------------
@@ -504,7 +525,7 @@ class Bank131Emulator(Emulator):
             return
         body = json.dumps({"type": event_type, "session": _public(session)},
                           separators=(",", ":")).encode()
-        self._out.send(self.config.webhook_url, body,
+        self._out.send(self._projects[self._project_of(session)][1], body,
                        {"Content-Type": "application/json", "X-PARTNER-SIGN": self.sign(body)},
                        event=event_type, subject=session["id"],
                        meta=session.get("metadata") or {})
@@ -518,9 +539,14 @@ class Bank131Emulator(Emulator):
     def _load(self, payload: dict) -> dict:
         session_id = payload.get("session_id")
         found = self._store.get(session_id) if isinstance(session_id, str) else None
-        if not found:
+        if not found or found[1] != _CALLER.get():
             raise ApiError(404, "invalid_request", "session not found")
         return found[0]
+
+    def _project_of(self, session: dict) -> str:
+        """The project a session belongs to (a new one: the caller's)."""
+        old = self._store.get(session["id"])
+        return old[1] if old else _CALLER.get()
 
     _KEEP = object()
 
@@ -531,7 +557,7 @@ class Bank131Emulator(Emulator):
         keep_deadline = old[3] if old else None
         self._store.save(
             session,
-            project=self.config.project,
+            project=old[1] if old else _CALLER.get(),
             tpay_id=keep_tpay if tpay_id is self._KEEP else tpay_id,  # type: ignore[arg-type]
             deadline=keep_deadline if deadline is self._KEEP else deadline,  # type: ignore[arg-type]
         )

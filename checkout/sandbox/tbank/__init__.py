@@ -5,18 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from checkout.sandbox.package import DemoMerchant, EmulatorPackage, Setup
+from checkout.sandbox.package import DemoMerchant, EmulatorPackage, Setup, second
 from checkout.sandbox.tbank import routes
 from checkout.sandbox.tbank.emulator import PUBLIC_TERMINALS, TbankConfig, TbankEmulator
 
 # The sandbox uses T-Bank's own public test terminal, so T-Bank's examples work against it.
 TERMINAL_KEY, PASSWORD = next(iter(PUBLIC_TERMINALS.items()))
+# The second demo merchant's own terminal.
+TERMINAL2, PASSWORD2 = "SandboxTerminal2DEMO", "sandbox-terminal-2-password"
 
 
 def _make(setup: Setup) -> list[Any]:
     return [TbankEmulator(TbankConfig(
         public_url=setup.public_url, db_path=setup.state_dir / "tbank.db",
-        terminals=dict(PUBLIC_TERMINALS), hold_seconds=setup.hold_seconds,
+        terminals={**PUBLIC_TERMINALS, TERMINAL2: PASSWORD2}, hold_seconds=setup.hold_seconds,
         notifications=setup.webhooks), setup.client, setup.faults)]
 
 
@@ -28,6 +30,11 @@ def _endpoint(emulator: TbankEmulator, setup: Setup) -> dict[str, Any]:
             "notification_networks": "127.0.0.0/8,::1/128"}
 
 
+def _account(merchant: DemoMerchant, setup: Setup) -> dict[str, str]:
+    return {"terminal_key": TERMINAL2, "password": PASSWORD2, "recurring": "true"}
+
+
 EMULATOR = EmulatorPackage(
     make=_make, endpoint=_endpoint, routes=routes.routes, demo_merchants=(
-        DemoMerchant("tbank", "mer_demo_tbank", "sk_test_demo_tbank", "T-Bank", "RUB"),))
+        DemoMerchant("tbank", "mer_demo_tbank", "sk_test_demo_tbank", "T-Bank", "RUB"),
+        second("tbank", "T-Bank", "RUB")), account=_account)

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import hmac
 import json
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -33,6 +35,9 @@ from checkout.sandbox.lifecycle import Emulator
 from checkout.sandbox.outbound import Outbound
 
 CURRENCIES = ("GEL", "USD", "EUR")
+# The merchant (client_id) whose call is being answered: every payment and card it touches
+# must be its own. (A task-local value: calls of several merchants run concurrently.)
+_CLIENT: contextvars.ContextVar[str] = contextvars.ContextVar("tbc_caller", default="")
 # developers.tbcbank.ge, Create web payment, `methods`: 4 Web QR, 5 card, 6 Ertguli points,
 # 7 internet bank login, 8 installment, 9 Apple Pay.
 METHODS = {4, 5, 6, 7, 8, 9}
@@ -51,6 +56,9 @@ class TbcConfig:
     db_path: Path
     token_seconds: int = 86400
     callbacks: bool = True
+    # More merchants, each with its own developer app: client_id -> (apikey, client_secret).
+    # A merchant sees only its own payments and saved cards.
+    other_clients: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 class TbcError(Exception):
@@ -93,7 +101,10 @@ class TbcEmulator(Emulator):
         self._store = DocStore(config.db_path)
         self._out = Outbound(self.name, client, faults,
                              journal=config.db_path.with_name(f"{self.name}-webhooks.db"))
-        self._tokens: dict[str, float] = {}
+        # client_id -> (apikey, client_secret)
+        self._clients = {config.client_id: (config.api_key, config.client_secret),
+                         **config.other_clients}
+        self._tokens: dict[str, tuple[float, str]] = {}  # token -> (expiry, client_id)
         self._lock = asyncio.Lock()
         # Knobs for tests and demos: how long new access tokens live, and how many were issued
         # (a driver should reuse its token until near expiry, not fetch one per call).
@@ -115,12 +126,16 @@ class TbcEmulator(Emulator):
     async def handle(self, method: str, path: str, headers: dict[str, str], body: bytes,
                      query: dict[str, str]) -> tuple[int, dict[str, Any]]:
         try:
-            if headers.get("apikey") != self.config.api_key:
+            apikey = headers.get("apikey", "")
+            if not any(hmac.compare_digest(apikey, key) for key, _ in self._clients.values()):
                 raise TbcError(401, "Unauthorized", "invalid apikey", "INVALID_API_KEY")
             parts = path.strip("/").split("/")
             if method == "POST" and parts == ["access-token"]:
-                return 200, self._access_token(body)
-            self._authorize(headers)
+                return 200, self._access_token(body, apikey)
+            caller = _CLIENT.set(self._authorize(headers, apikey))
+        except TbcError as err:
+            return err.status, err.body()
+        try:
             if method == "GET" and len(parts) == 2 and parts[0] == "payments":
                 return 200, self._public(self._payment(parts[1]))
             if method != "POST":
@@ -130,15 +145,19 @@ class TbcEmulator(Emulator):
                 return 200, self._write(parts, payload)
         except TbcError as err:
             return err.status, err.body()
+        finally:
+            _CLIENT.reset(caller)
 
-    def _access_token(self, body: bytes) -> dict[str, Any]:
+    def _access_token(self, body: bytes, apikey: str) -> dict[str, Any]:
         form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
-        if form.get("client_id") != self.config.client_id or \
-                form.get("client_secret") != self.config.client_secret:
+        client = form.get("client_id", "")
+        known = self._clients.get(client)
+        if known is None or known[0] != apikey or \
+                not hmac.compare_digest(known[1], form.get("client_secret", "")):
             raise TbcError(401, "Unauthorized", "invalid client_id or client_secret",
                            "INVALID_CLIENT")
         token = secrets.token_urlsafe(24)
-        self._tokens[token] = time.time() + self.token_seconds
+        self._tokens[token] = (time.time() + self.token_seconds, client)
         self.tokens_issued += 1
         return {"access_token": token, "token_type": "Bearer",
                 "expires_in": self.token_seconds}
@@ -146,12 +165,15 @@ class TbcEmulator(Emulator):
     def revoke_tokens(self) -> None:
         self._tokens.clear()
 
-    def _authorize(self, headers: dict[str, str]) -> None:
+    def _authorize(self, headers: dict[str, str], apikey: str) -> str:
+        """The merchant (client_id) whose live access token this call carries."""
         auth = headers.get("authorization", "")
         token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else ""
-        if self._tokens.get(token, 0) < time.time():
+        expiry, client = self._tokens.get(token, (0.0, ""))
+        if expiry < time.time() or self._clients[client][0] != apikey:
             raise TbcError(401, "Unauthorized", "the access token is missing or expired",
                            "INVALID_TOKEN")
+        return client
 
     @staticmethod
     def _json(body: bytes) -> dict[str, Any]:
@@ -176,7 +198,7 @@ class TbcEmulator(Emulator):
 
     def _payment(self, pay_id: str) -> dict[str, Any]:
         payment = self._store.get("payment", pay_id)
-        if payment is None:
+        if payment is None or payment.get("client", self.config.client_id) != _CLIENT.get():
             raise TbcError(404, "Not Found", "payment not found", "PAYMENT_NOT_FOUND")
         return payment
 
@@ -227,14 +249,15 @@ class TbcEmulator(Emulator):
             "returnurl": returnurl, "callbackUrl": payload.get("callbackUrl"),
             "language": language, "extra": extra, "merchantPaymentId": merchant_payment_id,
             "partialReturns": 0, "createdAt": datetime.now(UTC).isoformat(),
-            "expirationMinutes": minutes,
+            "expirationMinutes": minutes, "client": _CLIENT.get(),
         }
         self._save(payment, deadline=time.time() + minutes * 60)
         return self._public(payment)
 
     def _execute(self, payload: dict[str, Any]) -> dict[str, Any]:
         card = self._store.get("card", str(payload.get("recId", "")))
-        if card is None or card.get("deleted"):
+        if card is None or card.get("deleted") or \
+                card.get("client", self.config.client_id) != _CLIENT.get():
             raise _bad("unknown or deleted recId", "INVALID_REC_ID")
         money = payload.get("money")
         if not isinstance(money, dict) or money.get("currency") != card["currency"]:
@@ -252,7 +275,7 @@ class TbcEmulator(Emulator):
             "resultCode": None, "returnurl": str(payload.get("returnurl") or ""),
             "callbackUrl": card.get("callbackUrl"),
             "merchantPaymentId": merchant_payment_id, "partialReturns": 0,
-            "createdAt": datetime.now(UTC).isoformat(),
+            "createdAt": datetime.now(UTC).isoformat(), "client": _CLIENT.get(),
         }
         if initiator == "merchant":
             self._paid(payment)  # no buyer: the saved card is charged at once
@@ -305,7 +328,7 @@ class TbcEmulator(Emulator):
 
     def _delete_card(self, rec_id: str) -> dict[str, Any]:
         card = self._store.get("card", rec_id)
-        if card is None:
+        if card is None or card.get("client", self.config.client_id) != _CLIENT.get():
             raise TbcError(404, "Not Found", "unknown recId", "INVALID_REC_ID")
         card["deleted"] = True
         self._store.put("card", card)
@@ -339,7 +362,8 @@ class TbcEmulator(Emulator):
             payment.update(status="Succeeded", confirmedAmount=payment["amount"])
         if payment.get("saveCard"):
             card = {"id": f"rec{secrets.token_hex(8)}", "currency": payment["currency"],
-                    "callbackUrl": payment.get("callbackUrl"), "deleted": False}
+                    "callbackUrl": payment.get("callbackUrl"), "deleted": False,
+                    "client": payment.get("client", self.config.client_id)}
             self._store.put("card", card)
             payment["recId"] = card["id"]
         self._save(payment, deadline=None)

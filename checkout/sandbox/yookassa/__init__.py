@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from checkout.sandbox.package import DemoMerchant, EmulatorPackage, Setup
+from checkout.sandbox.package import DemoMerchant, EmulatorPackage, Setup, own_account_url, second
 from checkout.sandbox.yookassa import routes
 from checkout.sandbox.yookassa.emulator import YooKassaConfig, YooKassaEmulator
 
 SHOP_ID = "100500"
 SECRET = "test_sandbox_secret_key"  # noqa: S105 - the sandbox's, deliberately public
+# The second demo merchant's own shop.
+SHOP2_ID, SECRET2 = "100501", "test_sandbox_secret_key_2"
+SECOND = second("yookassa", "YooKassa", "RUB")
 
 
 def _make(setup: Setup) -> list[Any]:
@@ -17,7 +20,9 @@ def _make(setup: Setup) -> list[Any]:
         public_url=setup.public_url, webhook_url=setup.webhook_urls["yookassa"],
         shop_id=SHOP_ID, secret_key=SECRET, db_path=setup.state_dir / "yookassa.db",
         pay_seconds=setup.session_ttl_seconds, hold_seconds=setup.hold_seconds,
-        webhooks=setup.webhooks), setup.client, setup.faults)]
+        webhooks=setup.webhooks,
+        other_shops={SHOP2_ID: (SECRET2, own_account_url(setup, SECOND))}),
+        setup.client, setup.faults)]
 
 
 def _endpoint(emulator: YooKassaEmulator, setup: Setup) -> dict[str, Any]:
@@ -27,7 +32,11 @@ def _endpoint(emulator: YooKassaEmulator, setup: Setup) -> dict[str, Any]:
             "notification_networks": ("127.0.0.0/8", "::1/128")}
 
 
+def _account(merchant: DemoMerchant, setup: Setup) -> dict[str, str]:
+    return {"shop_id": SHOP2_ID, "secret_key": SECRET2}
+
+
 EMULATOR = EmulatorPackage(
     make=_make, endpoint=_endpoint, routes=routes.routes, demo_merchants=(
         DemoMerchant("yookassa", "mer_demo_yookassa", "sk_test_demo_yookassa", "YooKassa",
-                     "RUB"),))
+                     "RUB"), SECOND), account=_account)

@@ -14,11 +14,12 @@ import asyncio
 import base64
 import contextlib
 import hashlib
+import hmac
 import json
 import secrets
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -43,6 +44,9 @@ class YooKassaConfig:
     shop_id: str
     secret_key: str
     db_path: Path
+    # More shops, each with its own contract: shop id -> (secret key, notification URL). A
+    # shop sees only its own payments, refunds and saved methods.
+    other_shops: dict[str, tuple[str, str]] = field(default_factory=dict)
     pay_seconds: int = 3600  # the payment term: unpaid after this, it is canceled
     hold_seconds: int = 7 * 24 * 3600
     webhooks: bool = True
@@ -130,17 +134,17 @@ class YooKassaEmulator(Emulator):
     async def handle(self, method: str, path: str, headers: dict[str, str], body: bytes,
                      query: dict[str, str]) -> tuple[int, dict[str, Any]]:
         try:
-            self._authenticate(headers)
+            shop = self._authenticate(headers)
             parts = path.strip("/").split("/")
             if method == "GET":
-                return 200, self._read(parts, query)
+                return 200, self._read(parts, query, shop)
             payload = self._json(body)
             key = headers.get("idempotence-key", "")
             if not key:
                 raise YooError(400, "invalid_request", "Idempotence-Key header is required",
                                "Idempotence-Key")
             digest = hashlib.sha256(f"{method} {path}\0".encode() + body).hexdigest()
-            seen = self._store.remembered(self.config.shop_id, key)
+            seen = self._store.remembered(shop, key)
             if seen:
                 if seen[0] != digest:
                     raise YooError(400, "invalid_request", "Idempotence-Key was used with "
@@ -148,21 +152,33 @@ class YooKassaEmulator(Emulator):
                 return seen[1], json.loads(seen[2])
             try:
                 async with self._lock:
-                    status, answer = 200, self._write(parts, payload)
+                    status, answer = 200, self._write(parts, payload, shop)
             except YooError as err:
                 if err.status >= 500:
                     raise
                 status, answer = err.status, err.body()
-            self._store.remember(self.config.shop_id, key, digest, status, json.dumps(answer))
+            self._store.remember(shop, key, digest, status, json.dumps(answer))
             return status, answer
         except YooError as err:
             return err.status, err.body()
 
-    def _authenticate(self, headers: dict[str, str]) -> None:
-        expected = base64.b64encode(
-            f"{self.config.shop_id}:{self.config.secret_key}".encode()).decode()
-        if headers.get("authorization", "") != f"Basic {expected}":
+    @property
+    def _shops(self) -> dict[str, tuple[str, str]]:
+        """shop id -> (secret key, notification URL)."""
+        return {self.config.shop_id: (self.config.secret_key, self.config.webhook_url),
+                **self.config.other_shops}
+
+    def _authenticate(self, headers: dict[str, str]) -> str:
+        """The shop whose Basic credentials these are."""
+        try:
+            kind, _, encoded = headers.get("authorization", "").partition(" ")
+            shop, _, secret = base64.b64decode(encoded, validate=True).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            kind, shop, secret = "", "", ""
+        known = self._shops.get(shop)
+        if kind != "Basic" or known is None or not hmac.compare_digest(known[0], secret):
             raise YooError(401, "invalid_credentials", "Basic auth shopId:secretKey is wrong")
+        return shop
 
     @staticmethod
     def _json(body: bytes) -> dict[str, Any]:
@@ -174,39 +190,50 @@ class YooKassaEmulator(Emulator):
             raise YooError(400, "invalid_request", "the body must be a JSON object")
         return doc
 
-    def _read(self, parts: list[str], query: dict[str, str]) -> dict[str, Any]:
+    def _read(self, parts: list[str], query: dict[str, str], shop: str) -> dict[str, Any]:
+        if parts == ["me"]:
+            # The shop's own settings (`GET /me`), as far as T-Pay needs them.
+            return {"account_id": shop, "test": True, "fiscalization_enabled": False,
+                    "payment_methods": ["tinkoff_bank"], "status": "enabled"}
         if len(parts) == 2 and parts[0] == "payments":
-            return self._payment(parts[1])
+            return self._payment(parts[1], shop)
         if parts == ["refunds"]:
-            return self._page(self._store.all_by_alias("refund", query.get("payment_id", "")),
-                              query)
+            paid = self._store.get("payment", query.get("payment_id", ""))
+            mine = paid is not None and self._shop_of(paid) == shop
+            return self._page(self._store.all_by_alias("refund", query.get("payment_id", ""))
+                              if mine else [], query)
         if len(parts) == 2 and parts[0] == "refunds":
             refund = self._store.get("refund", parts[1])
-            if refund is None:
+            paid = self._store.get("payment", refund["payment_id"]) if refund else None
+            if refund is None or paid is None or self._shop_of(paid) != shop:
                 raise YooError(404, "not_found", "refund not found")
             return refund
         raise YooError(404, "not_found", "no such resource")
 
-    def _write(self, parts: list[str], payload: dict[str, Any]) -> dict[str, Any]:
+    def _write(self, parts: list[str], payload: dict[str, Any], shop: str) -> dict[str, Any]:
         if parts == ["payments"]:
-            return self._create(payload)
+            return self._create(payload, shop)
         if len(parts) == 3 and parts[0] == "payments" and parts[2] == "capture":
-            return self._capture(self._payment(parts[1]), payload)
+            return self._capture(self._payment(parts[1], shop), payload)
         if len(parts) == 3 and parts[0] == "payments" and parts[2] == "cancel":
-            return self._cancel(self._payment(parts[1]))
+            return self._cancel(self._payment(parts[1], shop))
         if parts == ["refunds"]:
-            return self._refund(payload)
+            return self._refund(payload, shop)
         raise YooError(404, "not_found", "no such resource")
 
-    def _payment(self, payment_id: str) -> dict[str, Any]:
+    def _payment(self, payment_id: str, shop: str) -> dict[str, Any]:
         payment = self._store.get("payment", payment_id)
-        if payment is None:
+        if payment is None or self._shop_of(payment) != shop:
             raise YooError(404, "not_found", "payment not found")
         return payment
 
+    @staticmethod
+    def _shop_of(payment: dict[str, Any]) -> str:
+        return str(payment["recipient"]["account_id"])
+
     # ---- methods ------------------------------------------------------------------------------
 
-    def _create(self, payload: dict[str, Any]) -> dict[str, Any]:
+    def _create(self, payload: dict[str, Any], shop: str) -> dict[str, Any]:
         value = _amount(payload.get("amount"), "amount")
         if not MIN_RUB <= value <= MAX_RUB:
             raise YooError(400, "invalid_request", "tinkoff_bank takes 1 to 700 000 RUB",
@@ -230,6 +257,10 @@ class YooKassaEmulator(Emulator):
         saved: dict[str, Any] | None = None
         if saved_id is not None:
             saved = self._store.get("method", str(saved_id))
+            if saved is not None:
+                saved = dict(saved)
+                owner = saved.pop("shop", shop)
+                saved = saved if owner == shop else None
             if saved is None or not saved.get("saved"):
                 raise YooError(400, "invalid_request", "unknown payment_method_id",
                                "payment_method_id")
@@ -247,7 +278,7 @@ class YooKassaEmulator(Emulator):
         payment: dict[str, Any] = {
             "id": payment_id, "status": "pending", "paid": False, "amount": _money(value),
             "description": description, "metadata": metadata,
-            "recipient": {"account_id": self.config.shop_id, "gateway_id": "100500"},
+            "recipient": {"account_id": shop, "gateway_id": "100500"},
             "payment_method": saved or {"type": "tinkoff_bank", "id": payment_id,
                                         "saved": False},
             "created_at": _iso(now), "test": True, "refundable": False,
@@ -293,8 +324,8 @@ class YooKassaEmulator(Emulator):
         self._end(payment, "merchant", "canceled_by_merchant")
         return self._public(payment)
 
-    def _refund(self, payload: dict[str, Any]) -> dict[str, Any]:
-        payment = self._payment(str(payload.get("payment_id", "")))
+    def _refund(self, payload: dict[str, Any], shop: str) -> dict[str, Any]:
+        payment = self._payment(str(payload.get("payment_id", "")), shop)
         if payment["status"] != "succeeded":
             raise YooError(400, "invalid_request", "only a succeeded payment can be refunded",
                            "payment_id")
@@ -316,7 +347,8 @@ class YooKassaEmulator(Emulator):
         return refund
 
     def _refund_done(self, refund: dict[str, Any]) -> None:
-        payment = self._payment(refund["payment_id"])
+        payment = self._store.get("payment", refund["payment_id"])
+        assert payment is not None
         value = Decimal(refund["amount"]["value"])
         refund["status"] = "succeeded"
         self._store.put("refund", refund, alias=payment["id"], deadline=None)
@@ -367,7 +399,7 @@ class YooKassaEmulator(Emulator):
             method = {"type": "tinkoff_bank", "id": payment["id"], "saved": True,
                       "title": "T-Pay"}
             payment["payment_method"] = method
-            self._store.put("method", method)
+            self._store.put("method", {**method, "shop": self._shop_of(payment)})
         if payment["capture"]:
             payment.update(status="succeeded", captured_at=_iso(_now()), refundable=True,
                            income_amount=payment["amount"])
@@ -432,6 +464,9 @@ class YooKassaEmulator(Emulator):
         body = json.dumps({"type": "notification", "event": event,
                            "object": self._public(obj)}).encode()
         subject = str(obj.get("payment_id") or obj["id"])
-        self._out.send(self.config.webhook_url, body, {"Content-Type": "application/json"},
+        paid = obj if "recipient" in obj else self._store.get("payment", subject) or {}
+        shop = str((paid.get("recipient") or {}).get("account_id", self.config.shop_id))
+        url = self._shops.get(shop, ("", self.config.webhook_url))[1]
+        self._out.send(url, body, {"Content-Type": "application/json"},
                        event=event, subject=subject,
                        meta=meta if meta is not None else obj.get("metadata") or {})

@@ -10,13 +10,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from checkout.domain.states import PaymentStatus
-from checkout.errors import InvalidRequest, NotFound
+from checkout.errors import CheckoutError, InvalidRequest, NotFound
 from checkout.flow import payments as payment_flow
 from checkout.flow.context import FlowContext
 from checkout.flow.idempotency import Claim
 from checkout.representations.acquirers import acquirer_object
 from checkout.representations.payments import payment_object
-from checkout.store import repo
+from checkout.store import acquirer_accounts, repo
 from checkout.web.merchant_api.auth import authenticate
 from checkout.web.merchant_api.idempotency import (
     answer_once,
@@ -101,13 +101,19 @@ async def payments(request: Request) -> Response:
 
 
 async def acquirer(request: Request) -> Response:
-    """The merchant's acquirer and what it can do: ask before you build on it."""
+    """The merchant's acquirer, the account its new payments use, and what it can do: ask
+    before you build on it."""
     merchant = await authenticate(request)
     ctx: FlowContext = request.app.state.flow
-    driver = ctx.acquirers.get(merchant.acquirer)
-    if driver is None:
-        raise NotFound(f"the acquirer {merchant.acquirer!r} is not configured here")
-    return json_answer(200, acquirer_object(merchant.acquirer, driver))
+    try:
+        driver = await ctx.drivers.get(merchant.acquirer, merchant.acquirer_account_id)
+    except CheckoutError as err:
+        raise NotFound(f"the acquirer {merchant.acquirer!r} is not configured here") from err
+    account = None
+    if merchant.acquirer_account_id:
+        async with ctx.db.reader() as conn:
+            account = await acquirer_accounts.account(conn, merchant.acquirer_account_id)
+    return json_answer(200, acquirer_object(merchant.acquirer, driver, account))
 
 
 routes = [
