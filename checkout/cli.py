@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -29,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
                          help="re-seal every stored secret with the newest of "
                               "CHECKOUT_SECRET_KEYS, so that older keys can be retired")
     _merchant_commands(sub)
+    _account_commands(sub)
     _console_commands(sub)
     args = parser.parse_args(argv)
     configure_logging()
@@ -56,12 +59,16 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_reseal(settings))
         if args.command == "console":
             return asyncio.run(_console(args, settings))
+        if args.command == "acquirer-account":
+            return asyncio.run(_account(args, settings))
         return asyncio.run(_merchant(args, settings))
     except ConfigError as err:
         print(f"checkout: {err}", file=sys.stderr)
         return 2
     except CheckoutError as err:
         print(f"checkout: {err.detail}", file=sys.stderr)
+        for problem in err.extra.get("errors") or []:
+            print(f"  {problem['field']}: {problem['message']}", file=sys.stderr)
         return 1
 
 
@@ -144,6 +151,122 @@ async def _merchant(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         await db.close()
     return 0
+
+
+def _account_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    account = sub.add_parser("acquirer-account", help="merchants' own acquirer accounts "
+                             "(their contracts); settings are read as JSON from stdin, so "
+                             "no secret lands in a shell's history")
+    cmds = account.add_subparsers(dest="action", required=True)
+    add = cmds.add_parser("add", help="add an account to a merchant")
+    add.add_argument("merchant_id")
+    add.add_argument("acquirer", help=f"one of {', '.join(KNOWN_ACQUIRERS)}")
+    add.add_argument("--label", default="")
+    add.add_argument("--use", action="store_true", help="send its new payments there at once")
+    change = cmds.add_parser("change", help="replace settings (a blank or absent secret keeps "
+                             "the stored one)")
+    change.add_argument("account_id")
+    change.add_argument("--label", default="")
+    listing = cmds.add_parser("list", help="a merchant's accounts (no secrets: hints only)")
+    listing.add_argument("merchant_id")
+    check = cmds.add_parser("check", help="one harmless live call: does it connect?")
+    check.add_argument("account_id")
+    use = cmds.add_parser("use", help="send a merchant's new payments to an account (earlier "
+                          "payments stay where they were made)")
+    use.add_argument("merchant_id")
+    use.add_argument("account_id", nargs="?", default=None)
+    use.add_argument("--default", metavar="ACQUIRER", default="",
+                     help="instead: this checkout's own account at ACQUIRER")
+
+
+async def _account(args: argparse.Namespace, settings: Settings) -> int:
+    from dataclasses import asdict
+
+    from checkout.flow import acquirer_accounts
+    from checkout.store import acquirer_accounts as stored
+    from checkout.store.db import Database
+
+    def shown(account: Any) -> dict[str, Any]:
+        return {k: v.isoformat() if hasattr(v, "isoformat") else v
+                for k, v in asdict(account).items()}
+
+    def settings_from_stdin() -> dict[str, Any]:
+        text = sys.stdin.read().strip() or "{}"
+        try:
+            given = json.loads(text)
+        except ValueError:
+            given = None
+        if not isinstance(given, dict):
+            raise ConfigError("the settings on stdin must be a JSON object")
+        return given
+
+    db = Database(settings.db_url)
+    try:
+        if args.action == "list":
+            async with db.reader() as conn:
+                accounts = await stored.accounts_of(conn, args.merchant_id)
+            print(json.dumps([shown(a) for a in accounts], indent=2))
+            return 0
+        async with _flow_context(db, settings) as ctx:
+            if args.action == "add":
+                made = await acquirer_accounts.create(
+                    ctx, args.merchant_id, args.acquirer, settings_from_stdin(),
+                    label=args.label or None, use=args.use)
+                print(json.dumps(shown(made)))
+            elif args.action == "change":
+                changed = await acquirer_accounts.change(ctx, None, args.account_id,
+                                                         settings_from_stdin(),
+                                                         label=args.label or None)
+                print(json.dumps(shown(changed)))
+            elif args.action == "check":
+                problem = await acquirer_accounts.check(ctx, None, args.account_id)
+                print(json.dumps({"account_id": args.account_id, "ok": problem is None,
+                                  "problem": problem}))
+                return 0 if problem is None else 1
+            else:
+                if bool(args.account_id) == bool(args.default):
+                    raise ConfigError("name an account, or --default ACQUIRER")
+                await acquirer_accounts.use(ctx, args.merchant_id, args.account_id or None,
+                                            args.default)
+                print(json.dumps({"merchant_id": args.merchant_id,
+                                  "account_id": args.account_id,
+                                  "acquirer": args.default or None}))
+    finally:
+        await db.close()
+    return 0
+
+
+@contextlib.asynccontextmanager
+async def _flow_context(db: Any, settings: Settings) -> AsyncIterator[Any]:
+    """What the flow needs to build and call acquirer drivers from the command line: the
+    acquirers' addresses from the environment, or (sandbox) from the running checkout that
+    hosts the emulators."""
+    import httpx
+
+    from checkout.acquirers import registry
+    from checkout.acquirers.package import AcquirerPackage, Wiring
+    from checkout.flow.context import FlowContext
+    from checkout.flow.versions import VersionCache
+    from checkout.sandbox import remote
+
+    async with httpx.AsyncClient(follow_redirects=False) as http:
+        endpoints: dict[str, dict[str, Any]] = dict(settings.acquirers)
+        if settings.sandbox:
+            host = settings.sandbox_url or settings.public_url
+            try:
+                endpoints = await remote.fetch_endpoints(http, host, wait_seconds=5)
+            except ConfigError as err:
+                raise ConfigError(f"{err}: in sandbox mode the checkout must be running "
+                                  "(its emulators are the acquirers)") from None
+
+        def wiring(package: AcquirerPackage, account_id: str | None = None) -> Wiring:
+            return Wiring(http=http, timeout=settings.acquirer_timeout_seconds,
+                          attempt_ttl_seconds=settings.attempt_ttl_seconds,
+                          webhook_url=settings.public_url + package.webhook_path_of(account_id))
+
+        yield FlowContext(db=db, settings=settings, acquirers=registry.build(endpoints, wiring),
+                          versions=VersionCache(authoritative=True, recheck_seconds=1.0),
+                          checkout_url=lambda payment: "", bases=endpoints, wiring=wiring)
 
 
 def _console_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

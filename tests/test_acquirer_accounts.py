@@ -197,3 +197,188 @@ def test_an_account_is_read_through_the_api_and_never_shows_a_secret(
                    "SELECT sealed_settings FROM acquirer_accounts WHERE id = :a",
                    a=second.account_id)[0][0]
     assert sealed.startswith("fernet:") and not any(s in sealed for s in secrets)
+
+
+def _other_rsa_key() -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption()).decode()
+
+
+# Per acquirer: one credential made wrong, and what the check must then say.
+WRONG = {
+    "bank131": ("private_key", _other_rsa_key, "refuses project"),
+    "smartglocal": ("project", lambda: "someone-elses-project", "refuses project"),
+    "yookassa": ("secret_key", lambda: "test_wrong_secret", "refuses the shop id"),
+    "tbc": ("client_secret", lambda: "wrong-secret", "refuses the apikey"),
+    "tbank": ("password", lambda: "wrong-password", "refuses the password"),
+}
+
+
+@pytest.mark.parametrize("acquirer", ACQUIRERS)
+def test_our_drivers_on_two_accounts_see_only_their_own_sessions_at_the_acquirer(
+        server: LiveServer, acquirer: str) -> None:
+    """The real drivers, over HTTP, against the emulator: an account's credentials open that
+    account's sessions and no other's, and the connection check says which credential is
+    wrong."""
+    import asyncio
+
+    from checkout.acquirers import registry
+    from checkout.acquirers.package import Wiring
+    from checkout.domain.money import Money
+    from checkout.errors import AcquirerError
+    from checkout.flow.drivers import account_driver
+    from checkout.sandbox.remote import from_wire
+
+    first, second = FIRST[acquirer], SECOND[acquirer]
+    with merchant_api(server, first) as one:
+        mine = paid(server, one, first)
+    ref = ref_of(server, mine["id"])
+    bases = from_wire(httpx.get(f"{server.url}/sandbox/credentials").json())
+    own = httpx.get(f"{server.url}/sandbox/accounts").json()[second.account_id]
+    key, wrong_value, complaint = WRONG[acquirer]
+
+    async def run() -> None:
+        async with httpx.AsyncClient() as http:
+            package = registry.BY_NAME[acquirer]
+            wiring = Wiring(http=http, timeout=10, attempt_ttl_seconds=1200,
+                            webhook_url="http://127.0.0.1:9/unused")
+            default = package.build(bases[acquirer], wiring)
+            theirs = account_driver(package, own, base=bases[acquirer], wiring=wiring)
+            wrong = account_driver(package, {**own, key: wrong_value()},
+                                   base=bases[acquirer], wiring=wiring)
+            await default.check_connection()
+            await theirs.check_connection()
+            with pytest.raises(AcquirerError, match=complaint) as refused:
+                await wrong.check_connection()
+            assert not refused.value.temporary
+            assert (await default.fetch(ref)).ref == ref
+            with pytest.raises(AcquirerError):
+                await theirs.fetch(ref)
+            with pytest.raises(AcquirerError):
+                await theirs.refund(ref, Money(100, first.currency), "att_other:refund")
+            after = await default.fetch(ref)  # the other account's refund moved nothing
+            assert not after.refunds and not after.refunded_amount
+
+    asyncio.run(run())
+
+
+def account_cli(server: LiveServer, *args: str, settings: dict[str, Any] | None = None
+                ) -> tuple[int, Any, str]:
+    """`checkout acquirer-account …` as an operator runs it: (exit code, its JSON, stderr)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DATABASE_URL": server.settings.db_url,
+           "CHECKOUT_DATA_DIR": str(server.settings.data_dir),
+           "CHECKOUT_PUBLIC_URL": server.url}
+    out = subprocess.run([sys.executable, "-m", "checkout.cli", "acquirer-account", *args],
+                         env=env, input=json.dumps(settings or {}), capture_output=True,
+                         text=True, timeout=60)
+    return out.returncode, json.loads(out.stdout) if out.stdout.strip() else None, out.stderr
+
+
+def test_an_account_is_added_checked_fixed_and_used_from_the_command_line(
+        server: LiveServer) -> None:
+    from checkout.sandbox import tbank
+    from tests.buyer import add_merchant
+
+    headers = add_merchant(server.settings.db_url, "mer_own_terminal", "sk_test_own_terminal",
+                           return_origins='["http://127.0.0.1:*"]', acquirer="tbank")
+    code, made, err = account_cli(server, "add", "mer_own_terminal", "tbank", "--label",
+                                  "Counter terminal", settings={
+                                      "terminal_key": tbank.TERMINAL2, "password": "wrong!"})
+    assert code == 0, err
+    assert made["label"] == "Counter terminal" and made["acquirer"] == "tbank"
+    assert made["hints"] == {"terminal_key": tbank.TERMINAL2, "password": "…"}  # too short
+    code, checked, _ = account_cli(server, "check", made["id"])
+    assert code == 1 and not checked["ok"]
+    assert "refuses the password" in checked["problem"]
+    code, changed, err = account_cli(server, "change", made["id"],
+                                     settings={"password": tbank.PASSWORD2})
+    assert code == 0, err
+    assert changed["version"] == 2 and changed["check_problem"] is None
+    assert changed["hints"]["password"] == "…" + tbank.PASSWORD2[-4:]
+    code, checked, _ = account_cli(server, "check", made["id"])
+    assert code == 0 and checked == {"account_id": made["id"], "ok": True, "problem": None}
+    code, listed, _ = account_cli(server, "list", "mer_own_terminal")
+    assert [a["id"] for a in listed] == [made["id"]] and listed[0]["checked_at"]
+    assert tbank.PASSWORD2 not in json.dumps(listed)
+    # Not yet in use: the merchant's payments still go to the checkout's own terminal.
+    with httpx.Client(base_url=server.url, headers=headers, timeout=20) as api:
+        assert api.get("/api/v1/acquirer").json()["account"] is None
+        assert account_cli(server, "use", "mer_own_terminal", made["id"])[0] == 0
+        assert api.get("/api/v1/acquirer").json()["account"]["id"] == made["id"]
+        merchant = DemoMerchant("tbank", "mer_own_terminal", "sk_test_own_terminal", "", "RUB")
+        payment = paid(server, api, merchant)
+    assert account_of(server, "attempts", payment["id"]) == made["id"]
+
+
+@pytest.mark.parametrize(("acquirer", "settings", "field"), [
+    ("mastercard", {}, "acquirer"),
+    ("yookassa", {"shop_id": "1"}, "secret_key"),
+    ("yookassa", {"shop_id": "1", "secret_key": "s", "base_url": "http://10.0.0.1/"},
+     "base_url"),
+    ("yookassa", {"shop_id": "1", "secret_key": "s\\u0000"}, "secret_key"),
+    ("bank131", {"project": "p", "private_key": "/etc/passwd",
+                 "public_key": "-----BEGIN PUBLIC KEY-----"}, "private_key"),
+    ("tbc", {"api_key": "k", "client_id": "c", "client_secret": "x" * 501}, "client_secret"),
+])
+def test_bad_account_settings_are_refused_naming_the_setting(
+        server: LiveServer, acquirer: str, settings: dict[str, str], field: str) -> None:
+    given = json.loads(json.dumps(settings).replace("\\\\u0000", "\\u0000"))
+    code, _, err = account_cli(server, "add", "mer_demo", acquirer, settings=given)
+    assert code == 1, err
+    assert field in err
+    assert query(server.settings.db_url, "SELECT count(*) FROM acquirer_accounts "
+                 "WHERE merchant_id = 'mer_demo'")[0][0] == 0
+
+
+def test_a_key_that_is_not_a_key_is_refused_before_any_payment(server: LiveServer) -> None:
+    code, _, err = account_cli(server, "add", "mer_demo", "bank131", settings={
+        "project": "p", "private_key": "-----BEGIN PRIVATE KEY-----\nnot a key\n"
+        "-----END PRIVATE KEY-----", "public_key": "-----BEGIN PUBLIC KEY-----\nno\n"
+        "-----END PUBLIC KEY-----"})
+    assert code == 1 and "do not work" in err
+
+
+def test_a_switch_moves_new_payments_only(server: LiveServer) -> None:
+    second = SECOND["tbank"]
+    with merchant_api(server, second) as api:
+        before = paid(server, api, second)
+        assert account_cli(server, "use", second.merchant_id, "--default", "tbank")[0] == 0
+        after = paid(server, api, second)
+        assert account_of(server, "payments", after["id"]) is None
+        assert account_of(server, "payments", before["id"]) == second.account_id
+        # The earlier payment refunds where it was made (the default terminal cannot see it).
+        for payment in (before, after):
+            resp = api.post(f"/api/v1/payments/{payment['id']}/refunds")
+            assert resp.status_code == 201, resp.text
+            wait_for(lambda p=payment: api.get(f"/api/v1/payments/{p['id']}").json()
+                     ["refunded_amount"] == p["amount"], 20, "the refund")
+
+
+def test_new_settings_reach_the_running_checkout_at_its_next_call(server: LiveServer) -> None:
+    from checkout.sandbox import yookassa
+
+    second = SECOND["yookassa"]
+    with merchant_api(server, second) as api:
+        payment = paid(server, api, second)
+        assert account_cli(server, "change", second.account_id,
+                           settings={"secret_key": "test_revoked"})[0] == 0
+        assert api.get("/api/v1/acquirer").json()["account"]["settings"]["secret_key"] == \
+            "…oked"
+        refused = api.post(f"/api/v1/payments/{payment['id']}/refunds", json={"amount": 100})
+        assert refused.json()["status"] == "failed", refused.text  # YooKassa said 401
+        # The same amount again, once the key is right: this refund is made, and the refused
+        # one (which made nothing) is not mistaken for it.
+        assert account_cli(server, "change", second.account_id,
+                           settings={"secret_key": yookassa.SECRET2})[0] == 0
+        resp = api.post(f"/api/v1/payments/{payment['id']}/refunds", json={"amount": 100})
+        assert resp.status_code == 201, resp.text
+        assert resp.json()["status"] in ("pending", "succeeded")
+        wait_for(lambda: api.get(f"/api/v1/payments/{payment['id']}").json()
+                 ["refunded_amount"] == 100, 20, "the refund")
+    stored = dict(query(server.settings.db_url, "SELECT id, acquirer_ref FROM refunds"))
+    assert stored[refused.json()["id"]] is None and stored[resp.json()["id"]]

@@ -128,7 +128,7 @@ async def create(ctx: FlowContext, merchant_id: str, acquirer: object,
     return made
 
 
-async def change(ctx: FlowContext, merchant_id: str, account_id: str,
+async def change(ctx: FlowContext, merchant_id: str | None, account_id: str,
                  settings: Mapping[str, object], *, label: object = None) -> Account:
     """New settings (a blank one keeps what is stored): its driver is rebuilt, everywhere,
     before its next call."""
@@ -186,9 +186,10 @@ async def seed(conn: AsyncConnection, vault: Vault, *, merchant_id: str, account
     await repo.set_acquirer(conn, merchant_id, acquirer, account_id)
 
 
-async def check(ctx: FlowContext, merchant_id: str, account_id: str) -> str | None:
+async def check(ctx: FlowContext, merchant_id: str | None, account_id: str) -> str | None:
     """One harmless live call with the account's credentials: what is wrong, or None. The
-    result is kept on the account (unless its settings changed meanwhile)."""
+    result is kept on the account (unless its settings changed meanwhile). `merchant_id`
+    None: the operator's, for any merchant's account."""
     async with ctx.db.reader() as conn:
         found = await store.account(conn, account_id, merchant_id)
     if found is None:

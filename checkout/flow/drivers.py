@@ -53,31 +53,29 @@ class Drivers:
         return driver
 
     def build(self, acquirer: str, account_id: str, settings: Mapping[str, str]) -> Acquirer:
-        """A driver of `acquirer` with an account's settings over the deployment's (its
-        address, the networks its notices come from). Raises ValueError for settings no
-        driver can be built with (a key that is not one)."""
         package = registry.BY_NAME[acquirer]
-        conf = self.deployment_part(package)
-        for setting in package.account_settings:
-            value = settings.get(setting.key, "")
-            if setting.pem:
-                # The key itself, never a path: the package reads `<key>_pem` as bytes.
-                conf[f"{setting.key}_pem"] = value.encode()
-            else:
-                conf[setting.key] = value or setting.default or ""
-        return package.build(conf, self._wiring(package, account_id))
+        return account_driver(package, settings, base=self._bases.get(acquirer) or {},
+                              wiring=self._wiring(package, account_id))
 
-    def deployment_part(self, package: AcquirerPackage) -> dict[str, Any]:
-        """What every account of `package` shares: the deployment's settings for it (from the
-        environment, or the sandbox's), its defaults where there are none."""
-        mine = {s.key for s in package.account_settings}
-        base = self._bases.get(package.name) or {}
-        conf: dict[str, Any] = {s.key: s.default or "" for s in package.settings
-                                if not s.account}
-        conf.update({k: v for k, v in base.items()
-                     if k not in mine and not k.endswith("_pem")})
-        unset = [s.env for s in package.settings if not s.account and not conf.get(s.key)]
-        if unset:
-            raise ValueError(f"this checkout does not know where {package.title} is: its "
-                             f"operator sets {', '.join(unset)}")
-        return conf
+
+def account_driver(package: AcquirerPackage, settings: Mapping[str, str], *,
+                   base: Mapping[str, Any], wiring: Wiring) -> Acquirer:
+    """A driver with an account's settings over what every account of `package` shares: the
+    deployment's settings for it (`base`: from the environment, or the sandbox's; its
+    address, the networks its notices come from), their defaults where there are none.
+    Raises ValueError for settings no driver can be built with (a key that is not one)."""
+    mine = {s.key for s in package.account_settings}
+    conf: dict[str, Any] = {s.key: s.default or "" for s in package.settings if not s.account}
+    conf.update({k: v for k, v in base.items() if k not in mine and not k.endswith("_pem")})
+    unset = [s.env for s in package.settings if not s.account and not conf.get(s.key)]
+    if unset:
+        raise ValueError(f"this checkout does not know where {package.title} is: its "
+                         f"operator sets {', '.join(unset)}")
+    for setting in package.account_settings:
+        value = settings.get(setting.key, "")
+        if setting.pem:
+            # The key itself, never a path: the package reads `<key>_pem` as bytes.
+            conf[f"{setting.key}_pem"] = value.encode()
+        else:
+            conf[setting.key] = value or setting.default or ""
+    return package.build(conf, wiring)

@@ -139,11 +139,14 @@ async def _tie_refunds(ctx: FlowContext, ours: list[Refund],
     Refund requests carry no reference of ours, so we match by amount: our untied refunds of
     an amount, oldest first, take the acquirer's unclaimed refunds of that amount in its order.
     Refunds of one amount are interchangeable for the money; a unique index keeps every tie
-    one-to-one when two of ours reach for the same one at once.
+    one-to-one when two of ours reach for the same one at once. A refund the acquirer refused
+    (failed, never tied) made nothing there: tied to a later one of the same amount, it would
+    leave that later refund pending for ever, and the money it moved unseen.
     """
     claimed = {r.acquirer_ref for r in ours if r.acquirer_ref}
-    for amount in {r.amount for r in ours if r.acquirer_ref is None}:
-        untied = [r for r in ours if r.amount == amount and r.acquirer_ref is None]
+    open_ = [r for r in ours if r.acquirer_ref is None and r.status == "pending"]
+    for amount in {r.amount for r in open_}:
+        untied = [r for r in open_ if r.amount == amount]
         free = [st.ref for st in states if st.amount == amount and st.ref not in claimed]
         for refund, ref in zip(untied, free, strict=False):
             async with ctx.db.transaction() as conn:
