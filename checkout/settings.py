@@ -97,6 +97,10 @@ class Settings:
     rate_limit_auth_failures: str = "20/minute"
     rate_limit_acquirer_webhooks: str = "600/minute"  # refused ones only
     rate_limit_brand: str = "300/minute"
+    # Payments made by pressing Pay at a payment link, per client address: anyone may open a
+    # reusable link, and each press stores a payment.
+    rate_limit_link_payments: str = "20/minute"
+    payment_link_max_days: float = 366.0  # the furthest expiry a payment link may have
     # Failed console sign-ins, per client address and per account (its email).
     rate_limit_console_client_failures: str = "20/minute"
     rate_limit_console_account_failures: str = "10/hour"
@@ -192,7 +196,7 @@ class Settings:
             raise ConfigError("CHECKOUT_LOG_FORMAT must be 'json' or 'text'")
         for name in ("rate_limit_auth_failures", "rate_limit_acquirer_webhooks",
                      "rate_limit_brand", "rate_limit_console_client_failures",
-                     "rate_limit_console_account_failures"):
+                     "rate_limit_console_account_failures", "rate_limit_link_payments"):
             try:
                 parse_rate(getattr(self, name))
             except ValueError as exc:

@@ -226,8 +226,8 @@ def test_our_drivers_on_two_accounts_see_only_their_own_sessions_at_the_acquirer
     from checkout.acquirers import registry
     from checkout.acquirers.package import Wiring
     from checkout.domain.money import Money
+    from checkout.drivers import account_driver
     from checkout.errors import AcquirerError
-    from checkout.flow.drivers import account_driver
     from checkout.sandbox.remote import from_wire
 
     first, second = FIRST[acquirer], SECOND[acquirer]
@@ -368,7 +368,7 @@ def test_new_settings_reach_the_running_checkout_at_its_next_call(server: LiveSe
         assert account_cli(server, "change", second.account_id,
                            settings={"secret_key": "test_revoked"})[0] == 0
         assert api.get("/api/v1/acquirer").json()["account"]["settings"]["secret_key"] == \
-            "…oked"
+            "…oked"  # noqa: S105 - the hint of a test secret
         refused = api.post(f"/api/v1/payments/{payment['id']}/refunds", json={"amount": 100})
         assert refused.json()["status"] == "failed", refused.text  # YooKassa said 401
         # The same amount again, once the key is right: this refund is made, and the refused

@@ -36,14 +36,20 @@ MATRIX = [
     ("POST", "/console/m/{merchant_id}/settings", "manage_settings"),
     ("GET", "/console/m/{merchant_id}/settings/frames", "manage_settings"),
     ("GET", "/console/m/{merchant_id}/settings/preview", "manage_settings"),
+    ("GET", "/console/m/{merchant_id}/acquirer", "manage_acquirer"),
+    ("POST", "/console/m/{merchant_id}/acquirer/accounts", "manage_acquirer"),
+    ("POST", "/console/m/{merchant_id}/acquirer/own", "manage_acquirer"),
+    ("POST", "/console/m/{merchant_id}/acquirer/accounts/{account_id}/{action}",
+     "manage_acquirer"),
 ]
 ALLOWED = {"owner": {"read", "move_money", "manage_team", "manage_webhooks", "manage_keys",
-                     "manage_settings"},
+                     "manage_settings", "manage_acquirer"},
            "developer": {"read", "manage_webhooks", "manage_keys", "manage_settings"},
            "support": {"read", "move_money"}, "viewer": {"read"}}
 # The action a pattern's {action} is tried with: its first step changes nothing, and the
 # confirmed one would (a refund, a new role, a deleted endpoint).
-ACTION_FOR = {"team": "role", "webhooks": "delete", "payments": "refund", "keys": "revoke"}
+ACTION_FOR = {"team": "role", "webhooks": "delete", "payments": "refund", "keys": "revoke",
+              "acquirer": "use"}
 
 
 def _paid(server: LiveServer, api: httpx.Client, **fields: object) -> dict[str, object]:
@@ -70,7 +76,8 @@ def _state(server: LiveServer, payment_id: str) -> list[object]:
             query(db, "SELECT id, url, secret, disabled_at, deleted_at FROM webhook_endpoints "
                   "ORDER BY id"),
             query(db, "SELECT id, expires_at FROM merchant_keys ORDER BY id"),
-            query(db, "SELECT * FROM merchants ORDER BY id")]
+            query(db, "SELECT * FROM merchants ORDER BY id"),
+            query(db, "SELECT * FROM acquirer_accounts ORDER BY id")]
 
 
 def test_the_matrix_covers_every_console_route(server: LiveServer) -> None:
@@ -100,7 +107,7 @@ def test_every_role_gets_what_its_role_allows_and_nothing_else(
         for method, pattern, needs in MATRIX:
             path = pattern.format(merchant_id="mer_demo", payment_id=paid["id"],
                                   event_id=event, user_id="usr_nobody", endpoint_id="we_demo",
-                                  key_id="key_demo",
+                                  key_id="key_demo", account_id="acct_nobody",
                                   action=ACTION_FOR.get(pattern.split("/")[4], ""))
             before = _state(server, str(paid["id"]))
             if method == "GET":

@@ -367,3 +367,41 @@ def test_an_operator_onboards_a_merchant_and_makes_a_reset_link_in_the_browser(
     assert _real(errors) == [] and _real(reset_errors) == []
     person.close()
     context.close()
+
+
+def test_an_owner_adds_checks_and_uses_an_acquirer_account_in_the_browser(
+        browser: Browser, server: LiveServer) -> None:
+    from checkout.sandbox import tbank
+
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors = _watch(page)
+    page.goto(server.url + "/console/m/mer_demo_tbank/acquirer")
+    page.wait_for_url("**/console/login?next=*")
+    page.fill("#email", "owner+tbank@demo.test")
+    page.fill("#password", DEMO_PASSWORD)
+    page.click("button.primary")
+    page.wait_for_url("**/console/m/mer_demo_tbank/acquirer")
+    assert_accessible(page, "console acquirer, no account of its own")
+    page.click("[data-add=tbank] summary")
+    page.fill("#add-tbank-label", "Counter terminal")
+    page.fill("#add-tbank-terminal_key", tbank.TERMINAL2)
+    page.fill("#add-tbank-password", "not-the-password")
+    page.click("[data-add=tbank] [data-action=add-account]")
+    page.wait_for_selector("[data-account] [data-check=never]")
+    assert_accessible(page, "console acquirer, an account added")
+    page.click("[data-account] [data-action=check]")
+    page.wait_for_selector("[data-account] [data-check=failed]")
+    assert "refuses the password" in page.inner_text("[data-account]")
+    page.click("[data-account] summary")
+    assert page.input_value("[data-account] input[name=password]") == ""  # never sent back
+    page.fill("[data-account] input[name=password]", tbank.PASSWORD2)
+    assert_accessible(page, "console acquirer, replacing settings")
+    page.click("[data-account] [data-action=change]")
+    page.click("[data-account] [data-action=check]")
+    page.wait_for_selector("[data-account] [data-check=passed]")
+    page.click("[data-account] [data-action=use]")
+    page.wait_for_selector("[data-account] .pill.ok:has-text('in use')")
+    assert_accessible(page, "console acquirer, the account in use")
+    assert _real(errors) == []
+    context.close()

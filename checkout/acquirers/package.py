@@ -91,10 +91,3 @@ class AcquirerPackage:
         """The required settings that `conf` lacks."""
         return [s for s in self.required if not conf.get(s.key)]
 
-
-def hint(value: str) -> str:
-    """What may be shown of a secret: its last four characters (a PEM key's, inside the
-    armour), enough to tell two apart."""
-    body = "".join(line for line in value.strip().splitlines() if not line.startswith("-----"))
-    body = "".join(body.split())
-    return "…" + body[-4:] if len(body) > 8 else "…"

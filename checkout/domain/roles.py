@@ -19,6 +19,7 @@ class Can(StrEnum):
     MANAGE_WEBHOOKS = "manage_webhooks"
     MANAGE_SETTINGS = "manage_settings"
     MANAGE_TEAM = "manage_team"
+    MANAGE_ACQUIRER = "manage_acquirer"  # the merchant's contracts: its acquirer accounts
 
 
 GRANTS: dict[Role, frozenset[Can]] = {

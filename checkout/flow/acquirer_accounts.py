@@ -17,8 +17,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from checkout.acquirers import registry
-from checkout.acquirers.package import AcquirerPackage, hint
+from checkout import drivers
+from checkout.drivers import AcquirerPackage
 from checkout.errors import AcquirerError, Conflict, InvalidRequest, NotFound
 from checkout.flow.context import FlowContext
 from checkout.flow.ids import new_id
@@ -33,9 +33,9 @@ MAX_LABEL = 100
 
 
 def package_of(acquirer: object) -> AcquirerPackage:
-    package = registry.BY_NAME.get(acquirer) if isinstance(acquirer, str) else None
+    package = drivers.package_of(acquirer) if isinstance(acquirer, str) else None
     if package is None:
-        message = f"one of {', '.join(registry.NAMES)}"
+        message = f"one of {', '.join(drivers.NAMES)}"
         raise InvalidRequest(f"unknown acquirer: {message}",
                              [{"field": "acquirer", "message": message}])
     return package
@@ -71,6 +71,14 @@ def _clean(package: AcquirerPackage, given: Mapping[str, object],
     if errors:
         raise InvalidRequest(f"these {package.title} account settings are not right", errors)
     return values
+
+
+def hint(value: str) -> str:
+    """What may be shown of a secret: its last four characters (a PEM key's, inside the
+    armour), enough to tell two apart."""
+    body = "".join(line for line in value.strip().splitlines() if not line.startswith("-----"))
+    body = "".join(body.split())
+    return "…" + body[-4:] if len(body) > 8 else "…"
 
 
 def _hints(package: AcquirerPackage, values: Mapping[str, str]) -> dict[str, str]:
@@ -137,7 +145,7 @@ async def change(ctx: FlowContext, merchant_id: str | None, account_id: str,
         sealed = await store.sealed_settings(conn, account_id)
     if found is None or sealed is None:
         raise NotFound("no such acquirer account")
-    package = registry.BY_NAME[found.acquirer]
+    package = package_of(found.acquirer)
     values = _clean(package, settings, json.loads(ctx.vault.open(sealed[1])))
     _buildable(ctx, package, account_id, values)
     async with ctx.db.transaction() as conn:
@@ -172,7 +180,7 @@ async def seed(conn: AsyncConnection, vault: Vault, *, merchant_id: str, account
                acquirer: str, values: Mapping[str, str], now: datetime) -> None:
     """A sandbox demo merchant's own account, made on the first start and kept (its
     settings refreshed if the sandbox's keys changed), and used for its new payments."""
-    package = registry.BY_NAME[acquirer]
+    package = package_of(acquirer)
     found = await store.sealed_settings(conn, account_id)
     if found is None:
         await store.insert_account(conn, id=account_id, merchant_id=merchant_id,

@@ -7,10 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from checkout.acquirers import registry
 from checkout.acquirers.base import Acquirer, Capabilities
-from checkout.acquirers.package import AcquirerPackage, Wiring
-from checkout.flow.drivers import Drivers
+from checkout.drivers import AcquirerPackage, Drivers, Wiring, capabilities_of
 from checkout.flow.versions import VersionCache
 from checkout.settings import Settings
 from checkout.store.db import Database
@@ -60,7 +58,7 @@ class FlowContext:
         """What an acquirer can do whatever the account (partial captures and refunds, its
         family); what a contract decides (saved methods) is its driver's."""
         driver = self.acquirers.get(acquirer)
-        return driver.capabilities if driver else registry.BY_NAME[acquirer].capabilities
+        return driver.capabilities if driver else capabilities_of(acquirer)
 
     async def driver(self, record: Holder) -> Acquirer:
         """The driver of the account `record` was made on."""

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from functools import partial
 
-from checkout.acquirers import registry
+from checkout import drivers
 from checkout.errors import CheckoutError
 from checkout.flow import attempts as attempt_flow
 from checkout.flow import news, operations, retention
@@ -107,7 +107,7 @@ async def reconcile_once(ctx: FlowContext, claimer: Claimer | None = None) -> No
             conn, quiet_since=quiet, unstarted_since=settle,
             overdue_before=now - timedelta(seconds=ctx.settings.attempt_grace_seconds),
             watch_since={name: now - timedelta(seconds=_watch_seconds(ctx, name))
-                         for name in registry.NAMES})
+                         for name in drivers.NAMES})
     for event_id, acquirer, ref in events:
         # A webhook stored but not applied (we crashed in between): fetch and apply now.
         await run(f"event:{event_id}", partial(_replay, ctx, event_id, acquirer, ref))

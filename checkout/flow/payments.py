@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from checkout.acquirers.base import Platform
 from checkout.domain.states import PaymentStatus, payment_can_move
@@ -40,15 +43,21 @@ class PaymentRequest:
     save_payment_method: bool = False
     payment_method_id: str | None = None  # charge this saved method …
     initiator: str | None = None  # … with the buyer ("client") or without ("merchant")
+    payment_link_id: str | None = None  # made by a buyer at this payment link
+
+
+# Run in the payment's own transaction before it is stored: raises to refuse it, or names a
+# payment already there to answer with instead (a payment link's live one).
+Guard = Callable[[AsyncConnection], Awaitable[str | None]]
 
 
 async def create_payment(ctx: FlowContext, merchant: Merchant, req: PaymentRequest,
-                         claim: Claim | None = None) -> Payment:
+                         claim: Claim | None = None, guard: Guard | None = None) -> Payment:
     """Store a new payment; a charge of a saved method with no buyer is made at once.
 
     Under an Idempotency-Key (`claim`), the answer is kept in the payment's own transaction:
     a retry finds the payment, never makes a second one."""
-    payment = await _insert(ctx, merchant, req, claim)
+    payment = await _insert(ctx, merchant, req, claim, guard)
     if req.initiator == "merchant":
         return await _charge_saved_method(ctx, payment)
     return payment
@@ -80,10 +89,15 @@ async def _check_capabilities(ctx: FlowContext, merchant: Merchant,
 
 
 async def _insert(ctx: FlowContext, merchant: Merchant, req: PaymentRequest,
-                  claim: Claim | None) -> Payment:
+                  claim: Claim | None, guard: Guard | None = None) -> Payment:
     now = ctx.now()
     await _check_capabilities(ctx, merchant, req)
     async with ctx.db.transaction() as conn:
+        existing = await guard(conn) if guard is not None else None
+        if existing is not None:
+            found = await repo.payment(conn, existing)
+            assert found is not None
+            return found
         if req.payment_method_id is not None:
             method = await repo.payment_method(conn, req.payment_method_id, merchant.id)
             if method is None or method.disabled_at is not None:
@@ -107,6 +121,7 @@ async def _insert(ctx: FlowContext, merchant: Merchant, req: PaymentRequest,
             "captured_amount": 0, "refunded_amount": 0, "version": 1,
             "save_payment_method": req.save_payment_method,
             "payment_method_id": req.payment_method_id, "initiator": req.initiator,
+            "payment_link_id": req.payment_link_id,
             "created_at": now, "updated_at": now,
             "expires_at": now + timedelta(seconds=ctx.settings.payment_ttl_seconds),
         })

@@ -63,6 +63,8 @@ class PaymentOut(Shape):
     metadata: dict[str, str]
     last_error: LastError | None
     save_payment_method: bool
+    # The payment link a buyer made it at (`POST /api/v1/payment_links`); null otherwise.
+    payment_link_id: str | None = None
     created_at: Timestamp
     expires_at: Timestamp
 
@@ -80,6 +82,6 @@ def payment_object(p: Payment, checkout_url: str) -> dict[str, Any]:
         initiator=p.initiator,  # type: ignore[arg-type]
         acquirer=p.acquirer, metadata=p.metadata,
         last_error=LastError(code=p.last_error_code) if p.last_error_code else None,
-        save_payment_method=p.save_payment_method,
+        save_payment_method=p.save_payment_method, payment_link_id=p.payment_link_id,
         created_at=iso(p.created_at), expires_at=iso(p.expires_at),
     ).dump()

@@ -58,6 +58,7 @@ class Payment:
     created_at: datetime
     updated_at: datetime
     expires_at: datetime
+    payment_link_id: str | None = None  # made by a buyer at this payment link
 
     @classmethod
     def from_row(cls, row: Any) -> Payment:

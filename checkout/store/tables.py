@@ -95,6 +95,27 @@ acquirer_accounts = Table(
     Column("check_problem", Text),  # what it found wrong; NULL: it passed
 )
 
+# A link a merchant shares (a chat, a printed QR, an invoice) that makes a payment when a buyer
+# presses Pay: a fixed amount, or one the buyer enters between `min_amount` and `max_amount`.
+payment_links = Table(
+    "payment_links", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("merchant_id", String(40), ForeignKey("merchants.id"), nullable=False),
+    Column("slug", String(32), nullable=False, unique=True),  # the short URL: /l/<slug>
+    Column("amount", BigInteger),  # NULL: the buyer enters it
+    Column("min_amount", BigInteger),
+    Column("max_amount", BigInteger),
+    Column("currency", String(3), nullable=False),
+    Column("description", String(128), nullable=False),
+    Column("reusable", Boolean, nullable=False),  # False: one successful payment, then done
+    Column("expires_at", UTCDateTime),
+    Column("deactivated_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("(amount IS NOT NULL AND amount > 0) OR (min_amount > 0 AND "
+                    "max_amount >= min_amount)", name="amount_given"),
+    Index("ix_payment_links_merchant_created", "merchant_id", "created_at"),
+)
+
 payments = Table(
     "payments", metadata,
     Column("id", String(40), primary_key=True),
@@ -120,6 +141,7 @@ payments = Table(
     Column("save_payment_method", Boolean, nullable=False, server_default="0"),
     Column("payment_method_id", String(40)),  # saved by this payment, or charged by it
     Column("initiator", String(16)),  # for charges of a saved method: merchant | client
+    Column("payment_link_id", String(40)),  # made by a buyer at this payment link
     Column("pending_operation", String(16)),
     Column("pending_amount", BigInteger),
     Column("authorized_at", UTCDateTime),
@@ -135,6 +157,7 @@ payments = Table(
     # The console's (and the API's) filters: by status, newest first; by the shop's reference.
     Index("ix_payments_merchant_status_created", "merchant_id", "status", "created_at"),
     Index("ix_payments_merchant_reference", "merchant_id", "reference"),
+    Index("ix_payments_link_status", "payment_link_id", "status"),  # a link's payments, totals
     Index("ix_payments_status_expires", "status", "expires_at"),
     Index("ix_payments_updated_at", "updated_at"),  # the version feed of other instances
 )

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from checkout.acquirers import registry
+from checkout import drivers
 from checkout.errors import AcquirerError, CheckoutError, NotFound, WebhookRejected
 from checkout.flow import news
 from checkout.flow.context import FlowContext
@@ -35,7 +35,7 @@ async def _receive(request: Request) -> Response:
     # A merchant's own account: its notices are verified with its keys, and name only its
     # payments. None: the deployment's account, at the path it always had.
     account_id = request.path_params.get("account_id")
-    if name not in registry.BY_NAME:
+    if name not in drivers.NAMES:
         raise NotFound(f"no acquirer {name!r}")
     try:
         driver = await ctx.drivers.get(name, account_id)

@@ -3,6 +3,7 @@ the deployment's operators (signed in with email and password, one role per merc
 
 from checkout.web.console import (
     account,
+    acquirer,
     actions,
     checkout_settings,
     keys,
@@ -15,4 +16,4 @@ from checkout.web.console import (
 
 routes = [*sign_in.routes, *account.routes, *payments.routes, *actions.routes, *team.routes,
           *webhooks.routes, *keys.routes, *checkout_settings.routes,
-          *operator.routes]
+          *operator.routes, *acquirer.routes]

@@ -5,9 +5,10 @@ from checkout.web.merchant_api import (
     methods,
     openapi,
     operations,
+    payment_links,
     payments,
     webhook_endpoints,
 )
 
 routes = [*payments.routes, *operations.routes, *methods.routes, *events.routes,
-          *webhook_endpoints.routes, *openapi.routes]
+          *webhook_endpoints.routes, *payment_links.routes, *openapi.routes]

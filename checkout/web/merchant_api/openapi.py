@@ -18,6 +18,7 @@ from checkout.flow.context import FlowContext
 from checkout.representations.acquirers import AcquirerOut
 from checkout.representations.events import EventOut
 from checkout.representations.methods import PaymentMethodOut
+from checkout.representations.payment_links import PaymentLinkOut
 from checkout.representations.payments import PaymentOut
 from checkout.representations.problems import Problem
 from checkout.representations.refunds import RefundOut
@@ -30,6 +31,7 @@ from checkout.web.merchant_api.requests import (
     EndpointCreate,
     EndpointRotate,
     EndpointUpdate,
+    LinkCreate,
     PaymentCreate,
 )
 
@@ -45,6 +47,7 @@ METHOD_ID = {"name": "method_id", "in": "path", "required": True,
 EVENT_ID = {"name": "event_id", "in": "path", "required": True, "schema": {"type": "string"}}
 ENDPOINT_ID = {"name": "endpoint_id", "in": "path", "required": True,
                "schema": {"type": "string"}}
+LINK_ID = {"name": "link_id", "in": "path", "required": True, "schema": {"type": "string"}}
 
 
 def _json(schema: str) -> dict[str, Any]:
@@ -71,6 +74,7 @@ MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (EndpointCreate, "validation"), (EndpointUpdate, "validation"),
     (EndpointRotate, "validation"), (WebhookEndpointOut, "serialization"),
     (WebhookEndpointWithSecretOut, "serialization"),
+    (LinkCreate, "validation"), (PaymentLinkOut, "serialization"),
 ]
 
 
@@ -84,7 +88,7 @@ def _schemas() -> dict[str, Any]:
                                 f'"#/components/schemas/{name.removesuffix("Out")}"')
     schemas: dict[str, Any] = {name.removesuffix("Out"): schema
                                for name, schema in json.loads(text).items()}
-    for name in ("Payment", "Refund", "Event", "WebhookEndpoint"):
+    for name in ("Payment", "Refund", "Event", "WebhookEndpoint", "PaymentLink"):
         schemas[f"{name}List"] = _list_of(name)
     return schemas
 
@@ -213,6 +217,48 @@ PATHS: dict[str, Any] = {
             "responses": {"202": {"description": "Queued again, same webhook-id",
                                   "content": _json("Event")},
                           "401": PROBLEM, "404": PROBLEM},
+        },
+    },
+    "/api/v1/payment_links": {
+        "get": {
+            "operationId": "listPaymentLinks",
+            "parameters": [_query("limit", {"type": "integer", "minimum": 1, "maximum": 100}),
+                           _query("starting_after", {"type": "string"})],
+            "responses": {"200": {"description": "Newest first, with what each took",
+                                  "content": _json("PaymentLinkList")},
+                          "401": PROBLEM, "422": PROBLEM},
+        },
+        "post": {
+            "operationId": "createPaymentLink",
+            "description": "A short URL (`url`) that makes a payment when a buyer presses "
+                           "Pay; share it as a link or its QR code.",
+            "parameters": [IDEMPOTENCY_KEY],
+            "requestBody": {"required": True, "content": _json("LinkCreate")},
+            "responses": {"201": {"description": "Created (or replayed for the same key "
+                                                 "and body)",
+                                  "content": _json("PaymentLink")},
+                          "400": PROBLEM, "401": PROBLEM, "409": PROBLEM, "413": PROBLEM,
+                          "422": PROBLEM},
+        },
+    },
+    "/api/v1/payment_links/{link_id}": {
+        "get": {
+            "operationId": "getPaymentLink",
+            "parameters": [LINK_ID],
+            "responses": {"200": {"description": "The link, with what was paid at it",
+                                  "content": _json("PaymentLink")},
+                          "401": PROBLEM, "404": PROBLEM},
+        },
+    },
+    "/api/v1/payment_links/{link_id}/deactivate": {
+        "post": {
+            "operationId": "deactivatePaymentLink",
+            "description": "The link takes no more payments; those made go on as they are.",
+            "parameters": [LINK_ID, IDEMPOTENCY_KEY],
+            "responses": {"200": {"description": "Deactivated (again: unchanged)",
+                                  "content": _json("PaymentLink")},
+                          "400": PROBLEM, "401": PROBLEM, "404": PROBLEM, "409": PROBLEM,
+                          "413": PROBLEM, "422": PROBLEM},
         },
     },
     "/api/v1/webhook_endpoints": {

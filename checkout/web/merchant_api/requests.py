@@ -107,6 +107,29 @@ class EndpointRotate(BaseModel):
         "must be a whole number of seconds, 0 or more", ge=0)] = None
 
 
+class LinkCreate(BaseModel):
+    """A payment link to make: a fixed `amount`, or `min_amount` and `max_amount` for the
+    buyer to choose within."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    currency: Annotated[Literal[tuple(CURRENCIES)],  # type: ignore[valid-type]
+                        _field(f"must be one of {', '.join(sorted(CURRENCIES))}")]
+    description: Annotated[str, _field("must be a non-empty string", min_length=1,
+                                       max_length=128, pattern=r"\S")]
+    amount: Annotated[int | None, _field("must be a positive integer number of minor units",
+                                         gt=0)] = None
+    min_amount: Annotated[int | None, _field(
+        "must be a positive integer number of minor units", gt=0)] = None
+    max_amount: Annotated[int | None, _field(
+        "must be a positive integer number of minor units", gt=0)] = None
+    reusable: Annotated[bool, _field("must be true or false",
+                                     description="false: one successful payment")] = False
+    expires_at: Annotated[str | None, _field(
+        "must be an ISO 8601 time with a zone, in the future", max_length=64,
+        schema={"format": "date-time"})] = None
+
+
 class NoFields(BaseModel):
     """A cancel: no fields."""
 

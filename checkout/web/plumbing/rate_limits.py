@@ -44,6 +44,8 @@ class RateLimits:
         self.acquirer_webhooks = Limit(parse(settings.rate_limit_acquirer_webhooks),
                                        "refused acquirer webhook")
         self.brand = Limit(parse(settings.rate_limit_brand), "stylesheet")
+        self.link_payments = Limit(parse(settings.rate_limit_link_payments),
+                                   "payment link payment")
         self.sign_in_client = Limit(parse(settings.rate_limit_console_client_failures),
                                     "failed sign-in")
         self.sign_in_account = Limit(parse(settings.rate_limit_console_account_failures),

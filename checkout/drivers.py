@@ -1,5 +1,9 @@
 """The drivers payments are made through: the deployment's own, and one per merchant's account.
 
+Also the one place the flow and the web learn which acquirers exist, what they can do and what
+an account of each needs (`NAMES`, `package_of`, `capabilities_of`), without importing an
+acquirer's package: they hold only `Acquirer`s and these declarations.
+
 The deployment's drivers (one per acquirer configured from the environment, or the sandbox's)
 serve every merchant without an account of its own: a single-merchant install is exactly as
 before. A merchant's account gets its own driver, built from its sealed settings the first
@@ -15,12 +19,26 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from checkout.acquirers import registry
-from checkout.acquirers.base import Acquirer
-from checkout.acquirers.package import AcquirerPackage, Wiring
+from checkout.acquirers.base import Acquirer, Capabilities
+from checkout.acquirers.package import AcquirerPackage, Setting, Wiring
 from checkout.errors import NotFound, Unsupported
 from checkout.store import acquirer_accounts
 from checkout.store.db import Database
 from checkout.vault import Vault
+
+NAMES = registry.NAMES
+PACKAGES = registry.PACKAGES
+__all__ = ["NAMES", "PACKAGES", "AcquirerPackage", "Drivers", "Setting", "Wiring",
+           "account_driver", "capabilities_of", "package_of"]
+
+
+def package_of(acquirer: str) -> AcquirerPackage | None:
+    return registry.BY_NAME.get(acquirer)
+
+
+def capabilities_of(acquirer: str) -> Capabilities:
+    """What an acquirer can do whatever the account (its package's declaration)."""
+    return registry.BY_NAME[acquirer].capabilities
 
 
 class Drivers:
