@@ -41,11 +41,17 @@ MATRIX = [
     ("POST", "/console/m/{merchant_id}/acquirer/own", "manage_acquirer"),
     ("POST", "/console/m/{merchant_id}/acquirer/accounts/{account_id}/{action}",
      "manage_acquirer"),
+    ("GET", "/console/m/{merchant_id}/links", "read"),
+    ("POST", "/console/m/{merchant_id}/links/create", "manage_links"),
+    ("GET", "/console/m/{merchant_id}/links/{link_id}", "read"),
+    ("GET", "/console/m/{merchant_id}/links/{link_id}/qr.{kind}", "read"),
+    ("POST", "/console/m/{merchant_id}/links/{link_id}/deactivate", "manage_links"),
 ]
 ALLOWED = {"owner": {"read", "move_money", "manage_team", "manage_webhooks", "manage_keys",
-                     "manage_settings", "manage_acquirer"},
-           "developer": {"read", "manage_webhooks", "manage_keys", "manage_settings"},
-           "support": {"read", "move_money"}, "viewer": {"read"}}
+                     "manage_settings", "manage_acquirer", "manage_links"},
+           "developer": {"read", "manage_webhooks", "manage_keys", "manage_settings",
+                         "manage_links"},
+           "support": {"read", "move_money", "manage_links"}, "viewer": {"read"}}
 # The action a pattern's {action} is tried with: its first step changes nothing, and the
 # confirmed one would (a refund, a new role, a deleted endpoint).
 ACTION_FOR = {"team": "role", "webhooks": "delete", "payments": "refund", "keys": "revoke",
@@ -77,7 +83,8 @@ def _state(server: LiveServer, payment_id: str) -> list[object]:
                   "ORDER BY id"),
             query(db, "SELECT id, expires_at FROM merchant_keys ORDER BY id"),
             query(db, "SELECT * FROM merchants ORDER BY id"),
-            query(db, "SELECT * FROM acquirer_accounts ORDER BY id")]
+            query(db, "SELECT * FROM acquirer_accounts ORDER BY id"),
+            query(db, "SELECT * FROM payment_links ORDER BY id")]
 
 
 def test_the_matrix_covers_every_console_route(server: LiveServer) -> None:
@@ -108,6 +115,7 @@ def test_every_role_gets_what_its_role_allows_and_nothing_else(
             path = pattern.format(merchant_id="mer_demo", payment_id=paid["id"],
                                   event_id=event, user_id="usr_nobody", endpoint_id="we_demo",
                                   key_id="key_demo", account_id="acct_nobody",
+                                  link_id="plink_nobody", kind="svg",
                                   action=ACTION_FOR.get(pattern.split("/")[4], ""))
             before = _state(server, str(paid["id"]))
             if method == "GET":

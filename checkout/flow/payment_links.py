@@ -10,6 +10,7 @@ transaction under a lock on the link, so two buyers pressing at once make one pa
 
 from __future__ import annotations
 
+import re
 import secrets
 import string
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from checkout.store import repo
 from checkout.store.payment_links import Link
 from checkout.store.records import Payment
 
+PERSONS_AMOUNT = re.compile(r"[0-9]{1,12}([.,][0-9]{1,2})?")
 SLUG_ALPHABET = string.ascii_letters + string.digits
 SLUG_LENGTH = 12  # 71 bits: a link cannot be guessed from another
 
@@ -162,11 +164,13 @@ def amount_for(link: Link, entered: str) -> int:
     if link.amount is not None:
         return link.amount
     assert link.min_amount is not None and link.max_amount is not None
-    try:
-        amount = Money.from_major(entered.replace(" ", "").replace("\u00a0", ""),
-                                  link.currency).amount
-    except MoneyError:
-        amount = 0
+    typed = entered.replace(" ", "").replace("\u00a0", "")
+    amount = 0
+    if PERSONS_AMOUNT.fullmatch(typed):  # digits, one separator: no "1e3", no "-5"
+        try:
+            amount = Money.from_major(typed, link.currency).amount
+        except MoneyError:
+            amount = 0
     if not link.min_amount <= amount <= link.max_amount:
         raise InvalidRequest("enter an amount within the range shown",
                              [{"field": "amount", "message": "within the link's range"}])

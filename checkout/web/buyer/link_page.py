@@ -55,6 +55,12 @@ async def _show(request: Request, ctx: FlowContext, link: Link, merchant: Mercha
     lang = pick_language(request, merchant.default_language)
     async with ctx.db.reader() as conn:
         closed = await flow.closed_because(conn, link, ctx.now())
+        # Back from the checkout (its return URL names the payment): thanks, if it was paid.
+        back = request.query_params.get("payment_id", "")[:40]
+        paid = await repo.payment(conn, back) if back else None
+    if paid is not None and paid.payment_link_id == link.id and str(paid.status) in store.PAID:
+        return render(request, "checkout/link.html", headers=_headers(merchant), lang=lang,
+                      link=link, merchant=merchant, thanks=True, closed=None)
     return render(request, "checkout/link.html", status=410 if closed else status,
                   headers=_headers(merchant), lang=lang, link=link, merchant=merchant,
                   closed=closed, error=error, entered=entered,

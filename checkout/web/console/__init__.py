@@ -7,6 +7,7 @@ from checkout.web.console import (
     actions,
     checkout_settings,
     keys,
+    links,
     operator,
     payments,
     sign_in,
@@ -16,4 +17,4 @@ from checkout.web.console import (
 
 routes = [*sign_in.routes, *account.routes, *payments.routes, *actions.routes, *team.routes,
           *webhooks.routes, *keys.routes, *checkout_settings.routes,
-          *operator.routes, *acquirer.routes]
+          *operator.routes, *acquirer.routes, *links.routes]
