@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.buyer import decide, execute, query, start, wait_for, wait_for_link, wait_for_status
+from tests.buyer import decide, execute, query, start, wait_for_link, wait_for_status
 from tests.console import TEST_PASSWORD, add_user, csrf_of, signed_in
 from tests.server import LiveServer
 
