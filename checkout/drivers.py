@@ -66,7 +66,12 @@ class Drivers:
         if found is None:
             raise NotFound(f"no acquirer account {account_id}")
         name, sealed, version = found
-        driver = self.build(name, account_id, json.loads(self._vault().open(sealed)))
+        try:
+            driver = self.build(name, account_id, json.loads(self._vault().open(sealed)))
+        except (ValueError, TypeError) as exc:
+            # Settings that built once but not now: the deployment's part of them changed.
+            raise Unsupported(f"the acquirer account {account_id} cannot be used: {exc}",
+                              status=503) from exc
         self._built[account_id] = (version, driver)
         return driver
 

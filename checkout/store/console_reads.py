@@ -108,7 +108,8 @@ async def payment_story(conn: AsyncConnection, merchant_id: str, payment_id: str
 async def all_merchants(conn: AsyncConnection) -> list[Any]:
     """For operators: every merchant, by name."""
     return list(await conn.execute(select(merchants.c.id, merchants.c.name,
-                                          merchants.c.acquirer)
+                                          merchants.c.acquirer,
+                                          merchants.c.acquirer_account_id)
                                    .order_by(merchants.c.name, merchants.c.id)))
 
 
