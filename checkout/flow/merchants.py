@@ -185,6 +185,9 @@ async def describe(db: Database) -> list[dict[str, object]]:
             endpoints = await webhooks.endpoints_of(conn, m.id)
             out.append({"id": m.id, "name": m.name, "return_origins": list(m.return_origins),
                         "embed_origins": list(m.embed_origins), "acquirer": m.acquirer,
+                        # Its own acquirer account (`checkout acquirer-account list`), or
+                        # None: the checkout's own account at `acquirer`.
+                        "acquirer_account_id": m.acquirer_account_id,
                         "default_language": m.default_language or None,
                         "logo_url": m.logo_url or None, "accent_color": m.accent_color or None,
                         "keys": keys, "webhooks": endpoints})
