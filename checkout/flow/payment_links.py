@@ -188,7 +188,9 @@ async def pay(ctx: FlowContext, slug: str, entered: str, return_url: str) -> Pay
 
     async def guard(conn: AsyncConnection) -> str | None:
         await ctx.db.serialize(conn, f"payment-link:{link.id}")
-        reason = await closed_because(conn, link, ctx.now())
+        fresh = await store.link(conn, link.id)  # as it is now: deactivated meanwhile?
+        assert fresh is not None
+        reason = await closed_because(conn, fresh, ctx.now())
         if reason is not None:
             raise LinkClosed(reason)
         if not link.reusable:
