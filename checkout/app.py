@@ -17,7 +17,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 
 from checkout.acquirers import registry
-from checkout.acquirers.package import AcquirerPackage, Wiring
+from checkout.drivers import wiring_for
 from checkout.errors import CheckoutError
 from checkout.flow import console as console_people
 from checkout.flow import jobs, merchants
@@ -124,11 +124,7 @@ async def _running(app: Starlette, settings: Settings) -> AsyncIterator[None]:
                 db, [m.api_key for m in sandbox_registry.DEMO_MERCHANTS])
             await console_people.refuse_demo_owners(db)
         metered.bases = {name: conf["base_url"] for name, conf in endpoints.items()}
-        def wiring(package: AcquirerPackage, account_id: str | None = None) -> Wiring:
-            return Wiring(http=acquirer_http, timeout=settings.acquirer_timeout_seconds,
-                          attempt_ttl_seconds=settings.attempt_ttl_seconds,
-                          webhook_url=settings.public_url + package.webhook_path_of(account_id))
-
+        wiring = wiring_for(settings, acquirer_http)
         acquirers = registry.build(endpoints, wiring)
         ctx = FlowContext(db=db, settings=settings, acquirers=acquirers,
                           bases={name: dict(conf) for name, conf in endpoints.items()},

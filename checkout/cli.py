@@ -244,7 +244,7 @@ async def _flow_context(db: Any, settings: Settings) -> AsyncIterator[Any]:
     import httpx
 
     from checkout.acquirers import registry
-    from checkout.acquirers.package import AcquirerPackage, Wiring
+    from checkout.drivers import wiring_for
     from checkout.flow.context import FlowContext
     from checkout.flow.versions import VersionCache
     from checkout.sandbox import remote
@@ -259,11 +259,7 @@ async def _flow_context(db: Any, settings: Settings) -> AsyncIterator[Any]:
                 raise ConfigError(f"{err}: in sandbox mode the checkout must be running "
                                   "(its emulators are the acquirers)") from None
 
-        def wiring(package: AcquirerPackage, account_id: str | None = None) -> Wiring:
-            return Wiring(http=http, timeout=settings.acquirer_timeout_seconds,
-                          attempt_ttl_seconds=settings.attempt_ttl_seconds,
-                          webhook_url=settings.public_url + package.webhook_path_of(account_id))
-
+        wiring = wiring_for(settings, http)
         yield FlowContext(db=db, settings=settings, acquirers=registry.build(endpoints, wiring),
                           versions=VersionCache(authoritative=True, recheck_seconds=1.0),
                           checkout_url=lambda payment: "", bases=endpoints, wiring=wiring)

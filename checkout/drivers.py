@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
+
+import httpx
 
 from checkout.acquirers import registry
 from checkout.acquirers.base import Acquirer, Capabilities
 from checkout.acquirers.package import AcquirerPackage, Setting, Wiring
 from checkout.errors import NotFound, Unsupported
+from checkout.settings import Settings
 from checkout.store import acquirer_accounts
 from checkout.store.db import Database
 from checkout.vault import Vault
@@ -29,7 +32,7 @@ from checkout.vault import Vault
 NAMES = registry.NAMES
 PACKAGES = registry.PACKAGES
 __all__ = ["NAMES", "PACKAGES", "AcquirerPackage", "Drivers", "Setting", "Wiring",
-           "account_driver", "capabilities_of", "package_of"]
+           "account_driver", "capabilities_of", "package_of", "wiring_for"]
 
 
 def package_of(acquirer: str) -> AcquirerPackage | None:
@@ -39,6 +42,20 @@ def package_of(acquirer: str) -> AcquirerPackage | None:
 def capabilities_of(acquirer: str) -> Capabilities:
     """What an acquirer can do whatever the account (its package's declaration)."""
     return registry.BY_NAME[acquirer].capabilities
+
+
+class WiringOf(Protocol):
+    def __call__(self, package: AcquirerPackage, account_id: str | None = None) -> Wiring: ...
+
+
+def wiring_for(settings: Settings, http: httpx.AsyncClient) -> WiringOf:
+    """How every driver of this checkout is wired; an account's is told its own webhook
+    path."""
+    def wiring(package: AcquirerPackage, account_id: str | None = None) -> Wiring:
+        return Wiring(http=http, timeout=settings.acquirer_timeout_seconds,
+                      attempt_ttl_seconds=settings.attempt_ttl_seconds,
+                      webhook_url=settings.public_url + package.webhook_path_of(account_id))
+    return wiring
 
 
 class Drivers:

@@ -90,4 +90,3 @@ class AcquirerPackage:
     def missing(self, conf: Mapping[str, str]) -> list[Setting]:
         """The required settings that `conf` lacks."""
         return [s for s in self.required if not conf.get(s.key)]
-

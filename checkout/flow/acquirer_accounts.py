@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
+from typing import TypedDict
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -86,6 +87,16 @@ def _hints(package: AcquirerPackage, values: Mapping[str, str]) -> dict[str, str
             for s in package.account_settings if values.get(s.key)}
 
 
+class _Stored(TypedDict):
+    sealed: str
+    hints: dict[str, str]
+
+
+def _stored(vault: Vault, package: AcquirerPackage, values: Mapping[str, str]) -> _Stored:
+    """What is stored of the settings: all of them sealed, and what may be shown of them."""
+    return {"sealed": vault.seal(json.dumps(dict(values))), "hints": _hints(package, values)}
+
+
 def _label(package: AcquirerPackage, label: object, values: Mapping[str, str]) -> str:
     if label is None or label == "":
         first = next((values[s.key] for s in package.account_settings
@@ -127,8 +138,7 @@ async def create(ctx: FlowContext, merchant_id: str, acquirer: object,
                            "acquirer accounts; change one instead")
         await store.insert_account(conn, id=account_id, merchant_id=merchant_id,
                                    acquirer=package.name, label=_label(package, label, values),
-                                   sealed=ctx.vault.seal(json.dumps(values)),
-                                   hints=_hints(package, values), now=now)
+                                   now=now, **_stored(ctx.vault, package, values))
         if use:
             await repo.set_acquirer(conn, merchant_id, package.name, account_id)
         made = await store.account(conn, account_id)
@@ -151,8 +161,7 @@ async def change(ctx: FlowContext, merchant_id: str | None, account_id: str,
     async with ctx.db.transaction() as conn:
         await store.replace_settings(
             conn, account_id, label=_label(package, label, values) if label else found.label,
-            sealed=ctx.vault.seal(json.dumps(values)), hints=_hints(package, values),
-            now=ctx.now())
+            now=ctx.now(), **_stored(ctx.vault, package, values))
         changed = await store.account(conn, account_id)
     assert changed is not None
     return changed
@@ -182,15 +191,14 @@ async def seed(conn: AsyncConnection, vault: Vault, *, merchant_id: str, account
     settings refreshed if the sandbox's keys changed), and used for its new payments."""
     package = package_of(acquirer)
     found = await store.sealed_settings(conn, account_id)
+    label = f"{package.title} (sandbox)"
     if found is None:
         await store.insert_account(conn, id=account_id, merchant_id=merchant_id,
-                                   acquirer=acquirer, label=f"{package.title} (sandbox)",
-                                   sealed=vault.seal(json.dumps(dict(values))),
-                                   hints=_hints(package, values), now=now)
+                                   acquirer=acquirer, label=label, now=now,
+                                   **_stored(vault, package, values))
     elif json.loads(vault.open(found[1])) != dict(values):
-        await store.replace_settings(conn, account_id, label=f"{package.title} (sandbox)",
-                                     sealed=vault.seal(json.dumps(dict(values))),
-                                     hints=_hints(package, values), now=now)
+        await store.replace_settings(conn, account_id, label=label, now=now,
+                                     **_stored(vault, package, values))
     await repo.set_acquirer(conn, merchant_id, acquirer, account_id)
 
 

@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from checkout.store import acquirer_accounts, repo, webhooks
 from checkout.store.db import Database
 from checkout.vault import Vault
@@ -10,23 +14,33 @@ from checkout.vault import Vault
 BATCH = 500
 
 
+# Reads a batch of (id, sealed value) after an id; writes one back if it did not change.
+Batch = Callable[[AsyncConnection, str, int], Awaitable[list[tuple[str, str]]]]
+Replace = Callable[[AsyncConnection, str, str, str], Awaitable[None]]
+
+
+async def _reseal_each(db: Database, vault: Vault, batch: Batch, replace: Replace) -> int:
+    """Every value `batch` reads, sealed anew, a batch per transaction; how many."""
+    done, after = 0, ""
+    while True:
+        async with db.transaction() as conn:
+            rows = await batch(conn, after, BATCH)
+            for row_id, stored in rows:
+                await replace(conn, row_id, stored, vault.reseal(stored))
+        done += len(rows)
+        if len(rows) < BATCH:
+            return done
+        after = rows[-1][0]
+
+
 async def reseal_all(db: Database, vault: Vault) -> dict[str, int]:
     """Every stored recurrent token, webhook signing secret and acquirer account's settings
     sealed with the newest key
     (plain ones from before encryption at rest too). Safe to run while serving (each value is
     replaced only if it did not change meanwhile), and again. Returns how many of each."""
-    done, after = 0, ""
-    while True:
-        async with db.transaction() as conn:
-            rows = await repo.sealed_tokens_after(conn, after, BATCH)
-            for method_id, stored in rows:
-                await repo.replace_sealed_token(conn, method_id, stored, vault.reseal(stored))
-        done += len(rows)
-        if len(rows) < BATCH:
-            break
-        after = rows[-1][0]
+    done = await _reseal_each(db, vault, repo.sealed_tokens_after, repo.replace_sealed_token)
     secrets, after = 0, ""
-    while True:
+    while True:  # two secrets a row: the current one and, during an overlap, the previous
         async with db.transaction() as conn:
             endpoints = await webhooks.sealed_secrets_after(conn, after, BATCH)
             for endpoint_id, secret, previous in endpoints:
@@ -37,15 +51,7 @@ async def reseal_all(db: Database, vault: Vault) -> dict[str, int]:
         if len(endpoints) < BATCH:
             break
         after = endpoints[-1][0]
-    accounts, after = 0, ""
-    while True:
-        async with db.transaction() as conn:
-            sealed = await acquirer_accounts.sealed_after(conn, after, BATCH)
-            for account_id, stored in sealed:
-                await acquirer_accounts.replace_sealed(conn, account_id, stored,
-                                                       vault.reseal(stored))
-        accounts += len(sealed)
-        if len(sealed) < BATCH:
-            return {"recurrent_tokens": done, "webhook_secrets": secrets,
-                    "acquirer_accounts": accounts}
-        after = sealed[-1][0]
+    accounts = await _reseal_each(db, vault, acquirer_accounts.sealed_after,
+                                  acquirer_accounts.replace_sealed)
+    return {"recurrent_tokens": done, "webhook_secrets": secrets,
+            "acquirer_accounts": accounts}

@@ -37,9 +37,6 @@ class Link:
         m = row._mapping
         return cls(**{k: m[k] for k in cls.__dataclass_fields__})
 
-    def open_at(self, now: datetime) -> bool:
-        return self.deactivated_at is None and (self.expires_at is None or now < self.expires_at)
-
 
 @dataclass(frozen=True)
 class Totals:

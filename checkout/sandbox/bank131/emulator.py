@@ -39,10 +39,10 @@ from checkout.sandbox.tpay_app import AppCard
 PLATFORM_TYPES = ("mobile", "desktop")
 # The only `os` and `browser` values Bank 131's T-Pay documentation lists.
 PLATFORM_OS = ("ios", "android", "windows", "linux")
+PLATFORM_BROWSERS = ("chrome", "firefox", "microsoft edge", "miui", "jivo mobile")
 # The project whose signed call is being answered: every session and token it touches must be
 # its own. (A task-local value: calls of several projects run concurrently.)
 _CALLER: contextvars.ContextVar[str] = contextvars.ContextVar("bank131_caller", default="")
-PLATFORM_BROWSERS = ("chrome", "firefox", "microsoft edge", "miui", "jivo mobile")
 
 
 @dataclass(frozen=True)
@@ -191,9 +191,9 @@ class Bank131Emulator(Emulator):
         if project not in self._projects:
             raise ApiError(401, "authentication_error", "unknown X-PARTNER-PROJECT")
         try:
-            self._projects[project][0].verify(base64.b64decode(headers.get("x-partner-sign", ""),
-                                                      validate=True),
-                                     body, padding.PKCS1v15(), hashes.SHA256())
+            signature = base64.b64decode(headers.get("x-partner-sign", ""), validate=True)
+            self._projects[project][0].verify(signature, body, padding.PKCS1v15(),
+                                              hashes.SHA256())
         except (InvalidSignature, ValueError) as exc:
             raise ApiError(401, "authentication_error", "invalid X-PARTNER-SIGN") from exc
         return project

@@ -196,9 +196,13 @@ class TbcEmulator(Emulator):
                 return self._delete_card(parts[1])
         raise TbcError(404, "Not Found", "no such resource")
 
+    def _client_of(self, doc: dict[str, Any]) -> str:
+        """The merchant a payment or card is of (kept from before several: the first's)."""
+        return str(doc.get("client", self.config.client_id))
+
     def _payment(self, pay_id: str) -> dict[str, Any]:
         payment = self._store.get("payment", pay_id)
-        if payment is None or payment.get("client", self.config.client_id) != _CLIENT.get():
+        if payment is None or self._client_of(payment) != _CLIENT.get():
             raise TbcError(404, "Not Found", "payment not found", "PAYMENT_NOT_FOUND")
         return payment
 
@@ -257,7 +261,7 @@ class TbcEmulator(Emulator):
     def _execute(self, payload: dict[str, Any]) -> dict[str, Any]:
         card = self._store.get("card", str(payload.get("recId", "")))
         if card is None or card.get("deleted") or \
-                card.get("client", self.config.client_id) != _CLIENT.get():
+                self._client_of(card) != _CLIENT.get():
             raise _bad("unknown or deleted recId", "INVALID_REC_ID")
         money = payload.get("money")
         if not isinstance(money, dict) or money.get("currency") != card["currency"]:
@@ -328,7 +332,7 @@ class TbcEmulator(Emulator):
 
     def _delete_card(self, rec_id: str) -> dict[str, Any]:
         card = self._store.get("card", rec_id)
-        if card is None or card.get("client", self.config.client_id) != _CLIENT.get():
+        if card is None or self._client_of(card) != _CLIENT.get():
             raise TbcError(404, "Not Found", "unknown recId", "INVALID_REC_ID")
         card["deleted"] = True
         self._store.put("card", card)
@@ -363,7 +367,7 @@ class TbcEmulator(Emulator):
         if payment.get("saveCard"):
             card = {"id": f"rec{secrets.token_hex(8)}", "currency": payment["currency"],
                     "callbackUrl": payment.get("callbackUrl"), "deleted": False,
-                    "client": payment.get("client", self.config.client_id)}
+                    "client": self._client_of(payment)}
             self._store.put("card", card)
             payment["recId"] = card["id"]
         self._save(payment, deadline=None)

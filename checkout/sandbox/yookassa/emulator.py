@@ -108,6 +108,9 @@ class YooKassaEmulator(Emulator):
     def __init__(self, config: YooKassaConfig, client: httpx.AsyncClient,
                  faults: FaultBook) -> None:
         self.config = config
+        # shop id -> (secret key, notification URL)
+        self._shops = {config.shop_id: (config.secret_key, config.webhook_url),
+                       **config.other_shops}
         self._store = DocStore(config.db_path)
         self._out = Outbound(self.name, client, faults,
                              journal=config.db_path.with_name(f"{self.name}-webhooks.db"))
@@ -161,12 +164,6 @@ class YooKassaEmulator(Emulator):
             return status, answer
         except YooError as err:
             return err.status, err.body()
-
-    @property
-    def _shops(self) -> dict[str, tuple[str, str]]:
-        """shop id -> (secret key, notification URL)."""
-        return {self.config.shop_id: (self.config.secret_key, self.config.webhook_url),
-                **self.config.other_shops}
 
     def _authenticate(self, headers: dict[str, str]) -> str:
         """The shop whose Basic credentials these are."""
@@ -464,8 +461,8 @@ class YooKassaEmulator(Emulator):
         body = json.dumps({"type": "notification", "event": event,
                            "object": self._public(obj)}).encode()
         subject = str(obj.get("payment_id") or obj["id"])
-        paid = obj if "recipient" in obj else self._store.get("payment", subject) or {}
-        shop = str((paid.get("recipient") or {}).get("account_id", self.config.shop_id))
+        paid = obj if "recipient" in obj else self._store.get("payment", subject)
+        shop = self._shop_of(paid) if paid else self.config.shop_id
         url = self._shops.get(shop, ("", self.config.webhook_url))[1]
         self._out.send(url, body, {"Content-Type": "application/json"},
                        event=event, subject=subject,
