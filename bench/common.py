@@ -95,12 +95,19 @@ class Checkout:
 
 @contextmanager
 def bare_starlette() -> Iterator[str]:
+    with bare_starlette_process() as (url, _pid):
+        yield url
+
+
+@contextmanager
+def bare_starlette_process() -> Iterator[tuple[str, int]]:
+    """The yardstick's URL and its process id (to read its CPU from /proc)."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "bench.hello:app", "--port",
                              str(port), "--no-access-log", "--log-level", "warning"], cwd=ROOT)
     try:
         wait_up(f"http://127.0.0.1:{port}/")
-        yield f"http://127.0.0.1:{port}/"
+        yield f"http://127.0.0.1:{port}/", proc.pid
     finally:
         proc.terminate()
         proc.wait(timeout=20)

@@ -49,8 +49,18 @@ POLL_SECONDS = 2.0
 
 
 class Run:
-    def __init__(self, base: str, sandbox: str) -> None:
-        self.base, self.sandbox = base, sandbox
+    """Buyers as real ones; `think` is how long one reads before approving (seconds, drawn
+    from the range), `assets` makes each a first-time visitor who fetches the page's static
+    files, `poll_seconds` is the page's polling interval, `tag` keeps the Idempotency-Keys of
+    runs against the same instance apart."""
+
+    def __init__(self, base: str, sandbox: str, *, think: tuple[float, float] = (1, 4),
+                 assets: bool = False, poll_seconds: float = POLL_SECONDS,
+                 tag: str = "load") -> None:
+        self.base, self.sandbox, self.tag = base, sandbox, tag
+        self.think, self.assets, self.poll_seconds = think, assets, poll_seconds
+        self.refused = 0  # creates answered 503 (come back after Retry-After)
+        self.completed = 0
         self.errors: Counter[str] = Counter()
         self.to_link: list[float] = []
         self.to_final: list[float] = []
@@ -83,13 +93,20 @@ class Run:
         resp = await self._post(http, f"{self.base}/api/v1/payments", json={
             "amount": 10_000 + n, "currency": "RUB", "description": f"Load order {n}",
             "return_url": f"{self.base}/shop/return"},
-            headers={"Authorization": "Bearer sk_test_demo", "Idempotency-Key": f"load-{n}"})
+            headers={"Authorization": "Bearer sk_test_demo", "Idempotency-Key": f"{self.tag}-{n}"})
+        if resp.status_code == 503 and "retry-after" in resp.headers:
+            self.refused += 1
+            return
         _expect(resp, 201, "create")
         payment = resp.json()
         self.payments.append(payment["id"])
         page_url = payment["checkout_url"]
         page = await self._get(http, page_url, headers=ua)
         _expect(page, 200, "page")
+        if self.assets:
+            for asset in re.findall(r'(?:href|src)="(/static/[^"]+)"', page.text):
+                _expect(await self._get(http, self.base + unescape(asset), headers=ua), 200,
+                        "asset")
         token = re.search(r'name="ft" value="([0-9a-f]+)"', page.text)
         assert token, "no start form"
         started = time.perf_counter()
@@ -104,7 +121,7 @@ class Run:
             assert not final, f"ended before a link: {_state(html)}"
             link = _link(html)
         self.to_link.append(time.perf_counter() - started)
-        await asyncio.sleep(random.uniform(1, 4))  # noqa: S311 - the buyer reads, unlocks
+        await asyncio.sleep(random.uniform(*self.think))  # noqa: S311 - reads, unlocks
         approved = time.perf_counter()
         resp = await self._post(http, f"{self.sandbox}{httpx.URL(link).path}/approve")
         _expect(resp, 303, "approve")
@@ -117,13 +134,14 @@ class Run:
                                headers={"Authorization": "Bearer sk_test_demo"})
         _expect(resp, 200, "read")
         assert resp.json()["status"] == "succeeded", resp.json()["status"]
+        self.completed += 1
 
     async def _poll(self, http: httpx.AsyncClient, html: str, ua: dict[str, str]
                     ) -> tuple[str, bool]:
         """One tick of the page's polling: wait, ask; returns the fragment now shown."""
         found = re.search(r'hx-get="([^"]+)"', html)
         assert found, "no polling in the fragment"
-        await asyncio.sleep(POLL_SECONDS)
+        await asyncio.sleep(self.poll_seconds)
         resp = await self._get(http, self.base + unescape(found.group(1)),
                                headers={**ua, "HX-Request": "true"})
         if resp.status_code == 204:

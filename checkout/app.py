@@ -97,6 +97,7 @@ def create_app(settings: Settings) -> Starlette:
 @contextlib.asynccontextmanager
 async def _running(app: Starlette, settings: Settings) -> AsyncIterator[None]:
     db = Database(settings.db_url)
+    app.state.metrics.database.watch(db)
     # Alembic runs its own event loop: give it a thread. Safe with several instances.
     await asyncio.to_thread(upgrade, settings.db_url)
     app.state.schema_head = await asyncio.to_thread(current_head)

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from checkout.store.db import Database
 from checkout.store.tables import deliveries, payments
@@ -70,11 +70,40 @@ class RequestStats:
         yield latency
 
 
+class DatabaseStats:
+    """Statements and transactions this instance sent to the database: the cost of a payment
+    in round trips (`bench/payment_cost.py` divides them by payments). Two integer additions
+    per statement, from SQLAlchemy's own events."""
+
+    def __init__(self) -> None:
+        self.statements = 0
+        self.transactions = 0
+
+    def watch(self, db: Database) -> None:
+        for engine in db.engines():
+            event.listen(engine.sync_engine, "before_cursor_execute", self._statement)
+            event.listen(engine.sync_engine, "begin", self._transaction)
+
+    def _statement(self, *_: Any) -> None:
+        self.statements += 1
+
+    def _transaction(self, *_: Any) -> None:
+        self.transactions += 1
+
+    def collect(self) -> Iterator[Metric]:
+        yield CounterMetricFamily("checkout_db_statements", "SQL statements sent",
+                                  value=self.statements)
+        yield CounterMetricFamily("checkout_db_transactions", "Database transactions begun",
+                                  value=self.transactions)
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = r = CollectorRegistry(auto_describe=False)
         self.http = RequestStats()
         r.register(self.http)  # type: ignore[arg-type]
+        self.database = DatabaseStats()
+        r.register(self.database)  # type: ignore[arg-type]
         self.payments = Gauge("checkout_payments", "Stored payments by status", ["status"],
                               registry=r)
         self.deliveries = Counter("checkout_webhook_deliveries",

@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from checkout.store.sqlite_driver import OneHopDBAPI
+
 
 class Database:
     def __init__(self, url: str) -> None:
@@ -25,7 +27,8 @@ class Database:
         self._side: AsyncEngine | None = None
         if self.is_sqlite:
             ensure_sqlite_folder(url)
-            self.engine: AsyncEngine = create_async_engine(url, connect_args={"timeout": 30})
+            self.engine: AsyncEngine = create_async_engine(url, connect_args={"timeout": 30},
+                                                           module=OneHopDBAPI())
             _sqlite_pragmas(self.engine)
         else:
             self.engine = create_async_engine(url, pool_size=10, max_overflow=10,
@@ -57,9 +60,7 @@ class Database:
         query (the version feed) that must not queue behind a burst of requests, since a
         late feed would itself send those requests to the database."""
         if self._side is None:
-            # No pre-ping: a round trip less; a dropped connection fails one read, and the
-            # pool reconnects for the next.
-            self._side = create_async_engine(self.url, pool_size=1, max_overflow=0)
+            self._side = self._side_engine()
         async with self._side.connect() as conn:
             yield conn
 
@@ -69,6 +70,20 @@ class Database:
         if not self.is_sqlite:
             key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
             await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+    def engines(self) -> list[AsyncEngine]:
+        """Every engine that will be used, so a watcher sees all statements: the side
+        reader's (PostgreSQL's version feed) is made here for that."""
+        if self.is_sqlite:
+            return [self.engine]
+        if self._side is None:
+            self._side = self._side_engine()
+        return [self.engine, self._side]
+
+    def _side_engine(self) -> AsyncEngine:
+        # No pre-ping: a round trip less; a dropped connection fails one read, and the pool
+        # reconnects for the next.
+        return create_async_engine(self.url, pool_size=1, max_overflow=0)
 
     async def close(self) -> None:
         await self.engine.dispose()

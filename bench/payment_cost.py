@@ -1,0 +1,200 @@
+"""What one whole payment costs the instance, in bare Starlette requests, and where it saturates.
+
+Run: `make bench` (or `.venv/bin/python bench/payment_cost.py [--databases sqlite]`).
+Loopback only, bounded in time. The production shape on one machine: the emulated acquirers
+in a process of their own (the sandbox host, as the real bank is elsewhere), one checkout
+instance (one uvicorn worker) using them, and buyers as real ones (`bench/load.py`'s): the
+shop creates the payment, a first-time buyer opens the page and its static files, presses
+start, polls as the page does until the T-Pay link shows, approves in the emulated app, polls
+until paid; the shop reads the payment back. Half are phones, half desktops.
+
+It prints, for each database:
+- the instance's CPU per whole payment, from `/proc` (user + system, every thread), net of what
+  the same instance burns idle over as long;
+- one bare Starlette request's CPU (`bench/hello.py`, the same uvicorn), sent by the same
+  client in the same run, and the ratio between the two: the cost in bare requests;
+- requests, statements and transactions per payment (the instance's own counters) and
+  context switches per payment;
+- then open-loop arrivals at the capacity that CPU implies and at twice that: payments
+  completed per second (those done within the arrival window and 10 s more, over the window),
+  creates refused with 503 + Retry-After, and the buyer's latencies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import Checkout, bare_starlette_process, database, percentiles  # noqa: E402
+from bench.load import Run  # noqa: E402
+
+TICK = os.sysconf("SC_CLK_TCK")
+GRACE = 10.0  # seconds after the last arrival in which a payment still counts as completed
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime: every thread's
+
+
+def context_switches(pid: int) -> int:
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            status = (task / "status").read_text()
+        except FileNotFoundError:  # a thread that ended meanwhile
+            continue
+        total += sum(int(n) for n in re.findall(r"ctxt_switches:\s+(\d+)", status))
+    return total
+
+
+def counters(base: str) -> dict[str, float]:
+    text = httpx.get(f"{base}/metrics", timeout=10).text
+    found = {name: float(value) for name, value in
+             re.findall(r"^(checkout_db_\w+_total) ([\d.e+]+)$", text, re.M)}
+    found["requests"] = sum(float(v) for v in
+                            re.findall(r"^checkout_http_requests_total\{.*\} ([\d.e+]+)$",
+                                       text, re.M))
+    return found
+
+
+async def bare_cost(url: str, pid: int, requests: int, concurrency: int) -> float:
+    """CPU seconds of one bare request, sent as the buyers' client sends its requests."""
+    async with httpx.AsyncClient(timeout=30) as http:
+        for _ in range(200):  # warm
+            await http.get(url)
+        queue = iter(range(requests))
+
+        async def worker() -> None:
+            for _ in queue:
+                (await http.get(url)).raise_for_status()
+        before = cpu_seconds(pid)
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return (cpu_seconds(pid) - before) / requests
+
+
+async def closed_loop(run: Run, payments: int, concurrency: int) -> None:
+    limits = httpx.Limits(max_connections=500, max_keepalive_connections=100)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+        queue = iter(range(payments))
+
+        async def buyer() -> None:
+            for n in queue:
+                await run.buyer(http, n)
+        await asyncio.gather(*(buyer() for _ in range(concurrency)))
+
+
+async def open_loop(run: Run, rate: float, seconds: float) -> int:
+    """Arrivals at `rate` a second for `seconds`; the count completed within GRACE after."""
+    limits = httpx.Limits(max_connections=4000, max_keepalive_connections=1000)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+        t0 = time.perf_counter()
+        tasks = []
+        for n in range(int(rate * seconds)):
+            delay = t0 + n / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(run.buyer(http, n)))
+        left = t0 + seconds + GRACE - time.perf_counter()
+        await asyncio.wait(tasks, timeout=max(left, 0))
+        done_in_time = run.completed
+        await asyncio.wait(tasks, timeout=120)  # the rest finish (or fail) before we leave
+        for task in tasks:
+            task.cancel()
+        return done_in_time
+
+
+def measure(kind: str, args: argparse.Namespace, hello: str, hello_pid: int) -> None:
+    with ExitStack() as stack:
+        url = stack.enter_context(database(kind))
+        sandbox_db = stack.enter_context(database("sqlite"))
+        instance = Checkout(url)
+        sandbox = stack.enter_context(Checkout(sandbox_db,
+                                               CHECKOUT_SANDBOX_NOTIFY_URL=instance.url))
+        instance.env["CHECKOUT_SANDBOX_URL"] = sandbox.url
+        stack.enter_context(instance)
+        assert instance.proc is not None
+        pid = instance.proc.pid
+
+        # Warm the instance (imports, template compilation, pools), then read its idle burn.
+        warm = Run(instance.url, sandbox.url, think=(0, 0), assets=True, tag="warm")
+        asyncio.run(closed_loop(warm, 20, 5))
+        time.sleep(2)
+        idle_from, t = cpu_seconds(pid), time.perf_counter()
+        time.sleep(args.idle_seconds)
+        idle_rate = (cpu_seconds(pid) - idle_from) / (time.perf_counter() - t)
+
+        bare = asyncio.run(bare_cost(hello, hello_pid, args.bare_requests, args.concurrency))
+        run = Run(instance.url, sandbox.url, think=(0, 0), assets=True, tag="cost")
+        c0, s0, t0 = cpu_seconds(pid), context_switches(pid), time.perf_counter()
+        n0 = counters(instance.url)
+        asyncio.run(closed_loop(run, args.payments, args.concurrency))
+        took = time.perf_counter() - t0
+        n1 = counters(instance.url)
+        cpu = cpu_seconds(pid) - c0 - idle_rate * took
+        switches = context_switches(pid) - s0
+        bare2 = asyncio.run(bare_cost(hello, hello_pid, args.bare_requests, args.concurrency))
+        bad = sum(run.errors.values())
+        per = cpu / args.payments
+        bare_ms = (bare + bare2) / 2 * 1000
+        print(f"\n{kind}: {args.payments} whole payments, {args.concurrency} buyers at a time, "
+              f"in {took:.0f} s ({bad} errors); idle burn {idle_rate * 1000:.1f} ms/s")
+        for what, count in run.errors.most_common(5):
+            print(f"  error ×{count}: {what}")
+        print(f"  instance CPU per payment        {per * 1000:8.1f} ms")
+        print(f"  bare Starlette request          {bare_ms:8.3f} ms (before {bare * 1000:.3f}, "
+              f"after {bare2 * 1000:.3f})")
+        print(f"  ratio: a payment costs          {per * 1000 / bare_ms:8.0f} bare requests")
+        print(f"  requests in per payment         "
+              f"{(n1['requests'] - n0['requests']) / args.payments:8.1f}")
+        for name in ("statements", "transactions"):
+            key = f"checkout_db_{name}_total"
+            print(f"  {name + ' per payment':<32}{(n1[key] - n0[key]) / args.payments:8.1f}")
+        print(f"  context switches per payment    {switches / args.payments:8.0f}")
+        print(f"  capacity that implies           {1 / per:8.1f} payments/s on one core",
+              flush=True)
+        if args.load_seconds:
+            for factor in (1, 2):
+                rate = factor / per
+                load = Run(instance.url, sandbox.url, think=(1, 4), tag=f"load{factor}")
+                done = asyncio.run(open_loop(load, rate, args.load_seconds))
+                link = percentiles(load.to_link) if load.to_link else (0, 0, 0)
+                final = percentiles(load.to_final) if load.to_final else (0, 0, 0)
+                print(f"  arrivals {rate:5.1f}/s ({factor}× capacity) for "
+                      f"{args.load_seconds:.0f} s: completed {done / args.load_seconds:5.1f}/s "
+                      f"({done / args.load_seconds / (1 / per):4.0%} of capacity), "
+                      f"refused with Retry-After {load.refused}, errors "
+                      f"{sum(load.errors.values())}; p95 start → link {link[1]:.2f} s, "
+                      f"approval → paid {final[1]:.2f} s", flush=True)
+                for what, count in load.errors.most_common(3):
+                    print(f"    error ×{count}: {what}")
+                time.sleep(3)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--databases", nargs="+", default=["sqlite", "postgresql"])
+    parser.add_argument("--payments", type=int, default=300)
+    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--bare-requests", type=int, default=5000)
+    parser.add_argument("--idle-seconds", type=float, default=5.0)
+    parser.add_argument("--load-seconds", type=float, default=20.0,
+                        help="each open-loop phase (0: none)")
+    args = parser.parse_args()
+    with bare_starlette_process() as (hello, hello_pid):
+        for kind in args.databases:
+            measure(kind, args, hello, hello_pid)
+
+
+if __name__ == "__main__":
+    main()
