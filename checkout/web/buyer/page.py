@@ -40,9 +40,15 @@ class View:
     merchant: Merchant
     attempt: Attempt | None
     seconds_left: int | None = None
-    qr: str = ""
     return_url: str = ""
     family: str = "link"  # "link": we show the T-Pay link; "page": the acquirer's page does
+
+    @property
+    def qr(self) -> str:
+        """Drawn only when the template shows it: a phone's page shows the app button."""
+        if self.family != Family.LINK or self.attempt is None or not self.attempt.action_url:
+            return ""
+        return qr_svg(self.attempt.action_url)
 
     @property
     def final(self) -> bool:
@@ -70,7 +76,6 @@ def view_of(ctx: FlowContext, payment: Payment, merchant: Merchant,
         state = "awaiting" if left is None or left > 0 else "checking"
         family = ctx.capabilities(attempt.acquirer).family
         return View(state, payment, merchant, attempt, seconds_left=left, family=family,
-                    qr=qr_svg(attempt.action_url) if family == Family.LINK else "",
                     return_url=back)
     if attempt.status in (A.FAILED, A.EXPIRED, A.CANCELED):
         return View("attempt_failed", payment, merchant, attempt, return_url=back)
