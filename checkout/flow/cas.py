@@ -46,19 +46,26 @@ class Versioned:
         self.now = ctx.now()
         self.versions: dict[str, int] = {}  # payment id -> its version after this commit
         self.told = False  # events were written: wake the delivery worker
+        # The rows as this transaction wrote them, by id: no need to read them again.
+        self.payments: dict[str, Payment] = {}
+        self.attempts: dict[str, Attempt] = {}
 
     async def payment(self, current: Payment, **changes: Any) -> int:
         """Write `changes` (at least a version bump) if `current` is still the payment's
         version; returns the new version."""
-        if not await repo.update_payment(self.conn, current, self.now, **changes):
+        written = await repo.update_payment(self.conn, current, self.now, **changes)
+        if written is None:
             raise Moved
-        self.versions[current.id] = current.version + 1
-        return current.version + 1
+        self.payments[written.id] = written
+        self.versions[current.id] = written.version
+        return written.version
 
     async def attempt(self, current: Attempt, **changes: Any) -> int:
-        if not await repo.update_attempt(self.conn, current, self.now, **changes):
+        written = await repo.update_attempt(self.conn, current, self.now, **changes)
+        if written is None:
             raise Moved
-        return current.version + 1
+        self.attempts[written.id] = written
+        return written.version
 
 
 async def write(ctx: FlowContext, what: str, step: Callable[[Versioned], Awaitable[T]],

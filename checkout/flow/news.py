@@ -12,6 +12,8 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from checkout.acquirers.base import METHOD_UNAVAILABLE, REDACTED, Notice, SessionState, Snapshot
 from checkout.domain.money import Money
 from checkout.domain.states import (
@@ -65,6 +67,12 @@ async def apply_snapshot(ctx: FlowContext, attempt_id: str, snap: Snapshot,
     result = await cas.write(ctx, "apply the acquirer's news",
                              lambda tx: _apply_once(ctx, tx, attempt_id, snap, watch),
                              attempt_id=attempt_id)
+    return await _what_follows(ctx, attempt_id, snap, result)
+
+
+async def _what_follows(ctx: FlowContext, attempt_id: str, snap: Snapshot, result: Applied
+                        ) -> Applied:
+    """After the news is committed: what it makes due (a confirm, a capture, a refund…)."""
     if result.outcome == "applied":
         log.info("attempt %s, payment %s", result.attempt.status, result.payment.status,
                  extra={"attempt_id": attempt_id, "payment_id": result.payment.id})
@@ -91,8 +99,9 @@ async def apply_snapshot(ctx: FlowContext, attempt_id: str, snap: Snapshot,
 
 
 async def _apply_once(ctx: FlowContext, tx: cas.Versioned, attempt_id: str, snap: Snapshot,
-                      watch: Watch | None) -> Applied:
-    attempt = await repo.attempt(tx.conn, attempt_id)
+                      watch: Watch | None, read: Attempt | None = None) -> Applied:
+    """`read`: the attempt as this very transaction read it already."""
+    attempt = read if read is not None else await repo.attempt(tx.conn, attempt_id)
     if attempt is None:
         raise NotFound("no such attempt")
     payment = await repo.payment(tx.conn, attempt.payment_id)
@@ -136,9 +145,7 @@ async def _apply_once(ctx: FlowContext, tx: cas.Versioned, attempt_id: str, snap
         pay_changes["payment_method_id"] = method_id
     await tx.payment(payment, **pay_changes)
     before = payment
-    attempt = await repo.attempt(tx.conn, attempt_id)  # type: ignore[assignment]
-    payment = await repo.payment(tx.conn, before.id)  # type: ignore[assignment]
-    assert attempt is not None and payment is not None
+    attempt, payment = tx.attempts[attempt_id], tx.payments[before.id]
     tx.told = await outbox.payment_changed(tx.conn, before, payment, ctx.checkout_url(payment),
                                            new_id("evt"), tx.now)
     return Applied("applied", attempt, payment)
@@ -261,26 +268,16 @@ async def receive_notice(ctx: FlowContext, acquirer: str, notice: Notice, body: 
             fetched = await (await ctx.drivers.get(acquirer, account_id)).fetch(notice.ref)
         except AcquirerError:
             fetched = None
+    if notice.snapshot is not None:
+        return await _record_and_apply(ctx, acquirer, notice, notice.snapshot, body,
+                                       dedup_key, account_id)
     async with ctx.db.transaction() as conn:
-        attempt = await repo.attempt_by_ref(conn, acquirer, notice.ref)
-        # News that overtook our start call, or came after its answer was lost: the signed
-        # metadata, or the acquirer's own answer, names our attempt.
-        hint = fetched.attempt_hint if fetched is not None else \
-            notice.attempt_hint if notice.snapshot is not None else ""
-        if attempt is None and hint:
-            hinted = await repo.attempt(conn, hint)
-            if hinted and hinted.acquirer == acquirer and hinted.acquirer_ref is None:
-                attempt = hinted
-        if attempt is None:
-            raise NotFound(f"no attempt for {acquirer} session {notice.ref}")
-        if attempt.acquirer_account_id != account_id:
-            # Verified with this account's keys, about a session of another account: no
-            # account speaks for another's payments.
-            raise NotFound(f"no attempt for {acquirer} session {notice.ref} on this account")
+        hint = fetched.attempt_hint if fetched is not None else ""
+        attempt = await _attempt_of(conn, acquirer, notice.ref, hint, account_id)
         event_id = await repo.record_event(conn, acquirer=acquirer, dedup_key=dedup_key,
                                            ref=notice.ref, event_type=notice.event_type,
                                            body=body, now=now)
-        if event_id is None and notice.snapshot is None:
+        if event_id is None:
             later = await repo.record_event(conn, acquirer=acquirer,
                                             dedup_key=f"{dedup_key}:later", ref=notice.ref,
                                             event_type=notice.event_type, body=body, now=now)
@@ -288,11 +285,53 @@ async def receive_notice(ctx: FlowContext, acquirer: str, notice: Notice, body: 
                 return "deferred"  # left unapplied: `jobs.reconcile_once` replays it
     if event_id is None:
         return "duplicate"
-    snap = notice.snapshot or fetched or await (await ctx.driver(attempt)).fetch(notice.ref)
+    snap = fetched or await (await ctx.driver(attempt)).fetch(notice.ref)
     result = await apply_snapshot(ctx, attempt.id, snap)
     async with ctx.db.transaction() as conn:
         await repo.mark_event(conn, event_id, result.outcome, ctx.now())
     return result.outcome
+
+
+async def _record_and_apply(ctx: FlowContext, acquirer: str, notice: Notice, snap: Snapshot,
+                            body: bytes, dedup_key: str, account_id: str | None) -> str:
+    """Signed news carries its own snapshot: recorded, applied and marked in one
+    transaction. A crash before the commit leaves nothing, and the acquirer, unanswered,
+    sends it again; what the news makes due runs after the commit, as `apply_snapshot`'s."""
+    async def step(tx: cas.Versioned) -> Applied | None:
+        attempt = await _attempt_of(tx.conn, acquirer, notice.ref, notice.attempt_hint,
+                                    account_id)
+        event_id = await repo.record_event(tx.conn, acquirer=acquirer, dedup_key=dedup_key,
+                                           ref=notice.ref, event_type=notice.event_type,
+                                           body=body, now=tx.now)
+        if event_id is None:
+            return None
+        applied = await _apply_once(ctx, tx, attempt.id, snap, None, read=attempt)
+        await repo.mark_event(tx.conn, event_id, applied.outcome, tx.now)
+        return applied
+    result = await cas.write(ctx, "record and apply the acquirer's news", step,
+                             ref=notice.ref)
+    if result is None:
+        return "duplicate"
+    return (await _what_follows(ctx, result.attempt.id, snap, result)).outcome
+
+
+async def _attempt_of(conn: AsyncConnection, acquirer: str, ref: str, hint: str,
+                      account_id: str | None) -> Attempt:
+    """The attempt a notice is about: by the acquirer's session id, or, for news that
+    overtook our start call or came after its answer was lost, by the attempt the signed
+    metadata (or the acquirer's own answer) names."""
+    attempt = await repo.attempt_by_ref(conn, acquirer, ref)
+    if attempt is None and hint:
+        hinted = await repo.attempt(conn, hint)
+        if hinted and hinted.acquirer == acquirer and hinted.acquirer_ref is None:
+            attempt = hinted
+    if attempt is None:
+        raise NotFound(f"no attempt for {acquirer} session {ref}")
+    if attempt.acquirer_account_id != account_id:
+        # Verified with this account's keys, about a session of another account: no account
+        # speaks for another's payments.
+        raise NotFound(f"no attempt for {acquirer} session {ref} on this account")
+    return attempt
 
 
 # ---- the merchant's recorded operation -----------------------------------------------------

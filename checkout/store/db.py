@@ -13,7 +13,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import Column, Table, event, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from checkout.store.sqlite_driver import OneHopDBAPI
@@ -89,6 +91,20 @@ class Database:
         await self.engine.dispose()
         if self._side is not None:
             await self._side.dispose()
+
+
+async def insert_if_new(conn: AsyncConnection, table: Table, values: dict[str, Any],
+                        returning: Column[Any] | None = None) -> Any:
+    """`INSERT … ON CONFLICT DO NOTHING`: True (or the `returning` column's value) if the row
+    went in, None if a row with the same unique key was there. One statement, where catching
+    the IntegrityError needed a savepoint around it (three)."""
+    insert = sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert
+    statement = insert(table).values(**values).on_conflict_do_nothing()
+    if returning is None:
+        done = await conn.execute(statement)
+        return True if done.rowcount == 1 else None
+    row = (await conn.execute(statement.returning(returning))).first()
+    return row[0] if row is not None else None
 
 
 def ensure_sqlite_folder(url: str) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from checkout.store.db import insert_if_new
 from checkout.store.records import IdempotencyRecord
 from checkout.store.tables import idempotency_keys as keys
 
@@ -24,14 +24,9 @@ async def record(conn: AsyncConnection, merchant_id: str, key: str) -> Idempoten
 async def reserve(conn: AsyncConnection, *, merchant_id: str, key: str, request_hash: str,
                   owner: str, now: datetime) -> bool:
     """Claim a key for a request in progress (status 0). False if the key exists already."""
-    try:
-        async with conn.begin_nested():
-            await conn.execute(insert(keys).values(
-                merchant_id=merchant_id, key=key, request_hash=request_hash, status_code=0,
-                response_body="", created_at=now, owner=owner))
-    except IntegrityError:
-        return False
-    return True
+    return await insert_if_new(conn, keys, {
+        "merchant_id": merchant_id, "key": key, "request_hash": request_hash,
+        "status_code": 0, "response_body": "", "created_at": now, "owner": owner}) is not None
 
 
 async def take_over(conn: AsyncConnection, *, merchant_id: str, key: str, seen: datetime,

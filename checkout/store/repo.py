@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from checkout.domain.states import DEBTS_OWED, LIVE_ATTEMPT, AttemptStatus, PaymentStatus, Watch
+from checkout.store.db import insert_if_new
 from checkout.store.paging import older_than
 from checkout.store.records import Attempt, Merchant, Payment, Refund
 from checkout.store.tables import (
@@ -187,9 +188,11 @@ async def payment(conn: AsyncConnection, payment_id: str,
 
 
 async def update_payment(conn: AsyncConnection, current: Payment, now: datetime,
-                         **values: Any) -> bool:
-    """Compare-and-set: applies only if nobody changed the payment since `current` was read."""
-    return await _compare_and_set(conn, payments, current.id, current.version, now, values)
+                         **values: Any) -> Payment | None:
+    """Compare-and-set: applies only if nobody changed the payment since `current` was read.
+    Returns the payment as written, or None if it had moved."""
+    row = await _compare_and_set(conn, payments, current.id, current.version, now, values)
+    return Payment.from_row(row) if row is not None else None
 
 
 async def payments_to_expire(conn: AsyncConnection, now: datetime, limit: int = 100
@@ -240,20 +243,23 @@ async def latest_attempt(conn: AsyncConnection, payment_id: str) -> Attempt | No
 
 
 async def update_attempt(conn: AsyncConnection, current: Attempt, now: datetime,
-                         **values: Any) -> bool:
+                         **values: Any) -> Attempt | None:
     """Compare-and-set, as `update_payment`."""
-    return await _compare_and_set(conn, attempts, current.id, current.version, now, values)
+    row = await _compare_and_set(conn, attempts, current.id, current.version, now, values)
+    return Attempt.from_row(row) if row is not None else None
 
 
 async def _compare_and_set(conn: AsyncConnection, table: Table, row_id: str, version: int,
-                           now: datetime, values: dict[str, Any]) -> bool:
+                           now: datetime, values: dict[str, Any]) -> Any:
+    """The row as written (`RETURNING`: no second read), or None if it had moved."""
     values = {k: str(v) if isinstance(v, StrEnum) else v for k, v in values.items()}
     done = await conn.execute(
         update(table)
         .where(and_(table.c.id == row_id, table.c.version == version))
         .values(version=version + 1, updated_at=now, **values)
+        .returning(*table.c)
     )
-    return done.rowcount == 1
+    return done.first()
 
 
 async def attempts_to_check(conn: AsyncConnection, *, quiet_since: datetime,
@@ -309,15 +315,11 @@ async def attempt_failed_before(conn: AsyncConnection, payment_id: str) -> bool:
 async def record_event(conn: AsyncConnection, *, acquirer: str, dedup_key: str, ref: str,
                        event_type: str, body: bytes, now: datetime) -> int | None:
     """Store an inbound event; None if the acquirer sent this very event before."""
-    try:
-        async with conn.begin_nested():
-            done = await conn.execute(insert(acquirer_events).values(
-                acquirer=acquirer, dedup_key=dedup_key, acquirer_ref=ref,
-                event_type=event_type, body=body.decode("utf-8", "replace"), received_at=now,
-            ))
-    except IntegrityError:
-        return None
-    return int(done.inserted_primary_key[0])  # type: ignore[index]
+    found = await insert_if_new(conn, acquirer_events, {
+        "acquirer": acquirer, "dedup_key": dedup_key, "acquirer_ref": ref,
+        "event_type": event_type, "body": body.decode("utf-8", "replace"), "received_at": now,
+    }, returning=acquirer_events.c.id)
+    return int(found) if found is not None else None
 
 
 async def mark_event(conn: AsyncConnection, event_id: int, outcome: str, now: datetime) -> None:
