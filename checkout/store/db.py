@@ -7,8 +7,10 @@ never interleave. PostgreSQL relies on compare-and-set updates (`WHERE version =
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -16,9 +18,13 @@ from typing import Any
 from sqlalchemy import Column, Table, event, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from checkout.store.sqlite_driver import OneHopDBAPI
+from checkout.store.sqlite_driver import InlineDBAPI, OneHopDBAPI
+
+BUSY_SECONDS = 30.0  # how long a write waits for another process's write lock
+BUSY_RETRY_SECONDS = 0.005
 
 
 class Database:
@@ -27,14 +33,26 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         self._writer: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
         self._side: AsyncEngine | None = None
+        self._write_conn: AsyncConnection | None = None  # SQLite's, see `_begin_write`
+        # Told how long each write waited for its turn (SQLite's writer queue; PostgreSQL's
+        # writers do not queue here, and its pool's wait would count new connections too):
+        # the saturation gauge (`web.plumbing.overload`) listens.
+        self.on_wait: Callable[[float], None] = _ignore
         if self.is_sqlite:
             ensure_sqlite_folder(url)
             self.engine: AsyncEngine = create_async_engine(url, connect_args={"timeout": 30},
                                                            module=OneHopDBAPI())
-            _sqlite_pragmas(self.engine)
+            _sqlite_pragmas(self.engine, busy_ms=30_000)
+            # Writes run on the event loop (see `sqlite_driver`), one at a time (our lock), on
+            # one connection, with no busy wait inside SQLite: `transaction` waits instead.
+            self.writes = create_async_engine(url, connect_args={"timeout": 0},
+                                              module=InlineDBAPI(), pool_size=1,
+                                              max_overflow=0)
+            _sqlite_pragmas(self.writes, busy_ms=0)
         else:
             self.engine = create_async_engine(url, pool_size=10, max_overflow=10,
                                               pool_pre_ping=True)
+            self.writes = self.engine
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
@@ -43,11 +61,54 @@ class Database:
             async with self.engine.begin() as conn:
                 yield conn
             return
+        asked = time.perf_counter()
         # SQLite has one writer at a time. Queueing our own writers here, in order, beats
         # letting them collide in BEGIN IMMEDIATE, where SQLite's busy handler sleeps up to
         # 100 ms between tries: under 16 concurrent writers that made p99 seconds, not ms.
-        async with self._writer, self.engine.begin() as conn:
-            yield conn
+        async with self._writer:
+            self.on_wait(time.perf_counter() - asked)
+            conn = await self._begin_write()
+            try:
+                yield conn
+            except BaseException:
+                await self._end_write(conn, commit=False)
+                raise
+            await self._end_write(conn, commit=True)
+
+    async def _begin_write(self) -> AsyncConnection:
+        """BEGIN IMMEDIATE on the one write connection, kept open: writes take turns (our
+        lock), and opening and closing a pooled connection for each, as `async with
+        engine.begin()` does, runs its close in a task of its own, a trip round the event
+        loop with the lock held. While another process (the CLI, say) holds SQLite's write
+        lock, BEGIN is tried again after a short sleep, for as long as SQLite itself would
+        have waited (30 s), without holding up the event loop meanwhile."""
+        deadline = time.monotonic() + BUSY_SECONDS
+        while True:
+            if self._write_conn is None:
+                self._write_conn = await self.writes.connect()
+            try:
+                await self._write_conn.begin()
+                return self._write_conn
+            except OperationalError as exc:
+                await self._drop_write_conn()
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            await asyncio.sleep(BUSY_RETRY_SECONDS)
+
+    async def _end_write(self, conn: AsyncConnection, *, commit: bool) -> None:
+        try:
+            await (conn.commit() if commit else conn.rollback())
+        except BaseException:
+            await self._drop_write_conn()  # in a state we cannot vouch for: a fresh one next
+            raise
+
+    async def _drop_write_conn(self) -> None:
+        conn, self._write_conn = self._write_conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.invalidate()
+                await conn.close()
+
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[AsyncConnection]:
@@ -77,7 +138,7 @@ class Database:
         """Every engine that will be used, so a watcher sees all statements: the side
         reader's (PostgreSQL's version feed) is made here for that."""
         if self.is_sqlite:
-            return [self.engine]
+            return [self.engine, self.writes]
         if self._side is None:
             self._side = self._side_engine()
         return [self.engine, self._side]
@@ -88,7 +149,10 @@ class Database:
         return create_async_engine(self.url, pool_size=1, max_overflow=0)
 
     async def close(self) -> None:
+        await self._drop_write_conn()
         await self.engine.dispose()
+        if self.writes is not self.engine:
+            await self.writes.dispose()
         if self._side is not None:
             await self._side.dispose()
 
@@ -107,6 +171,10 @@ async def insert_if_new(conn: AsyncConnection, table: Table, values: dict[str, A
     return row[0] if row is not None else None
 
 
+def _ignore(_seconds: float) -> None:
+    return None
+
+
 def ensure_sqlite_folder(url: str) -> None:
     """SQLite creates the file, not the folders above it."""
     if url.startswith("sqlite"):
@@ -115,7 +183,7 @@ def ensure_sqlite_folder(url: str) -> None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
-def _sqlite_pragmas(engine: AsyncEngine) -> None:
+def _sqlite_pragmas(engine: AsyncEngine, busy_ms: int) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let us issue BEGIN ourselves (pysqlite's own would be a deferred BEGIN).
@@ -124,7 +192,7 @@ def _sqlite_pragmas(engine: AsyncEngine) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
         cur.close()
 
     @event.listens_for(engine.sync_engine, "begin")
