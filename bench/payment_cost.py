@@ -94,10 +94,19 @@ async def closed_loop(run: Run, payments: int, concurrency: int) -> None:
         await asyncio.gather(*(buyer() for _ in range(concurrency)))
 
 
-async def open_loop(run: Run, rate: float, seconds: float) -> int:
-    """Arrivals at `rate` a second for `seconds`; the count completed within GRACE after."""
+async def open_loop(run: Run, rate: float, seconds: float, lags: list[float]) -> int:
+    """Arrivals at `rate` a second for `seconds`; the count completed within GRACE after.
+    `lags` gets the instance's event-loop lag, read every half second."""
     limits = httpx.Limits(max_connections=4000, max_keepalive_connections=1000)
+
+    async def watch(http: httpx.AsyncClient) -> None:
+        while True:
+            await asyncio.sleep(0.5)
+            text = (await http.get(f"{run.base}/metrics")).text
+            found = re.search(r"^checkout_standing_delay_seconds ([\d.e+-]+)$", text, re.M)
+            lags.append(float(found.group(1)) if found else 0.0)
     async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+        watcher = asyncio.create_task(watch(http))
         t0 = time.perf_counter()
         tasks = []
         for n in range(int(rate * seconds)):
@@ -109,7 +118,7 @@ async def open_loop(run: Run, rate: float, seconds: float) -> int:
         await asyncio.wait(tasks, timeout=max(left, 0))
         done_in_time = run.completed
         await asyncio.wait(tasks, timeout=120)  # the rest finish (or fail) before we leave
-        for task in tasks:
+        for task in [*tasks, watcher]:
             task.cancel()
         return done_in_time
 
@@ -125,6 +134,8 @@ def measure(kind: str, args: argparse.Namespace, hello: str, hello_pid: int) -> 
         stack.enter_context(instance)
         assert instance.proc is not None
         pid = instance.proc.pid
+        assert sandbox.proc is not None
+        sandbox_pid = sandbox.proc.pid
 
         # Warm the instance (imports, template compilation, pools), then read its idle burn.
         warm = Run(instance.url, sandbox.url, think=(0, 0), assets=True, tag="warm")
@@ -167,7 +178,15 @@ def measure(kind: str, args: argparse.Namespace, hello: str, hello_pid: int) -> 
             for factor in (1, 2):
                 rate = factor / per
                 load = Run(instance.url, sandbox.url, think=(1, 4), tag=f"load{factor}")
-                done = asyncio.run(open_loop(load, rate, args.load_seconds))
+                lags: list[float] = []
+                used = (cpu_seconds(pid), cpu_seconds(sandbox_pid), time.process_time(),
+                        time.perf_counter())
+                done = asyncio.run(open_loop(load, rate, args.load_seconds, lags))
+                wall = time.perf_counter() - used[3]
+                cores = ((cpu_seconds(pid) - used[0]) / wall,
+                         (cpu_seconds(sandbox_pid) - used[1]) / wall,
+                         (time.process_time() - used[2]) / wall)
+                lag = percentiles(lags) if lags else (0, 0, 0)
                 link = percentiles(load.to_link) if load.to_link else (0, 0, 0)
                 final = percentiles(load.to_final) if load.to_final else (0, 0, 0)
                 print(f"  arrivals {rate:5.1f}/s ({factor}× capacity) for "
@@ -175,7 +194,10 @@ def measure(kind: str, args: argparse.Namespace, hello: str, hello_pid: int) -> 
                       f"({done / args.load_seconds / (1 / per):4.0%} of capacity), "
                       f"refused with Retry-After {load.refused}, errors "
                       f"{sum(load.errors.values())}; p95 start → link {link[1]:.2f} s, "
-                      f"approval → paid {final[1]:.2f} s", flush=True)
+                      f"approval → paid {final[1]:.2f} s; standing delay p50 "
+                      f"{lag[0] * 1000:.0f} ms, max {lag[2] * 1000:.0f} ms; cores busy: "
+                      f"instance {cores[0]:.2f}, sandbox {cores[1]:.2f}, buyers {cores[2]:.2f}",
+                      flush=True)
                 for what, count in load.errors.most_common(3):
                     print(f"    error ×{count}: {what}")
                 time.sleep(3)

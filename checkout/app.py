@@ -39,6 +39,7 @@ from checkout.store.migrate import current_head, upgrade
 from checkout.web import acquirer_webhooks, buyer, console, merchant_api, operator
 from checkout.web.buyer.page import sample_page
 from checkout.web.buyer.tokens import checkout_url
+from checkout.web.plumbing.overload import LoadGauge
 from checkout.web.plumbing.problems import checkout_error, http_error, unexpected_error
 from checkout.web.plumbing.rate_limits import RateLimits
 from checkout.web.plumbing.security import BodyLimit, RejectNul, SecurityHeaders
@@ -90,6 +91,8 @@ def create_app(settings: Settings) -> Starlette:
     app.state.metrics = metrics
     app.state.templates = make_environment(settings)
     app.state.rate_limits = RateLimits(settings)
+    app.state.load = LoadGauge(settings)
+    metrics.registry.register(app.state.load)  # type: ignore[arg-type]
     app.state.shop_events = {}  # the demo shop's memory of verified webhooks, by payment id
     return app
 
@@ -98,6 +101,7 @@ def create_app(settings: Settings) -> Starlette:
 async def _running(app: Starlette, settings: Settings) -> AsyncIterator[None]:
     db = Database(settings.db_url)
     app.state.metrics.database.watch(db)
+    db.on_wait = app.state.load.write_waited
     # Alembic runs its own event loop: give it a thread. Safe with several instances.
     await asyncio.to_thread(upgrade, settings.db_url)
     app.state.schema_head = await asyncio.to_thread(current_head)
@@ -139,6 +143,7 @@ async def _running(app: Starlette, settings: Settings) -> AsyncIterator[None]:
         app.state.sandbox = sandbox
         app.state.deliveries = deliveries
         claimer = jobs.Claimer(ctx)
+        app.state.load.start()
         workers = [asyncio.create_task(jobs.run_forever(ctx, claimer)),
                    asyncio.create_task(deliveries.run_forever())]
         feed = None
@@ -153,6 +158,7 @@ async def _running(app: Starlette, settings: Settings) -> AsyncIterator[None]:
                 feed.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await feed
+            await app.state.load.stop()
             await _stop_workers(workers, claimer, deliveries, settings.shutdown_grace_seconds)
             if sandbox:
                 await sandbox.stop()

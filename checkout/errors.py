@@ -9,6 +9,7 @@
     ├── PayloadTooLarge         413      body over the cap
     ├── TooManyRequests         429      over a rate limit (Retry-After says when to retry)
     ├── WebhookRejected         400/401  an inbound acquirer webhook we will not trust
+    ├── Overloaded              503      the instance is at capacity (Retry-After says when)
     └── AcquirerError           502/503  the acquirer failed or could not be reached
 """
 
@@ -102,6 +103,18 @@ class TooManyRequests(CheckoutError):
         super().__init__(detail)
         self.retry_after = max(1, retry_after)
         self.headers = {"Retry-After": str(self.retry_after)}
+
+
+class Overloaded(CheckoutError):
+    """Past capacity: new work is refused so that the work under way still completes."""
+
+    status = 503
+    type = "overloaded"
+    title = "At capacity"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.headers = {"Retry-After": str(max(1, retry_after))}
 
 
 class WebhookRejected(CheckoutError):

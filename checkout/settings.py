@@ -109,6 +109,12 @@ class Settings:
     # become one deferred read; a hint's body is kept only up to `unsigned_body_bytes`.
     unsigned_hint_window_seconds: float = 10.0
     unsigned_body_bytes: int = 1024
+    # Past capacity: while work waits this long in a standing queue (the event loop, or
+    # writes waiting for the database; see `web/plumbing/overload.py`), new payments (API
+    # creates, presses of Pay on a payment link) get 503 with Retry-After of this many
+    # seconds, and waiting pages are told to poll less often. 0 turns shedding off.
+    overload_delay_ms: float = 50.0
+    overload_retry_after_seconds: int = 2
     # uvicorn: open connections at most (then 503), idle keep-alive, request head size.
     http_limit_concurrency: int = 2048
     http_keep_alive_seconds: int = 5
@@ -206,6 +212,10 @@ class Settings:
                      "webhook_endpoints_max", "acquirer_accounts_max"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"CHECKOUT_{name.upper()} must be at least 1")
+        if self.overload_delay_ms < 0:
+            raise ConfigError("CHECKOUT_OVERLOAD_DELAY_MS must be 0 (off) or more")
+        if self.overload_retry_after_seconds < 1:
+            raise ConfigError("CHECKOUT_OVERLOAD_RETRY_AFTER_SECONDS must be at least 1")
         if self.mode != "production":
             return
         if not self.secret_keys or _SANDBOX_SECRET in self.secret_keys:

@@ -172,12 +172,20 @@
   // 2.5 intervals (5 s); after 60 intervals (2 min), every 5 (10 s). At once, and fast again,
   // when the buyer returns to the tab (e.g. from the T-Bank app) or the network comes back;
   // never while the tab is hidden. The server answers "unchanged" for almost nothing.
-  var quietSince = performance.now(), lastUrl = "", pollTimer = 0;
+  // A server past capacity asks for longer waits (X-Poll-Seconds on its "unchanged" answer);
+  // the page keeps to that until an answer comes without it.
+  var quietSince = performance.now(), lastUrl = "", pollTimer = 0, serverSeconds = 0;
 
   function pollDelay(base) {
+    base = Math.max(base, serverSeconds);
     var quiet = (performance.now() - quietSince) / 1000 / base;
     return 1000 * base * (quiet < 15 ? 1 : quiet < 60 ? 2.5 : 5);
   }
+  document.addEventListener("htmx:afterRequest", function (e) {
+    var xhr = e.detail && e.detail.xhr;
+    if (!xhr || !e.detail.elt || e.detail.elt.id !== "status") return;
+    serverSeconds = Number(xhr.getResponseHeader("X-Poll-Seconds")) || 0;
+  });
 
   function poll() {
     clearTimeout(pollTimer);

@@ -30,6 +30,9 @@ FAST = {
     "CHECKOUT_ACQUIRER_TIMEOUT_SECONDS": "3",
     "CHECKOUT_SHUTDOWN_GRACE_SECONDS": "10",
     "CHECKOUT_LOG_FORMAT": "json",
+    # Two test workers and every process of a cluster share two cores: no shedding of new
+    # payments here (it has its own tests, `tests/test_overload.py`).
+    "CHECKOUT_OVERLOAD_DELAY_MS": "0",
 }
 
 

@@ -64,6 +64,12 @@ class LiveServer:
             time.sleep(0.02)
         return self
 
+    @property
+    def loop(self) -> Any:
+        """The server's event loop (to make it busy, as a saturated instance's is)."""
+        assert self._server is not None and self._server.servers
+        return self._server.servers[0].get_loop()
+
     def stop(self) -> None:
         if self._server:
             self._server.should_exit = True
@@ -73,7 +79,10 @@ class LiveServer:
 
 def settings_for(data_dir: Any, database_url: str, **overrides: Any) -> Settings:
     port = held_port()
+    # No shedding past capacity (`overload_delay_ms=0`): the server shares its process, and its
+    # GIL, with the test driving it, so a busy test would make it look saturated and refuse
+    # the test's own payments. `tests/test_overload.py` turns it on where it is the subject.
     base = Settings(public_url=f"http://127.0.0.1:{port}", port=port, data_dir=data_dir,
                     database_url=database_url, reconcile_interval_seconds=0.5,
-                    poll_interval_seconds=0.5, return_delay_seconds=2)
+                    poll_interval_seconds=0.5, return_delay_seconds=2, overload_delay_ms=0)
     return replace(base, **overrides)

@@ -42,7 +42,9 @@ class Process:
                     "DATABASE_URL": database_url, "CHECKOUT_RECONCILE_INTERVAL_SECONDS": "0.3",
                     "CHECKOUT_ACQUIRER_POLL_SECONDS": "0.5",
                     "CHECKOUT_WEBHOOK_TIMEOUT_SECONDS": "2",
-                    "CHECKOUT_WEBHOOK_RETRY_BASE_SECONDS": "0.5"}
+                    "CHECKOUT_WEBHOOK_RETRY_BASE_SECONDS": "0.5",
+                    # No shedding: the other test worker shares the cores (see test_overload).
+                    "CHECKOUT_OVERLOAD_DELAY_MS": "0"}
         self.log = (tmp_path / "server.log").open("ab")
         self.proc: subprocess.Popen[bytes] | None = None
 

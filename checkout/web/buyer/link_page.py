@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from checkout.errors import InvalidRequest
+from checkout.errors import InvalidRequest, Overloaded
 from checkout.flow import payment_links as flow
 from checkout.flow.context import FlowContext
 from checkout.pages.i18n import pick_language
@@ -51,7 +51,8 @@ def _headers(merchant: Merchant) -> dict[str, str]:
 
 
 async def _show(request: Request, ctx: FlowContext, link: Link, merchant: Merchant,
-                status: int = 200, error: str = "", entered: str = "") -> Response:
+                status: int = 200, error: str = "", entered: str = "",
+                headers: dict[str, str] | None = None) -> Response:
     lang = pick_language(request, merchant.default_language)
     async with ctx.db.reader() as conn:
         closed = await flow.closed_because(conn, link, ctx.now())
@@ -62,9 +63,9 @@ async def _show(request: Request, ctx: FlowContext, link: Link, merchant: Mercha
         return render(request, "checkout/link.html", headers=_headers(merchant), lang=lang,
                       link=link, merchant=merchant, thanks=True, closed=None)
     return render(request, "checkout/link.html", status=410 if closed else status,
-                  headers=_headers(merchant), lang=lang, link=link, merchant=merchant,
-                  closed=closed, error=error, entered=entered,
-                  form_token=form_token(ctx.settings, "link", link.id))
+                  headers={**_headers(merchant), **(headers or {})}, lang=lang, link=link,
+                  merchant=merchant, closed=closed, error=error, entered=entered,
+                  busy=status == 503, form_token=form_token(ctx.settings, "link", link.id))
 
 
 async def link_page(request: Request) -> Response:
@@ -90,7 +91,11 @@ async def _pay(request: Request, ctx: FlowContext, link: Link, merchant: Merchan
     entered = str(form.get("amount", ""))[:32]
     lang = pick_language(request, merchant.default_language)
     try:
+        request.app.state.load.admit_new_payment()
         payment = await flow.pay(ctx, link.slug, entered, return_url=link_url(ctx, link))
+    except Overloaded as busy:
+        return await _show(request, ctx, link, merchant, 503, entered=entered,
+                           headers=busy.headers)
     except flow.LinkClosed:
         return await _show(request, ctx, link, merchant)
     except InvalidRequest as err:

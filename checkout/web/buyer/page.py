@@ -110,11 +110,12 @@ def _context(request: Request, ctx: FlowContext, view: View,
              token: str = "", ua: str | None = None) -> dict[str, Any]:
     token = token or request.path_params["token"]
     lang = pick_language(request, view.merchant.default_language)
+    slower = request.app.state.load.poll_factor()  # past capacity: poll less
     return {
         "view": view,
         "lang": lang,
         "token": token,
-        "poll_seconds": ctx.settings.poll_interval_seconds,
+        "poll_seconds": ctx.settings.poll_interval_seconds * slower,
         "return_delay": ctx.settings.return_delay_seconds,
         "form_token": form_token(ctx.settings, "attempt", view.payment.id),
         "status_url": f"/c/{token}/status?{urlencode({'v': view.payment.version, 'lang': lang})}",
@@ -196,7 +197,7 @@ async def status(request: Request) -> Response:
     except ValueError:
         seen = 0
     if ctx.versions.unchanged(payment_id, seen):
-        return Response(status_code=204, headers={"Cache-Control": "no-store"})
+        return _unchanged(request)
     if seen:
         # Not known here (another instance may have changed it): one primary-key read of the
         # version, and the full load only when it moved.
@@ -206,7 +207,7 @@ async def status(request: Request) -> Response:
             return Response(status_code=STOP_POLLING)
         ctx.versions.note(payment_id, version)
         if version == seen:
-            return Response(status_code=204, headers={"Cache-Control": "no-store"})
+            return _unchanged(request)
     try:
         ctx, payment, merchant, attempt = await _load(request)
     except _PageNotFound:
@@ -214,8 +215,19 @@ async def status(request: Request) -> Response:
     ctx.versions.note(payment.id, payment.version)
     view = view_of(ctx, payment, merchant, attempt)
     if payment.version == seen:
-        return Response(status_code=204, headers={"Cache-Control": "no-store"})
+        return _unchanged(request)
     return _fragment(request, ctx, view)
+
+
+def _unchanged(request: Request) -> Response:
+    """Nothing new. Past capacity, the page is told to wait longer before asking again
+    (`X-Poll-Seconds`, read by checkout.js), so waiting buyers leave the CPU to payments."""
+    headers = {"Cache-Control": "no-store"}
+    factor = request.app.state.load.poll_factor()
+    if factor > 1:
+        base = request.app.state.settings.poll_interval_seconds
+        headers["X-Poll-Seconds"] = f"{base * factor:g}"
+    return Response(status_code=204, headers=headers)
 
 
 def _fragment(request: Request, ctx: FlowContext, view: View) -> Response:

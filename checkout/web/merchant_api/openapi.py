@@ -113,6 +113,11 @@ PATHS: dict[str, Any] = {
                         "content": _json("Payment")},
                 "400": PROBLEM, "401": PROBLEM, "409": PROBLEM, "413": PROBLEM,
                 "422": PROBLEM,
+                "503": {"description": "At capacity: try again after `Retry-After` seconds "
+                                       "(nothing was created)",
+                        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                        "content": {"application/problem+json": {
+                            "schema": {"$ref": "#/components/schemas/Problem"}}}},
             },
         },
         "get": {

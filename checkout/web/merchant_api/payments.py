@@ -28,6 +28,8 @@ from checkout.web.merchant_api.requests import parse_payment_request
 
 
 async def create_payment(request: Request) -> Response:
+    # Past capacity, before any work: a 503 with Retry-After costs about a bare request.
+    request.app.state.load.admit_new_payment()
     merchant = await authenticate(request)
     doc = read_json(await request.body())
     request_key(request)  # a malformed key is refused before the body is looked at

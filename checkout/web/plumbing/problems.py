@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from checkout.errors import CheckoutError
+from checkout.errors import CheckoutError, Overloaded
 from checkout.logs import redact
 
 log = logging.getLogger("checkout.web")
@@ -23,7 +23,7 @@ def problem_response(problem: dict, headers: Mapping[str, str] | None = None) ->
 
 async def checkout_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, CheckoutError)
-    if exc.status >= 500:
+    if exc.status >= 500 and not isinstance(exc, Overloaded):  # that one: logged by the gauge
         log.warning("%s %s: %s", request.method, redact(request.url.path), exc.detail)
     problem = exc.problem()
     problem["instance"] = request.url.path

@@ -1,0 +1,112 @@
+"""Past capacity, finish what is under way: new payments are refused while the instance is
+saturated, and waiting pages are told to poll less.
+
+Saturation shows as a queue that does not drain. Two are watched, both measured as delay:
+- the event loop: a timer due every `TICK` fires late by the work queued ahead of it (one
+  core flat out, whatever the work);
+- SQLite's single writer: how long a write transaction waits for its turn. Measured at 2×
+  capacity, before writes ran on the loop, this was the one that grew: the loop was never
+  more than 10 ms late while payments took 20 s. (PostgreSQL's writers do not queue in this
+  process.)
+A burst makes a queue that drains; a standing one means more work arrives than is done. So,
+as CoDel does for packets, what counts is the *least* delay seen in each interval: if even
+the luckiest writer of the last `TICK` waited, everyone did. The delay is that minimum,
+smoothed; past `overload_delay_ms` new payments are refused at the door with a cheap 503 and
+Retry-After, before any database work, and the CPU and the database are left to the payments
+already started, so their buyers see their link and their "paid" in time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+from collections.abc import Iterator
+
+from prometheus_client.core import GaugeMetricFamily, Metric
+
+from checkout.errors import Overloaded
+from checkout.settings import Settings
+
+TICK = 0.1  # seconds: one interval, one look at the loop
+SMOOTHING = 0.3  # weight of the newest interval in the running average
+log = logging.getLogger("checkout.web")
+
+
+class LoadGauge:
+    def __init__(self, settings: Settings) -> None:
+        self.threshold = settings.overload_delay_ms / 1000
+        self.retry_after = settings.overload_retry_after_seconds
+        self.delay = 0.0  # seconds: standing delay, smoothed
+        self.loop_lag = 0.0  # the last interval's, for the metrics
+        self.db_wait = 0.0
+        self._least_wait: float | None = None  # this interval's least write wait so far
+        self._task: asyncio.Task[None] | None = None
+
+    def write_waited(self, seconds: float) -> None:
+        """A write transaction had its turn after waiting `seconds` (`Database.on_wait`)."""
+        if self._least_wait is None or seconds < self._least_wait:
+            self._least_wait = seconds
+
+    @property
+    def overloaded(self) -> bool:
+        return self.threshold > 0 and self.delay > self.threshold
+
+    def admit_new_payment(self) -> None:
+        """Raise `Overloaded` (503, Retry-After) while the instance is saturated."""
+        if self.overloaded:
+            raise Overloaded("this checkout is at capacity; try again shortly",
+                             retry_after=self.retry_after)
+
+    def poll_factor(self) -> float:
+        """How much slower waiting pages should poll: 1 until saturated, then in proportion
+        to the delay (4× over the threshold asks for 4× the interval), at most 8×."""
+        if not self.overloaded:
+            return 1.0
+        return float(min(8, math.ceil(self.delay / self.threshold)))
+
+    def start(self) -> None:
+        if self.threshold > 0 and self._task is None:
+            self._task = asyncio.create_task(self._watch())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def collect(self) -> Iterator[Metric]:
+        """For Prometheus (registered in the app's metrics registry)."""
+        yield GaugeMetricFamily("checkout_event_loop_lag_seconds",
+                                "How late the event loop ran in the last interval",
+                                value=self.loop_lag)
+        yield GaugeMetricFamily("checkout_db_write_wait_seconds",
+                                "The least wait of a write transaction in the last interval",
+                                value=self.db_wait)
+        yield GaugeMetricFamily("checkout_standing_delay_seconds",
+                                "Standing delay, smoothed: past the threshold new payments "
+                                "are refused", value=self.delay)
+        yield GaugeMetricFamily("checkout_overloaded",
+                                "1 while new payments are refused as past capacity",
+                                value=1.0 if self.overloaded else 0.0)
+
+    async def _watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            due = loop.time() + TICK
+            await asyncio.sleep(TICK)
+            self.observe(max(0.0, loop.time() - due))
+
+    def observe(self, loop_lag: float) -> None:
+        """The end of an interval: fold its delays into the running one."""
+        self.loop_lag, self.db_wait = loop_lag, self._least_wait or 0.0
+        self._least_wait = None
+        was = self.overloaded
+        self.delay += SMOOTHING * (max(self.loop_lag, self.db_wait) - self.delay)
+        if self.overloaded != was:  # once per change, not once per refused request
+            log.warning("at capacity (a standing delay of %.0f ms): new payments are refused "
+                        "with 503" if not was else
+                        "below capacity again (%.0f ms): new payments are taken",
+                        self.delay * 1000)
