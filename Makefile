@@ -37,6 +37,7 @@ bench: install
 	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/acquirers.py
 	$(BIN)/python bench/console.py
+	$(BIN)/python bench/payment_cost.py
 
 # 2,000 simulated buyers through the whole sandbox flow, on one instance (SQLite), then on two
 # instances (PostgreSQL) behind a balancer; fails on any error, lost or doubled payment.
