@@ -113,7 +113,6 @@ class Database:
                 await conn.invalidate()
                 await conn.close()
 
-
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[AsyncConnection]:
         async with self.engine.connect() as conn:
