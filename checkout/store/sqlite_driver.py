@@ -124,12 +124,14 @@ class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
     def __init__(self) -> None:
         super().__init__(aiosqlite, sqlite3)
 
+    _connection_cls: type[_OneHopConnection] = _OneHopConnection
+
     def connect(self, *arg: Any, **kw: Any) -> _OneHopConnection:  # type: ignore[override]
         connection = self.aiosqlite.connect(*arg, **kw)
         # As SQLAlchemy's own: its thread never keeps the process alive.
         thread = connection if isinstance(connection, Thread) else connection._thread
         thread.daemon = True
-        return _OneHopConnection(self, await_(connection))
+        return self._connection_cls(self, await_(connection))
 
 
 class _InlineCursor(_OneHopCursor):
@@ -164,9 +166,7 @@ class InlineDBAPI(OneHopDBAPI):
     write engine. Its connections need `check_same_thread=False` (they are opened on
     aiosqlite's thread) and a zero timeout."""
 
-    def connect(self, *arg: Any, **kw: Any) -> _InlineConnection:  # type: ignore[override]
-        kw["check_same_thread"] = False
-        connection = self.aiosqlite.connect(*arg, **kw)
-        thread = connection if isinstance(connection, Thread) else connection._thread
-        thread.daemon = True
-        return _InlineConnection(self, await_(connection))
+    _connection_cls = _InlineConnection
+
+    def connect(self, *arg: Any, **kw: Any) -> _OneHopConnection:  # type: ignore[override]
+        return super().connect(*arg, **{**kw, "check_same_thread": False})
