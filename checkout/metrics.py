@@ -81,8 +81,8 @@ class DatabaseStats:
 
     def watch(self, db: Database) -> None:
         for engine in db.engines():
-            event.listen(engine.sync_engine, "before_cursor_execute", self._statement)
-            event.listen(engine.sync_engine, "begin", self._transaction)
+            event.listen(engine, "before_cursor_execute", self._statement)
+            event.listen(engine, "begin", self._transaction)
 
     def _statement(self, *_: Any) -> None:
         self.statements += 1
@@ -129,7 +129,7 @@ class Metrics:
         if time.monotonic() - self._read_at < DB_READ_EVERY_SECONDS:
             return
         self._read_at = time.monotonic()
-        async with db.reader() as conn:
+        async with db.long_reader() as conn:  # counts every payment
             by_status = await conn.execute(
                 select(payments.c.status, func.count()).group_by(payments.c.status))
             pending = (await conn.execute(

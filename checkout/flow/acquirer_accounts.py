@@ -16,8 +16,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TypedDict
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from checkout import drivers
 from checkout.drivers import AcquirerPackage
 from checkout.errors import AcquirerError, Conflict, InvalidRequest, NotFound
@@ -26,6 +24,7 @@ from checkout.flow.ids import new_id
 from checkout.store import acquirer_accounts as store
 from checkout.store import repo
 from checkout.store.acquirer_accounts import Account
+from checkout.store.db import Conn
 from checkout.vault import Vault
 
 MAX_VALUE = 500  # characters of an identifier, a password, a list of options
@@ -185,7 +184,7 @@ async def use(ctx: FlowContext, merchant_id: str, account_id: str | None,
             raise NotFound(f"no merchant {merchant_id}")
 
 
-async def seed(conn: AsyncConnection, vault: Vault, *, merchant_id: str, account_id: str,
+async def seed(conn: Conn, vault: Vault, *, merchant_id: str, account_id: str,
                acquirer: str, values: Mapping[str, str], now: datetime) -> None:
     """A sandbox demo merchant's own account, made on the first start and kept (its
     settings refreshed if the sandbox's keys changed), and used for its new payments."""

@@ -13,15 +13,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from checkout.domain.api_keys import hash_key
 from checkout.errors import Conflict, NotFound
 from checkout.flow.context import utcnow
 from checkout.flow.ids import new_id
 from checkout.settings import Settings
 from checkout.store import repo
-from checkout.store.db import Database
+from checkout.store.db import Conn, Database
 
 USE_RESOLUTION = timedelta(minutes=1)
 
@@ -37,7 +35,7 @@ def new_key(settings: Settings) -> str:
     return f"sk_{'test' if settings.sandbox else 'live'}_{secrets.token_urlsafe(32)}"
 
 
-async def issue(conn: AsyncConnection, settings: Settings, merchant_id: str,
+async def issue(conn: Conn, settings: Settings, merchant_id: str,
                 now: datetime) -> NewKey:
     """A new key of the merchant, in the caller's transaction: only its hash is stored."""
     key_id, key = new_id("key"), new_key(settings)

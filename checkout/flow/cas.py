@@ -18,11 +18,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from checkout.errors import TryAgain
 from checkout.flow.context import FlowContext
 from checkout.store import repo
+from checkout.store.db import Conn
 from checkout.store.records import Attempt, Payment
 
 log = logging.getLogger("checkout.flow")
@@ -41,7 +40,7 @@ class RanOut(TryAgain):
 class Versioned:
     """One transaction's versioned writes, and what the commit must tell."""
 
-    def __init__(self, conn: AsyncConnection, ctx: FlowContext) -> None:
+    def __init__(self, conn: Conn, ctx: FlowContext) -> None:
         self.conn = conn
         self.now = ctx.now()
         self.versions: dict[str, int] = {}  # payment id -> its version after this commit

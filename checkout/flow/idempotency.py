@@ -19,11 +19,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from checkout.errors import CheckoutError, Conflict, IdempotencyMismatch, TryAgain
 from checkout.flow.context import FlowContext
 from checkout.store import idempotency as keys
+from checkout.store.db import Conn
 
 
 @dataclass(frozen=True)
@@ -50,7 +49,7 @@ class Claim:
     def __init__(self, once: Once) -> None:
         self.once = once
 
-    async def keep(self, conn: AsyncConnection, status: int, obj: Any) -> None:
+    async def keep(self, conn: Conn, status: int, obj: Any) -> None:
         """Store the answer inside the caller's transaction, with what it made (whether it
         was kept is then the database's to say: only if that transaction committed)."""
         await keys.settle(conn, merchant_id=self.once.merchant_id, key=self.once.key,

@@ -101,7 +101,8 @@ async def reconcile_once(ctx: FlowContext, claimer: Claimer | None = None) -> No
     now = ctx.now()
     settle = now - timedelta(seconds=ctx.settings.reconcile_interval_seconds)
     quiet = now - timedelta(seconds=ctx.settings.acquirer_poll_seconds)
-    async with ctx.db.reader() as conn:
+    # These walk indexes of every attempt and event: beside the event loop, not on it.
+    async with ctx.db.long_reader() as conn:
         events = await repo.unapplied_events(conn, received_before=settle)
         quiet_attempts = await repo.attempts_to_check(
             conn, quiet_since=quiet, unstarted_since=settle,
@@ -115,7 +116,7 @@ async def reconcile_once(ctx: FlowContext, claimer: Claimer | None = None) -> No
         await run(f"attempt:{attempt.id}",
                   partial(attempt_flow.refresh_attempt, ctx, attempt))
     await run("pass:expire", partial(payment_flow.expire_due_payments, ctx))
-    async with ctx.db.reader() as conn:
+    async with ctx.db.long_reader() as conn:
         owed = await repo.payments_with_pending_operation(conn, before=settle)
         lapsed = await repo.holds_to_release(
             conn, authorized_before=now - timedelta(seconds=ctx.settings.hold_seconds))

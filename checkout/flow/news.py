@@ -12,8 +12,6 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from checkout.acquirers.base import METHOD_UNAVAILABLE, REDACTED, Notice, SessionState, Snapshot
 from checkout.domain.money import Money
 from checkout.domain.states import (
@@ -32,6 +30,7 @@ from checkout.flow.context import FlowContext
 from checkout.flow.ids import new_id
 from checkout.notify import outbox
 from checkout.store import repo
+from checkout.store.db import Conn
 from checkout.store.records import Attempt, Payment
 
 log = logging.getLogger("checkout.flow")
@@ -315,7 +314,7 @@ async def _record_and_apply(ctx: FlowContext, acquirer: str, notice: Notice, sna
     return (await _what_follows(ctx, result.attempt.id, snap, result)).outcome
 
 
-async def _attempt_of(conn: AsyncConnection, acquirer: str, ref: str, hint: str,
+async def _attempt_of(conn: Conn, acquirer: str, ref: str, hint: str,
                       account_id: str | None) -> Attempt:
     """The attempt a notice is about: by the acquirer's session id, or, for news that
     overtook our start call or came after its answer was lost, by the attempt the signed
@@ -323,7 +322,9 @@ async def _attempt_of(conn: AsyncConnection, acquirer: str, ref: str, hint: str,
     attempt = await repo.attempt_by_ref(conn, acquirer, ref)
     if attempt is None and hint:
         hinted = await repo.attempt(conn, hint)
-        if hinted and hinted.acquirer == acquirer and hinted.acquirer_ref is None:
+        # Its session may have been tied to it between the two reads (PostgreSQL reads each
+        # statement afresh): the same session is still this attempt.
+        if hinted and hinted.acquirer == acquirer and hinted.acquirer_ref in (None, ref):
             attempt = hinted
     if attempt is None:
         raise NotFound(f"no attempt for {acquirer} session {ref}")

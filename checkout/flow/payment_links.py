@@ -16,8 +16,6 @@ import string
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from checkout.domain.money import CURRENCIES, Money, MoneyError
 from checkout.errors import CheckoutError, InvalidRequest, NotFound
 from checkout.flow import payments as payment_flow
@@ -25,6 +23,7 @@ from checkout.flow.context import FlowContext
 from checkout.flow.ids import new_id
 from checkout.store import payment_links as store
 from checkout.store import repo
+from checkout.store.db import Conn
 from checkout.store.payment_links import Link
 from checkout.store.records import Payment
 
@@ -148,7 +147,7 @@ async def deactivate(ctx: FlowContext, merchant_id: str, link_id: str) -> Link:
     return done
 
 
-async def closed_because(conn: AsyncConnection, link: Link, now: datetime) -> str | None:
+async def closed_because(conn: Conn, link: Link, now: datetime) -> str | None:
     """Why the link takes no payment now (expired, deactivated, used), or None."""
     if link.deactivated_at is not None:
         return "deactivated"
@@ -186,7 +185,7 @@ async def pay(ctx: FlowContext, slug: str, entered: str, return_url: str) -> Pay
         raise NotFound("no such payment link")
     amount = amount_for(link, entered)
 
-    async def guard(conn: AsyncConnection) -> str | None:
+    async def guard(conn: Conn) -> str | None:
         await ctx.db.serialize(conn, f"payment-link:{link.id}")
         fresh = await store.link(conn, link.id)  # as it is now: deactivated meanwhile?
         assert fresh is not None

@@ -8,8 +8,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from checkout.acquirers.base import Platform
 from checkout.domain.states import PaymentStatus, payment_can_move
 from checkout.errors import CheckoutError, InvalidRequest, Unsupported
@@ -21,6 +19,7 @@ from checkout.flow.ids import new_id
 from checkout.notify import outbox
 from checkout.representations.payments import payment_object
 from checkout.store import repo
+from checkout.store.db import Conn
 from checkout.store.records import Merchant, Payment
 
 log = logging.getLogger("checkout.flow")
@@ -48,7 +47,7 @@ class PaymentRequest:
 
 # Run in the payment's own transaction before it is stored: raises to refuse it, or names a
 # payment already there to answer with instead (a payment link's live one).
-Guard = Callable[[AsyncConnection], Awaitable[str | None]]
+Guard = Callable[[Conn], Awaitable[str | None]]
 
 
 async def create_payment(ctx: FlowContext, merchant: Merchant, req: PaymentRequest,

@@ -8,10 +8,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from checkout.flow.context import FlowContext
 from checkout.store import retention
+from checkout.store.db import Conn
 
 log = logging.getLogger("checkout.retention")
 
@@ -23,7 +22,7 @@ async def purge(ctx: FlowContext) -> dict[str, int]:
     """One pass over every table with a retention; how many rows each lost."""
     s = ctx.settings
     now = ctx.now()
-    ages: list[tuple[str, float, Callable[[AsyncConnection, datetime, int], Awaitable[int]]]] = [
+    ages: list[tuple[str, float, Callable[[Conn, datetime, int], Awaitable[int]]]] = [
         ("acquirer_events", s.acquirer_events_retention_days * 86400,
          retention.applied_acquirer_events),
         ("idempotency_keys", s.idempotency_keys_retention_hours * 3600, retention.idempotency),

@@ -5,18 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from checkout.store import acquirer_accounts, repo, webhooks
-from checkout.store.db import Database
+from checkout.store.db import Conn, Database
 from checkout.vault import Vault
 
 BATCH = 500
 
 
 # Reads a batch of (id, sealed value) after an id; writes one back if it did not change.
-Batch = Callable[[AsyncConnection, str, int], Awaitable[list[tuple[str, str]]]]
-Replace = Callable[[AsyncConnection, str, str, str], Awaitable[None]]
+Batch = Callable[[Conn, str, int], Awaitable[list[tuple[str, str]]]]
+Replace = Callable[[Conn, str, str, str], Awaitable[None]]
 
 
 async def _reseal_each(db: Database, vault: Vault, batch: Batch, replace: Replace) -> int:

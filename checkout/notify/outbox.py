@@ -6,15 +6,14 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from checkout.domain.states import EVENT_FOR_STATUS
 from checkout.representations.payments import iso, payment_object
 from checkout.store import webhooks
+from checkout.store.db import Conn
 from checkout.store.records import Payment
 
 
-async def payment_changed(conn: AsyncConnection, before: Payment, after: Payment,
+async def payment_changed(conn: Conn, before: Payment, after: Payment,
                           checkout_url: str, event_id: str, now: datetime) -> bool:
     """Record the event a status change means, if any. True when one was written."""
     event_type = EVENT_FOR_STATUS.get(after.status)
@@ -27,7 +26,7 @@ async def payment_changed(conn: AsyncConnection, before: Payment, after: Payment
     return True
 
 
-async def emit(conn: AsyncConnection, *, merchant_id: str, event_id: str, event_type: str,
+async def emit(conn: Conn, *, merchant_id: str, event_id: str, event_type: str,
                payment_id: str | None, sequence: int, obj: dict[str, Any], now: datetime,
                only_endpoint: str | None = None) -> None:
     """The event, queued to each of the merchant's enabled endpoints (or only to one)."""

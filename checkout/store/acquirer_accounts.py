@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from checkout.store.db import Conn
 from checkout.store.tables import acquirer_accounts
 
 
@@ -38,7 +38,7 @@ class Account:
 _SHOWN = [c for c in acquirer_accounts.c if c.name != "sealed_settings"]
 
 
-async def insert_account(conn: AsyncConnection, *, id: str, merchant_id: str, acquirer: str,
+async def insert_account(conn: Conn, *, id: str, merchant_id: str, acquirer: str,
                          label: str, sealed: str, hints: dict[str, str], now: datetime) -> None:
     await conn.execute(insert(acquirer_accounts).values(
         id=id, merchant_id=merchant_id, acquirer=acquirer, label=label,
@@ -46,7 +46,7 @@ async def insert_account(conn: AsyncConnection, *, id: str, merchant_id: str, ac
         created_at=now, updated_at=now))
 
 
-async def account(conn: AsyncConnection, account_id: str,
+async def account(conn: Conn, account_id: str,
                   merchant_id: str | None = None) -> Account | None:
     """One account; with `merchant_id`, only if it is that merchant's."""
     query = select(*_SHOWN).where(acquirer_accounts.c.id == account_id)
@@ -56,14 +56,14 @@ async def account(conn: AsyncConnection, account_id: str,
     return Account.from_row(row) if row else None
 
 
-async def accounts_of(conn: AsyncConnection, merchant_id: str) -> list[Account]:
+async def accounts_of(conn: Conn, merchant_id: str) -> list[Account]:
     rows = await conn.execute(select(*_SHOWN)
                               .where(acquirer_accounts.c.merchant_id == merchant_id)
                               .order_by(acquirer_accounts.c.created_at, acquirer_accounts.c.id))
     return [Account.from_row(r) for r in rows]
 
 
-async def sealed_settings(conn: AsyncConnection, account_id: str) -> tuple[str, str, int] | None:
+async def sealed_settings(conn: Conn, account_id: str) -> tuple[str, str, int] | None:
     """(acquirer, sealed settings, version) of an account, for building its driver."""
     row = (await conn.execute(
         select(acquirer_accounts.c.acquirer, acquirer_accounts.c.sealed_settings,
@@ -72,12 +72,12 @@ async def sealed_settings(conn: AsyncConnection, account_id: str) -> tuple[str, 
     return (row.acquirer, row.sealed_settings, row.version) if row else None
 
 
-async def version_of(conn: AsyncConnection, account_id: str) -> int | None:
+async def version_of(conn: Conn, account_id: str) -> int | None:
     return (await conn.execute(select(acquirer_accounts.c.version)
                                .where(acquirer_accounts.c.id == account_id))).scalar()
 
 
-async def replace_settings(conn: AsyncConnection, account_id: str, *, label: str, sealed: str,
+async def replace_settings(conn: Conn, account_id: str, *, label: str, sealed: str,
                            hints: dict[str, str], now: datetime) -> None:
     """New settings: a new version, and the last check no longer says anything about them."""
     await conn.execute(update(acquirer_accounts).where(acquirer_accounts.c.id == account_id)
@@ -87,7 +87,7 @@ async def replace_settings(conn: AsyncConnection, account_id: str, *, label: str
                                checked_at=None, check_problem=None))
 
 
-async def record_check(conn: AsyncConnection, account_id: str, version: int, *,
+async def record_check(conn: Conn, account_id: str, version: int, *,
                        problem: str | None, now: datetime) -> None:
     """The result of a check of `version`: dropped if the settings changed meanwhile."""
     await conn.execute(update(acquirer_accounts)
@@ -96,7 +96,7 @@ async def record_check(conn: AsyncConnection, account_id: str, version: int, *,
                        .values(checked_at=now, check_problem=problem))
 
 
-async def sealed_after(conn: AsyncConnection, after: str, limit: int) -> list[tuple[str, str]]:
+async def sealed_after(conn: Conn, after: str, limit: int) -> list[tuple[str, str]]:
     """(id, sealed settings) in id order, for re-sealing with a newer key."""
     rows = await conn.execute(select(acquirer_accounts.c.id, acquirer_accounts.c.sealed_settings)
                               .where(acquirer_accounts.c.id > after)
@@ -104,7 +104,7 @@ async def sealed_after(conn: AsyncConnection, after: str, limit: int) -> list[tu
     return [(r.id, r.sealed_settings) for r in rows]
 
 
-async def replace_sealed(conn: AsyncConnection, account_id: str, old: str, new: str) -> None:
+async def replace_sealed(conn: Conn, account_id: str, old: str, new: str) -> None:
     """The same settings under a newer key (no new version: the driver does not change)."""
     await conn.execute(update(acquirer_accounts)
                        .where(acquirer_accounts.c.id == account_id,

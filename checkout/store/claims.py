@@ -11,12 +11,12 @@ from datetime import datetime
 
 from sqlalchemy import and_, delete, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from checkout.store.db import Conn
 from checkout.store.tables import job_claims
 
 
-async def claim(conn: AsyncConnection, subject: str, *, owner: str, now: datetime,
+async def claim(conn: Conn, subject: str, *, owner: str, now: datetime,
                 until: datetime) -> bool:
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(job_claims).values(subject=subject, owner=owner, until=until)
@@ -28,7 +28,7 @@ async def claim(conn: AsyncConnection, subject: str, *, owner: str, now: datetim
     return done.first() is not None
 
 
-async def hold_until(conn: AsyncConnection, subject: str, *, owner: str,
+async def hold_until(conn: Conn, subject: str, *, owner: str,
                      until: datetime) -> None:
     """Keep a finished subject ours until `until`, so a pass that listed it before we finished
     does not do it again at once."""
@@ -36,16 +36,16 @@ async def hold_until(conn: AsyncConnection, subject: str, *, owner: str,
         job_claims.c.subject == subject, job_claims.c.owner == owner)).values(until=until))
 
 
-async def release(conn: AsyncConnection, subjects: list[str], *, owner: str) -> None:
+async def release(conn: Conn, subjects: list[str], *, owner: str) -> None:
     if subjects:
         await conn.execute(delete(job_claims).where(and_(
             job_claims.c.subject.in_(subjects), job_claims.c.owner == owner)))
 
 
-async def forget_lapsed(conn: AsyncConnection, *, before: datetime) -> None:
+async def forget_lapsed(conn: Conn, *, before: datetime) -> None:
     await conn.execute(delete(job_claims).where(job_claims.c.until < before))
 
 
-async def release_all_of(conn: AsyncConnection, *, owner: str) -> None:
+async def release_all_of(conn: Conn, *, owner: str) -> None:
     """At start: this instance's claims are its crashed predecessor's; nobody works on them."""
     await conn.execute(delete(job_claims).where(job_claims.c.owner == owner))

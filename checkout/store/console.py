@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from checkout.domain.roles import Role
+from checkout.store.db import Conn
 from checkout.store.paging import older_than
 from checkout.store.tables import (
     audit_log,
@@ -59,13 +59,13 @@ def _user(row: Any) -> ConsoleUser:
                        row.disabled_at is not None, row.totp_secret, row.totp_last_step)
 
 
-async def set_second_factor(conn: AsyncConnection, user_id: str, sealed: str | None,
+async def set_second_factor(conn: Conn, user_id: str, sealed: str | None,
                             step: int | None) -> None:
     await conn.execute(update(console_users).where(console_users.c.id == user_id)
                        .values(totp_secret=sealed, totp_last_step=step))
 
 
-async def use_time_step(conn: AsyncConnection, user_id: str, step: int) -> bool:
+async def use_time_step(conn: Conn, user_id: str, step: int) -> bool:
     """Take this time step's code for the user: False if it (or a later one) was used."""
     done = await conn.execute(update(console_users).where(and_(
         console_users.c.id == user_id,
@@ -74,37 +74,37 @@ async def use_time_step(conn: AsyncConnection, user_id: str, step: int) -> bool:
     return bool(done.rowcount)
 
 
-async def user_by_email(conn: AsyncConnection, email: str) -> ConsoleUser | None:
+async def user_by_email(conn: Conn, email: str) -> ConsoleUser | None:
     row = (await conn.execute(select(console_users).where(
         console_users.c.email == email))).first()
     return None if row is None else _user(row)
 
 
-async def user(conn: AsyncConnection, user_id: str) -> ConsoleUser | None:
+async def user(conn: Conn, user_id: str) -> ConsoleUser | None:
     row = (await conn.execute(select(console_users).where(
         console_users.c.id == user_id))).first()
     return None if row is None else _user(row)
 
 
-async def add_user(conn: AsyncConnection, *, user_id: str, email: str, password_hash: str,
+async def add_user(conn: Conn, *, user_id: str, email: str, password_hash: str,
                    operator: bool, now: datetime) -> None:
     await conn.execute(insert(console_users).values(
         id=user_id, email=email, password_hash=password_hash, operator=operator,
         created_at=now))
 
 
-async def set_password_hash(conn: AsyncConnection, user_id: str, password_hash: str) -> None:
+async def set_password_hash(conn: Conn, user_id: str, password_hash: str) -> None:
     await conn.execute(update(console_users).where(console_users.c.id == user_id)
                        .values(password_hash=password_hash))
 
 
-async def users_on_domain(conn: AsyncConnection, domain: str) -> list[str]:
+async def users_on_domain(conn: Conn, domain: str) -> list[str]:
     rows = await conn.execute(select(console_users.c.email).where(
         console_users.c.email.like(f"%@{domain}")).order_by(console_users.c.email))
     return [r.email for r in rows]
 
 
-async def memberships_of(conn: AsyncConnection, user_id: str) -> list[Membership]:
+async def memberships_of(conn: Conn, user_id: str) -> list[Membership]:
     rows = await conn.execute(
         select(memberships.c.merchant_id, merchants.c.name, memberships.c.role)
         .join(merchants, merchants.c.id == memberships.c.merchant_id)
@@ -112,7 +112,7 @@ async def memberships_of(conn: AsyncConnection, user_id: str) -> list[Membership
     return [Membership(r.merchant_id, r.name, Role(r.role)) for r in rows]
 
 
-async def set_membership(conn: AsyncConnection, *, user_id: str, merchant_id: str, role: Role,
+async def set_membership(conn: Conn, *, user_id: str, merchant_id: str, role: Role,
                          now: datetime) -> None:
     done = await conn.execute(update(memberships).where(and_(
         memberships.c.user_id == user_id, memberships.c.merchant_id == merchant_id))
@@ -122,7 +122,7 @@ async def set_membership(conn: AsyncConnection, *, user_id: str, merchant_id: st
             user_id=user_id, merchant_id=merchant_id, role=role.value, created_at=now))
 
 
-async def remove_user(conn: AsyncConnection, user_id: str) -> None:
+async def remove_user(conn: Conn, user_id: str) -> None:
     """The account goes; what it did stays in the audit log, under its email."""
     await conn.execute(delete(console_sessions).where(console_sessions.c.user_id == user_id))
     await conn.execute(delete(memberships).where(memberships.c.user_id == user_id))
@@ -135,14 +135,14 @@ async def remove_user(conn: AsyncConnection, user_id: str) -> None:
 
 # ---- sessions --------------------------------------------------------------------------------
 
-async def add_session(conn: AsyncConnection, *, id_hash: str, user_id: str, csrf_token: str,
+async def add_session(conn: Conn, *, id_hash: str, user_id: str, csrf_token: str,
                       now: datetime, ip: str, user_agent: str) -> None:
     await conn.execute(insert(console_sessions).values(
         id_hash=id_hash, user_id=user_id, csrf_token=csrf_token, created_at=now, seen_at=now,
         ip=ip, user_agent=user_agent))
 
 
-async def session(conn: AsyncConnection, id_hash: str) -> ConsoleSession | None:
+async def session(conn: Conn, id_hash: str) -> ConsoleSession | None:
     row = (await conn.execute(select(console_sessions).where(
         console_sessions.c.id_hash == id_hash))).first()
     if row is None:
@@ -150,16 +150,16 @@ async def session(conn: AsyncConnection, id_hash: str) -> ConsoleSession | None:
     return ConsoleSession(row.id_hash, row.user_id, row.csrf_token, row.created_at, row.seen_at)
 
 
-async def touch_session(conn: AsyncConnection, id_hash: str, now: datetime) -> None:
+async def touch_session(conn: Conn, id_hash: str, now: datetime) -> None:
     await conn.execute(update(console_sessions).where(console_sessions.c.id_hash == id_hash)
                        .values(seen_at=now))
 
 
-async def end_session(conn: AsyncConnection, id_hash: str) -> None:
+async def end_session(conn: Conn, id_hash: str) -> None:
     await conn.execute(delete(console_sessions).where(console_sessions.c.id_hash == id_hash))
 
 
-async def end_sessions_of(conn: AsyncConnection, user_id: str) -> int:
+async def end_sessions_of(conn: Conn, user_id: str) -> int:
     done = await conn.execute(delete(console_sessions).where(
         console_sessions.c.user_id == user_id))
     return int(done.rowcount or 0)
@@ -167,7 +167,7 @@ async def end_sessions_of(conn: AsyncConnection, user_id: str) -> int:
 
 # ---- the audit log ---------------------------------------------------------------------------
 
-async def add_audit(conn: AsyncConnection, *, entry_id: str, at: datetime, user_id: str | None,
+async def add_audit(conn: Conn, *, entry_id: str, at: datetime, user_id: str | None,
                     email: str, merchant_id: str | None, action: str, target: str,
                     detail: dict[str, Any], ip: str) -> None:
     await conn.execute(insert(audit_log).values(
@@ -176,7 +176,7 @@ async def add_audit(conn: AsyncConnection, *, entry_id: str, at: datetime, user_
         ip=ip[:64]))
 
 
-async def audit_page(conn: AsyncConnection, merchant_id: str,
+async def audit_page(conn: Conn, merchant_id: str,
                      before: tuple[datetime, str] | None, limit: int) -> list[Any]:
     q = select(audit_log.c.id, audit_log.c.at, audit_log.c.email, audit_log.c.action,
                audit_log.c.target, audit_log.c.detail, audit_log.c.ip) \
@@ -207,7 +207,7 @@ class Invite:
     used: bool
 
 
-async def team_of(conn: AsyncConnection, merchant_id: str) -> list[Member]:
+async def team_of(conn: Conn, merchant_id: str) -> list[Member]:
     rows = await conn.execute(
         select(console_users.c.id, console_users.c.email, memberships.c.role,
                memberships.c.created_at)
@@ -216,20 +216,20 @@ async def team_of(conn: AsyncConnection, merchant_id: str) -> list[Member]:
     return [Member(r.id, r.email, Role(r.role), r.created_at) for r in rows]
 
 
-async def remove_membership(conn: AsyncConnection, user_id: str, merchant_id: str) -> bool:
+async def remove_membership(conn: Conn, user_id: str, merchant_id: str) -> bool:
     done = await conn.execute(delete(memberships).where(and_(
         memberships.c.user_id == user_id, memberships.c.merchant_id == merchant_id)))
     return bool(done.rowcount)
 
 
-async def add_invite(conn: AsyncConnection, *, id_hash: str, merchant_id: str, email: str,
+async def add_invite(conn: Conn, *, id_hash: str, merchant_id: str, email: str,
                      role: Role, invited_by: str, now: datetime, expires_at: datetime) -> None:
     await conn.execute(insert(console_invites).values(
         id_hash=id_hash, merchant_id=merchant_id, email=email, role=role.value,
         invited_by=invited_by, created_at=now, expires_at=expires_at))
 
 
-async def invite(conn: AsyncConnection, id_hash: str) -> Invite | None:
+async def invite(conn: Conn, id_hash: str) -> Invite | None:
     row = (await conn.execute(select(console_invites).where(
         console_invites.c.id_hash == id_hash))).first()
     if row is None:
@@ -238,7 +238,7 @@ async def invite(conn: AsyncConnection, id_hash: str) -> Invite | None:
                   row.used_at is not None)
 
 
-async def use_invite(conn: AsyncConnection, id_hash: str, now: datetime) -> bool:
+async def use_invite(conn: Conn, id_hash: str, now: datetime) -> bool:
     """True for the one request that uses it (a second one, even at once, finds it used)."""
     done = await conn.execute(update(console_invites).where(and_(
         console_invites.c.id_hash == id_hash, console_invites.c.used_at.is_(None)))
@@ -246,7 +246,7 @@ async def use_invite(conn: AsyncConnection, id_hash: str, now: datetime) -> bool
     return bool(done.rowcount)
 
 
-async def open_invites(conn: AsyncConnection, merchant_id: str, now: datetime) -> list[Any]:
+async def open_invites(conn: Conn, merchant_id: str, now: datetime) -> list[Any]:
     return list(await conn.execute(
         select(console_invites.c.email, console_invites.c.role, console_invites.c.expires_at)
         .where(and_(console_invites.c.merchant_id == merchant_id,
@@ -265,14 +265,14 @@ class Reset:
     used: bool
 
 
-async def add_reset(conn: AsyncConnection, *, id_hash: str, user_id: str, made_by: str,
+async def add_reset(conn: Conn, *, id_hash: str, user_id: str, made_by: str,
                     now: datetime, expires_at: datetime) -> None:
     await conn.execute(insert(console_resets).values(
         id_hash=id_hash, user_id=user_id, made_by=made_by, created_at=now,
         expires_at=expires_at))
 
 
-async def reset(conn: AsyncConnection, id_hash: str) -> Reset | None:
+async def reset(conn: Conn, id_hash: str) -> Reset | None:
     row = (await conn.execute(
         select(console_resets, console_users.c.email)
         .join(console_users, console_users.c.id == console_resets.c.user_id)
@@ -282,7 +282,7 @@ async def reset(conn: AsyncConnection, id_hash: str) -> Reset | None:
     return Reset(row.id_hash, row.user_id, row.email, row.expires_at, row.used_at is not None)
 
 
-async def use_reset(conn: AsyncConnection, id_hash: str, now: datetime) -> bool:
+async def use_reset(conn: Conn, id_hash: str, now: datetime) -> bool:
     """True for the one request that uses it."""
     done = await conn.execute(update(console_resets).where(and_(
         console_resets.c.id_hash == id_hash, console_resets.c.used_at.is_(None)))
@@ -290,7 +290,7 @@ async def use_reset(conn: AsyncConnection, id_hash: str, now: datetime) -> bool:
     return bool(done.rowcount)
 
 
-async def all_users(conn: AsyncConnection) -> list[Any]:
+async def all_users(conn: Conn) -> list[Any]:
     """For operators: every console user, by email, with how many merchants each is in."""
     count = select(func.count()).select_from(memberships).where(
         memberships.c.user_id == console_users.c.id).scalar_subquery()

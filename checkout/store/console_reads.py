@@ -12,9 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from checkout.store import webhooks
+from checkout.store.db import Conn
 from checkout.store.paging import older_than
 from checkout.store.tables import (
     acquirer_events,
@@ -41,7 +41,7 @@ class PaymentFilter:
     amount_max: int | None = None
 
 
-async def payments_page(conn: AsyncConnection, merchant_id: str, f: PaymentFilter,
+async def payments_page(conn: Conn, merchant_id: str, f: PaymentFilter,
                         before: tuple[datetime, str] | None = None,
                         limit: int = PAGE) -> list[Any]:
     q = select(payments.c.id, payments.c.status, payments.c.amount, payments.c.currency,
@@ -70,7 +70,7 @@ async def payments_page(conn: AsyncConnection, merchant_id: str, f: PaymentFilte
     return list(rows)
 
 
-async def payment_story(conn: AsyncConnection, merchant_id: str, payment_id: str
+async def payment_story(conn: Conn, merchant_id: str, payment_id: str
                         ) -> dict[str, Any] | None:
     """Everything about one of the merchant's payments: its attempts, the acquirer's news as
     received, refunds, and each event with every delivery."""
@@ -105,7 +105,7 @@ async def payment_story(conn: AsyncConnection, merchant_id: str, payment_id: str
             "tries": await webhooks.tries_of(conn, delivery_ids)}
 
 
-async def all_merchants(conn: AsyncConnection) -> list[Any]:
+async def all_merchants(conn: Conn) -> list[Any]:
     """For operators: every merchant, by name."""
     return list(await conn.execute(select(merchants.c.id, merchants.c.name,
                                           merchants.c.acquirer,
@@ -116,7 +116,7 @@ async def all_merchants(conn: AsyncConnection) -> list[Any]:
 DELIVERY_STATUSES = ("pending", "succeeded", "failed")
 
 
-async def deliveries_page(conn: AsyncConnection, merchant_id: str, *, status: str = "",
+async def deliveries_page(conn: Conn, merchant_id: str, *, status: str = "",
                           endpoint_id: str = "", before: int | None = None,
                           limit: int = PAGE) -> list[Any]:
     """The merchant's webhook deliveries, newest first (keyed by the delivery's id), with

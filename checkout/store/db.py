@@ -1,7 +1,17 @@
-"""The database handle: one async engine, write transactions that serialise, plain reads.
+"""The database handle: reads, write transactions that serialise, and reads that may scan.
 
-SQLite ignores `SELECT … FOR UPDATE`; its writes begin with `BEGIN IMMEDIATE` so two writers
-never interleave. PostgreSQL relies on compare-and-set updates (`WHERE version = :v`).
+Every query in the store runs on a `Conn`, whichever database is behind it:
+
+- **SQLite** is a library in our own process, so its statements run right on the event loop
+  (SQLAlchemy's synchronous engine on `sqlite3`, no thread, no greenlet): a point read costs
+  tens of microseconds there, where each trip to a worker thread and back cost several
+  hundred. Writes begin with `BEGIN IMMEDIATE` and take turns on an asyncio lock; reads are
+  a deferred `BEGIN`, a snapshot that never waits for a writer (WAL). A read that may walk
+  many rows (`long_reader`: the console's lists, exports) runs on a thread instead
+  (`sqlite_driver`), so it cannot hold up every buyer's page meanwhile.
+- **PostgreSQL** is reached over the network: asyncpg through SQLAlchemy's async engine.
+  SQLite ignores `SELECT … FOR UPDATE`; PostgreSQL's writers rely on compare-and-set updates
+  (`WHERE version = :v`) instead.
 """
 
 from __future__ import annotations
@@ -9,61 +19,130 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, Table, event, text
+from sqlalchemy import Column, Table, create_engine, event, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection, CursorResult, Dialect, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.util.typing import TupleAny
 
-from checkout.store.sqlite_driver import InlineDBAPI, OneHopDBAPI
+from checkout.store.sqlite_driver import OneHopDBAPI
 
 BUSY_SECONDS = 30.0  # how long a write waits for another process's write lock
 BUSY_RETRY_SECONDS = 0.005
+# A read on SQLite waits for a lock only while a crashed process's journal is recovered, or
+# while another process holds the database exclusively (VACUUM): rare, and short.
+READ_BUSY_MS = 1_000
+IDLE_READERS = 8  # SQLite read connections kept open between reads
+
+Parameters = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
+Rows = CursorResult[*TupleAny]
+
+
+class Conn:
+    """One read or write transaction, as the store's queries see it: `execute` a statement,
+    get its result (SQLAlchemy's), whichever database and however it is reached."""
+
+    dialect: Dialect
+
+    async def execute(self, statement: Executable, parameters: Parameters = None
+                      ) -> Rows:
+        raise NotImplementedError
+
+    def begin_nested(self) -> AbstractAsyncContextManager[object]:
+        """A savepoint: the block's statements are undone alone if it raises."""
+        raise NotImplementedError
+
+
+class _OnLoop(Conn):
+    """A synchronous connection (SQLite's), its statements run in place."""
+
+    __slots__ = ("sync", "dialect")
+
+    def __init__(self, sync: Connection) -> None:
+        self.sync = sync
+        self.dialect = sync.dialect
+
+    async def execute(self, statement: Executable, parameters: Parameters = None
+                      ) -> Rows:
+        return self.sync.execute(statement, parameters)  # type: ignore[arg-type]
+
+    @asynccontextmanager
+    async def begin_nested(self) -> AsyncIterator[object]:
+        with self.sync.begin_nested() as savepoint:
+            yield savepoint
+
+    @property
+    def raw(self) -> sqlite3.Connection:
+        found = self.sync.connection.driver_connection
+        assert isinstance(found, sqlite3.Connection)
+        return found
+
+
+class _Awaited(Conn):
+    """An async connection (PostgreSQL's; SQLite's on a worker thread)."""
+
+    __slots__ = ("conn", "dialect")
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+        self.dialect = conn.dialect
+
+    async def execute(self, statement: Executable, parameters: Parameters = None
+                      ) -> Rows:
+        return await self.conn.execute(statement, parameters)  # type: ignore[arg-type]
+
+    @asynccontextmanager
+    async def begin_nested(self) -> AsyncIterator[object]:
+        async with self.conn.begin_nested() as savepoint:
+            yield savepoint
 
 
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        self._writer: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
         self._side: AsyncEngine | None = None
-        self._write_conn: AsyncConnection | None = None  # SQLite's, see `_begin_write`
         # Told how long each write waited for its turn (SQLite's writer queue; PostgreSQL's
         # writers do not queue here, and its pool's wait would count new connections too):
         # the saturation gauge (`web.plumbing.overload`) listens.
         self.on_wait: Callable[[float], None] = _ignore
         if self.is_sqlite:
             ensure_sqlite_folder(url)
-            # Readers: each connection is a thread of aiosqlite's. Past capacity the default
-            # pool (5 + 10) was a queue of its own that no gauge saw: 20 + 20 took the
-            # saturation rate from 9.3 to 11.6 payments/s (bench/payment_cost.py).
+            self._writer = asyncio.Lock()
+            self._write_conn: _OnLoop | None = None
+            self._idle: list[_OnLoop] = []
+            # Our own connections, each kept open: no pool between us and sqlite3.
+            self.inline: Engine = create_engine(_sync_sqlite_url(url), poolclass=NullPool,
+                                                connect_args={"check_same_thread": False})
+            _sqlite_pragmas(self.inline)
+            # Reads that may scan, on aiosqlite's threads, one hop a statement.
             self.engine: AsyncEngine = create_async_engine(
-                url, connect_args={"timeout": 30}, module=OneHopDBAPI(), pool_size=20,
-                max_overflow=20)
-            _sqlite_pragmas(self.engine, busy_ms=30_000)
-            # Writes run on the event loop (see `sqlite_driver`), one at a time (our lock), on
-            # one connection, with no busy wait inside SQLite: `transaction` waits instead.
-            self.writes = create_async_engine(url, connect_args={"timeout": 0},
-                                              module=InlineDBAPI(), pool_size=1,
-                                              max_overflow=0)
-            _sqlite_pragmas(self.writes, busy_ms=0)
+                url, connect_args={"timeout": 30}, module=OneHopDBAPI(), pool_size=4,
+                max_overflow=8)
+            _sqlite_pragmas(self.engine.sync_engine, busy_ms=30_000)
         else:
             self.engine = create_async_engine(url, pool_size=10, max_overflow=10,
                                               pool_pre_ping=True)
-            self.writes = self.engine
+
+    # ---- writes ----------------------------------------------------------------------------
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+    async def transaction(self) -> AsyncIterator[Conn]:
         """A write transaction; committed when the block ends without an exception."""
-        if self._writer is None:
-            async with self.engine.begin() as conn:
-                yield conn
+        if not self.is_sqlite:
+            async with self.engine.begin() as remote:
+                yield _Awaited(remote)
             return
         asked = time.perf_counter()
         # SQLite has one writer at a time. Queueing our own writers here, in order, beats
@@ -75,76 +154,108 @@ class Database:
             try:
                 yield conn
             except BaseException:
-                await self._end_write(conn, commit=False)
+                self._end_write(conn, commit=False)
                 raise
-            await self._end_write(conn, commit=True)
+            self._end_write(conn, commit=True)
 
-    async def _begin_write(self) -> AsyncConnection:
-        """BEGIN IMMEDIATE on the one write connection, kept open: writes take turns (our
-        lock), and opening and closing a pooled connection for each, as `async with
-        engine.begin()` does, runs its close in a task of its own, a trip round the event
-        loop with the lock held. While another process (the CLI, say) holds SQLite's write
-        lock, BEGIN is tried again after a short sleep, for as long as SQLite itself would
-        have waited (30 s), without holding up the event loop meanwhile."""
+    async def _begin_write(self) -> _OnLoop:
+        """BEGIN IMMEDIATE on the one write connection, kept open. While another process (the
+        CLI, say) holds SQLite's write lock, BEGIN is tried again after a short sleep, for as
+        long as SQLite itself would have waited (30 s), without holding up the event loop
+        meanwhile: this connection has no busy timeout of its own."""
         deadline = time.monotonic() + BUSY_SECONDS
         while True:
             if self._write_conn is None:
-                self._write_conn = await self.writes.connect()
+                self._write_conn = self._open(busy_ms=0)
             try:
-                await self._write_conn.begin()
+                self._write_conn.raw.execute("BEGIN IMMEDIATE")
                 return self._write_conn
-            except OperationalError as exc:
-                await self._drop_write_conn()
+            except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
+                    self._drop_write_conn()
+                    raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
             await asyncio.sleep(BUSY_RETRY_SECONDS)
 
-    async def _end_write(self, conn: AsyncConnection, *, commit: bool) -> None:
+    def _end_write(self, conn: _OnLoop, *, commit: bool) -> None:
         try:
-            await (conn.commit() if commit else conn.rollback())
+            _finish(conn, commit=commit)
         except BaseException:
-            await self._drop_write_conn()  # in a state we cannot vouch for: a fresh one next
+            self._drop_write_conn()  # in a state we cannot vouch for: a fresh one next
             raise
 
-    async def _drop_write_conn(self) -> None:
+    def _drop_write_conn(self) -> None:
         conn, self._write_conn = self._write_conn, None
         if conn is not None:
-            with contextlib.suppress(Exception):
-                await conn.invalidate()
-                await conn.close()
+            _close(conn)
+
+    # ---- reads -----------------------------------------------------------------------------
 
     @asynccontextmanager
-    async def reader(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.connect() as conn:
-            # A plain deferred BEGIN on SQLite: readers never wait for the write lock.
-            await conn.execution_options(checkout_read_only=True)
+    async def reader(self) -> AsyncIterator[Conn]:
+        """A read: point lookups and short lists, a consistent snapshot on SQLite (a deferred
+        BEGIN: it never waits for a writer)."""
+        if not self.is_sqlite:
+            async with self.engine.connect() as remote:
+                yield _Awaited(remote)
+            return
+        conn = self._idle.pop() if self._idle else self._open(busy_ms=READ_BUSY_MS)
+        try:
+            conn.raw.execute("BEGIN")
             yield conn
+        except BaseException:
+            with _dropped_on_error(conn):
+                _finish(conn, commit=False)
+            raise
+        with _dropped_on_error(conn):
+            _finish(conn, commit=False)
+        if len(self._idle) < IDLE_READERS:
+            self._idle.append(conn)
+        else:
+            _close(conn)
 
     @asynccontextmanager
-    async def side_reader(self) -> AsyncIterator[AsyncConnection]:
+    async def long_reader(self) -> AsyncIterator[Conn]:
+        """A read that may walk many rows (a console's filtered list, an export): on SQLite it
+        runs on a worker thread, so the event loop serves everyone else meanwhile."""
+        async with self.engine.connect() as conn:
+            yield _Awaited(conn)
+
+    @asynccontextmanager
+    async def side_reader(self) -> AsyncIterator[Conn]:
         """A read on a connection of its own, outside the shared pool: for the one periodic
         query (the version feed) that must not queue behind a burst of requests, since a
         late feed would itself send those requests to the database."""
+        if self.is_sqlite:
+            async with self.reader() as conn:
+                yield conn
+            return
         if self._side is None:
             self._side = self._side_engine()
         async with self._side.connect() as conn:
-            yield conn
+            yield _Awaited(conn)
 
-    async def serialize(self, conn: AsyncConnection, name: str) -> None:
+    def _open(self, busy_ms: int) -> _OnLoop:
+        conn = _OnLoop(self.inline.connect())
+        conn.raw.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+        return conn
+
+    # ---- the rest --------------------------------------------------------------------------
+
+    async def serialize(self, conn: Conn, name: str) -> None:
         """Hold a lock named `name` until this transaction ends: instances doing the same
         one-off work (seeding, say) take turns. SQLite's write transaction is such a lock."""
         if not self.is_sqlite:
             key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
             await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
-    def engines(self) -> list[AsyncEngine]:
+    def engines(self) -> list[Engine]:
         """Every engine that will be used, so a watcher sees all statements: the side
         reader's (PostgreSQL's version feed) is made here for that."""
         if self.is_sqlite:
-            return [self.engine, self.writes]
+            return [self.inline, self.engine.sync_engine]
         if self._side is None:
             self._side = self._side_engine()
-        return [self.engine, self._side]
+        return [self.engine.sync_engine, self._side.sync_engine]
 
     def _side_engine(self) -> AsyncEngine:
         # No pre-ping: a round trip less; a dropped connection fails one read, and the pool
@@ -152,15 +263,42 @@ class Database:
         return create_async_engine(self.url, pool_size=1, max_overflow=0)
 
     async def close(self) -> None:
-        await self._drop_write_conn()
+        if self.is_sqlite:
+            self._drop_write_conn()
+            while self._idle:
+                _close(self._idle.pop())
+            self.inline.dispose()
         await self.engine.dispose()
-        if self.writes is not self.engine:
-            await self.writes.dispose()
         if self._side is not None:
             await self._side.dispose()
 
 
-async def insert_if_new(conn: AsyncConnection, table: Table, values: dict[str, Any],
+def _finish(conn: _OnLoop, *, commit: bool) -> None:
+    """End the transaction we began: SQLAlchemy's, if a statement made it begin one, and
+    SQLite's own (our BEGIN) in any case."""
+    if conn.sync.in_transaction():
+        conn.sync.commit() if commit else conn.sync.rollback()
+    raw = conn.raw
+    if raw.in_transaction:
+        raw.commit() if commit else raw.rollback()
+
+
+@contextlib.contextmanager
+def _dropped_on_error(conn: _OnLoop) -> Iterator[None]:
+    try:
+        yield
+    except BaseException:
+        _close(conn)
+        raise
+
+
+def _close(conn: _OnLoop) -> None:
+    with contextlib.suppress(Exception):
+        conn.sync.invalidate()
+        conn.sync.close()
+
+
+async def insert_if_new(conn: Conn, table: Table, values: dict[str, Any],
                         returning: Column[Any] | None = None) -> Any:
     """`INSERT … ON CONFLICT DO NOTHING`: True (or the `returning` column's value) if the row
     went in, None if a row with the same unique key was there. One statement, where catching
@@ -186,19 +324,28 @@ def ensure_sqlite_folder(url: str) -> None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
-def _sqlite_pragmas(engine: AsyncEngine, busy_ms: int) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
+def _sync_sqlite_url(url: str) -> str:
+    """`sqlite+aiosqlite:///…` (what DATABASE_URL says) as the standard library's driver."""
+    scheme, rest = url.split(":", 1)
+    return "sqlite:" + rest if scheme.startswith("sqlite") else url
+
+
+def _sqlite_pragmas(engine: Engine, busy_ms: int | None = None) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        # Let us issue BEGIN ourselves (pysqlite's own would be a deferred BEGIN).
+        # We issue BEGIN ourselves (pysqlite's own would be a deferred BEGIN before writes).
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+        if busy_ms is not None:
+            cur.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
         cur.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        read_only = conn.get_execution_options().get("checkout_read_only")
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+    if busy_ms is not None:
+        # The threaded readers: SQLAlchemy begins their transactions, a plain deferred BEGIN
+        # (a reader never waits for the write lock).
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN")

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import and_, delete, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from checkout.store.db import insert_if_new
+from checkout.store.db import Conn, insert_if_new
 from checkout.store.records import IdempotencyRecord
 from checkout.store.tables import idempotency_keys as keys
 
@@ -16,12 +15,12 @@ def _this(merchant_id: str, key: str):  # type: ignore[no-untyped-def]
     return and_(keys.c.merchant_id == merchant_id, keys.c.key == key)
 
 
-async def record(conn: AsyncConnection, merchant_id: str, key: str) -> IdempotencyRecord | None:
+async def record(conn: Conn, merchant_id: str, key: str) -> IdempotencyRecord | None:
     row = (await conn.execute(select(keys).where(_this(merchant_id, key)))).first()
     return IdempotencyRecord.from_row(row) if row else None
 
 
-async def reserve(conn: AsyncConnection, *, merchant_id: str, key: str, request_hash: str,
+async def reserve(conn: Conn, *, merchant_id: str, key: str, request_hash: str,
                   owner: str, now: datetime) -> bool:
     """Claim a key for a request in progress (status 0). False if the key exists already."""
     return await insert_if_new(conn, keys, {
@@ -29,7 +28,7 @@ async def reserve(conn: AsyncConnection, *, merchant_id: str, key: str, request_
         "status_code": 0, "response_body": "", "created_at": now, "owner": owner}) is not None
 
 
-async def take_over(conn: AsyncConnection, *, merchant_id: str, key: str, seen: datetime,
+async def take_over(conn: Conn, *, merchant_id: str, key: str, seen: datetime,
                     owner: str, now: datetime) -> bool:
     """Take a reservation whose request died with its process; False if another took it."""
     done = await conn.execute(update(keys).where(and_(
@@ -38,7 +37,7 @@ async def take_over(conn: AsyncConnection, *, merchant_id: str, key: str, seen: 
     return done.rowcount == 1
 
 
-async def settle(conn: AsyncConnection, *, merchant_id: str, key: str, status_code: int,
+async def settle(conn: Conn, *, merchant_id: str, key: str, status_code: int,
                  body: str, only_running: bool = False) -> bool:
     """Store the answer; with `only_running`, only over a reservation (no answer yet)."""
     where = _this(merchant_id, key)
@@ -49,13 +48,13 @@ async def settle(conn: AsyncConnection, *, merchant_id: str, key: str, status_co
     return done.rowcount == 1
 
 
-async def release(conn: AsyncConnection, *, merchant_id: str, key: str) -> None:
+async def release(conn: Conn, *, merchant_id: str, key: str) -> None:
     """Forget a reservation whose request ended without an answer worth keeping."""
     await conn.execute(delete(keys).where(and_(_this(merchant_id, key),
                                                keys.c.status_code == 0)))
 
 
-async def release_all_of(conn: AsyncConnection, *, owner: str) -> None:
+async def release_all_of(conn: Conn, *, owner: str) -> None:
     """A restarted instance: the requests it was running died with it."""
     await conn.execute(delete(keys).where(and_(keys.c.owner == owner,
                                                keys.c.status_code == 0)))

@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, case, func, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from checkout.domain.states import PaymentStatus
+from checkout.store.db import Conn
 from checkout.store.tables import payment_links, payments
 
 # A payment of a link that may still take the buyer's money.
@@ -45,11 +45,11 @@ class Totals:
     paid_amount: int  # what they took, in minor units, refunds not subtracted
 
 
-async def insert_link(conn: AsyncConnection, values: dict[str, Any]) -> None:
+async def insert_link(conn: Conn, values: dict[str, Any]) -> None:
     await conn.execute(insert(payment_links).values(**values))
 
 
-async def link(conn: AsyncConnection, link_id: str, merchant_id: str | None = None
+async def link(conn: Conn, link_id: str, merchant_id: str | None = None
                ) -> Link | None:
     query = select(payment_links).where(payment_links.c.id == link_id)
     if merchant_id is not None:
@@ -58,13 +58,13 @@ async def link(conn: AsyncConnection, link_id: str, merchant_id: str | None = No
     return Link.from_row(row) if row else None
 
 
-async def link_by_slug(conn: AsyncConnection, slug: str) -> Link | None:
+async def link_by_slug(conn: Conn, slug: str) -> Link | None:
     row = (await conn.execute(select(payment_links)
                               .where(payment_links.c.slug == slug))).first()
     return Link.from_row(row) if row else None
 
 
-async def links_page(conn: AsyncConnection, merchant_id: str, *, limit: int,
+async def links_page(conn: Conn, merchant_id: str, *, limit: int,
                      before: tuple[datetime, str] | None = None) -> list[Link]:
     """Newest first, from just after `before` (created_at, id)."""
     query = select(payment_links).where(payment_links.c.merchant_id == merchant_id)
@@ -78,13 +78,13 @@ async def links_page(conn: AsyncConnection, merchant_id: str, *, limit: int,
     return [Link.from_row(r) for r in rows]
 
 
-async def deactivate(conn: AsyncConnection, link_id: str, now: datetime) -> None:
+async def deactivate(conn: Conn, link_id: str, now: datetime) -> None:
     await conn.execute(update(payment_links).where(payment_links.c.id == link_id,
                                                    payment_links.c.deactivated_at.is_(None))
                        .values(deactivated_at=now))
 
 
-async def totals(conn: AsyncConnection, link_ids: list[str]) -> dict[str, Totals]:
+async def totals(conn: Conn, link_ids: list[str]) -> dict[str, Totals]:
     """Per link: its payments, how many were paid, and what they took."""
     if not link_ids:
         return {}
@@ -100,7 +100,7 @@ async def totals(conn: AsyncConnection, link_ids: list[str]) -> dict[str, Totals
     return {i: found.get(i, Totals(0, 0, 0)) for i in link_ids}
 
 
-async def payments_of(conn: AsyncConnection, link_id: str, limit: int) -> list[Any]:
+async def payments_of(conn: Conn, link_id: str, limit: int) -> list[Any]:
     """The newest payments made at a link."""
     rows = await conn.execute(select(payments).where(payments.c.payment_link_id == link_id)
                               .order_by(payments.c.created_at.desc(), payments.c.id.desc())
@@ -108,7 +108,7 @@ async def payments_of(conn: AsyncConnection, link_id: str, limit: int) -> list[A
     return list(rows)
 
 
-async def payment_in(conn: AsyncConnection, link_id: str, statuses: tuple[str, ...]
+async def payment_in(conn: Conn, link_id: str, statuses: tuple[str, ...]
                      ) -> str | None:
     """A payment of the link in one of `statuses` (the newest), if any."""
     return (await conn.execute(

@@ -9,10 +9,9 @@ from typing import Any
 
 from sqlalchemy import Table, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from checkout.domain.states import DEBTS_OWED, LIVE_ATTEMPT, AttemptStatus, PaymentStatus, Watch
-from checkout.store.db import insert_if_new
+from checkout.store.db import Conn, insert_if_new
 from checkout.store.paging import older_than
 from checkout.store.records import Attempt, Merchant, Payment, Refund
 from checkout.store.tables import (
@@ -27,7 +26,7 @@ from checkout.store.tables import (
 
 # ---- merchants -------------------------------------------------------------------------------
 
-async def merchant_by_key_hash(conn: AsyncConnection, key_hash: str,
+async def merchant_by_key_hash(conn: Conn, key_hash: str,
                                now: datetime | None = None) -> Merchant | None:
     """The merchant holding this key, unless the key has expired (rotated out)."""
     q = select(merchants).join(merchant_keys, merchant_keys.c.merchant_id == merchants.c.id) \
@@ -38,7 +37,7 @@ async def merchant_by_key_hash(conn: AsyncConnection, key_hash: str,
     return Merchant.from_row(row) if row else None
 
 
-async def key_holder(conn: AsyncConnection, key_hash: str, now: datetime
+async def key_holder(conn: Conn, key_hash: str, now: datetime
                      ) -> tuple[Merchant, str, datetime | None] | None:
     """The merchant holding this live key, the key's id and when it was last used."""
     row = (await conn.execute(
@@ -50,7 +49,7 @@ async def key_holder(conn: AsyncConnection, key_hash: str, now: datetime
     return (Merchant.from_row(row), row.key_id, row.last_used_at) if row else None
 
 
-async def key_used(conn: AsyncConnection, key_id: str, now: datetime,
+async def key_used(conn: Conn, key_id: str, now: datetime,
                    not_since: datetime) -> None:
     """`last_used_at` = now, unless another request wrote it after `not_since`."""
     await conn.execute(update(merchant_keys).where(and_(
@@ -59,12 +58,12 @@ async def key_used(conn: AsyncConnection, key_id: str, now: datetime,
             merchant_keys.c.last_used_at < not_since))).values(last_used_at=now))
 
 
-async def key_of(conn: AsyncConnection, merchant_id: str, key_id: str) -> Any:
+async def key_of(conn: Conn, merchant_id: str, key_id: str) -> Any:
     return (await conn.execute(select(merchant_keys).where(and_(
         merchant_keys.c.id == key_id, merchant_keys.c.merchant_id == merchant_id)))).first()
 
 
-async def set_key_expiry(conn: AsyncConnection, key_id: str, at: datetime) -> None:
+async def set_key_expiry(conn: Conn, key_id: str, at: datetime) -> None:
     """The key stops working at `at`, or earlier if it was to stop before."""
     await conn.execute(update(merchant_keys).where(and_(
         merchant_keys.c.id == key_id,
@@ -72,12 +71,12 @@ async def set_key_expiry(conn: AsyncConnection, key_id: str, at: datetime) -> No
         .values(expires_at=at))
 
 
-async def merchant_by_id(conn: AsyncConnection, merchant_id: str) -> Merchant | None:
+async def merchant_by_id(conn: Conn, merchant_id: str) -> Merchant | None:
     row = (await conn.execute(select(merchants).where(merchants.c.id == merchant_id))).first()
     return Merchant.from_row(row) if row else None
 
 
-async def upsert_merchant(conn: AsyncConnection, *, id: str, name: str,
+async def upsert_merchant(conn: Conn, *, id: str, name: str,
                           return_origins: list[str], embed_origins: list[str],
                           now: datetime, acquirer: str) -> None:
     """Insert a merchant (with its acquirer), or update the names and origins of one."""
@@ -89,23 +88,23 @@ async def upsert_merchant(conn: AsyncConnection, *, id: str, name: str,
                                                     acquirer=acquirer, **values))
 
 
-async def set_acquirer(conn: AsyncConnection, merchant_id: str, acquirer: str,
+async def set_acquirer(conn: Conn, merchant_id: str, acquirer: str,
                        account_id: str | None = None) -> bool:
     """New payments go to `acquirer`, on the merchant's own account (None: the default)."""
     return await _set_merchant(conn, merchant_id, acquirer=acquirer,
                                acquirer_account_id=account_id)
 
 
-async def set_language(conn: AsyncConnection, merchant_id: str, language: str) -> bool:
+async def set_language(conn: Conn, merchant_id: str, language: str) -> bool:
     return await _set_merchant(conn, merchant_id, default_language=language)
 
 
-async def set_brand(conn: AsyncConnection, merchant_id: str, logo_url: str | None,
+async def set_brand(conn: Conn, merchant_id: str, logo_url: str | None,
                     accent_color: str | None) -> bool:
     return await _set_merchant(conn, merchant_id, logo_url=logo_url, accent_color=accent_color)
 
 
-async def set_checkout(conn: AsyncConnection, merchant_id: str, *, name: str,
+async def set_checkout(conn: Conn, merchant_id: str, *, name: str,
                        logo_url: str | None, accent_color: str | None, language: str | None,
                        return_origins: list[str], embed_origins: list[str]) -> bool:
     """Everything of the merchant's checkout page at once."""
@@ -115,25 +114,25 @@ async def set_checkout(conn: AsyncConnection, merchant_id: str, *, name: str,
                                embed_origins=json.dumps(embed_origins))
 
 
-async def _set_merchant(conn: AsyncConnection, merchant_id: str, **values: str | None) -> bool:
+async def _set_merchant(conn: Conn, merchant_id: str, **values: str | None) -> bool:
     done = await conn.execute(update(merchants).where(merchants.c.id == merchant_id)
                               .values(**values))
     return done.rowcount == 1
 
 
-async def all_merchants(conn: AsyncConnection) -> list[Merchant]:
+async def all_merchants(conn: Conn) -> list[Merchant]:
     return [Merchant.from_row(r) for r in
             await conn.execute(select(merchants).order_by(merchants.c.created_at,
                                                           merchants.c.id))]
 
 
-async def add_key(conn: AsyncConnection, *, key_id: str, merchant_id: str, key_hash: str,
+async def add_key(conn: Conn, *, key_id: str, merchant_id: str, key_hash: str,
                   hint: str, now: datetime) -> None:
     await conn.execute(insert(merchant_keys).values(
         id=key_id, merchant_id=merchant_id, key_hash=key_hash, hint=hint, created_at=now))
 
 
-async def ensure_key(conn: AsyncConnection, *, key_id: str, merchant_id: str, key_hash: str,
+async def ensure_key(conn: Conn, *, key_id: str, merchant_id: str, key_hash: str,
                      hint: str, now: datetime) -> None:
     found = (await conn.execute(select(merchant_keys.c.id).where(
         merchant_keys.c.key_hash == key_hash))).first()
@@ -142,7 +141,7 @@ async def ensure_key(conn: AsyncConnection, *, key_id: str, merchant_id: str, ke
                       hint=hint, now=now)
 
 
-async def expire_keys(conn: AsyncConnection, merchant_id: str, *, except_id: str,
+async def expire_keys(conn: Conn, merchant_id: str, *, except_id: str,
                       at: datetime) -> None:
     """Every other live key of the merchant stops working at `at` (the overlap's end)."""
     await conn.execute(update(merchant_keys).where(and_(
@@ -151,7 +150,7 @@ async def expire_keys(conn: AsyncConnection, merchant_id: str, *, except_id: str
         .values(expires_at=at))
 
 
-async def keys_of(conn: AsyncConnection, merchant_id: str) -> list[Any]:
+async def keys_of(conn: Conn, merchant_id: str) -> list[Any]:
     return list(await conn.execute(
         select(merchant_keys.c.id, merchant_keys.c.hint, merchant_keys.c.created_at,
                merchant_keys.c.expires_at, merchant_keys.c.last_used_at)
@@ -161,24 +160,24 @@ async def keys_of(conn: AsyncConnection, merchant_id: str) -> list[Any]:
 
 # ---- payments --------------------------------------------------------------------------------
 
-async def insert_payment(conn: AsyncConnection, values: dict[str, Any]) -> None:
+async def insert_payment(conn: Conn, values: dict[str, Any]) -> None:
     await conn.execute(insert(payments).values(**values))
 
 
-async def versions_changed_since(conn: AsyncConnection, since: datetime
+async def versions_changed_since(conn: Conn, since: datetime
                                  ) -> list[tuple[str, int]]:
     rows = await conn.execute(select(payments.c.id, payments.c.version)
                               .where(payments.c.updated_at > since))
     return [(r.id, r.version) for r in rows]
 
 
-async def payment_version(conn: AsyncConnection, payment_id: str) -> int | None:
+async def payment_version(conn: Conn, payment_id: str) -> int | None:
     """Just the version: what a buyer's poll needs to know whether anything changed."""
     return (await conn.execute(select(payments.c.version)
                                .where(payments.c.id == payment_id))).scalar()
 
 
-async def payment(conn: AsyncConnection, payment_id: str,
+async def payment(conn: Conn, payment_id: str,
                   merchant_id: str | None = None) -> Payment | None:
     q = select(payments).where(payments.c.id == payment_id)
     if merchant_id is not None:
@@ -187,7 +186,7 @@ async def payment(conn: AsyncConnection, payment_id: str,
     return Payment.from_row(row) if row else None
 
 
-async def update_payment(conn: AsyncConnection, current: Payment, now: datetime,
+async def update_payment(conn: Conn, current: Payment, now: datetime,
                          **values: Any) -> Payment | None:
     """Compare-and-set: applies only if nobody changed the payment since `current` was read.
     Returns the payment as written, or None if it had moved."""
@@ -195,7 +194,7 @@ async def update_payment(conn: AsyncConnection, current: Payment, now: datetime,
     return Payment.from_row(row) if row is not None else None
 
 
-async def payments_to_expire(conn: AsyncConnection, now: datetime, limit: int = 100
+async def payments_to_expire(conn: Conn, now: datetime, limit: int = 100
                              ) -> list[Payment]:
     live = select(attempts.c.id).where(and_(
         attempts.c.payment_id == payments.c.id,
@@ -210,22 +209,22 @@ async def payments_to_expire(conn: AsyncConnection, now: datetime, limit: int = 
 
 # ---- attempts --------------------------------------------------------------------------------
 
-async def insert_attempt(conn: AsyncConnection, values: dict[str, Any]) -> None:
+async def insert_attempt(conn: Conn, values: dict[str, Any]) -> None:
     await conn.execute(insert(attempts).values(**values))
 
 
-async def attempt(conn: AsyncConnection, attempt_id: str) -> Attempt | None:
+async def attempt(conn: Conn, attempt_id: str) -> Attempt | None:
     row = (await conn.execute(select(attempts).where(attempts.c.id == attempt_id))).first()
     return Attempt.from_row(row) if row else None
 
 
-async def attempt_by_ref(conn: AsyncConnection, acquirer: str, ref: str) -> Attempt | None:
+async def attempt_by_ref(conn: Conn, acquirer: str, ref: str) -> Attempt | None:
     row = (await conn.execute(select(attempts).where(and_(
         attempts.c.acquirer == acquirer, attempts.c.acquirer_ref == ref)))).first()
     return Attempt.from_row(row) if row else None
 
 
-async def has_unanswered_starts(conn: AsyncConnection, acquirer: str, since: datetime) -> bool:
+async def has_unanswered_starts(conn: Conn, acquirer: str, since: datetime) -> bool:
     """Whether some attempt at `acquirer`, begun after `since`, has no session of its own
     (its start's answer may have been lost)."""
     row = (await conn.execute(select(attempts.c.id).where(and_(
@@ -234,7 +233,7 @@ async def has_unanswered_starts(conn: AsyncConnection, acquirer: str, since: dat
     return row is not None
 
 
-async def latest_attempt(conn: AsyncConnection, payment_id: str) -> Attempt | None:
+async def latest_attempt(conn: Conn, payment_id: str) -> Attempt | None:
     row = (await conn.execute(
         select(attempts).where(attempts.c.payment_id == payment_id)
         .order_by(attempts.c.created_at.desc(), attempts.c.id.desc()).limit(1)
@@ -242,14 +241,14 @@ async def latest_attempt(conn: AsyncConnection, payment_id: str) -> Attempt | No
     return Attempt.from_row(row) if row else None
 
 
-async def update_attempt(conn: AsyncConnection, current: Attempt, now: datetime,
+async def update_attempt(conn: Conn, current: Attempt, now: datetime,
                          **values: Any) -> Attempt | None:
     """Compare-and-set, as `update_payment`."""
     row = await _compare_and_set(conn, attempts, current.id, current.version, now, values)
     return Attempt.from_row(row) if row is not None else None
 
 
-async def _compare_and_set(conn: AsyncConnection, table: Table, row_id: str, version: int,
+async def _compare_and_set(conn: Conn, table: Table, row_id: str, version: int,
                            now: datetime, values: dict[str, Any]) -> Any:
     """The row as written (`RETURNING`: no second read), or None if it had moved."""
     values = {k: str(v) if isinstance(v, StrEnum) else v for k, v in values.items()}
@@ -262,7 +261,7 @@ async def _compare_and_set(conn: AsyncConnection, table: Table, row_id: str, ver
     return done.first()
 
 
-async def attempts_to_check(conn: AsyncConnection, *, quiet_since: datetime,
+async def attempts_to_check(conn: Conn, *, quiet_since: datetime,
                             overdue_before: datetime, unstarted_since: datetime,
                             watch_since: dict[str, datetime], limit: int = 200) -> list[Attempt]:
     """Attempts to ask the acquirer about:
@@ -296,13 +295,13 @@ async def attempts_to_check(conn: AsyncConnection, *, quiet_since: datetime,
     return [Attempt.from_row(r) for r in rows]
 
 
-async def mark_checked(conn: AsyncConnection, attempt_id: str, now: datetime) -> None:
+async def mark_checked(conn: Conn, attempt_id: str, now: datetime) -> None:
     """Not a state change: no version bump, so no one's view is disturbed."""
     await conn.execute(update(attempts).where(attempts.c.id == attempt_id)
                        .values(checked_at=now))
 
 
-async def attempt_failed_before(conn: AsyncConnection, payment_id: str) -> bool:
+async def attempt_failed_before(conn: Conn, payment_id: str) -> bool:
     n = (await conn.execute(select(func.count()).select_from(attempts).where(and_(
         attempts.c.payment_id == payment_id,
         attempts.c.status == str(AttemptStatus.FAILED),
@@ -312,7 +311,7 @@ async def attempt_failed_before(conn: AsyncConnection, payment_id: str) -> bool:
 
 # ---- inbound acquirer events (inbox) ---------------------------------------------------------
 
-async def record_event(conn: AsyncConnection, *, acquirer: str, dedup_key: str, ref: str,
+async def record_event(conn: Conn, *, acquirer: str, dedup_key: str, ref: str,
                        event_type: str, body: bytes, now: datetime) -> int | None:
     """Store an inbound event; None if the acquirer sent this very event before."""
     found = await insert_if_new(conn, acquirer_events, {
@@ -322,12 +321,12 @@ async def record_event(conn: AsyncConnection, *, acquirer: str, dedup_key: str, 
     return int(found) if found is not None else None
 
 
-async def mark_event(conn: AsyncConnection, event_id: int, outcome: str, now: datetime) -> None:
+async def mark_event(conn: Conn, event_id: int, outcome: str, now: datetime) -> None:
     await conn.execute(update(acquirer_events).where(acquirer_events.c.id == event_id)
                        .values(applied_at=now, outcome=outcome))
 
 
-async def unapplied_events(conn: AsyncConnection, received_before: datetime, limit: int = 100
+async def unapplied_events(conn: Conn, received_before: datetime, limit: int = 100
                            ) -> list[tuple[int, str, str]]:
     rows = await conn.execute(
         select(acquirer_events.c.id, acquirer_events.c.acquirer, acquirer_events.c.acquirer_ref)
@@ -340,24 +339,24 @@ async def unapplied_events(conn: AsyncConnection, received_before: datetime, lim
 
 # ---- refunds ---------------------------------------------------------------------------------
 
-async def refunds_of(conn: AsyncConnection, payment_id: str) -> list[Refund]:
+async def refunds_of(conn: Conn, payment_id: str) -> list[Refund]:
     rows = await conn.execute(select(refunds).where(refunds.c.payment_id == payment_id)
                               .order_by(refunds.c.created_at, refunds.c.id))
     return [Refund.from_row(r) for r in rows]
 
 
-async def refund_by_request_key(conn: AsyncConnection, payment_id: str,
+async def refund_by_request_key(conn: Conn, payment_id: str,
                                 request_key: str) -> Refund | None:
     row = (await conn.execute(select(refunds).where(and_(
         refunds.c.payment_id == payment_id, refunds.c.request_key == request_key)))).first()
     return Refund.from_row(row) if row else None
 
 
-async def insert_refund(conn: AsyncConnection, values: dict[str, Any]) -> None:
+async def insert_refund(conn: Conn, values: dict[str, Any]) -> None:
     await conn.execute(insert(refunds).values(**values))
 
 
-async def update_refund(conn: AsyncConnection, current: Refund, now: datetime,
+async def update_refund(conn: Conn, current: Refund, now: datetime,
                         **values: Any) -> bool:
     """Compare-and-set on the refund's status: a refund moves out of `pending` once."""
     done = await conn.execute(
@@ -367,7 +366,7 @@ async def update_refund(conn: AsyncConnection, current: Refund, now: datetime,
     return done.rowcount == 1
 
 
-async def claim_refund_retry(conn: AsyncConnection, current: Refund, now: datetime) -> bool:
+async def claim_refund_retry(conn: Conn, current: Refund, now: datetime) -> bool:
     """Restart a pending refund's clock, once: of two instances, one wins the retry."""
     done = await conn.execute(
         update(refunds).where(and_(refunds.c.id == current.id, refunds.c.status == "pending",
@@ -376,7 +375,7 @@ async def claim_refund_retry(conn: AsyncConnection, current: Refund, now: dateti
     return done.rowcount == 1
 
 
-async def link_refund(conn: AsyncConnection, refund_id: str, acquirer_ref: str,
+async def link_refund(conn: Conn, refund_id: str, acquirer_ref: str,
                       now: datetime) -> bool:
     """Tie our refund to the acquirer's; False if either is already tied to another."""
     try:
@@ -389,7 +388,7 @@ async def link_refund(conn: AsyncConnection, refund_id: str, acquirer_ref: str,
     return done.rowcount == 1
 
 
-async def pending_refunds(conn: AsyncConnection, before: datetime, limit: int = 100
+async def pending_refunds(conn: Conn, before: datetime, limit: int = 100
                           ) -> list[Refund]:
     rows = await conn.execute(select(refunds).where(and_(
         refunds.c.status == "pending", refunds.c.updated_at < before))
@@ -397,7 +396,7 @@ async def pending_refunds(conn: AsyncConnection, before: datetime, limit: int = 
     return [Refund.from_row(r) for r in rows]
 
 
-async def payments_with_pending_operation(conn: AsyncConnection, before: datetime,
+async def payments_with_pending_operation(conn: Conn, before: datetime,
                                           limit: int = 100) -> list[str]:
     rows = await conn.execute(select(payments.c.id).where(and_(
         payments.c.pending_operation.is_not(None), payments.c.updated_at < before))
@@ -405,7 +404,7 @@ async def payments_with_pending_operation(conn: AsyncConnection, before: datetim
     return [r.id for r in rows]
 
 
-async def holds_to_release(conn: AsyncConnection, authorized_before: datetime,
+async def holds_to_release(conn: Conn, authorized_before: datetime,
                            limit: int = 100) -> list[str]:
     rows = await conn.execute(select(payments.c.id).where(and_(
         payments.c.status == str(PaymentStatus.WAITING_FOR_CAPTURE),
@@ -414,7 +413,7 @@ async def holds_to_release(conn: AsyncConnection, authorized_before: datetime,
     return [r.id for r in rows]
 
 
-async def list_payments(conn: AsyncConnection, merchant_id: str, *, limit: int,
+async def list_payments(conn: Conn, merchant_id: str, *, limit: int,
                         before: tuple[datetime, str] | None, status: str | None,
                         reference: str | None, created_gte: datetime | None,
                         created_lt: datetime | None) -> list[Payment]:
@@ -436,17 +435,17 @@ async def list_payments(conn: AsyncConnection, merchant_id: str, *, limit: int,
 
 # ---- saved payment methods -------------------------------------------------------------------
 
-async def insert_payment_method(conn: AsyncConnection, values: dict[str, Any]) -> None:
+async def insert_payment_method(conn: Conn, values: dict[str, Any]) -> None:
     await conn.execute(insert(payment_methods).values(**values))
 
 
-async def payment_method(conn: AsyncConnection, method_id: str, merchant_id: str) -> Any:
+async def payment_method(conn: Conn, method_id: str, merchant_id: str) -> Any:
     return (await conn.execute(select(payment_methods).where(and_(
         payment_methods.c.id == method_id, payment_methods.c.merchant_id == merchant_id)))
     ).first()
 
 
-async def sealed_tokens_after(conn: AsyncConnection, after: str, limit: int
+async def sealed_tokens_after(conn: Conn, after: str, limit: int
                               ) -> list[tuple[str, str]]:
     """(id, stored token) of saved methods, by id, from just after `after`."""
     rows = await conn.execute(select(payment_methods.c.id, payment_methods.c.token)
@@ -455,19 +454,19 @@ async def sealed_tokens_after(conn: AsyncConnection, after: str, limit: int
     return [(r.id, r.token) for r in rows]
 
 
-async def replace_sealed_token(conn: AsyncConnection, method_id: str, old: str,
+async def replace_sealed_token(conn: Conn, method_id: str, old: str,
                                new: str) -> None:
     await conn.execute(update(payment_methods).where(and_(
         payment_methods.c.id == method_id, payment_methods.c.token == old)).values(token=new))
 
 
-async def disable_payment_method(conn: AsyncConnection, method_id: str, now: datetime) -> None:
+async def disable_payment_method(conn: Conn, method_id: str, now: datetime) -> None:
     await conn.execute(update(payment_methods).where(and_(
         payment_methods.c.id == method_id, payment_methods.c.disabled_at.is_(None)))
         .values(disabled_at=now))
 
 
-async def attempts_owing_money(conn: AsyncConnection, limit: int = 100) -> list[Attempt]:
+async def attempts_owing_money(conn: Conn, limit: int = 100) -> list[Attempt]:
     rows = await conn.execute(select(attempts).where(
         attempts.c.debt.in_([str(d) for d in DEBTS_OWED])).limit(limit))
     return [Attempt.from_row(r) for r in rows]

@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import and_, delete, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from checkout.store.db import Conn
 from checkout.store.tables import (
     acquirer_events,
     console_sessions,
@@ -18,7 +18,7 @@ from checkout.store.tables import (
 )
 
 
-async def applied_acquirer_events(conn: AsyncConnection, before: datetime, limit: int) -> int:
+async def applied_acquirer_events(conn: Conn, before: datetime, limit: int) -> int:
     """Only applied ones: an unapplied event is work the reconciler still owes."""
     ids = (select(acquirer_events.c.id)
            .where(and_(acquirer_events.c.applied_at.is_not(None),
@@ -28,7 +28,7 @@ async def applied_acquirer_events(conn: AsyncConnection, before: datetime, limit
     return int(done.rowcount or 0)
 
 
-async def idempotency(conn: AsyncConnection, before: datetime, limit: int) -> int:
+async def idempotency(conn: Conn, before: datetime, limit: int) -> int:
     keys = (select(idempotency_keys.c.merchant_id, idempotency_keys.c.key)
             .where(idempotency_keys.c.created_at < before)
             .order_by(idempotency_keys.c.created_at).limit(limit))
@@ -37,7 +37,7 @@ async def idempotency(conn: AsyncConnection, before: datetime, limit: int) -> in
     return int(done.rowcount or 0)
 
 
-async def finished_deliveries(conn: AsyncConnection, before: datetime, limit: int) -> int:
+async def finished_deliveries(conn: Conn, before: datetime, limit: int) -> int:
     """Delivered or given up; a pending delivery is never deleted, however old."""
     ids = [r.id for r in await conn.execute(
         select(deliveries.c.id)
@@ -50,7 +50,7 @@ async def finished_deliveries(conn: AsyncConnection, before: datetime, limit: in
     return int(done.rowcount or 0)
 
 
-async def idle_console_sessions(conn: AsyncConnection, before: datetime, limit: int) -> int:
+async def idle_console_sessions(conn: Conn, before: datetime, limit: int) -> int:
     """Sessions unused since `before` no longer work (their idle expiry): their rows go."""
     ids = (select(console_sessions.c.id_hash).where(console_sessions.c.seen_at < before)
            .order_by(console_sessions.c.seen_at).limit(limit))

@@ -1,20 +1,12 @@
-"""aiosqlite with one thread hop per statement instead of four, or none for writes.
+"""aiosqlite with one thread hop per statement instead of four: for reads that may scan.
 
 SQLAlchemy's aiosqlite adapter makes a cursor, executes, fetches and closes, each a round trip
 to aiosqlite's thread and back to the event loop (a queue put, a thread wake-up, a self-pipe
 write): a whole payment's ~120 statements made ~2,000 context switches and a sixth of its CPU.
 Here the four happen in one call on that thread, which returns the rows, the description and
-the counts together. The thread stays: a slow read (a console search, a purge over a million
-rows) still runs beside the event loop, not on it. Errors are sqlite3's, raised as before.
-
-Writes go further (`InlineDBAPI`): they run on the event loop itself. SQLite has one writer
-at a time, so a write transaction is a queue every writer waits in, and each hop was time
-the writer held it doing nothing: at twice capacity that queue, not the CPU, was what grew.
-Our writes are point updates and inserts (tens of microseconds each; in WAL mode a commit
-waits for no reader and a checkpoint is passive), so running them in place costs the loop
-less than a hop did. The one wait that could be long, another process holding the write lock,
-is never waited for here: that connection has no busy timeout, and `Database.transaction`
-tries BEGIN again with an `await` between tries.
+the counts together. Only reads that may walk many rows take this road (`Database.long_reader`:
+a console's filtered list, an export), so they run beside the event loop, not on it; every
+other statement runs on the loop itself (`checkout.store.db`). Errors are sqlite3's.
 """
 
 from __future__ import annotations
@@ -132,41 +124,3 @@ class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
         thread = connection if isinstance(connection, Thread) else connection._thread
         thread.daemon = True
         return self._connection_cls(self, await_(connection))
-
-
-class _InlineCursor(_OneHopCursor):
-    __slots__ = ()
-
-    async def _call(self, operation: Any, parameters: Any, many: bool) -> None:
-        found = _run(self._connection._conn, operation, parameters, many)
-        self._description, rows, self._rowcount, self._lastrowid = found
-        self._rows = collections.deque(rows)
-
-
-class _InlineConnection(_OneHopConnection):
-    __slots__ = ()
-    _cursor_cls = _InlineCursor
-
-    def commit(self) -> None:
-        try:
-            self._connection._conn.commit()
-        except Exception as error:
-            self._handle_exception(error)
-
-    def rollback(self) -> None:
-        if self._connection._connection:
-            try:
-                self._connection._conn.rollback()
-            except Exception as error:
-                self._handle_exception(error)
-
-
-class InlineDBAPI(OneHopDBAPI):
-    """As `OneHopDBAPI`, but statements run on the calling (event loop's) thread: for the
-    write engine. Its connections need `check_same_thread=False` (they are opened on
-    aiosqlite's thread) and a zero timeout."""
-
-    _connection_cls = _InlineConnection
-
-    def connect(self, *arg: Any, **kw: Any) -> _OneHopConnection:  # type: ignore[override]
-        return super().connect(*arg, **{**kw, "check_same_thread": False})

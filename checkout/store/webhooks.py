@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from checkout.store.db import Conn
 from checkout.store.paging import older_than
 from checkout.store.tables import deliveries, delivery_tries, events, webhook_endpoints
 
@@ -54,7 +54,7 @@ class Endpoint:
 _ENDPOINT_COLUMNS = [getattr(webhook_endpoints.c, name) for name in Endpoint.__dataclass_fields__]
 
 
-async def upsert_endpoint(conn: AsyncConnection, *, id: str, merchant_id: str, url: str,
+async def upsert_endpoint(conn: Conn, *, id: str, merchant_id: str, url: str,
                           secret: str, now: datetime) -> None:
     done = await conn.execute(update(webhook_endpoints).where(webhook_endpoints.c.id == id)
                               .values(url=url, secret=secret))
@@ -63,12 +63,12 @@ async def upsert_endpoint(conn: AsyncConnection, *, id: str, merchant_id: str, u
             id=id, merchant_id=merchant_id, url=url, secret=secret, created_at=now))
 
 
-async def endpoint_secret(conn: AsyncConnection, endpoint_id: str) -> str | None:
+async def endpoint_secret(conn: Conn, endpoint_id: str) -> str | None:
     return (await conn.execute(select(webhook_endpoints.c.secret).where(
         webhook_endpoints.c.id == endpoint_id))).scalar()
 
 
-async def active_endpoint_ids(conn: AsyncConnection, merchant_id: str,
+async def active_endpoint_ids(conn: Conn, merchant_id: str,
                               only: str | None = None) -> list[str]:
     q = select(webhook_endpoints.c.id).where(and_(
         webhook_endpoints.c.merchant_id == merchant_id,
@@ -78,7 +78,7 @@ async def active_endpoint_ids(conn: AsyncConnection, merchant_id: str,
     return [r.id for r in await conn.execute(q.order_by(webhook_endpoints.c.id))]
 
 
-async def endpoint(conn: AsyncConnection, merchant_id: str, endpoint_id: str
+async def endpoint(conn: Conn, merchant_id: str, endpoint_id: str
                    ) -> Endpoint | None:
     """One of the merchant's endpoints (not a deleted one)."""
     row = (await conn.execute(select(*_ENDPOINT_COLUMNS).where(and_(
@@ -87,7 +87,7 @@ async def endpoint(conn: AsyncConnection, merchant_id: str, endpoint_id: str
     return Endpoint.from_row(row) if row else None
 
 
-async def endpoints(conn: AsyncConnection, merchant_id: str) -> list[Endpoint]:
+async def endpoints(conn: Conn, merchant_id: str) -> list[Endpoint]:
     """The merchant's endpoints, oldest first (not the deleted ones)."""
     rows = await conn.execute(select(*_ENDPOINT_COLUMNS).where(and_(
         webhook_endpoints.c.merchant_id == merchant_id,
@@ -96,18 +96,18 @@ async def endpoints(conn: AsyncConnection, merchant_id: str) -> list[Endpoint]:
     return [Endpoint.from_row(r) for r in rows]
 
 
-async def count_endpoints(conn: AsyncConnection, merchant_id: str) -> int:
+async def count_endpoints(conn: Conn, merchant_id: str) -> int:
     return int((await conn.execute(select(func.count()).select_from(webhook_endpoints).where(
         and_(webhook_endpoints.c.merchant_id == merchant_id,
              webhook_endpoints.c.deleted_at.is_(None))))).scalar_one())
 
 
-async def change_endpoint(conn: AsyncConnection, endpoint_id: str, **values: Any) -> None:
+async def change_endpoint(conn: Conn, endpoint_id: str, **values: Any) -> None:
     await conn.execute(update(webhook_endpoints).where(webhook_endpoints.c.id == endpoint_id)
                        .values(**values))
 
 
-async def replace_sealed_secrets(conn: AsyncConnection, endpoint_id: str,
+async def replace_sealed_secrets(conn: Conn, endpoint_id: str,
                                  old: tuple[str, str | None],
                                  new: tuple[str, str | None]) -> None:
     """(secret, previous secret) re-sealed, unless a rotation changed them meanwhile."""
@@ -119,7 +119,7 @@ async def replace_sealed_secrets(conn: AsyncConnection, endpoint_id: str,
         .values(secret=new[0], previous_secret=new[1]))
 
 
-async def sealed_secrets_after(conn: AsyncConnection, after: str, limit: int
+async def sealed_secrets_after(conn: Conn, after: str, limit: int
                                ) -> list[tuple[str, str, str | None]]:
     """(id, secret, previous secret) of endpoints after `after`, in id order: re-sealing."""
     rows = await conn.execute(
@@ -129,18 +129,18 @@ async def sealed_secrets_after(conn: AsyncConnection, after: str, limit: int
     return [(r.id, r.secret, r.previous_secret) for r in rows]
 
 
-async def insert_event(conn: AsyncConnection, values: dict[str, Any]) -> None:
+async def insert_event(conn: Conn, values: dict[str, Any]) -> None:
     await conn.execute(insert(events).values(**values))
 
 
-async def insert_delivery(conn: AsyncConnection, *, event_id: str, endpoint_id: str,
+async def insert_delivery(conn: Conn, *, event_id: str, endpoint_id: str,
                           now: datetime) -> None:
     await conn.execute(insert(deliveries).values(
         event_id=event_id, endpoint_id=endpoint_id, status="pending", attempts=0,
         next_attempt_at=now, created_at=now))
 
 
-async def claim_due(conn: AsyncConnection, *, now: datetime, lease_until: datetime,
+async def claim_due(conn: Conn, *, now: datetime, lease_until: datetime,
                     owner: str, limit: int, per_endpoint: int, per_merchant: int,
                     skip_locked: bool) -> list[DueDelivery]:
     """Take up to `limit` due deliveries for this worker until `lease_until`, fairly.
@@ -219,14 +219,14 @@ def _take_turns(window: list[DueDelivery], limit: int, by_endpoint: dict[str, in
     return taken
 
 
-async def release_all_of(conn: AsyncConnection, *, owner: str) -> None:
+async def release_all_of(conn: Conn, *, owner: str) -> None:
     """At start: deliveries this instance's crashed predecessor held go back to the pool."""
     await conn.execute(update(deliveries).where(and_(
         deliveries.c.lease_owner == owner, deliveries.c.status == "pending"))
         .values(lease_until=None, lease_owner=None))
 
 
-async def release(conn: AsyncConnection, delivery_ids: list[int], *, owner: str) -> None:
+async def release(conn: Conn, delivery_ids: list[int], *, owner: str) -> None:
     """Hand unfinished deliveries back to the pool now rather than when their lease ends."""
     if delivery_ids:
         await conn.execute(update(deliveries).where(and_(
@@ -234,7 +234,7 @@ async def release(conn: AsyncConnection, delivery_ids: list[int], *, owner: str)
             deliveries.c.status == "pending")).values(lease_until=None, lease_owner=None))
 
 
-async def finish_attempt(conn: AsyncConnection, delivery_id: int, **values: Any) -> None:
+async def finish_attempt(conn: Conn, delivery_id: int, **values: Any) -> None:
     """The try's outcome. A retry to schedule (no new status) is written only while the
     delivery is still pending: one given up meanwhile (its endpoint deleted) stays so."""
     q = update(deliveries).where(deliveries.c.id == delivery_id)
@@ -243,7 +243,7 @@ async def finish_attempt(conn: AsyncConnection, delivery_id: int, **values: Any)
     await conn.execute(q.values(lease_until=None, lease_owner=None, **values))
 
 
-async def give_up_pending(conn: AsyncConnection, endpoint_id: str, reason: str) -> int:
+async def give_up_pending(conn: Conn, endpoint_id: str, reason: str) -> int:
     """Every delivery still queued to this endpoint ends `failed` (it will never be sent)."""
     done = await conn.execute(update(deliveries).where(and_(
         deliveries.c.endpoint_id == endpoint_id, deliveries.c.status == "pending"))
@@ -252,14 +252,14 @@ async def give_up_pending(conn: AsyncConnection, endpoint_id: str, reason: str) 
     return int(done.rowcount or 0)
 
 
-async def record_try(conn: AsyncConnection, delivery_id: int, *, at: datetime,
+async def record_try(conn: Conn, delivery_id: int, *, at: datetime,
                      status_code: int | None, error: str | None, duration_ms: int) -> None:
     await conn.execute(insert(delivery_tries).values(
         delivery_id=delivery_id, at=at, status_code=status_code,
         error=error[:300] if error else None, duration_ms=duration_ms))
 
 
-async def tries_of(conn: AsyncConnection, delivery_ids: list[int]) -> dict[int, list[Any]]:
+async def tries_of(conn: Conn, delivery_ids: list[int]) -> dict[int, list[Any]]:
     """Each delivery's tries, oldest first."""
     out: dict[int, list[Any]] = {}
     if delivery_ids:
@@ -270,7 +270,7 @@ async def tries_of(conn: AsyncConnection, delivery_ids: list[int]) -> dict[int, 
     return out
 
 
-async def endpoint_health(conn: AsyncConnection, endpoint_id: str, *, ok: bool,
+async def endpoint_health(conn: Conn, endpoint_id: str, *, ok: bool,
                           now: datetime) -> None:
     if ok:
         await conn.execute(update(webhook_endpoints)
@@ -282,13 +282,13 @@ async def endpoint_health(conn: AsyncConnection, endpoint_id: str, *, ok: bool,
             .values(failing_since=now))
 
 
-async def disable_endpoint(conn: AsyncConnection, endpoint_id: str, reason: str,
+async def disable_endpoint(conn: Conn, endpoint_id: str, reason: str,
                            now: datetime) -> None:
     await conn.execute(update(webhook_endpoints).where(webhook_endpoints.c.id == endpoint_id)
                        .values(disabled_at=now, disabled_reason=reason[:200]))
 
 
-async def list_events(conn: AsyncConnection, merchant_id: str, *, limit: int,
+async def list_events(conn: Conn, merchant_id: str, *, limit: int,
                       before: tuple[datetime, str] | None, payment_id: str | None = None
                       ) -> list[Any]:
     q = select(events).where(events.c.merchant_id == merchant_id)
@@ -301,12 +301,12 @@ async def list_events(conn: AsyncConnection, merchant_id: str, *, limit: int,
     return list(rows)
 
 
-async def event(conn: AsyncConnection, merchant_id: str, event_id: str) -> Any:
+async def event(conn: Conn, merchant_id: str, event_id: str) -> Any:
     return (await conn.execute(select(events).where(and_(
         events.c.merchant_id == merchant_id, events.c.id == event_id)))).first()
 
 
-async def deliveries_of(conn: AsyncConnection, event_ids: list[str]) -> list[Any]:
+async def deliveries_of(conn: Conn, event_ids: list[str]) -> list[Any]:
     if not event_ids:
         return []
     rows = await conn.execute(
@@ -316,7 +316,7 @@ async def deliveries_of(conn: AsyncConnection, event_ids: list[str]) -> list[Any
     return list(rows)
 
 
-async def endpoints_of(conn: AsyncConnection, merchant_id: str) -> list[dict[str, Any]]:
+async def endpoints_of(conn: Conn, merchant_id: str) -> list[dict[str, Any]]:
     rows = await conn.execute(
         select(webhook_endpoints.c.id, webhook_endpoints.c.url,
                webhook_endpoints.c.failing_since, webhook_endpoints.c.disabled_at,

@@ -37,7 +37,7 @@ async def _list(request: Request, seat: Seat, status: int = 200, error: str = ""
                 errors: dict[str, str] | None = None, entered: FormData | None = None
                 ) -> Response:
     ctx: FlowContext = request.app.state.flow
-    async with ctx.db.reader() as conn:
+    async with ctx.db.long_reader() as conn:  # totals add up every link's payments
         links = await store.links_page(conn, seat.merchant.id, limit=PAGE)
         totals = await store.totals(conn, [link.id for link in links])
         closed = {link.id: await flow.closed_because(conn, link, ctx.now()) for link in links}

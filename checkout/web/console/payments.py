@@ -102,7 +102,7 @@ async def payments_list(request: Request, seat: Seat, form: FormData | None) -> 
     except BadFilter as bad:
         return _bad_filter(request, seat, bad)
     common = _list_context(request, seat)
-    async with request.app.state.db.reader() as conn:
+    async with request.app.state.db.long_reader() as conn:  # a filter may walk many rows
         rows = await console_reads.payments_page(conn, seat.merchant.id, f, before)
     more = ""
     if len(rows) == console_reads.PAGE:
@@ -114,7 +114,7 @@ async def payments_list(request: Request, seat: Seat, form: FormData | None) -> 
 @at_merchant(Can.READ)
 async def payment_row(request: Request, seat: Seat, form: FormData | None) -> Response:
     """One row of the list, asked for again while its payment may still change."""
-    async with request.app.state.db.reader() as conn:
+    async with request.app.state.db.long_reader() as conn:
         rows = await console_reads.payments_page(
             conn, seat.merchant.id, PaymentFilter(search=request.path_params["payment_id"]),
             limit=1)
@@ -173,7 +173,7 @@ async def export_csv(request: Request, seat: Seat, form: FormData | None) -> Res
         writer.writerow(EXPORT_COLUMNS)
         before = None
         while True:
-            async with db.reader() as conn:
+            async with db.long_reader() as conn:
                 batch = await console_reads.payments_page(conn, seat.merchant.id, f, before,
                                                           limit=EXPORT_BATCH)
             for p in batch:
