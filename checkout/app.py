@@ -23,6 +23,7 @@ from checkout.flow import console as console_people
 from checkout.flow import jobs, merchants
 from checkout.flow.context import FlowContext, utcnow
 from checkout.flow.versions import VersionCache
+from checkout.http_pool import LeanTransport
 from checkout.metrics import MeteredTransport, Metrics, RequestMetrics
 from checkout.notify.delivery import DeliveryWorker
 from checkout.pages.assets import static_app
@@ -45,10 +46,6 @@ from checkout.web.plumbing.rate_limits import RateLimits
 from checkout.web.plumbing.security import BodyLimit, RejectNul, SecurityHeaders
 
 log = logging.getLogger("checkout")
-
-# Merchant webhooks (`webhook_workers` at a time) and the sandbox's own calls share this client.
-HTTP_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50)
-
 
 def create_app(settings: Settings) -> Starlette:
     routes: list[Route | Mount] = [
@@ -107,7 +104,9 @@ async def _running(app: Starlette, settings: Settings) -> AsyncIterator[None]:
     app.state.schema_head = await asyncio.to_thread(current_head)
     await jobs.take_back_own_work(db, settings.instance_name)
     metered = MeteredTransport(app.state.metrics, bases={})
-    async with httpx.AsyncClient(follow_redirects=False, limits=HTTP_LIMITS) as http, \
+    # Merchant webhooks (`webhook_workers` at a time) and the sandbox's own calls share `http`.
+    async with httpx.AsyncClient(follow_redirects=False, transport=LeanTransport(
+        max_connections=200, max_idle_per_origin=50)) as http, \
             httpx.AsyncClient(follow_redirects=False, transport=metered) as acquirer_http:
         sandbox: Sandbox | None = None
         if settings.sandbox:

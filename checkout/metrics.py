@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from sqlalchemy import event, func, select
 
+from checkout.http_pool import LeanTransport
 from checkout.store.db import Database
 from checkout.store.tables import deliveries, payments
 
@@ -182,9 +183,8 @@ class MeteredTransport(httpx.AsyncBaseTransport):
 
     def __init__(self, metrics: Metrics, bases: dict[str, str]) -> None:
         # Acquirer calls are bounded by the requests that make them; a generous pool keeps
-        # them from queueing inside httpx, whose queue bookkeeping grows quadratically.
-        self._inner = httpx.AsyncHTTPTransport(limits=httpx.Limits(
-            max_connections=500, max_keepalive_connections=100))
+        # them from queueing.
+        self._inner = LeanTransport(max_connections=500, max_idle_per_origin=100)
         self._metrics = metrics
         self.bases = bases  # acquirer name -> its base URL
 
