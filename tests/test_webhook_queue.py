@@ -52,7 +52,7 @@ def _claim(database_url: str, plan: list[tuple[str, str, str, datetime, datetime
                     conn, now=NOW, lease_until=NOW + timedelta(seconds=60), owner="test",
                     limit=limit, per_endpoint=per_endpoint, per_merchant=per_merchant,
                     skip_locked=not db.is_sqlite)
-            return [d.event_id for d in taken]
+            return [d.event_id for d in taken.deliveries]
         finally:
             await db.close()
     return asyncio.run(run())

@@ -57,17 +57,14 @@ async def start_attempt(ctx: FlowContext, payment_id: str, platform: Platform,
             raise Conflict("the merchant is canceling this payment")
         if tx.now >= payment.expires_at:
             raise Conflict("the payment has expired")
-        attempt_id = new_id("att")
-        await repo.insert_attempt(tx.conn, {
-            "id": attempt_id, "payment_id": payment_id, "acquirer": payment.acquirer,
+        attempt = await repo.insert_attempt(tx.conn, {
+            "id": new_id("att"), "payment_id": payment_id, "acquirer": payment.acquirer,
             "acquirer_account_id": payment.acquirer_account_id,
             "status": str(A.STARTING), "platform_type": platform.type, "language": language,
             "platform_os": platform.os, "platform_browser": platform.browser,
             "version": 1, "created_at": tx.now, "updated_at": tx.now,
         })
         await tx.payment(payment)  # the page shows the attempt: its version is the payment's
-        attempt = await repo.attempt(tx.conn, attempt_id)
-        assert attempt is not None
         return attempt, payment
 
     attempt, payment = await cas.write(ctx, "start an attempt", begin, payment_id=payment_id)

@@ -48,12 +48,15 @@ class Claim:
 
     def __init__(self, once: Once) -> None:
         self.once = once
+        self.kept: Answer | None = None
 
     async def keep(self, conn: Conn, status: int, obj: Any) -> None:
         """Store the answer inside the caller's transaction, with what it made (whether it
         was kept is then the database's to say: only if that transaction committed)."""
+        body = _text(obj)
         await keys.settle(conn, merchant_id=self.once.merchant_id, key=self.once.key,
-                          status_code=status, body=_text(obj))
+                          status_code=status, body=body)
+        self.kept = Answer(status, body)
 
 
 # The use case: given the claim (None without a key), returns (status, answer object).
@@ -70,8 +73,9 @@ async def run_once(ctx: FlowContext, once: Once | None, action: Action, *,
     replay = await _reserve(ctx, once)
     if replay is not None:
         return replay
+    claim = Claim(once)
     try:
-        status, obj = await action(Claim(once))
+        status, obj = await action(claim)
     except CheckoutError as err:
         if err.status < 500 and not isinstance(err, TryAgain):
             problem = err.problem()
@@ -88,6 +92,8 @@ async def run_once(ctx: FlowContext, once: Once | None, action: Action, *,
         await _release(ctx, once)
         raise
     body = _text(obj)
+    if claim.kept == Answer(status, body) and not secret:
+        return claim.kept  # stored with what the request made, in its own transaction
     async with ctx.db.transaction() as conn:
         await keys.settle(conn, merchant_id=once.merchant_id, key=once.key, status_code=status,
                           body=ctx.vault.seal(body) if secret else body)
@@ -97,12 +103,12 @@ async def run_once(ctx: FlowContext, once: Once | None, action: Action, *,
 async def _reserve(ctx: FlowContext, once: Once) -> Answer | None:
     now = ctx.now()
     async with ctx.db.transaction() as conn:
+        if await keys.reserve(conn, merchant_id=once.merchant_id, key=once.key,
+                              request_hash=once.request_hash,
+                              owner=ctx.settings.instance_name, now=now):
+            return None  # a new key: the common case, one statement
         seen = await keys.record(conn, once.merchant_id, once.key)
-        if seen is None:
-            if await keys.reserve(conn, merchant_id=once.merchant_id, key=once.key,
-                                  request_hash=once.request_hash,
-                                  owner=ctx.settings.instance_name, now=now):
-                return None
+        if seen is None:  # deleted between the two (it expired): the client retries
             raise Conflict("a request with this Idempotency-Key is in progress")
         if seen.request_hash != once.request_hash:
             raise IdempotencyMismatch(

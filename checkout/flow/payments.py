@@ -108,9 +108,8 @@ async def _insert(ctx: FlowContext, merchant: Merchant, req: PaymentRequest,
                                   "account and can only be charged there", [
                                       {"field": "payment_method_id",
                                        "message": f"saved with {method.acquirer}"}])
-        payment_id = new_id("pay")
-        await repo.insert_payment(conn, {
-            "id": payment_id, "merchant_id": merchant.id, "acquirer": merchant.acquirer,
+        payment = await repo.insert_payment(conn, {
+            "id": new_id("pay"), "merchant_id": merchant.id, "acquirer": merchant.acquirer,
             "acquirer_account_id": merchant.acquirer_account_id,
             "status": str(PaymentStatus.PENDING), "amount": req.amount,
             "currency": req.currency, "description": req.description,
@@ -124,8 +123,6 @@ async def _insert(ctx: FlowContext, merchant: Merchant, req: PaymentRequest,
             "created_at": now, "updated_at": now,
             "expires_at": now + timedelta(seconds=ctx.settings.payment_ttl_seconds),
         })
-        payment = await repo.payment(conn, payment_id)
-        assert payment is not None
         if claim is not None:
             await claim.keep(conn, 201, payment_object(payment, ctx.checkout_url(payment)))
     ctx.versions.note(payment.id, payment.version)

@@ -53,6 +53,9 @@ class DeliveryWorker:
         self._rng = random.Random()  # noqa: S311 - jitter, not secrets
         self._owner = settings.instance_name
         self._sending: dict[int, asyncio.Task[None]] = {}
+        # Due deliveries were left at the last look (no free worker, or an endpoint's cap):
+        # a worker that comes free looks again at once rather than at the next tick.
+        self._left_some = False
         self.stopping = asyncio.Event()
 
     def wake(self) -> None:
@@ -101,14 +104,15 @@ class DeliveryWorker:
         # A dead holder's deliveries (and its share of the endpoint's cap) return after this.
         lease = now + timedelta(seconds=self._settings.webhook_timeout_seconds + 10)
         async with self._db.transaction() as conn:
-            due = await webhooks.claim_due(
+            claimed = await webhooks.claim_due(
                 conn, now=now, lease_until=lease, limit=free, owner=self._owner,
                 per_endpoint=self._settings.webhook_endpoint_concurrency,
                 per_merchant=self._settings.webhook_merchant_concurrency,
                 skip_locked=not self._db.is_sqlite)
-        for d in due:
+        self._left_some = claimed.more
+        for d in claimed.deliveries:
             self._sending[d.id] = asyncio.create_task(self._attempt(d))
-        return len(due)
+        return len(claimed.deliveries)
 
     async def _attempt(self, d: DueDelivery) -> None:
         try:
@@ -116,7 +120,8 @@ class DeliveryWorker:
         except Exception:  # the database failed us: the lease lapses and another try comes
             log.exception("delivery %d could not be recorded", d.id)
         self._sending.pop(d.id, None)
-        self._wake.set()  # a worker is free
+        if self._left_some:
+            self._wake.set()  # a worker is free for what was left
 
     def _keys(self, d: DueDelivery, at: datetime) -> list[str]:
         """The endpoint's secret, and during a rotation's overlap the previous one too."""
@@ -154,7 +159,8 @@ class DeliveryWorker:
                 await webhooks.finish_attempt(conn, d.id, status="succeeded", attempts=attempts,
                                               last_status_code=code, last_error=None,
                                               delivered_at=now, next_attempt_at=None)
-                await webhooks.endpoint_health(conn, d.endpoint_id, ok=True, now=now)
+                if d.failing_since is not None:
+                    await webhooks.endpoint_health(conn, d.endpoint_id, ok=True, now=now)
             self._metrics.deliveries.labels("delivered").inc()
             self._metrics.delivery_lag.observe((now - d.event_created_at).total_seconds())
             log.info("webhook %s delivered to %s", d.event_id, d.endpoint_id,

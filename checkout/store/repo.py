@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Table, and_, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from checkout.domain.states import DEBTS_OWED, LIVE_ATTEMPT, AttemptStatus, PaymentStatus, Watch
@@ -23,6 +23,32 @@ from checkout.store.tables import (
     payments,
     refunds,
 )
+
+# The statements every payment runs, built once: building one (and its cache key) costs
+# several times what SQLite then spends running it.
+_PAYMENT = select(payments).where(payments.c.id == bindparam("id"))
+_PAYMENT_OF = _PAYMENT.where(payments.c.merchant_id == bindparam("merchant_id"))
+_PAYMENT_VERSION = select(payments.c.version).where(payments.c.id == bindparam("id"))
+_INSERT_PAYMENT = insert(payments).returning(*payments.c)
+_ATTEMPT = select(attempts).where(attempts.c.id == bindparam("id"))
+_ATTEMPT_BY_REF = select(attempts).where(and_(attempts.c.acquirer == bindparam("acquirer"),
+                                              attempts.c.acquirer_ref == bindparam("ref")))
+_LATEST_ATTEMPT = select(attempts).where(attempts.c.payment_id == bindparam("payment_id")) \
+    .order_by(attempts.c.created_at.desc(), attempts.c.id.desc()).limit(1)
+_INSERT_ATTEMPT = insert(attempts).returning(*attempts.c)
+_MERCHANT = select(merchants).where(merchants.c.id == bindparam("id"))
+_KEY_HOLDER = select(merchants, merchant_keys.c.id.label("key_id"),
+                     merchant_keys.c.last_used_at) \
+    .join(merchant_keys, merchant_keys.c.merchant_id == merchants.c.id) \
+    .where(and_(merchant_keys.c.key_hash == bindparam("key_hash"),
+                or_(merchant_keys.c.expires_at.is_(None),
+                    merchant_keys.c.expires_at > bindparam("now"))))
+_MARK_EVENT = update(acquirer_events).where(acquirer_events.c.id == bindparam("event_id"))
+# A compare-and-set: the SET clause comes from the parameters given (`_compare_and_set`).
+_CAS = {table.name: update(table)
+        .where(and_(table.c.id == bindparam("cas_id"), table.c.version == bindparam("cas_v")))
+        .returning(*table.c) for table in (payments, attempts)}
+
 
 # ---- merchants -------------------------------------------------------------------------------
 
@@ -40,12 +66,7 @@ async def merchant_by_key_hash(conn: Conn, key_hash: str,
 async def key_holder(conn: Conn, key_hash: str, now: datetime
                      ) -> tuple[Merchant, str, datetime | None] | None:
     """The merchant holding this live key, the key's id and when it was last used."""
-    row = (await conn.execute(
-        select(merchants, merchant_keys.c.id.label("key_id"), merchant_keys.c.last_used_at)
-        .join(merchant_keys, merchant_keys.c.merchant_id == merchants.c.id)
-        .where(and_(merchant_keys.c.key_hash == key_hash,
-                    or_(merchant_keys.c.expires_at.is_(None),
-                        merchant_keys.c.expires_at > now))))).first()
+    row = (await conn.execute(_KEY_HOLDER, {"key_hash": key_hash, "now": now})).first()
     return (Merchant.from_row(row), row.key_id, row.last_used_at) if row else None
 
 
@@ -72,7 +93,7 @@ async def set_key_expiry(conn: Conn, key_id: str, at: datetime) -> None:
 
 
 async def merchant_by_id(conn: Conn, merchant_id: str) -> Merchant | None:
-    row = (await conn.execute(select(merchants).where(merchants.c.id == merchant_id))).first()
+    row = (await conn.execute(_MERCHANT, {"id": merchant_id})).first()
     return Merchant.from_row(row) if row else None
 
 
@@ -160,8 +181,9 @@ async def keys_of(conn: Conn, merchant_id: str) -> list[Any]:
 
 # ---- payments --------------------------------------------------------------------------------
 
-async def insert_payment(conn: Conn, values: dict[str, Any]) -> None:
-    await conn.execute(insert(payments).values(**values))
+async def insert_payment(conn: Conn, values: dict[str, Any]) -> Payment:
+    """The payment as stored (with its defaults)."""
+    return Payment.from_row((await conn.execute(_INSERT_PAYMENT, values)).one())
 
 
 async def versions_changed_since(conn: Conn, since: datetime
@@ -173,16 +195,16 @@ async def versions_changed_since(conn: Conn, since: datetime
 
 async def payment_version(conn: Conn, payment_id: str) -> int | None:
     """Just the version: what a buyer's poll needs to know whether anything changed."""
-    return (await conn.execute(select(payments.c.version)
-                               .where(payments.c.id == payment_id))).scalar()
+    return (await conn.execute(_PAYMENT_VERSION, {"id": payment_id})).scalar()
 
 
 async def payment(conn: Conn, payment_id: str,
                   merchant_id: str | None = None) -> Payment | None:
-    q = select(payments).where(payments.c.id == payment_id)
-    if merchant_id is not None:
-        q = q.where(payments.c.merchant_id == merchant_id)
-    row = (await conn.execute(q)).first()
+    if merchant_id is None:
+        row = (await conn.execute(_PAYMENT, {"id": payment_id})).first()
+    else:
+        row = (await conn.execute(_PAYMENT_OF, {"id": payment_id,
+                                                "merchant_id": merchant_id})).first()
     return Payment.from_row(row) if row else None
 
 
@@ -209,18 +231,18 @@ async def payments_to_expire(conn: Conn, now: datetime, limit: int = 100
 
 # ---- attempts --------------------------------------------------------------------------------
 
-async def insert_attempt(conn: Conn, values: dict[str, Any]) -> None:
-    await conn.execute(insert(attempts).values(**values))
+async def insert_attempt(conn: Conn, values: dict[str, Any]) -> Attempt:
+    """The attempt as stored (with its defaults)."""
+    return Attempt.from_row((await conn.execute(_INSERT_ATTEMPT, values)).one())
 
 
 async def attempt(conn: Conn, attempt_id: str) -> Attempt | None:
-    row = (await conn.execute(select(attempts).where(attempts.c.id == attempt_id))).first()
+    row = (await conn.execute(_ATTEMPT, {"id": attempt_id})).first()
     return Attempt.from_row(row) if row else None
 
 
 async def attempt_by_ref(conn: Conn, acquirer: str, ref: str) -> Attempt | None:
-    row = (await conn.execute(select(attempts).where(and_(
-        attempts.c.acquirer == acquirer, attempts.c.acquirer_ref == ref)))).first()
+    row = (await conn.execute(_ATTEMPT_BY_REF, {"acquirer": acquirer, "ref": ref})).first()
     return Attempt.from_row(row) if row else None
 
 
@@ -234,10 +256,7 @@ async def has_unanswered_starts(conn: Conn, acquirer: str, since: datetime) -> b
 
 
 async def latest_attempt(conn: Conn, payment_id: str) -> Attempt | None:
-    row = (await conn.execute(
-        select(attempts).where(attempts.c.payment_id == payment_id)
-        .order_by(attempts.c.created_at.desc(), attempts.c.id.desc()).limit(1)
-    )).first()
+    row = (await conn.execute(_LATEST_ATTEMPT, {"payment_id": payment_id})).first()
     return Attempt.from_row(row) if row else None
 
 
@@ -252,12 +271,9 @@ async def _compare_and_set(conn: Conn, table: Table, row_id: str, version: int,
                            now: datetime, values: dict[str, Any]) -> Any:
     """The row as written (`RETURNING`: no second read), or None if it had moved."""
     values = {k: str(v) if isinstance(v, StrEnum) else v for k, v in values.items()}
-    done = await conn.execute(
-        update(table)
-        .where(and_(table.c.id == row_id, table.c.version == version))
-        .values(version=version + 1, updated_at=now, **values)
-        .returning(*table.c)
-    )
+    done = await conn.execute(_CAS[table.name], {"cas_id": row_id, "cas_v": version,
+                                                 "version": version + 1, "updated_at": now,
+                                                 **values})
     return done.first()
 
 
@@ -322,8 +338,8 @@ async def record_event(conn: Conn, *, acquirer: str, dedup_key: str, ref: str,
 
 
 async def mark_event(conn: Conn, event_id: int, outcome: str, now: datetime) -> None:
-    await conn.execute(update(acquirer_events).where(acquirer_events.c.id == event_id)
-                       .values(applied_at=now, outcome=outcome))
+    await conn.execute(_MARK_EVENT, {"event_id": event_id, "applied_at": now,
+                                     "outcome": outcome})
 
 
 async def unapplied_events(conn: Conn, received_before: datetime, limit: int = 100

@@ -30,6 +30,14 @@ class DueDelivery:
 
 
 @dataclass(frozen=True)
+class Claimed:
+    """Deliveries taken, and whether due ones were left for want of a free place."""
+
+    deliveries: list[DueDelivery]
+    more: bool
+
+
+@dataclass(frozen=True)
 class Endpoint:
     """A merchant's webhook endpoint, without its secrets."""
 
@@ -142,7 +150,7 @@ async def insert_delivery(conn: Conn, *, event_id: str, endpoint_id: str,
 
 async def claim_due(conn: Conn, *, now: datetime, lease_until: datetime,
                     owner: str, limit: int, per_endpoint: int, per_merchant: int,
-                    skip_locked: bool) -> list[DueDelivery]:
+                    skip_locked: bool) -> Claimed:
     """Take up to `limit` due deliveries for this worker until `lease_until`, fairly.
 
     The queue is ordered by when each delivery became due, so an old event resent today waits
@@ -150,6 +158,8 @@ async def claim_due(conn: Conn, *, now: datetime, lease_until: datetime,
     flight and no merchant more than `per_merchant` (counted over every instance, by live
     leases), and merchants take turns: one merchant's backlog cannot fill every worker.
     A worker that dies holding some leaves them to the next worker once the lease ends.
+    `more`: due deliveries were left (past `limit`, or behind a cap), so a worker that comes
+    free should look again.
     """
     live = and_(deliveries.c.status == "pending", deliveries.c.lease_until >= now)
     in_flight = await conn.execute(
@@ -191,7 +201,7 @@ async def claim_due(conn: Conn, *, now: datetime, lease_until: datetime,
     if rows:
         await conn.execute(update(deliveries).where(deliveries.c.id.in_([r.id for r in rows]))
                            .values(lease_until=lease_until, lease_owner=owner))
-    return rows
+    return Claimed(rows, more=len(window) > len(rows))
 
 
 def _take_turns(window: list[DueDelivery], limit: int, by_endpoint: dict[str, int],
@@ -272,6 +282,7 @@ async def tries_of(conn: Conn, delivery_ids: list[int]) -> dict[int, list[Any]]:
 
 async def endpoint_health(conn: Conn, endpoint_id: str, *, ok: bool,
                           now: datetime) -> None:
+    """`failing_since`: cleared by a success, set by the first failure after one."""
     if ok:
         await conn.execute(update(webhook_endpoints)
                            .where(webhook_endpoints.c.id == endpoint_id)
