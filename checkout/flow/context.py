@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -47,6 +48,10 @@ class FlowContext:
     bases: dict[str, dict[str, Any]] = field(default_factory=dict)
     wiring: Callable[[AcquirerPackage, str | None], Wiring] | None = None
     drivers: Drivers = field(init=False)
+    # Acquirer calls this process is making now, by what they do ("<attempt id>:confirm"),
+    # each set once its answer is applied: news that makes one due while it is under way
+    # waits for that rather than making it again.
+    calling: dict[str, asyncio.Event] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         def no_wiring(package: AcquirerPackage, account_id: str | None) -> Wiring:

@@ -8,6 +8,7 @@ a hold nobody asked for, perform the merchant's recorded operation, give back mo
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -85,15 +86,28 @@ async def _what_follows(ctx: FlowContext, attempt_id: str, snap: Snapshot, resul
         return await perform_pending(ctx, result.payment.id) or result
     if result.outcome != "stale" and snap.state is SessionState.NEEDS_CONFIRM and \
             result.attempt.status is A.PROCESSING and result.attempt.acquirer_ref:
-        # We confirm automatically: the buyer already chose to pay when they started.
-        driver = await ctx.driver(result.attempt)
-        try:
-            confirmed = await driver.confirm(result.attempt.acquirer_ref, result.attempt.id)
-        except AcquirerError as err:
-            log.warning("confirm failed: %s", err.detail, extra={"attempt_id": attempt_id})
+        # We confirm automatically: the buyer already chose to pay when they started. The
+        # acquirer's webhook and the answer to our start often say so at the same moment:
+        # one confirm is enough, and the second to come waits until its answer is applied
+        # (the buyer's start then shows the link at once).
+        doing = f"{attempt_id}:confirm"
+        if (under_way := ctx.calling.get(doing)) is not None:
+            await under_way.wait()
             return result
-        if confirmed.state is not SessionState.NEEDS_CONFIRM:
-            return await apply_snapshot(ctx, attempt_id, confirmed)
+        ctx.calling[doing] = done = asyncio.Event()
+        try:
+            driver = await ctx.driver(result.attempt)
+            try:
+                confirmed = await driver.confirm(result.attempt.acquirer_ref,
+                                                 result.attempt.id)
+            except AcquirerError as err:
+                log.warning("confirm failed: %s", err.detail, extra={"attempt_id": attempt_id})
+                return result
+            if confirmed.state is not SessionState.NEEDS_CONFIRM:
+                return await apply_snapshot(ctx, attempt_id, confirmed)
+        finally:
+            del ctx.calling[doing]
+            done.set()
     return result
 
 

@@ -303,13 +303,23 @@ async def insert_if_new(conn: Conn, table: Table, values: dict[str, Any],
     """`INSERT … ON CONFLICT DO NOTHING`: True (or the `returning` column's value) if the row
     went in, None if a row with the same unique key was there. One statement, where catching
     the IntegrityError needed a savepoint around it (three)."""
-    insert = sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert
-    statement = insert(table).values(**values).on_conflict_do_nothing()
+    key = (conn.dialect.name, table.name, returning.name if returning is not None else "")
+    statement = _INSERTS_IF_NEW.get(key)
+    if statement is None:
+        insert = sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert
+        statement = insert(table).on_conflict_do_nothing()
+        if returning is not None:
+            statement = statement.returning(returning)
+        _INSERTS_IF_NEW[key] = statement
+    done = await conn.execute(statement, values)
     if returning is None:
-        done = await conn.execute(statement)
         return True if done.rowcount == 1 else None
-    row = (await conn.execute(statement.returning(returning))).first()
+    row = done.first()
     return row[0] if row is not None else None
+
+
+# Built once each (a statement's construction costs more than SQLite's running it).
+_INSERTS_IF_NEW: dict[tuple[str, str, str], Executable] = {}
 
 
 def _ignore(_seconds: float) -> None:

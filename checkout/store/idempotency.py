@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, delete, select, update
+from sqlalchemy import and_, bindparam, delete, select, update
 
 from checkout.store.db import Conn, insert_if_new
 from checkout.store.records import IdempotencyRecord
@@ -13,6 +13,12 @@ from checkout.store.tables import idempotency_keys as keys
 
 def _this(merchant_id: str, key: str):  # type: ignore[no-untyped-def]
     return and_(keys.c.merchant_id == merchant_id, keys.c.key == key)
+
+
+# Every request with a key settles it: built once.
+_SETTLE = update(keys).where(and_(keys.c.merchant_id == bindparam("k_merchant"),
+                                  keys.c.key == bindparam("k_key")))
+_SETTLE_RUNNING = _SETTLE.where(keys.c.status_code == 0)
 
 
 async def record(conn: Conn, merchant_id: str, key: str) -> IdempotencyRecord | None:
@@ -40,11 +46,9 @@ async def take_over(conn: Conn, *, merchant_id: str, key: str, seen: datetime,
 async def settle(conn: Conn, *, merchant_id: str, key: str, status_code: int,
                  body: str, only_running: bool = False) -> bool:
     """Store the answer; with `only_running`, only over a reservation (no answer yet)."""
-    where = _this(merchant_id, key)
-    if only_running:
-        where = and_(where, keys.c.status_code == 0)
-    done = await conn.execute(update(keys).where(where)
-                              .values(status_code=status_code, response_body=body, owner=None))
+    done = await conn.execute(_SETTLE_RUNNING if only_running else _SETTLE, {
+        "k_merchant": merchant_id, "k_key": key, "status_code": status_code,
+        "response_body": body, "owner": None})
     return done.rowcount == 1
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 
 from checkout.store.db import Conn
 from checkout.store.paging import older_than
@@ -61,6 +61,39 @@ class Endpoint:
 
 _ENDPOINT_COLUMNS = [getattr(webhook_endpoints.c, name) for name in Endpoint.__dataclass_fields__]
 
+# What each payment's event costs, built once (building a statement costs more than running it).
+_ACTIVE_ENDPOINTS = select(webhook_endpoints.c.id).where(and_(
+    webhook_endpoints.c.merchant_id == bindparam("merchant_id"),
+    webhook_endpoints.c.disabled_at.is_(None))).order_by(webhook_endpoints.c.id)
+_INSERT_EVENT = insert(events)
+_INSERT_DELIVERY = insert(deliveries)
+_INSERT_TRY = insert(delivery_tries)
+_IN_FLIGHT = select(deliveries.c.endpoint_id, webhook_endpoints.c.merchant_id,
+                    func.count().label("n")) \
+    .join(webhook_endpoints, webhook_endpoints.c.id == deliveries.c.endpoint_id) \
+    .where(and_(deliveries.c.status == "pending", deliveries.c.lease_until >= bindparam("now"))) \
+    .group_by(deliveries.c.endpoint_id, webhook_endpoints.c.merchant_id)
+_DUE = (
+    select(deliveries.c.id, deliveries.c.attempts, events.c.id.label("event_id"),
+           events.c.created_at.label("event_created_at"), events.c.body,
+           webhook_endpoints.c.id.label("endpoint_id"), webhook_endpoints.c.merchant_id,
+           webhook_endpoints.c.url, webhook_endpoints.c.secret,
+           webhook_endpoints.c.previous_secret, webhook_endpoints.c.previous_secret_until,
+           webhook_endpoints.c.failing_since)
+    .join(events, events.c.id == deliveries.c.event_id)
+    .join(webhook_endpoints, webhook_endpoints.c.id == deliveries.c.endpoint_id)
+    .where(and_(deliveries.c.status == "pending",
+                deliveries.c.next_attempt_at <= bindparam("now"),
+                or_(deliveries.c.lease_until.is_(None),
+                    deliveries.c.lease_until < bindparam("now")),
+                webhook_endpoints.c.disabled_at.is_(None)))
+    .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+    .limit(bindparam("window"))
+)
+_DUE_SKIP_LOCKED = _DUE.with_for_update(skip_locked=True, of=deliveries)
+_FINISH = update(deliveries).where(deliveries.c.id == bindparam("delivery_id"))
+_FINISH_PENDING = _FINISH.where(deliveries.c.status == "pending")
+
 
 async def upsert_endpoint(conn: Conn, *, id: str, merchant_id: str, url: str,
                           secret: str, now: datetime) -> None:
@@ -78,12 +111,12 @@ async def endpoint_secret(conn: Conn, endpoint_id: str) -> str | None:
 
 async def active_endpoint_ids(conn: Conn, merchant_id: str,
                               only: str | None = None) -> list[str]:
-    q = select(webhook_endpoints.c.id).where(and_(
-        webhook_endpoints.c.merchant_id == merchant_id,
-        webhook_endpoints.c.disabled_at.is_(None)))
-    if only is not None:
-        q = q.where(webhook_endpoints.c.id == only)
-    return [r.id for r in await conn.execute(q.order_by(webhook_endpoints.c.id))]
+    if only is None:
+        rows = await conn.execute(_ACTIVE_ENDPOINTS, {"merchant_id": merchant_id})
+    else:
+        rows = await conn.execute(_ACTIVE_ENDPOINTS.where(webhook_endpoints.c.id == only),
+                                  {"merchant_id": merchant_id})
+    return [r.id for r in rows]
 
 
 async def endpoint(conn: Conn, merchant_id: str, endpoint_id: str
@@ -138,14 +171,14 @@ async def sealed_secrets_after(conn: Conn, after: str, limit: int
 
 
 async def insert_event(conn: Conn, values: dict[str, Any]) -> None:
-    await conn.execute(insert(events).values(**values))
+    await conn.execute(_INSERT_EVENT, values)
 
 
 async def insert_delivery(conn: Conn, *, event_id: str, endpoint_id: str,
                           now: datetime) -> None:
-    await conn.execute(insert(deliveries).values(
-        event_id=event_id, endpoint_id=endpoint_id, status="pending", attempts=0,
-        next_attempt_at=now, created_at=now))
+    await conn.execute(_INSERT_DELIVERY, {
+        "event_id": event_id, "endpoint_id": endpoint_id, "status": "pending", "attempts": 0,
+        "next_attempt_at": now, "created_at": now})
 
 
 async def claim_due(conn: Conn, *, now: datetime, lease_until: datetime,
@@ -161,12 +194,7 @@ async def claim_due(conn: Conn, *, now: datetime, lease_until: datetime,
     `more`: due deliveries were left (past `limit`, or behind a cap), so a worker that comes
     free should look again.
     """
-    live = and_(deliveries.c.status == "pending", deliveries.c.lease_until >= now)
-    in_flight = await conn.execute(
-        select(deliveries.c.endpoint_id, webhook_endpoints.c.merchant_id,
-               func.count().label("n"))
-        .join(webhook_endpoints, webhook_endpoints.c.id == deliveries.c.endpoint_id)
-        .where(live).group_by(deliveries.c.endpoint_id, webhook_endpoints.c.merchant_id))
+    in_flight = await conn.execute(_IN_FLIGHT, {"now": now})
     by_endpoint: dict[str, int] = {}
     by_merchant: dict[str, int] = {}
     for row in in_flight:
@@ -174,29 +202,14 @@ async def claim_due(conn: Conn, *, now: datetime, lease_until: datetime,
         by_merchant[row.merchant_id] = by_merchant.get(row.merchant_id, 0) + row.n
     full_endpoints = [e for e, n in by_endpoint.items() if n >= per_endpoint]
     full_merchants = [m for m, n in by_merchant.items() if n >= per_merchant]
-    q = (
-        select(deliveries.c.id, deliveries.c.attempts, events.c.id.label("event_id"),
-               events.c.created_at.label("event_created_at"), events.c.body,
-               webhook_endpoints.c.id.label("endpoint_id"), webhook_endpoints.c.merchant_id,
-               webhook_endpoints.c.url, webhook_endpoints.c.secret,
-               webhook_endpoints.c.previous_secret, webhook_endpoints.c.previous_secret_until,
-               webhook_endpoints.c.failing_since)
-        .join(events, events.c.id == deliveries.c.event_id)
-        .join(webhook_endpoints, webhook_endpoints.c.id == deliveries.c.endpoint_id)
-        .where(and_(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now,
-                    or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < now),
-                    webhook_endpoints.c.disabled_at.is_(None)))
-        .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
-        # A window larger than what is taken, so that merchants further down can take turns.
-        .limit(limit * 4)
-    )
+    q = _DUE_SKIP_LOCKED if skip_locked else _DUE
     if full_endpoints:
         q = q.where(deliveries.c.endpoint_id.not_in(full_endpoints))
     if full_merchants:
         q = q.where(webhook_endpoints.c.merchant_id.not_in(full_merchants))
-    if skip_locked:
-        q = q.with_for_update(skip_locked=True, of=deliveries)
-    window = [DueDelivery(**r._mapping) for r in await conn.execute(q)]
+    # A window larger than what is taken, so that merchants further down can take turns.
+    window = [DueDelivery(**r._mapping)
+              for r in await conn.execute(q, {"now": now, "window": limit * 4})]
     rows = _take_turns(window, limit, by_endpoint, by_merchant, per_endpoint, per_merchant)
     if rows:
         await conn.execute(update(deliveries).where(deliveries.c.id.in_([r.id for r in rows]))
@@ -247,10 +260,8 @@ async def release(conn: Conn, delivery_ids: list[int], *, owner: str) -> None:
 async def finish_attempt(conn: Conn, delivery_id: int, **values: Any) -> None:
     """The try's outcome. A retry to schedule (no new status) is written only while the
     delivery is still pending: one given up meanwhile (its endpoint deleted) stays so."""
-    q = update(deliveries).where(deliveries.c.id == delivery_id)
-    if "status" not in values:
-        q = q.where(deliveries.c.status == "pending")
-    await conn.execute(q.values(lease_until=None, lease_owner=None, **values))
+    await conn.execute(_FINISH if "status" in values else _FINISH_PENDING, {
+        "delivery_id": delivery_id, "lease_until": None, "lease_owner": None, **values})
 
 
 async def give_up_pending(conn: Conn, endpoint_id: str, reason: str) -> int:
@@ -264,9 +275,9 @@ async def give_up_pending(conn: Conn, endpoint_id: str, reason: str) -> int:
 
 async def record_try(conn: Conn, delivery_id: int, *, at: datetime,
                      status_code: int | None, error: str | None, duration_ms: int) -> None:
-    await conn.execute(insert(delivery_tries).values(
-        delivery_id=delivery_id, at=at, status_code=status_code,
-        error=error[:300] if error else None, duration_ms=duration_ms))
+    await conn.execute(_INSERT_TRY, {
+        "delivery_id": delivery_id, "at": at, "status_code": status_code,
+        "error": error[:300] if error else None, "duration_ms": duration_ms})
 
 
 async def tries_of(conn: Conn, delivery_ids: list[int]) -> dict[int, list[Any]]:
