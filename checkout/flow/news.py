@@ -307,25 +307,30 @@ async def receive_notice(ctx: FlowContext, acquirer: str, notice: Notice, body: 
 
 async def _record_and_apply(ctx: FlowContext, acquirer: str, notice: Notice, snap: Snapshot,
                             body: bytes, dedup_key: str, account_id: str | None) -> str:
-    """Signed news carries its own snapshot: recorded, applied and marked in one
+    """Signed news carries its own snapshot: applied, and recorded with what that did, in one
     transaction. A crash before the commit leaves nothing, and the acquirer, unanswered,
     sends it again; what the news makes due runs after the commit, as `apply_snapshot`'s."""
-    async def step(tx: cas.Versioned) -> Applied | None:
+    async def step(tx: cas.Versioned) -> Applied:
         attempt = await _attempt_of(tx.conn, acquirer, notice.ref, notice.attempt_hint,
                                     account_id)
-        event_id = await repo.record_event(tx.conn, acquirer=acquirer, dedup_key=dedup_key,
-                                           ref=notice.ref, event_type=notice.event_type,
-                                           body=body, now=tx.now)
-        if event_id is None:
-            return None
         applied = await _apply_once(ctx, tx, attempt.id, snap, None, read=attempt)
-        await repo.mark_event(tx.conn, event_id, applied.outcome, tx.now)
+        # Recorded with what it did, in one statement; news the acquirer sent before undoes
+        # the whole transaction instead (rare: a retry of a webhook we answered).
+        if await repo.record_event(tx.conn, acquirer=acquirer, dedup_key=dedup_key,
+                                   ref=notice.ref, event_type=notice.event_type, body=body,
+                                   now=tx.now, outcome=applied.outcome) is None:
+            raise _HeardBefore
         return applied
-    result = await cas.write(ctx, "record and apply the acquirer's news", step,
-                             ref=notice.ref)
-    if result is None:
+    try:
+        result = await cas.write(ctx, "record and apply the acquirer's news", step,
+                                 ref=notice.ref)
+    except _HeardBefore:
         return "duplicate"
     return (await _what_follows(ctx, result.attempt.id, snap, result)).outcome
+
+
+class _HeardBefore(Exception):
+    """The acquirer's news is in the inbox already: what applying it again did is undone."""
 
 
 async def _attempt_of(conn: Conn, acquirer: str, ref: str, hint: str,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Final
 
@@ -66,8 +67,10 @@ def say(message: str, lang: str) -> str:
     return message
 
 
+@lru_cache(maxsize=4096)
 def format_money(amount: int, currency: str, lang: str) -> str:
-    """Minor units as the buyer's locale writes money: "1 234,56 ₽", "₽1,234.56", "12,00 ₾"."""
+    """Minor units as the buyer's locale writes money: "1 234,56 ₽", "₽1,234.56", "12,00 ₾".
+    Kept: Babel's formatting costs as much as the rest of a page's render."""
     value = Decimal(amount).scaleb(-CURRENCIES[currency].exponent)
     text = format_currency(value, currency, locale=lang)
     return text.replace(currency, SIGNS.get(currency, currency)).replace("US$", "$")

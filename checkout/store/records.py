@@ -10,6 +10,16 @@ from typing import Any
 from checkout.domain.states import AttemptStatus, Debt, PaymentStatus, Watch
 
 
+def _built(cls: type[Any], row: Any, **typed: Any) -> Any:
+    """A frozen dataclass with every field from `row` (a column of the same name; `typed`
+    overrides), made without its `__init__`: that sets each field through
+    `object.__setattr__`, which for a payment's 27 was most of the cost of reading one."""
+    found = row._asdict()
+    obj = object.__new__(cls)
+    obj.__dict__.update({name: found[name] for name in cls.__dataclass_fields__}, **typed)
+    return obj
+
+
 @dataclass(frozen=True)
 class Merchant:
     id: str
@@ -62,10 +72,9 @@ class Payment:
 
     @classmethod
     def from_row(cls, row: Any) -> Payment:
-        m = row._mapping
-        return cls(**{**{k: m[k] for k in cls.__dataclass_fields__ if k in m},
-                      "status": PaymentStatus(m["status"]),
-                      "metadata": json.loads(m["metadata"])})
+        payment: Payment = _built(cls, row, status=PaymentStatus(row.status),
+                                  metadata=json.loads(row.metadata))
+        return payment
 
 
 @dataclass(frozen=True)
@@ -93,11 +102,10 @@ class Attempt:
 
     @classmethod
     def from_row(cls, row: Any) -> Attempt:
-        m = row._mapping
-        return cls(**{**{k: m[k] for k in cls.__dataclass_fields__},
-                      "status": AttemptStatus(m["status"]),
-                      "watch": Watch(m["watch"]) if m["watch"] else None,
-                      "debt": Debt(m["debt"]) if m["debt"] else None})
+        attempt: Attempt = _built(cls, row, status=AttemptStatus(row.status),
+                                  watch=Watch(row.watch) if row.watch else None,
+                                  debt=Debt(row.debt) if row.debt else None)
+        return attempt
 
 
 @dataclass(frozen=True)

@@ -328,11 +328,14 @@ async def attempt_failed_before(conn: Conn, payment_id: str) -> bool:
 # ---- inbound acquirer events (inbox) ---------------------------------------------------------
 
 async def record_event(conn: Conn, *, acquirer: str, dedup_key: str, ref: str,
-                       event_type: str, body: bytes, now: datetime) -> int | None:
-    """Store an inbound event; None if the acquirer sent this very event before."""
+                       event_type: str, body: bytes, now: datetime,
+                       outcome: str | None = None) -> int | None:
+    """Store an inbound event (already applied, if its `outcome` is given); None if the
+    acquirer sent this very event before."""
     found = await insert_if_new(conn, acquirer_events, {
         "acquirer": acquirer, "dedup_key": dedup_key, "acquirer_ref": ref,
         "event_type": event_type, "body": body.decode("utf-8", "replace"), "received_at": now,
+        "applied_at": now if outcome is not None else None, "outcome": outcome,
     }, returning=acquirer_events.c.id)
     return int(found) if found is not None else None
 

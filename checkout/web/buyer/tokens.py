@@ -37,8 +37,17 @@ def _serializer(keys: tuple[str, ...]) -> URLSafeSerializer:
 
 def checkout_token(settings: Settings, payment_id: str, payment_expires_at: datetime) -> str:
     """The same payment always gets the same token: a link never changes under a merchant."""
-    until = int((payment_expires_at + LINK_GRACE).timestamp())
-    return _serializer(settings.secret_keys).dumps([payment_id, until])
+    return _token(settings.secret_keys, payment_id,
+                  int((payment_expires_at + LINK_GRACE).timestamp()))
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _token(keys: tuple[str, ...], payment_id: str, until: int) -> str:
+    """A payment's link is made several times (the merchant's answer, its events, the
+    acquirer's return URL): signed once. What we signed needs no check when it comes back."""
+    token = _serializer(keys).dumps([payment_id, until])
+    _remember(keys, token, (payment_id, until))
+    return token
 
 
 def checkout_url(settings: Settings, payment_id: str, payment_expires_at: datetime) -> str:
@@ -55,9 +64,7 @@ def read_checkout_token(settings: Settings, token: str) -> str | None:
         verified = _verify(keys, token)
         if verified is None:
             return None  # never cached: forged tokens must not fill the memory
-        if len(_verified) >= _CACHE_SIZE:
-            _verified.pop(next(iter(_verified)))  # the oldest entry
-        _verified[(keys, token)] = verified
+        _remember(keys, token, verified)
     if time.time() > verified[1]:
         return None
     return verified[0]
@@ -66,6 +73,12 @@ def read_checkout_token(settings: Settings, token: str) -> str | None:
 # Every waiting buyer polls with the same token every 2 s: its signature is checked once.
 # Only good tokens are kept; the expiry is checked on every use, outside the cache.
 _verified: dict[tuple[tuple[str, ...], str], tuple[str, int]] = {}
+
+
+def _remember(keys: tuple[str, ...], token: str, value: tuple[str, int]) -> None:
+    if len(_verified) >= _CACHE_SIZE:
+        _verified.pop(next(iter(_verified)))  # the oldest entry
+    _verified[(keys, token)] = value
 
 
 def _verify(keys: tuple[str, ...], token: str) -> tuple[str, int] | None:
