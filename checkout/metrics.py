@@ -17,10 +17,10 @@ from typing import Any
 import httpx
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from checkout.http_pool import LeanTransport
-from checkout.store.db import Database
+from checkout.store.db import Counts, Database
 from checkout.store.tables import deliveries, payments
 
 Scope = MutableMapping[str, Any]
@@ -73,29 +73,20 @@ class RequestStats:
 
 class DatabaseStats:
     """Statements and transactions this instance sent to the database: the cost of a payment
-    in round trips (`bench/payment_cost.py` divides them by payments). Two integer additions
-    per statement, from SQLAlchemy's own events."""
+    in round trips (`bench/payment_cost.py` divides them by payments), as the database handle
+    counts them."""
 
     def __init__(self) -> None:
-        self.statements = 0
-        self.transactions = 0
+        self.counts = Counts()
 
     def watch(self, db: Database) -> None:
-        for engine in db.engines():
-            event.listen(engine, "before_cursor_execute", self._statement)
-            event.listen(engine, "begin", self._transaction)
-
-    def _statement(self, *_: Any) -> None:
-        self.statements += 1
-
-    def _transaction(self, *_: Any) -> None:
-        self.transactions += 1
+        self.counts = db.counts
 
     def collect(self) -> Iterator[Metric]:
         yield CounterMetricFamily("checkout_db_statements", "SQL statements sent",
-                                  value=self.statements)
+                                  value=self.counts.statements)
         yield CounterMetricFamily("checkout_db_transactions", "Database transactions begun",
-                                  value=self.transactions)
+                                  value=self.counts.transactions)
 
 
 class Metrics:

@@ -49,6 +49,18 @@ Parameters = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
 Rows = CursorResult[*TupleAny]
 
 
+class Counts:
+    """Statements and transactions sent, for `/metrics` (what a payment costs in round
+    trips): counted here rather than through SQLAlchemy's events, whose dispatch on every
+    statement cost more than the counting."""
+
+    __slots__ = ("statements", "transactions")
+
+    def __init__(self) -> None:
+        self.statements = 0
+        self.transactions = 0
+
+
 class Conn:
     """One read or write transaction, as the store's queries see it: `execute` a statement,
     get its result (SQLAlchemy's), whichever database and however it is reached."""
@@ -67,14 +79,16 @@ class Conn:
 class _OnLoop(Conn):
     """A synchronous connection (SQLite's), its statements run in place."""
 
-    __slots__ = ("sync", "dialect")
+    __slots__ = ("sync", "dialect", "counts")
 
-    def __init__(self, sync: Connection) -> None:
+    def __init__(self, sync: Connection, counts: Counts) -> None:
         self.sync = sync
         self.dialect = sync.dialect
+        self.counts = counts
 
     async def execute(self, statement: Executable, parameters: Parameters = None
                       ) -> Rows:
+        self.counts.statements += 1
         return self.sync.execute(statement, parameters)  # type: ignore[arg-type]
 
     @asynccontextmanager
@@ -92,14 +106,17 @@ class _OnLoop(Conn):
 class _Awaited(Conn):
     """An async connection (PostgreSQL's; SQLite's on a worker thread)."""
 
-    __slots__ = ("conn", "dialect")
+    __slots__ = ("conn", "dialect", "counts")
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, counts: Counts) -> None:
         self.conn = conn
         self.dialect = conn.dialect
+        self.counts = counts
+        counts.transactions += 1
 
     async def execute(self, statement: Executable, parameters: Parameters = None
                       ) -> Rows:
+        self.counts.statements += 1
         return await self.conn.execute(statement, parameters)  # type: ignore[arg-type]
 
     @asynccontextmanager
@@ -112,6 +129,7 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self.counts = Counts()
         self._side: AsyncEngine | None = None
         # Told how long each write waited for its turn (SQLite's writer queue; PostgreSQL's
         # writers do not queue here, and its pool's wait would count new connections too):
@@ -142,7 +160,7 @@ class Database:
         """A write transaction; committed when the block ends without an exception."""
         if not self.is_sqlite:
             async with self.engine.begin() as remote:
-                yield _Awaited(remote)
+                yield _Awaited(remote, self.counts)
             return
         asked = time.perf_counter()
         # SQLite has one writer at a time. Queueing our own writers here, in order, beats
@@ -151,6 +169,7 @@ class Database:
         async with self._writer:
             self.on_wait(time.perf_counter() - asked)
             conn = await self._begin_write()
+            self.counts.transactions += 1
             try:
                 yield conn
             except BaseException:
@@ -196,9 +215,10 @@ class Database:
         BEGIN: it never waits for a writer)."""
         if not self.is_sqlite:
             async with self.engine.connect() as remote:
-                yield _Awaited(remote)
+                yield _Awaited(remote, self.counts)
             return
         conn = self._idle.pop() if self._idle else self._open(busy_ms=READ_BUSY_MS)
+        self.counts.transactions += 1
         try:
             conn.raw.execute("BEGIN")
             yield conn
@@ -218,7 +238,7 @@ class Database:
         """A read that may walk many rows (a console's filtered list, an export): on SQLite it
         runs on a worker thread, so the event loop serves everyone else meanwhile."""
         async with self.engine.connect() as conn:
-            yield _Awaited(conn)
+            yield _Awaited(conn, self.counts)
 
     @asynccontextmanager
     async def side_reader(self) -> AsyncIterator[Conn]:
@@ -232,10 +252,10 @@ class Database:
         if self._side is None:
             self._side = self._side_engine()
         async with self._side.connect() as conn:
-            yield _Awaited(conn)
+            yield _Awaited(conn, self.counts)
 
     def _open(self, busy_ms: int) -> _OnLoop:
-        conn = _OnLoop(self.inline.connect())
+        conn = _OnLoop(self.inline.connect(), self.counts)
         conn.raw.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
         return conn
 
@@ -247,15 +267,6 @@ class Database:
         if not self.is_sqlite:
             key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
             await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-
-    def engines(self) -> list[Engine]:
-        """Every engine that will be used, so a watcher sees all statements: the side
-        reader's (PostgreSQL's version feed) is made here for that."""
-        if self.is_sqlite:
-            return [self.inline, self.engine.sync_engine]
-        if self._side is None:
-            self._side = self._side_engine()
-        return [self.engine.sync_engine, self._side.sync_engine]
 
     def _side_engine(self) -> AsyncEngine:
         # No pre-ping: a round trip less; a dropped connection fails one read, and the pool
