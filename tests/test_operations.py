@@ -65,6 +65,10 @@ def test_metrics_count_requests_payments_deliveries_and_acquirer_calls(
     assert re.search(r'checkout_acquirer_calls_total\{acquirer="bank131",outcome="ok"\} '
                      r'[1-9]', text), text
     assert "checkout_webhook_delivery_lag_seconds_count" in text
+    # What a payment cost in round trips: a paid payment took statements in transactions.
+    sent = {name: float(n) for name, n in re.findall(
+        r"^checkout_db_(statements|transactions)_total ([\d.e+]+)$", text, re.M)}
+    assert sent["statements"] > sent["transactions"] >= 5, sent
     # read from the database (every ≤ 5 s)
     wait_for(lambda: re.search(r'checkout_payments\{status="succeeded"\} 1\.0', scrape()),
              timeout=10, what="the payments gauge")
