@@ -30,7 +30,7 @@ from sqlalchemy import Column, Table, create_engine, event, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, CursorResult, Dialect, Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.base import Executable
@@ -44,6 +44,7 @@ BUSY_RETRY_SECONDS = 0.005
 # while another process holds the database exclusively (VACUUM): rare, and short.
 READ_BUSY_MS = 1_000
 IDLE_READERS = 8  # SQLite read connections kept open between reads
+PING_IDLE_SECONDS = 1.0  # a PostgreSQL connection idle longer is checked before use
 
 Parameters = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
 Rows = CursorResult[*TupleAny]
@@ -150,8 +151,11 @@ class Database:
                 max_overflow=8)
             _sqlite_pragmas(self.engine.sync_engine, busy_ms=30_000)
         else:
-            self.engine = create_async_engine(url, pool_size=10, max_overflow=10,
-                                              pool_pre_ping=True)
+            self.engine = create_async_engine(url, pool_size=10, max_overflow=10)
+            _ping_when_idle(self.engine)
+            # Reads need no transaction of their own: PostgreSQL's READ COMMITTED gives each
+            # statement its own snapshot anyway, and BEGIN and ROLLBACK are two round trips.
+            self._reads = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     # ---- writes ----------------------------------------------------------------------------
 
@@ -214,7 +218,7 @@ class Database:
         """A read: point lookups and short lists, a consistent snapshot on SQLite (a deferred
         BEGIN: it never waits for a writer)."""
         if not self.is_sqlite:
-            async with self.engine.connect() as remote:
+            async with self._reads.connect() as remote:
                 yield _Awaited(remote, self.counts)
             return
         conn = self._idle.pop() if self._idle else self._open(busy_ms=READ_BUSY_MS)
@@ -282,6 +286,25 @@ class Database:
         await self.engine.dispose()
         if self._side is not None:
             await self._side.dispose()
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """Check a pooled connection before use only if it sat idle a while: one that served a
+    request a moment ago is alive, and SQLAlchemy's pre-ping (a transaction around an empty
+    query: three round trips) on every checkout cost more than most of the queries. A
+    connection that breaks in use fails its request, and the pool starts afresh."""
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is not None and time.monotonic() - since > PING_IDLE_SECONDS:
+            try:
+                engine.dialect.do_ping(dbapi_conn)
+            except Exception as exc:
+                raise DisconnectionError("the database dropped this connection") from exc
 
 
 def _finish(conn: _OnLoop, *, commit: bool) -> None:
