@@ -22,8 +22,16 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from checkout.http_pool import LeanTransport  # noqa: E402
 from tests.postgres import TempPostgres  # noqa: E402
 from tests.server import free_port  # noqa: E402
+
+
+def client_transport(connections: int) -> httpx.AsyncBaseTransport:
+    """The simulated buyers' connections: the checkout's own pool (`checkout.http_pool`).
+    httpx's default walks all of its connections on every request, which with a thousand
+    buyers at once made the load generator, not the server, the bottleneck."""
+    return LeanTransport(max_connections=connections, max_idle_per_origin=connections)
 
 
 def wait_up(url: str, seconds: float = 60) -> None:

@@ -36,7 +36,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Checkout, database, percentiles  # noqa: E402
+from bench.common import Checkout, client_transport, database, percentiles  # noqa: E402
 from tests.buyer import query, wait_for  # noqa: E402
 from tests.cluster import Cluster  # noqa: E402
 from tests.postgres import TempPostgres  # noqa: E402
@@ -167,8 +167,7 @@ def _state(html: str) -> str:
 
 
 async def drive(run: Run, buyers: int, ramp: float) -> float:
-    limits = httpx.Limits(max_connections=2000, max_keepalive_connections=500)
-    async with httpx.AsyncClient(timeout=30, limits=limits) as http:
+    async with httpx.AsyncClient(timeout=30, transport=client_transport(2000)) as http:
         t0 = time.perf_counter()
         tasks = []
         for n in range(buyers):

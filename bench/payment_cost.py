@@ -38,7 +38,13 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Checkout, bare_starlette_process, database, percentiles  # noqa: E402
+from bench.common import (  # noqa: E402
+    Checkout,
+    bare_starlette_process,
+    client_transport,
+    database,
+    percentiles,
+)
 from bench.load import Run  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -73,7 +79,7 @@ def counters(base: str) -> dict[str, float]:
 
 async def bare_cost(url: str, pid: int, requests: int, concurrency: int) -> float:
     """CPU seconds of one bare request, sent as the buyers' client sends its requests."""
-    async with httpx.AsyncClient(timeout=30) as http:
+    async with httpx.AsyncClient(timeout=30, transport=client_transport(100)) as http:
         for _ in range(200):  # warm
             await http.get(url)
         queue = iter(range(requests))
@@ -87,8 +93,7 @@ async def bare_cost(url: str, pid: int, requests: int, concurrency: int) -> floa
 
 
 async def closed_loop(run: Run, payments: int, concurrency: int) -> None:
-    limits = httpx.Limits(max_connections=500, max_keepalive_connections=100)
-    async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+    async with httpx.AsyncClient(timeout=60, transport=client_transport(500)) as http:
         queue = iter(range(payments))
 
         async def buyer() -> None:
@@ -100,7 +105,6 @@ async def closed_loop(run: Run, payments: int, concurrency: int) -> None:
 async def open_loop(run: Run, rate: float, seconds: float, lags: list[float]) -> int:
     """Arrivals at `rate` a second for `seconds`; the count completed within GRACE after.
     `lags` gets the instance's event-loop lag, read every half second."""
-    limits = httpx.Limits(max_connections=4000, max_keepalive_connections=1000)
 
     async def watch(http: httpx.AsyncClient) -> None:
         while True:
@@ -108,7 +112,7 @@ async def open_loop(run: Run, rate: float, seconds: float, lags: list[float]) ->
             text = (await http.get(f"{run.base}/metrics")).text
             found = re.search(r"^checkout_standing_delay_seconds ([\d.e+-]+)$", text, re.M)
             lags.append(float(found.group(1)) if found else 0.0)
-    async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+    async with httpx.AsyncClient(timeout=60, transport=client_transport(4000)) as http:
         watcher = asyncio.create_task(watch(http))
         t0 = time.perf_counter()
         tasks = []

@@ -112,9 +112,12 @@ class Settings:
     # Past capacity: while work waits this long in a standing queue (the event loop, or
     # writes waiting for the database; see `web/plumbing/overload.py`), new payments (API
     # creates, presses of Pay on a payment link) get 503 with Retry-After of this many
-    # seconds, and waiting pages are told to poll less often. 0 turns shedding off.
+    # seconds, and pages left waiting are told to poll less often: not those whose payment
+    # moved in the last `overload_keep_pace_seconds` (a buyer in the middle of paying).
+    # 0 turns shedding off.
     overload_delay_ms: float = 50.0
     overload_retry_after_seconds: int = 2
+    overload_keep_pace_seconds: float = 30.0
     # uvicorn: open connections at most (then 503), idle keep-alive, request head size.
     http_limit_concurrency: int = 2048
     http_keep_alive_seconds: int = 5
@@ -216,6 +219,8 @@ class Settings:
             raise ConfigError("CHECKOUT_OVERLOAD_DELAY_MS must be 0 (off) or more")
         if self.overload_retry_after_seconds < 1:
             raise ConfigError("CHECKOUT_OVERLOAD_RETRY_AFTER_SECONDS must be at least 1")
+        if self.overload_keep_pace_seconds < 0:
+            raise ConfigError("CHECKOUT_OVERLOAD_KEEP_PACE_SECONDS must be 0 or more")
         if self.mode != "production":
             return
         if not self.secret_keys or _SANDBOX_SECRET in self.secret_keys:

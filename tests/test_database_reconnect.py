@@ -4,7 +4,6 @@ is checked before use (`checkout.store.db`), and a dead one is replaced."""
 from __future__ import annotations
 
 import asyncio
-import time
 
 from sqlalchemy import text
 
@@ -30,7 +29,7 @@ def test_reads_and_writes_after_the_database_restarted_while_the_pool_was_idle()
                 assert await once() == 3  # the pool now holds live connections
                 pg.crash()  # every one of them dies with the server
                 pg.up()
-                time.sleep(PING_IDLE_SECONDS + 0.2)
+                await asyncio.sleep(PING_IDLE_SECONDS + 0.2)
                 assert await once() == 3
             finally:
                 await db.close()

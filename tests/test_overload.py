@@ -62,7 +62,9 @@ def poll_path(html: str) -> str:
 
 def test_past_capacity_a_new_payment_gets_503_and_retry_after_and_nothing_is_stored(
         make_server: Callable[..., LiveServer]) -> None:
-    server = make_server(overload_delay_ms=50, overload_retry_after_seconds=3)
+    pace = 8.0
+    server = make_server(overload_delay_ms=50, overload_retry_after_seconds=3,
+                         overload_keep_pace_seconds=pace)
     with clients(server) as (api, buyer):
         payment = api.post("/api/v1/payments", json={
             **ORDER, "return_url": f"{server.url}/shop/return"}).json()
@@ -70,9 +72,13 @@ def test_past_capacity_a_new_payment_gets_503_and_retry_after_and_nothing_is_sto
         link = api.post("/api/v1/payment_links", json={
             "currency": "RUB", "description": "Invoice 7", "amount": 500_00}).json()
         assert "x-poll-seconds" not in buyer.get(poll_path(page)).headers
+        time.sleep(pace + 0.5)  # that page is left waiting
+        fresh = api.post("/api/v1/payments", json={
+            **ORDER, "description": "Order 43", "return_url": f"{server.url}/shop/return"}).json()
+        fresh_page = open_page(buyer, fresh["checkout_url"])
         before = stored(server)
         with saturated(server):
-            # A page already open keeps polling, and is told to wait longer between polls.
+            # A page left waiting keeps polling, and is told to wait longer between polls.
             def slowed() -> httpx.Response | None:
                 resp = buyer.get(poll_path(page))
                 return resp if "x-poll-seconds" in resp.headers else None
@@ -80,6 +86,9 @@ def test_past_capacity_a_new_payment_gets_503_and_retry_after_and_nothing_is_sto
             assert unchanged.status_code == 204
             base = server.settings.poll_interval_seconds
             assert base < float(unchanged.headers["x-poll-seconds"]) <= 8 * base
+            # One whose payment moved a moment ago (a buyer in the middle of paying) is not.
+            kept = buyer.get(poll_path(fresh_page))
+            assert kept.status_code == 204 and "x-poll-seconds" not in kept.headers
 
             refused = api.post("/api/v1/payments", headers={"Idempotency-Key": "order-42"},
                                json={**ORDER, "return_url": f"{server.url}/shop/return"})

@@ -32,7 +32,8 @@ Feed = Callable[[datetime], Awaitable[list[tuple[str, int]]]]
 class VersionCache:
     def __init__(self, *, authoritative: bool, recheck_seconds: float = 2.0,
                  max_entries: int = 200_000) -> None:
-        self._entries: OrderedDict[str, tuple[int, float]] = OrderedDict()
+        # payment id -> (version, when it was last read or told, when it last moved)
+        self._entries: OrderedDict[str, tuple[int, float, float]] = OrderedDict()
         self._authoritative = authoritative
         self._recheck = recheck_seconds
         self._max = max_entries
@@ -42,7 +43,9 @@ class VersionCache:
         old = self._entries.get(payment_id)
         if old is not None and old[0] > version:
             return  # a slower commit must not hide a newer one
-        self._entries[payment_id] = (version, time.monotonic())
+        now = time.monotonic()
+        moved = old[2] if old is not None and old[0] == version else now
+        self._entries[payment_id] = (version, now, moved)
         self._entries.move_to_end(payment_id)
         while len(self._entries) > self._max:
             self._entries.popitem(last=False)
@@ -55,6 +58,12 @@ class VersionCache:
         now = time.monotonic()
         return self._authoritative or now < self._feed_fresh_until or \
             now - entry[1] < self._recheck
+
+    def moved_within(self, payment_id: str, seconds: float) -> bool:
+        """Whether the payment changed in the last `seconds`, as far as this process saw:
+        its buyer is in the middle of paying."""
+        entry = self._entries.get(payment_id)
+        return entry is not None and time.monotonic() - entry[2] < seconds
 
     async def follow_feed(self, changed_since: Feed, now: Callable[[], datetime],
                           interval: float) -> None:

@@ -110,7 +110,7 @@ def _context(request: Request, ctx: FlowContext, view: View,
              token: str = "", ua: str | None = None) -> dict[str, Any]:
     token = token or request.path_params["token"]
     lang = pick_language(request, view.merchant.default_language)
-    slower = request.app.state.load.poll_factor()  # past capacity: poll less
+    slower = _poll_factor(request, ctx, view.payment.id)
     return {
         "view": view,
         "lang": lang,
@@ -197,7 +197,7 @@ async def status(request: Request) -> Response:
     except ValueError:
         seen = 0
     if ctx.versions.unchanged(payment_id, seen):
-        return _unchanged(request)
+        return _unchanged(request, payment_id)
     if seen:
         # Not known here (another instance may have changed it): one primary-key read of the
         # version, and the full load only when it moved.
@@ -207,7 +207,7 @@ async def status(request: Request) -> Response:
             return Response(status_code=STOP_POLLING)
         ctx.versions.note(payment_id, version)
         if version == seen:
-            return _unchanged(request)
+            return _unchanged(request, payment_id)
     try:
         ctx, payment, merchant, attempt = await _load(request)
     except _PageNotFound:
@@ -215,15 +215,21 @@ async def status(request: Request) -> Response:
     ctx.versions.note(payment.id, payment.version)
     view = view_of(ctx, payment, merchant, attempt)
     if payment.version == seen:
-        return _unchanged(request)
+        return _unchanged(request, payment_id)
     return _fragment(request, ctx, view)
 
 
-def _unchanged(request: Request) -> Response:
+def _poll_factor(request: Request, ctx: FlowContext, payment_id: str) -> float:
+    """Past capacity, pages left waiting poll less (`LoadGauge.poll_factor`)."""
+    return float(request.app.state.load.poll_factor(ctx.versions.moved_within(
+        payment_id, ctx.settings.overload_keep_pace_seconds)))
+
+
+def _unchanged(request: Request, payment_id: str) -> Response:
     """Nothing new. Past capacity, the page is told to wait longer before asking again
     (`X-Poll-Seconds`, read by checkout.js), so waiting buyers leave the CPU to payments."""
     headers = {"Cache-Control": "no-store"}
-    factor = request.app.state.load.poll_factor()
+    factor = _poll_factor(request, request.app.state.flow, payment_id)
     if factor > 1:
         base = request.app.state.settings.poll_interval_seconds
         headers["X-Poll-Seconds"] = f"{base * factor:g}"
