@@ -46,6 +46,7 @@ from bench.common import (  # noqa: E402
     percentiles,
 )
 from bench.load import Run  # noqa: E402
+from bench.seed import seed_sync  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 GRACE = 10.0  # seconds after the last arrival in which a payment still counts as completed
@@ -130,7 +131,8 @@ async def open_loop(run: Run, rate: float, seconds: float, lags: list[float]) ->
         return done_in_time
 
 
-def measure(kind: str, args: argparse.Namespace, hello: str, hello_pid: int) -> None:
+def measure(kind: str, stored: int, args: argparse.Namespace, hello: str,
+            hello_pid: int) -> None:
     with ExitStack() as stack:
         url = stack.enter_context(database(kind))
         sandbox_db = stack.enter_context(database("sqlite"))
@@ -143,6 +145,13 @@ def measure(kind: str, args: argparse.Namespace, hello: str, hello_pid: int) -> 
         pid = instance.proc.pid
         assert sandbox.proc is not None
         sandbox_pid = sandbox.proc.pid
+        if stored:
+            # What a checkout that has run for a while holds: finished payments, each with
+            # its attempt, the bank's webhooks and (if paid) the merchant's event.
+            began = time.perf_counter()
+            seed_sync(url, stored, history=True)
+            print(f"\n{kind}: stored {stored:,} finished payments and their history in "
+                  f"{time.perf_counter() - began:.0f} s", flush=True)
 
         # Warm the instance (imports, template compilation, pools), then read its idle burn.
         warm = Run(instance.url, sandbox.url, think=(0, 0), assets=True, tag="warm")
@@ -165,8 +174,9 @@ def measure(kind: str, args: argparse.Namespace, hello: str, hello_pid: int) -> 
         bad = sum(run.errors.values())
         per = cpu / args.payments
         bare_ms = (bare + bare2) / 2 * 1000
-        print(f"\n{kind}: {args.payments} whole payments, {args.concurrency} buyers at a time, "
-              f"in {took:.0f} s ({bad} errors); idle burn {idle_rate * 1000:.1f} ms/s")
+        print(f"\n{kind}, {stored:,} stored: {args.payments} whole payments, "
+              f"{args.concurrency} buyers at a time, in {took:.0f} s ({bad} errors); idle burn "
+              f"{idle_rate * 1000:.1f} ms/s")
         for what, count in run.errors.most_common(5):
             print(f"  error ×{count}: {what}")
         print(f"  instance CPU per payment        {per * 1000:8.1f} ms")
@@ -222,6 +232,8 @@ def load_phase(base: str, sandbox: str, pids: tuple[int, int], rate: float, seco
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--databases", nargs="+", default=["sqlite", "postgresql"])
+    parser.add_argument("--stored", nargs="+", type=int, default=[0],
+                        help="finished payments stored first (one run for each count)")
     parser.add_argument("--payments", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--bare-requests", type=int, default=5000)
@@ -231,7 +243,8 @@ def main() -> None:
     args = parser.parse_args()
     with bare_starlette_process() as (hello, hello_pid):
         for kind in args.databases:
-            measure(kind, args, hello, hello_pid)
+            for stored in args.stored:
+                measure(kind, stored, args, hello, hello_pid)
 
 
 if __name__ == "__main__":

@@ -158,6 +158,7 @@ async def _running(app: Starlette, settings: Settings) -> AsyncIterator[None]:
                 with contextlib.suppress(asyncio.CancelledError):
                     await feed
             await app.state.load.stop()
+            await ctx.finish_later(settings.shutdown_grace_seconds)
             await _stop_workers(workers, claimer, deliveries, settings.shutdown_grace_seconds)
             if sandbox:
                 await sandbox.stop()

@@ -115,7 +115,7 @@ class Settings:
     # seconds, and pages left waiting are told to poll less often: not those whose payment
     # moved in the last `overload_keep_pace_seconds` (a buyer in the middle of paying).
     # 0 turns shedding off.
-    overload_delay_ms: float = 50.0
+    overload_delay_ms: float = 25.0
     overload_retry_after_seconds: int = 2
     overload_keep_pace_seconds: float = 30.0
     # uvicorn: open connections at most (then 503), idle keep-alive, request head size.

@@ -114,7 +114,8 @@ def test_past_capacity_a_new_payment_gets_503_and_retry_after_and_nothing_is_sto
                             json={**ORDER, "return_url": f"{server.url}/shop/return"})
             return resp if resp.status_code == 201 else None
         wait_for(created, timeout=10, what="new payments to be taken again")
-        assert "x-poll-seconds" not in buyer.get(poll_path(page)).headers
+        wait_for(lambda: "x-poll-seconds" not in buyer.get(poll_path(page)).headers,
+                 timeout=10, what="waiting pages to poll at their own pace again")
         assert press_pay(buyer, link["url"]).status_code == 303
     assert stored(server) == before + 2
     log = query(server.settings.db_url, "SELECT count(*) FROM payments WHERE "

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+import logging
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -15,6 +17,8 @@ from checkout.settings import Settings
 from checkout.store.db import Database
 from checkout.store.records import Payment
 from checkout.vault import Vault, vault_for
+
+log = logging.getLogger("checkout.flow")
 
 
 def utcnow() -> datetime:
@@ -52,12 +56,44 @@ class FlowContext:
     # each set once its answer is applied: news that makes one due while it is under way
     # waits for that rather than making it again.
     calling: dict[str, asyncio.Event] = field(default_factory=dict)
+    # Work started by `later`, until it ends.
+    _later: set[asyncio.Task[None]] = field(default_factory=set, init=False, repr=False)
 
     def __post_init__(self) -> None:
         def no_wiring(package: AcquirerPackage, account_id: str | None) -> Wiring:
             raise ValueError("this context builds no driver")
         self.drivers = Drivers(db=self.db, vault=lambda: self.vault, defaults=self.acquirers,
                                bases=self.bases, wiring=self.wiring or no_wiring)
+
+    def later(self, work: Coroutine[Any, Any, object], what: str, **ids: str) -> None:
+        """Do `work` after the caller has answered. An acquirer's webhook is acknowledged as
+        soon as its news is stored, not after the confirm or capture it made due: the bank
+        sends a bounded number of webhooks at once, each waiting for our answer, and past
+        capacity that wait was the queue everything stood in. Work cut short (a crash, a
+        stop) is found undone by the reconciler: an operation still pending, a session
+        still to confirm, money still owed."""
+        task = asyncio.create_task(self._do_later(work, what, ids))
+        self._later.add(task)
+        task.add_done_callback(self._later.discard)
+
+    async def _do_later(self, work: Coroutine[Any, Any, object], what: str,
+                        ids: dict[str, str]) -> None:
+        try:
+            await work
+        except Exception:  # logged; the reconciler does it again
+            log.exception("%s failed after the answer; left for the reconciler", what,
+                          extra=ids)
+
+    async def finish_later(self, grace_seconds: float) -> None:
+        """At a stop: let work begun by `later` finish, for up to `grace_seconds`."""
+        if not self._later:
+            return
+        _, late = await asyncio.wait(set(self._later), timeout=grace_seconds)
+        for task in late:
+            task.cancel()
+        for task in late:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     def capabilities(self, acquirer: str) -> Capabilities:
         """What an acquirer can do whatever the account (partial captures and refunds, its

@@ -61,23 +61,36 @@ class Applied:
 
 
 async def apply_snapshot(ctx: FlowContext, attempt_id: str, snap: Snapshot,
-                         watch: Watch | None = None) -> Applied:
+                         watch: Watch | None = None, *, follow_later: bool = False) -> Applied:
     """Move the attempt (and its payment) to what the acquirer's session says, if allowed.
-    `watch`: the attempt ends here only, and the acquirer is still asked about it."""
+    `watch`: the attempt ends here only, and the acquirer is still asked about it.
+    `follow_later`: the acquirer calls this news makes due are made after the caller's
+    answer (`FlowContext.later`); the result is then the news's own."""
     result = await cas.write(ctx, "apply the acquirer's news",
                              lambda tx: _apply_once(ctx, tx, attempt_id, snap, watch),
                              attempt_id=attempt_id)
+    await _noted(ctx, attempt_id, snap, result)
+    if follow_later:
+        ctx.later(_what_follows(ctx, attempt_id, snap, result), "what the acquirer's news "
+                  "made due", attempt_id=attempt_id)
+        return result
     return await _what_follows(ctx, attempt_id, snap, result)
 
 
-async def _what_follows(ctx: FlowContext, attempt_id: str, snap: Snapshot, result: Applied
-                        ) -> Applied:
-    """After the news is committed: what it makes due (a confirm, a capture, a refund…)."""
+async def _noted(ctx: FlowContext, attempt_id: str, snap: Snapshot, result: Applied) -> None:
+    """Right after the news is committed: the log, and the refunds it tells of (ours only:
+    no acquirer call)."""
     if result.outcome == "applied":
         log.info("attempt %s, payment %s", result.attempt.status, result.payment.status,
                  extra={"attempt_id": attempt_id, "payment_id": result.payment.id})
     if snap.refunds:
         await refund_flow.apply_states(ctx, result.attempt, snap.refunds)
+
+
+async def _what_follows(ctx: FlowContext, attempt_id: str, snap: Snapshot, result: Applied
+                        ) -> Applied:
+    """After the news is committed and noted: the acquirer calls it makes due (a confirm,
+    a capture, money given back…)."""
     if result.attempt.debt in DEBTS_OWED:
         await give_back(ctx, result.attempt, snap)
         return result
@@ -299,7 +312,7 @@ async def receive_notice(ctx: FlowContext, acquirer: str, notice: Notice, body: 
     if event_id is None:
         return "duplicate"
     snap = fetched or await (await ctx.driver(attempt)).fetch(notice.ref)
-    result = await apply_snapshot(ctx, attempt.id, snap)
+    result = await apply_snapshot(ctx, attempt.id, snap, follow_later=True)
     async with ctx.db.transaction() as conn:
         await repo.mark_event(conn, event_id, result.outcome, ctx.now())
     return result.outcome
@@ -326,7 +339,10 @@ async def _record_and_apply(ctx: FlowContext, acquirer: str, notice: Notice, sna
                                  ref=notice.ref)
     except _HeardBefore:
         return "duplicate"
-    return (await _what_follows(ctx, result.attempt.id, snap, result)).outcome
+    await _noted(ctx, result.attempt.id, snap, result)
+    ctx.later(_what_follows(ctx, result.attempt.id, snap, result),
+              "what the acquirer's news made due", attempt_id=result.attempt.id)
+    return result.outcome
 
 
 class _HeardBefore(Exception):
