@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -38,6 +39,23 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
+
+
+# The background sweeps look for a few rows among millions (the deliveries still to send,
+# the live attempts, the news not yet applied…). A partial index holds just those rows; a
+# query uses it only if its WHERE has the index's condition word for word (a bound parameter
+# will not do: SQLite plans before it binds, PostgreSQL's generic plans the same), so each
+# condition is written once, here, for both.
+DELIVERY_PENDING = "status = 'pending'"
+LIVE_STATUSES = ("starting", "processing", "awaiting_buyer")  # domain.states.LIVE_ATTEMPT
+ATTEMPT_LIVE = "status IN ({})".format(", ".join(f"'{s}'" for s in LIVE_STATUSES))
+EVENT_UNAPPLIED = "applied_at IS NULL"
+PAYMENT_OPERATION_DUE = "pending_operation IS NOT NULL"
+ATTEMPT_DEBT = "debt IS NOT NULL"
+
+
+def _partial(name: str, column: str, where: str) -> Index:
+    return Index(name, column, sqlite_where=text(where), postgresql_where=text(where))
 
 
 metadata = MetaData(naming_convention={
@@ -160,6 +178,7 @@ payments = Table(
     Index("ix_payments_link_status", "payment_link_id", "status"),  # a link's payments, totals
     Index("ix_payments_status_expires", "status", "expires_at"),
     Index("ix_payments_updated_at", "updated_at"),  # the version feed of other instances
+    _partial("ix_payments_operation_due", "updated_at", PAYMENT_OPERATION_DUE),
 )
 
 attempts = Table(
@@ -186,7 +205,8 @@ attempts = Table(
     Column("debt", String(32)),  # domain.states.Debt: money to give back, and whether it was
     UniqueConstraint("acquirer", "acquirer_ref", name="uq_attempts_acquirer_ref"),
     Index("ix_attempts_status_updated", "status", "updated_at"),
-    Index("ix_attempts_debt", "debt"),
+    _partial("ix_attempts_debt", "debt", ATTEMPT_DEBT),
+    _partial("ix_attempts_live", "updated_at", ATTEMPT_LIVE),
 )
 
 acquirer_events = Table(
@@ -202,6 +222,7 @@ acquirer_events = Table(
     Column("outcome", String(64)),
     UniqueConstraint("acquirer", "dedup_key", name="uq_acquirer_events_identity"),
     Index("ix_acquirer_events_received", "received_at"),  # retention
+    _partial("ix_acquirer_events_unapplied", "id", EVENT_UNAPPLIED),
 )
 
 idempotency_keys = Table(
@@ -296,7 +317,7 @@ deliveries = Table(
     Column("last_error", String(300)),
     Column("created_at", UTCDateTime, nullable=False),
     Column("delivered_at", UTCDateTime),
-    Index("ix_deliveries_due", "status", "next_attempt_at"),
+    _partial("ix_deliveries_pending", "next_attempt_at", DELIVERY_PENDING),
     Index("ix_deliveries_created", "created_at"),  # retention
 )
 

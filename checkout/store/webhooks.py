@@ -6,11 +6,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, text, update
 
 from checkout.store.db import Conn
 from checkout.store.paging import older_than
-from checkout.store.tables import deliveries, delivery_tries, events, webhook_endpoints
+from checkout.store.tables import (
+    DELIVERY_PENDING,
+    deliveries,
+    delivery_tries,
+    events,
+    webhook_endpoints,
+)
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,9 @@ class Endpoint:
 
 _ENDPOINT_COLUMNS = [getattr(webhook_endpoints.c, name) for name in Endpoint.__dataclass_fields__]
 
+# Deliveries still to send: the condition of their partial index, word for word.
+PENDING = text(f"deliveries.{DELIVERY_PENDING}")
+
 # What each payment's event costs, built once (building a statement costs more than running it).
 _ACTIVE_ENDPOINTS = select(webhook_endpoints.c.id).where(and_(
     webhook_endpoints.c.merchant_id == bindparam("merchant_id"),
@@ -71,7 +80,7 @@ _INSERT_TRY = insert(delivery_tries)
 _IN_FLIGHT = select(deliveries.c.endpoint_id, webhook_endpoints.c.merchant_id,
                     func.count().label("n")) \
     .join(webhook_endpoints, webhook_endpoints.c.id == deliveries.c.endpoint_id) \
-    .where(and_(deliveries.c.status == "pending", deliveries.c.lease_until >= bindparam("now"))) \
+    .where(and_(PENDING, deliveries.c.lease_until >= bindparam("now"))) \
     .group_by(deliveries.c.endpoint_id, webhook_endpoints.c.merchant_id)
 _DUE = (
     select(deliveries.c.id, deliveries.c.attempts, events.c.id.label("event_id"),
@@ -82,7 +91,7 @@ _DUE = (
            webhook_endpoints.c.failing_since)
     .join(events, events.c.id == deliveries.c.event_id)
     .join(webhook_endpoints, webhook_endpoints.c.id == deliveries.c.endpoint_id)
-    .where(and_(deliveries.c.status == "pending",
+    .where(and_(PENDING,
                 deliveries.c.next_attempt_at <= bindparam("now"),
                 or_(deliveries.c.lease_until.is_(None),
                     deliveries.c.lease_until < bindparam("now")),
