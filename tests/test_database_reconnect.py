@@ -1,5 +1,5 @@
 """A PostgreSQL restart between requests costs no request: a pooled connection that sat idle
-is checked before use (`checkout.store.db`), and a dead one is replaced."""
+is checked before use (`checkout.store.postgres`), and a dead one is replaced."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import asyncio
 
 from sqlalchemy import text
 
-from checkout.store.db import PING_IDLE_SECONDS, Database
+from checkout.store.db import Database
+from checkout.store.postgres import PING_IDLE_SECONDS
 from tests.postgres import TempPostgres
 
 

@@ -9,7 +9,9 @@ Every query in the store runs on a `Conn`, whichever database is behind it:
   a deferred `BEGIN`, a snapshot that never waits for a writer (WAL). A read that may walk
   many rows (`long_reader`: the console's lists, exports) runs on a thread instead
   (`sqlite_driver`), so it cannot hold up every buyer's page meanwhile.
-- **PostgreSQL** is reached over the network: asyncpg through SQLAlchemy's async engine.
+- **PostgreSQL** is reached over the network, through asyncpg and its pool directly, each
+  statement compiled by SQLAlchemy (`checkout.store.postgres`). Reads run without a
+  transaction of their own (READ COMMITTED gives each statement its own snapshot anyway).
   SQLite ignores `SELECT … FOR UPDATE`; PostgreSQL's writers rely on compare-and-set updates
   (`WHERE version = :v`) instead.
 """
@@ -30,12 +32,13 @@ from sqlalchemy import Column, Table, create_engine, event, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, CursorResult, Dialect, Engine
-from sqlalchemy.exc import DisconnectionError, OperationalError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.util.typing import TupleAny
 
+from checkout.store import postgres
 from checkout.store.sqlite_driver import OneHopDBAPI
 
 BUSY_SECONDS = 30.0  # how long a write waits for another process's write lock
@@ -44,10 +47,10 @@ BUSY_RETRY_SECONDS = 0.005
 # while another process holds the database exclusively (VACUUM): rare, and short.
 READ_BUSY_MS = 1_000
 IDLE_READERS = 8  # SQLite read connections kept open between reads
-PING_IDLE_SECONDS = 1.0  # a PostgreSQL connection idle longer is checked before use
+PG_CONNECTIONS = 20  # PostgreSQL connections per instance, at most
 
 Parameters = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
-Rows = CursorResult[*TupleAny]
+Rows = CursorResult[*TupleAny] | postgres.Rows
 
 
 class Counts:
@@ -126,12 +129,35 @@ class _Awaited(Conn):
             yield savepoint
 
 
+class _Remote(Conn):
+    """A PostgreSQL connection, its statements run by asyncpg (`checkout.store.postgres`)."""
+
+    __slots__ = ("connection", "statements", "dialect", "counts")
+
+    def __init__(self, connection: Any, statements: postgres.Statements,
+                 counts: Counts) -> None:
+        self.connection = connection
+        self.statements = statements
+        self.dialect = statements.dialect
+        self.counts = counts
+        counts.transactions += 1
+
+    async def execute(self, statement: Executable, parameters: Parameters = None
+                      ) -> Rows:
+        self.counts.statements += 1
+        return await postgres.run(self.connection, self.statements, statement, parameters)
+
+    @asynccontextmanager
+    async def begin_nested(self) -> AsyncIterator[object]:
+        async with self.connection.transaction() as savepoint:
+            yield savepoint
+
+
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self.counts = Counts()
-        self._side: AsyncEngine | None = None
         # Told how long each write waited for its turn (SQLite's writer queue; PostgreSQL's
         # writers do not queue here, and its pool's wait would count new connections too):
         # the saturation gauge (`web.plumbing.overload`) listens.
@@ -151,11 +177,12 @@ class Database:
                 max_overflow=8)
             _sqlite_pragmas(self.engine.sync_engine, busy_ms=30_000)
         else:
-            self.engine = create_async_engine(url, pool_size=10, max_overflow=10)
-            _ping_when_idle(self.engine)
-            # Reads need no transaction of their own: PostgreSQL's READ COMMITTED gives each
-            # statement its own snapshot anyway, and BEGIN and ROLLBACK are two round trips.
-            self._reads = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            # Only for its dialect (what SQL to write, how values bind and read back), made
+            # ready by one connection (`_statements`); asyncpg's pools do the work.
+            self.engine = create_async_engine(url, poolclass=NullPool)
+            self._pool = postgres.Pool(url, size=PG_CONNECTIONS)
+            self._side_pool = postgres.Pool(url, size=1)
+            self._compiled: postgres.Statements | None = None
 
     # ---- writes ----------------------------------------------------------------------------
 
@@ -163,8 +190,9 @@ class Database:
     async def transaction(self) -> AsyncIterator[Conn]:
         """A write transaction; committed when the block ends without an exception."""
         if not self.is_sqlite:
-            async with self.engine.begin() as remote:
-                yield _Awaited(remote, self.counts)
+            statements = self._compiled or await self._statements()
+            async with self._pool.connection() as connection, connection.transaction():
+                yield _Remote(connection, statements, self.counts)
             return
         asked = time.perf_counter()
         # SQLite has one writer at a time. Queueing our own writers here, in order, beats
@@ -218,8 +246,9 @@ class Database:
         """A read: point lookups and short lists, a consistent snapshot on SQLite (a deferred
         BEGIN: it never waits for a writer)."""
         if not self.is_sqlite:
-            async with self._reads.connect() as remote:
-                yield _Awaited(remote, self.counts)
+            statements = self._compiled or await self._statements()
+            async with self._pool.connection() as connection:
+                yield _Remote(connection, statements, self.counts)
             return
         conn = self._idle.pop() if self._idle else self._open(busy_ms=READ_BUSY_MS)
         self.counts.transactions += 1
@@ -241,6 +270,10 @@ class Database:
     async def long_reader(self) -> AsyncIterator[Conn]:
         """A read that may walk many rows (a console's filtered list, an export): on SQLite it
         runs on a worker thread, so the event loop serves everyone else meanwhile."""
+        if not self.is_sqlite:
+            async with self.reader() as remote:
+                yield remote
+            return
         async with self.engine.connect() as conn:
             yield _Awaited(conn, self.counts)
 
@@ -253,10 +286,18 @@ class Database:
             async with self.reader() as conn:
                 yield conn
             return
-        if self._side is None:
-            self._side = self._side_engine()
-        async with self._side.connect() as conn:
-            yield _Awaited(conn, self.counts)
+        statements = self._compiled or await self._statements()
+        async with self._side_pool.connection() as connection:
+            yield _Remote(connection, statements, self.counts)
+
+    async def _statements(self) -> postgres.Statements:
+        """PostgreSQL's dialect, as SQLAlchemy learns it on connecting (the server's version
+        and settings): what every statement is compiled for."""
+        if self._compiled is None:
+            async with self.engine.connect():
+                pass
+            self._compiled = postgres.Statements(self.engine.dialect)
+        return self._compiled
 
     def _open(self, busy_ms: int) -> _OnLoop:
         conn = _OnLoop(self.inline.connect(), self.counts)
@@ -272,39 +313,16 @@ class Database:
             key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
             await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
-    def _side_engine(self) -> AsyncEngine:
-        # No pre-ping: a round trip less; a dropped connection fails one read, and the pool
-        # reconnects for the next.
-        return create_async_engine(self.url, pool_size=1, max_overflow=0)
-
     async def close(self) -> None:
         if self.is_sqlite:
             self._drop_write_conn()
             while self._idle:
                 _close(self._idle.pop())
             self.inline.dispose()
+        else:
+            await self._pool.close()
+            await self._side_pool.close()
         await self.engine.dispose()
-        if self._side is not None:
-            await self._side.dispose()
-
-
-def _ping_when_idle(engine: AsyncEngine) -> None:
-    """Check a pooled connection before use only if it sat idle a while: one that served a
-    request a moment ago is alive, and SQLAlchemy's pre-ping (a transaction around an empty
-    query: three round trips) on every checkout cost more than most of the queries. A
-    connection that breaks in use fails its request, and the pool starts afresh."""
-    @event.listens_for(engine.sync_engine, "checkin")
-    def _checkin(_dbapi_conn: Any, record: Any) -> None:
-        record.info["idle_since"] = time.monotonic()
-
-    @event.listens_for(engine.sync_engine, "checkout")
-    def _checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
-        since = record.info.get("idle_since")
-        if since is not None and time.monotonic() - since > PING_IDLE_SECONDS:
-            try:
-                engine.dialect.do_ping(dbapi_conn)
-            except Exception as exc:
-                raise DisconnectionError("the database dropped this connection") from exc
 
 
 def _finish(conn: _OnLoop, *, commit: bool) -> None:
