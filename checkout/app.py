@@ -96,7 +96,7 @@ def create_app(settings: Settings) -> Starlette:
 
 @contextlib.asynccontextmanager
 async def _running(app: Starlette, settings: Settings) -> AsyncIterator[None]:
-    db = Database(settings.db_url)
+    db = Database(settings.db_url, connections=settings.db_connections)
     app.state.metrics.database.watch(db)
     db.on_wait = app.state.load.write_waited
     # Alembic runs its own event loop: give it a thread. Safe with several instances.

@@ -118,6 +118,10 @@ class Settings:
     overload_delay_ms: float = 25.0
     overload_retry_after_seconds: int = 2
     overload_keep_pace_seconds: float = 30.0
+    # PostgreSQL connections one instance holds at most (reads and writes share them; a use
+    # waiting for one is what the past-capacity gauge watches there). More did not finish
+    # more payments: they only let more transactions wait on the event loop at once.
+    db_connections: int = 20
     # uvicorn: open connections at most (then 503), idle keep-alive, request head size.
     http_limit_concurrency: int = 2048
     http_keep_alive_seconds: int = 5
@@ -212,7 +216,7 @@ class Settings:
                 raise ConfigError(f"CHECKOUT_{name.upper()}: {exc}") from None
         for name in ("webhook_workers", "webhook_endpoint_concurrency",
                      "webhook_merchant_concurrency", "http_limit_concurrency",
-                     "webhook_endpoints_max", "acquirer_accounts_max"):
+                     "webhook_endpoints_max", "acquirer_accounts_max", "db_connections"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"CHECKOUT_{name.upper()} must be at least 1")
         if self.overload_delay_ms < 0:

@@ -47,7 +47,7 @@ BUSY_RETRY_SECONDS = 0.005
 # while another process holds the database exclusively (VACUUM): rare, and short.
 READ_BUSY_MS = 1_000
 IDLE_READERS = 8  # SQLite read connections kept open between reads
-PG_CONNECTIONS = 20  # PostgreSQL connections per instance, at most
+PG_CONNECTIONS = 40  # PostgreSQL connections per instance, at most
 
 Parameters = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
 Rows = CursorResult[*TupleAny] | postgres.Rows
@@ -154,13 +154,14 @@ class _Remote(Conn):
 
 
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, connections: int = PG_CONNECTIONS) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self.counts = Counts()
-        # Told how long each write waited for its turn (SQLite's writer queue; PostgreSQL's
-        # writers do not queue here, and its pool's wait would count new connections too):
-        # the saturation gauge (`web.plumbing.overload`) listens.
+        # Told how long each write waited for its turn (SQLite's writer queue), or each use of
+        # PostgreSQL for a pooled connection: the saturation gauge (`web.plumbing.overload`)
+        # listens, and takes the least of each interval (a burst of new connections being
+        # opened is not a standing queue).
         self.on_wait: Callable[[float], None] = _ignore
         if self.is_sqlite:
             ensure_sqlite_folder(url)
@@ -180,7 +181,8 @@ class Database:
             # Only for its dialect (what SQL to write, how values bind and read back), made
             # ready by one connection (`_statements`); asyncpg's pools do the work.
             self.engine = create_async_engine(url, poolclass=NullPool)
-            self._pool = postgres.Pool(url, size=PG_CONNECTIONS)
+            self._pool = postgres.Pool(url, size=connections,
+                                       on_wait=lambda seconds: self.on_wait(seconds))
             self._side_pool = postgres.Pool(url, size=1)
             self._compiled: postgres.Statements | None = None
 

@@ -4,10 +4,11 @@ saturated, and waiting pages are told to poll less.
 Saturation shows as a queue that does not drain. Two are watched, both measured as delay:
 - the event loop: a timer due every `TICK` fires late by the work queued ahead of it (one
   core flat out, whatever the work);
-- SQLite's single writer: how long a write transaction waits for its turn. Measured at 2×
-  capacity, before writes ran on the loop, this was the one that grew: the loop was never
-  more than 10 ms late while payments took 20 s. (PostgreSQL's writers do not queue in this
-  process.)
+- the database: on SQLite, how long a write transaction waits for the single writer's turn;
+  on PostgreSQL, how long any use waits for a pooled connection. Measured at 2× capacity,
+  this is the one that grew: the loop was never more than 10 ms late while payments took
+  20 s (SQLite, before writes ran on the loop), or 26 s (PostgreSQL, its server sharing the
+  machine's cores, before its pool's wait was watched: 12 % of capacity completed).
 A burst makes a queue that drains; a standing one means more work arrives than is done. So,
 as CoDel does for packets, what counts is the *least* delay seen in each interval: if even
 the luckiest writer of the last `TICK` waited, everyone did. The delay is that minimum,
@@ -50,7 +51,8 @@ class LoadGauge:
         self._task: asyncio.Task[None] | None = None
 
     def write_waited(self, seconds: float) -> None:
-        """A write transaction had its turn after waiting `seconds` (`Database.on_wait`)."""
+        """A use of the database had its turn after waiting `seconds` (`Database.on_wait`:
+        on SQLite a write for the writer's turn, on PostgreSQL any use for a connection)."""
         if self._least_wait is None or seconds < self._least_wait:
             self._least_wait = seconds
 
@@ -107,7 +109,8 @@ class LoadGauge:
                                 "How late the event loop ran in the last interval",
                                 value=self.loop_lag)
         yield GaugeMetricFamily("checkout_db_write_wait_seconds",
-                                "The least wait of a write transaction in the last interval",
+                                "The least wait for the database in the last interval (SQLite: a "
+                                "write for its turn; PostgreSQL: a pooled connection)",
                                 value=self.db_wait)
         yield GaugeMetricFamily("checkout_standing_delay_seconds",
                                 "Standing delay, smoothed: past the threshold new payments "
