@@ -46,7 +46,10 @@ class Statements:
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
         self._compiled: LRUCache[Any, Any] = LRUCache(1000)
-        self._reading: dict[int, tuple[Sequence[str], list[Callable[[Any], Any] | None]]] = {}
+        # Keyed by the compiled statement itself, not its id: one evicted from the cache above
+        # and collected could leave its id to another.
+        self._reading: dict[SQLCompiler,
+                            tuple[Sequence[str], list[Callable[[Any], Any] | None]]] = {}
 
     def bind(self, statement: Executable, parameters: Mapping[str, Any]
              ) -> tuple[SQLCompiler, str, list[Any]]:
@@ -76,14 +79,14 @@ class Statements:
     def reading(self, compiled: SQLCompiler
                 ) -> tuple[Sequence[str], list[Callable[[Any], Any] | None]]:
         """The names of a statement's result columns, and how each is read back."""
-        found = self._reading.get(id(compiled))
+        found = self._reading.get(compiled)
         if found is None:
             columns = compiled._result_columns
             found = ([c.keyname for c in columns],
                      [c.type._cached_result_processor(self.dialect, None) for c in columns])
             if len(self._reading) > 2000:
                 self._reading.clear()
-            self._reading[id(compiled)] = found
+            self._reading[compiled] = found
         return found
 
 
