@@ -8,6 +8,11 @@ the sixty statements of a payment (`bench/payment_cost.py`). What SQLAlchemy doe
 what it does for its own execution: `Compiled.construct_params`, the dialect's bind and
 result processors, Python-side column defaults, expanding `IN` parameters. The answers are
 SQLAlchemy `Result`s, so the store's queries read them as before.
+
+Some of those pieces are SQLAlchemy's internals (`_compile_w_cache`, `_bind_processors`,
+`_result_columns`): `requirements.lock` pins the release they were written against (2.1.9),
+and the PostgreSQL half of the suite, every query run through here, is what tells whether an
+upgrade moved them.
 """
 
 from __future__ import annotations
