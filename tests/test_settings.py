@@ -12,6 +12,7 @@ import pytest
 
 from checkout.acquirers import registry
 from checkout.settings import ConfigError, Settings
+from checkout.store.db import PG_CONNECTIONS
 from tests.server import LiveServer, free_port, settings_for
 
 STRONG = "k" * 40
@@ -23,6 +24,16 @@ def test_no_configuration_means_sandbox_on_loopback() -> None:
     s = Settings.from_env({})
     assert s.sandbox and s.public_url == "http://127.0.0.1:8000"
     assert s.db_url.startswith("sqlite+aiosqlite:///")
+
+
+def test_the_database_handle_holds_as_many_postgresql_connections_as_the_setting_says(
+        ) -> None:
+    # The CLI's one-off commands use the handle's own default; a server passes the setting.
+    # Two numbers for one limit drifted apart once (40 against 20): they are one.
+    assert Settings.from_env({}).db_connections == PG_CONNECTIONS == 20
+    assert Settings.from_env({"CHECKOUT_DB_CONNECTIONS": "5"}).db_connections == 5
+    with pytest.raises(ConfigError, match="CHECKOUT_DB_CONNECTIONS"):
+        Settings.from_env({"CHECKOUT_DB_CONNECTIONS": "0"})
 
 
 @pytest.mark.parametrize(("env", "complaint"), [

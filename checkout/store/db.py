@@ -47,7 +47,7 @@ BUSY_RETRY_SECONDS = 0.005
 # while another process holds the database exclusively (VACUUM): rare, and short.
 READ_BUSY_MS = 1_000
 IDLE_READERS = 8  # SQLite read connections kept open between reads
-PG_CONNECTIONS = 40  # PostgreSQL connections per instance, at most
+PG_CONNECTIONS = 20  # per instance, at most: the default of CHECKOUT_DB_CONNECTIONS
 
 Parameters = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
 Rows = CursorResult[*TupleAny] | postgres.Rows
