@@ -102,9 +102,9 @@ async def run(connection: asyncpg.Connection, statements: Statements, statement:
         if isinstance(parameters, Sequence):  # many rows at once: no rows come back
             if not parameters:
                 return _rows([], [], 0)
-            compiled, sql, _ = statements.bind(statement, parameters[0])
-            await connection.executemany(sql, [statements.bind(statement, p)[2]
-                                               for p in parameters])
+            # One SQL for all: the rows of one call carry the same columns.
+            bound = [statements.bind(statement, p) for p in parameters]
+            await connection.executemany(bound[0][1], [args for _, _, args in bound])
             return _rows([], [], len(parameters))
         compiled, sql, args = statements.bind(statement, parameters or {})
         if not compiled.returning and not compiled.isplaintext and (
