@@ -2,13 +2,14 @@
 
 Every query in the store runs on a `Conn`, whichever database is behind it:
 
-- **SQLite** is a library in our own process, so its statements run right on the event loop
-  (SQLAlchemy's synchronous engine on `sqlite3`, no thread, no greenlet): a point read costs
-  tens of microseconds there, where each trip to a worker thread and back cost several
-  hundred. Writes begin with `BEGIN IMMEDIATE` and take turns on an asyncio lock; reads are
-  a deferred `BEGIN`, a snapshot that never waits for a writer (WAL). A read that may walk
-  many rows (`long_reader`: the console's lists, exports) runs on a thread instead
-  (`sqlite_driver`), so it cannot hold up every buyer's page meanwhile.
+- **SQLite** is a library in our own process, so its statements run right on the event loop,
+  by `sqlite3` itself, each compiled once by SQLAlchemy (`checkout.store.sqlite_inline`; no
+  thread, no greenlet): a point read costs tens of microseconds there, where each trip to a
+  worker thread and back cost several hundred. Writes begin with `BEGIN IMMEDIATE` and
+  take turns on an asyncio lock; reads are a deferred `BEGIN`, a snapshot that never waits
+  for a writer (WAL). A read that may walk many rows (`long_reader`: the console's lists,
+  exports) runs on a thread instead (`sqlite_driver`), so it cannot hold up every buyer's
+  page meanwhile.
 - **PostgreSQL** is reached over the network, through asyncpg and its pool directly, each
   statement compiled by SQLAlchemy (`checkout.store.postgres`). Reads run without a
   transaction of their own (READ COMMITTED gives each statement its own snapshot anyway).
@@ -31,14 +32,16 @@ from typing import Any
 from sqlalchemy import Column, Table, create_engine, event, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Connection, CursorResult, Dialect, Engine
+from sqlalchemy.engine import CursorResult, Dialect, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, PoolProxiedConnection
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.util.typing import TupleAny
 
-from checkout.store import postgres
+from checkout.store import postgres, sqlite_inline
+from checkout.store.compiled import Rows as CompiledRows
+from checkout.store.compiled import Statements
 from checkout.store.sqlite_driver import OneHopDBAPI
 
 BUSY_SECONDS = 30.0  # how long a write waits for another process's write lock
@@ -50,7 +53,7 @@ IDLE_READERS = 8  # SQLite read connections kept open between reads
 PG_CONNECTIONS = 20  # per instance, at most: the default of CHECKOUT_DB_CONNECTIONS
 
 Parameters = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
-Rows = CursorResult[*TupleAny] | postgres.Rows
+Rows = CursorResult[*TupleAny] | CompiledRows
 
 
 class Counts:
@@ -81,30 +84,36 @@ class Conn:
 
 
 class _OnLoop(Conn):
-    """A synchronous connection (SQLite's), its statements run in place."""
+    """A SQLite connection of our own, its statements run in place by `sqlite3`
+    (`checkout.store.sqlite_inline`)."""
 
-    __slots__ = ("sync", "dialect", "counts")
+    __slots__ = ("dbapi", "raw", "statements", "dialect", "counts")
 
-    def __init__(self, sync: Connection, counts: Counts) -> None:
-        self.sync = sync
-        self.dialect = sync.dialect
+    def __init__(self, dbapi: PoolProxiedConnection, statements: Statements,
+                 counts: Counts) -> None:
+        self.dbapi = dbapi  # SQLAlchemy's hold on it, which closes it
+        raw = dbapi.driver_connection
+        assert isinstance(raw, sqlite3.Connection)
+        self.raw = raw
+        self.statements = statements
+        self.dialect = statements.dialect
         self.counts = counts
 
     async def execute(self, statement: Executable, parameters: Parameters = None
                       ) -> Rows:
         self.counts.statements += 1
-        return self.sync.execute(statement, parameters)  # type: ignore[arg-type]
+        return sqlite_inline.run(self.raw, self.statements, statement, parameters)
 
     @asynccontextmanager
     async def begin_nested(self) -> AsyncIterator[object]:
-        with self.sync.begin_nested() as savepoint:
-            yield savepoint
-
-    @property
-    def raw(self) -> sqlite3.Connection:
-        found = self.sync.connection.driver_connection
-        assert isinstance(found, sqlite3.Connection)
-        return found
+        self.raw.execute("SAVEPOINT nested")
+        try:
+            yield self
+        except BaseException:
+            self.raw.execute("ROLLBACK TO SAVEPOINT nested")
+            self.raw.execute("RELEASE SAVEPOINT nested")
+            raise
+        self.raw.execute("RELEASE SAVEPOINT nested")
 
 
 class _Awaited(Conn):
@@ -134,7 +143,7 @@ class _Remote(Conn):
 
     __slots__ = ("connection", "statements", "dialect", "counts")
 
-    def __init__(self, connection: Any, statements: postgres.Statements,
+    def __init__(self, connection: Any, statements: Statements,
                  counts: Counts) -> None:
         self.connection = connection
         self.statements = statements
@@ -172,6 +181,7 @@ class Database:
             self.inline: Engine = create_engine(_sync_sqlite_url(url), poolclass=NullPool,
                                                 connect_args={"check_same_thread": False})
             _sqlite_pragmas(self.inline)
+            self._inline_statements: Statements | None = None
             # Reads that may scan, on aiosqlite's threads, one hop a statement.
             self.engine: AsyncEngine = create_async_engine(
                 url, connect_args={"timeout": 30}, module=OneHopDBAPI(), pool_size=4,
@@ -184,7 +194,7 @@ class Database:
             self._pool = postgres.Pool(url, size=connections,
                                        on_wait=lambda seconds: self.on_wait(seconds))
             self._side_pool = postgres.Pool(url, size=1)
-            self._compiled: postgres.Statements | None = None
+            self._compiled: Statements | None = None
 
     # ---- writes ----------------------------------------------------------------------------
 
@@ -292,17 +302,20 @@ class Database:
         async with self._side_pool.connection() as connection:
             yield _Remote(connection, statements, self.counts)
 
-    async def _statements(self) -> postgres.Statements:
+    async def _statements(self) -> Statements:
         """PostgreSQL's dialect, as SQLAlchemy learns it on connecting (the server's version
         and settings): what every statement is compiled for."""
         if self._compiled is None:
             async with self.engine.connect():
                 pass
-            self._compiled = postgres.Statements(self.engine.dialect)
+            self._compiled = Statements(self.engine.dialect)
         return self._compiled
 
     def _open(self, busy_ms: int) -> _OnLoop:
-        conn = _OnLoop(self.inline.connect(), self.counts)
+        dbapi = self.inline.raw_connection()  # (the first one teaches the dialect SQLite's)
+        if self._inline_statements is None:
+            self._inline_statements = Statements(self.inline.dialect)
+        conn = _OnLoop(dbapi, self._inline_statements, self.counts)
         conn.raw.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
         return conn
 
@@ -328,10 +341,7 @@ class Database:
 
 
 def _finish(conn: _OnLoop, *, commit: bool) -> None:
-    """End the transaction we began: SQLAlchemy's, if a statement made it begin one, and
-    SQLite's own (our BEGIN) in any case."""
-    if conn.sync.in_transaction():
-        conn.sync.commit() if commit else conn.sync.rollback()
+    """End the transaction we began (our BEGIN)."""
     raw = conn.raw
     if raw.in_transaction:
         raw.commit() if commit else raw.rollback()
@@ -348,8 +358,7 @@ def _dropped_on_error(conn: _OnLoop) -> Iterator[None]:
 
 def _close(conn: _OnLoop) -> None:
     with contextlib.suppress(Exception):
-        conn.sync.invalidate()
-        conn.sync.close()
+        conn.dbapi.invalidate()
 
 
 async def insert_if_new(conn: Conn, table: Table, values: dict[str, Any],

@@ -1,18 +1,9 @@
-"""PostgreSQL through asyncpg directly: SQLAlchemy compiles each statement (once: its SQL, how
-its parameters bind, how its columns read back) and asyncpg runs it on a connection of its
-own pool.
+"""PostgreSQL through asyncpg directly: SQLAlchemy compiles each statement once
+(`checkout.store.compiled`) and asyncpg runs it on a connection of its own pool.
 
 SQLAlchemy's async layer (a greenlet switch around every statement, an adapted cursor, its
 pool and its pre-ping) cost about 100 µs of our CPU a statement on top of asyncpg's 70, for
-the sixty statements of a payment (`bench/payment_cost.py`). What SQLAlchemy does here is
-what it does for its own execution: `Compiled.construct_params`, the dialect's bind and
-result processors, Python-side column defaults, expanding `IN` parameters. The answers are
-SQLAlchemy `Result`s, so the store's queries read them as before.
-
-Some of those pieces are SQLAlchemy's internals (`_compile_w_cache`, `_bind_processors`,
-`_result_columns`): `requirements.lock` pins the release they were written against (2.1.9),
-and the PostgreSQL half of the suite, every query run through here, is what tells whether an
-upgrade moved them.
+the sixty statements of a payment (`bench/payment_cost.py`).
 """
 
 from __future__ import annotations
@@ -22,77 +13,19 @@ import collections
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 
 import asyncpg
-from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
 from sqlalchemy.sql.base import Executable
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.util import LRUCache
-from sqlalchemy.util.typing import TupleAny
+
+from checkout.store.compiled import Rows, Statements, nothing
 
 # A connection idle longer than this is checked before use: a database restarted meanwhile
 # has dropped it (one in steady use proves itself alive by its last statement).
 PING_IDLE_SECONDS = 1.0
 STATEMENT_CACHE = 512  # prepared statements asyncpg keeps per connection
-
-
-class Rows(IteratorResult[*TupleAny]):
-    """A statement's rows (read at once) and how many rows it touched."""
-
-    rowcount: int
-
-
-class Statements:
-    """Statements compiled for one dialect, each once per set of parameter names."""
-
-    def __init__(self, dialect: Dialect) -> None:
-        self.dialect = dialect
-        self._compiled: LRUCache[Any, Any] = LRUCache(1000)
-        # Keyed by the compiled statement itself, not its id: one evicted from the cache above
-        # and collected could leave its id to another.
-        self._reading: dict[SQLCompiler,
-                            tuple[Sequence[str], list[Callable[[Any], Any] | None]]] = {}
-
-    def bind(self, statement: Executable, parameters: Mapping[str, Any]
-             ) -> tuple[SQLCompiler, str, list[Any]]:
-        """The statement's SQL for this dialect, and its arguments in order."""
-        found, extracted, collected, _ = statement._compile_w_cache(  # type: ignore[attr-defined]
-            self.dialect, compiled_cache=self._compiled, column_keys=sorted(parameters))
-        compiled = cast(SQLCompiler, found)
-        values = cast(dict[str, Any], compiled.construct_params(
-            parameters, escape_names=False, extracted_parameters=extracted,
-            _collected_params=collected))
-        for column in (*compiled.insert_prefetch, *compiled.update_prefetch):
-            if column.key not in parameters:  # a Python-side default: a constant here
-                values[column.key] = getattr(column.default, "arg", None)
-        sql, order = compiled.string, cast(Sequence[str] | None, compiled.positiontup)
-        # (No tuple-valued parameters here: every processor is a plain function.)
-        processors = cast(Mapping[str, Callable[[Any], Any]], compiled._bind_processors)
-        if compiled.literal_execute_params or compiled.post_compile_params:
-            expanded = compiled._process_parameters_for_postcompile(values)
-            sql, order = expanded.statement, expanded.positiontup
-            processors = {**processors, **cast(Mapping[str, Callable[[Any], Any]],
-                                               expanded.processors)}
-            values = cast(dict[str, Any], expanded.parameters)
-        args = [processors[k](values[k]) if k in processors else values[k]
-                for k in order or ()]
-        return compiled, sql, args
-
-    def reading(self, compiled: SQLCompiler
-                ) -> tuple[Sequence[str], list[Callable[[Any], Any] | None]]:
-        """The names of a statement's result columns, and how each is read back."""
-        found = self._reading.get(compiled)
-        if found is None:
-            columns = compiled._result_columns
-            found = ([c.keyname for c in columns],
-                     [c.type._cached_result_processor(self.dialect, None) for c in columns])
-            if len(self._reading) > 2000:
-                self._reading.clear()
-            self._reading[compiled] = found
-        return found
 
 
 async def run(connection: asyncpg.Connection, statements: Statements, statement: Executable,
@@ -101,16 +34,17 @@ async def run(connection: asyncpg.Connection, statements: Statements, statement:
     try:
         if isinstance(parameters, Sequence):  # many rows at once: no rows come back
             if not parameters:
-                return _rows([], [], 0)
+                return nothing()
             # One SQL for all: the rows of one call carry the same columns.
-            bound = [statements.bind(statement, p) for p in parameters]
-            await connection.executemany(bound[0][1], [args for _, _, args in bound])
-            return _rows([], [], len(parameters))
-        compiled, sql, args = statements.bind(statement, parameters or {})
-        if not compiled.returning and not compiled.isplaintext and (
-                compiled.isinsert or compiled.isupdate or compiled.isdelete):
+            bound = [statements.prepare(statement, p).bind(p) for p in parameters]
+            await connection.executemany(bound[0][0], [args for _, args in bound])
+            return nothing(len(parameters))
+        parameters = parameters or {}
+        prepared = statements.prepare(statement, parameters)
+        sql, args = prepared.bind(parameters)
+        if not prepared.returns_rows:
             status = await connection.execute(sql, *args)
-            return _rows([], [], int(status.rsplit(" ", 1)[-1] or 0))
+            return nothing(int(status.rsplit(" ", 1)[-1] or 0))
         records = await connection.fetch(sql, *args)
     except asyncpg.IntegrityConstraintViolationError as exc:
         raise IntegrityError(str(statement), None, exc) from exc
@@ -118,28 +52,13 @@ async def run(connection: asyncpg.Connection, statements: Statements, statement:
         raise OperationalError(str(statement), None, exc) from exc
     except asyncpg.PostgresError as exc:
         raise DatabaseError(str(statement), None, exc) from exc
-    keys, processors = statements.reading(compiled)
-    if not keys and records:
-        keys = list(records[0].keys())
-        processors = [None] * len(keys)
-    if any(processors):
-        rows = [tuple(p(v) if p else v for p, v in zip(processors, r, strict=True))
-                for r in records]
-    else:
-        rows = [tuple(r) for r in records]
-    return _rows(keys, rows, len(rows))
+    return prepared.rows(records, len(records), lambda: list(records[0].keys()))
 
 
 async def _keep_session(_connection: asyncpg.Connection) -> None:
     """On release, asyncpg rolls back a transaction left open; its default reset also sends
     `RESET ALL`, `UNLISTEN *`, `CLOSE ALL` and an advisory unlock: a round trip for every
     use, for state we never set (our advisory locks are the transaction's)."""
-
-
-def _rows(keys: Sequence[str], rows: list[tuple[Any, ...]], count: int) -> Rows:
-    found = Rows(SimpleResultMetaData(keys), iter(rows))
-    found.rowcount = count
-    return found
 
 
 class Turns:

@@ -100,6 +100,8 @@ _DUE = (
     .limit(bindparam("window"))
 )
 _DUE_SKIP_LOCKED = _DUE.with_for_update(skip_locked=True, of=deliveries)
+# The SET clause comes from the parameters given (lease_until, lease_owner).
+_LEASE = update(deliveries).where(deliveries.c.id.in_(bindparam("ids", expanding=True)))
 _FINISH = update(deliveries).where(deliveries.c.id == bindparam("delivery_id"))
 _FINISH_PENDING = _FINISH.where(deliveries.c.status == "pending")
 
@@ -221,8 +223,8 @@ async def claim_due(conn: Conn, *, now: datetime, lease_until: datetime,
               for r in await conn.execute(q, {"now": now, "window": limit * 4})]
     rows = _take_turns(window, limit, by_endpoint, by_merchant, per_endpoint, per_merchant)
     if rows:
-        await conn.execute(update(deliveries).where(deliveries.c.id.in_([r.id for r in rows]))
-                           .values(lease_until=lease_until, lease_owner=owner))
+        await conn.execute(_LEASE, {"ids": [r.id for r in rows], "lease_until": lease_until,
+                                    "lease_owner": owner})
     return Claimed(rows, more=len(window) > len(rows))
 
 

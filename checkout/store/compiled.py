@@ -1,0 +1,148 @@
+"""Statements compiled by SQLAlchemy once, then run by the database's own driver (`sqlite3` on
+the event loop, asyncpg over the network): what SQLAlchemy's own execution does for every
+statement, done once per statement instead.
+
+SQLAlchemy compiles each statement shape once already (its compiled cache), but finds it again
+on every execution by walking the statement for its cache key, and builds a fresh result
+metadata for every answer. For the sixty statements of a payment (`bench/payment_cost.py`) that
+walk, the wrapping of cursor and connection and the metadata cost more than SQLite spends
+running them: a point read by primary key took 65 µs through `Connection.execute` and takes
+34 µs here, of which sqlite3 itself is 18.
+
+So a statement object is looked up by identity: the store builds its hot statements once, as
+module constants with `bindparam`s (`repo._PAYMENT`…), and those are found with no walk at all.
+A statement built per call still works (it is found in SQLAlchemy's cache by its key, as
+before), it only does not gain.
+
+What is kept from SQLAlchemy: the SQL for the dialect, `Compiled.construct_params`, the
+dialect's bind and result processors, scalar Python-side column defaults, expanding `IN`
+parameters. The answers are SQLAlchemy `Result`s, so the store's queries read them as before.
+Some of those pieces are SQLAlchemy internals (`_compile_w_cache`, `_bind_processors`,
+`_result_columns`, `_process_parameters_for_postcompile`): `requirements.lock` pins the
+release they were written against (2.1.9), and the suite, on both databases, is what tells
+whether an upgrade moved them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, cast
+
+from sqlalchemy.engine import Dialect
+from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.util import LRUCache
+from sqlalchemy.util.typing import TupleAny
+
+COMPILED_SHAPES = 1000  # statement shapes kept compiled (SQLAlchemy's own cache)
+KNOWN_STATEMENTS = 2000  # statement objects remembered by identity before starting over
+
+Processor = Callable[[Any], Any]
+
+
+class Rows(IteratorResult[*TupleAny]):
+    """A statement's rows (read at once) and how many rows it touched."""
+
+    rowcount: int
+
+
+class Prepared:
+    """One statement object, compiled for a dialect and one set of parameter names: all that
+    each execution of it reads instead of working out again."""
+
+    __slots__ = ("statement", "compiled", "extracted", "collected", "sql", "order",
+                 "binders", "defaults", "expands", "returns_rows", "metadata", "readers")
+
+    def __init__(self, statement: Executable, dialect: Dialect, names: list[str],
+                 shapes: LRUCache[Any, Any]) -> None:
+        found, self.extracted, self.collected, _ = statement._compile_w_cache(  # type: ignore[attr-defined]
+            dialect, compiled_cache=shapes, column_keys=names)
+        compiled = self.compiled = cast(SQLCompiler, found)
+        self.statement = statement  # held, so its id is not another's while it is known
+        self.sql: str = compiled.string
+        self.order: Sequence[str] = compiled.positiontup or ()
+        # (No tuple-valued parameters here: every processor is a plain function.)
+        self.binders = cast(Mapping[str, Processor], compiled._bind_processors)
+        self.defaults: list[tuple[str, Any]] = []
+        for column in (*compiled.insert_prefetch, *compiled.update_prefetch):
+            if column.key in names:
+                continue
+            default = column.default
+            if default is None or not getattr(default, "is_scalar", False):
+                raise TypeError(f"column {column.key}: only a constant Python-side default "
+                                "is supported here; give a server_default or a value")
+            self.defaults.append((column.key, getattr(default, "arg", None)))
+        self.expands = bool(compiled.literal_execute_params or compiled.post_compile_params)
+        self.returns_rows = bool(compiled.returning) or compiled.isplaintext or not (
+            compiled.isinsert or compiled.isupdate or compiled.isdelete)
+        columns = compiled._result_columns
+        # None for textual SQL: its columns are named by the driver's answer.
+        self.metadata = SimpleResultMetaData([c.keyname for c in columns]) if columns \
+            else None
+        readers = [(i, c.type._cached_result_processor(dialect, None))
+                   for i, c in enumerate(columns)]
+        self.readers: list[tuple[int, Processor]] = [(i, r) for i, r in readers if r]
+
+    def bind(self, parameters: Mapping[str, Any]) -> tuple[str, list[Any]]:
+        """The SQL to send and its arguments, in order."""
+        values = cast(dict[str, Any], self.compiled.construct_params(
+            parameters, escape_names=False, extracted_parameters=self.extracted,
+            _collected_params=self.collected))
+        for key, value in self.defaults:
+            values[key] = value
+        sql, order, binders = self.sql, self.order, self.binders
+        if self.expands:
+            expanded = self.compiled._process_parameters_for_postcompile(values)
+            sql, order = expanded.statement, expanded.positiontup or ()
+            binders = {**binders, **cast(Mapping[str, Processor], expanded.processors)}
+            values = cast(dict[str, Any], expanded.parameters)
+        return sql, [binders[k](values[k]) if k in binders else values[k] for k in order]
+
+    def rows(self, fetched: Sequence[Sequence[Any]], count: int,
+             names: Callable[[], Sequence[str]]) -> Rows:
+        """The driver's rows as a result, each column read back as its type says;
+        `names` gives the columns' names where the statement did not (textual SQL)."""
+        metadata = self.metadata or SimpleResultMetaData(names() if fetched else [])
+        if self.readers:
+            read = []
+            for row in fetched:
+                values = list(row)
+                for i, reader in self.readers:
+                    values[i] = reader(values[i])
+                read.append(tuple(values))
+            return rows(metadata, read, count)
+        return rows(metadata, [tuple(row) for row in fetched], count)
+
+
+class Statements:
+    """Statements compiled for one dialect, each once per set of parameter names."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self._shapes: LRUCache[Any, Any] = LRUCache(COMPILED_SHAPES)
+        self._known: dict[tuple[int, tuple[str, ...]], Prepared] = {}
+
+    def prepare(self, statement: Executable, parameters: Mapping[str, Any]) -> Prepared:
+        key = (id(statement), tuple(parameters))
+        found = self._known.get(key)
+        if found is None or found.statement is not statement:
+            found = Prepared(statement, self.dialect, sorted(parameters), self._shapes)
+            if len(self._known) >= KNOWN_STATEMENTS:
+                self._known.clear()  # statements built per call, mostly: the hot few return
+            self._known[key] = found
+        return found
+
+
+EMPTY = SimpleResultMetaData([])
+
+
+def rows(metadata: SimpleResultMetaData, fetched: Sequence[Any], count: int) -> Rows:
+    found = Rows(metadata, iter(fetched))
+    found.rowcount = count
+    return found
+
+
+def nothing(count: int = 0) -> Rows:
+    """The answer of a statement that returns no rows."""
+    return rows(EMPTY, (), count)
