@@ -133,6 +133,16 @@ class Statements:
             self._known[key] = found
         return found
 
+    def batches(self, statement: Executable, rows: Sequence[Mapping[str, Any]]
+                ) -> list[tuple[str, list[list[Any]]]]:
+        """Many rows of one statement as SQL and the arguments of each row, rows that name the
+        same columns together (the SQL differs by the columns given)."""
+        found: dict[str, list[list[Any]]] = {}
+        for row in rows:
+            sql, args = self.prepare(statement, row).bind(row)
+            found.setdefault(sql, []).append(args)
+        return list(found.items())
+
 
 EMPTY = SimpleResultMetaData([])
 

@@ -35,9 +35,8 @@ async def run(connection: asyncpg.Connection, statements: Statements, statement:
         if isinstance(parameters, Sequence):  # many rows at once: no rows come back
             if not parameters:
                 return nothing()
-            # One SQL for all: the rows of one call carry the same columns.
-            bound = [statements.prepare(statement, p).bind(p) for p in parameters]
-            await connection.executemany(bound[0][0], [args for _, args in bound])
+            for sql, rows in statements.batches(statement, parameters):
+                await connection.executemany(sql, rows)
             return nothing(len(parameters))
         parameters = parameters or {}
         prepared = statements.prepare(statement, parameters)

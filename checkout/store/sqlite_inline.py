@@ -26,11 +26,10 @@ def run(connection: sqlite3.Connection, statements: Statements, statement: Execu
         if isinstance(parameters, Sequence):  # many rows at once: no rows come back
             if not parameters:
                 return nothing()
-            # One SQL for all: the rows of one call carry the same columns.
-            bound = [statements.prepare(statement, p).bind(p) for p in parameters]
-            sql = bound[0][0]
-            cursor = connection.executemany(sql, [args for _, args in bound])
-            return nothing(cursor.rowcount)
+            count = 0
+            for sql, rows in statements.batches(statement, parameters):
+                count += connection.executemany(sql, rows).rowcount
+            return nothing(count)
         parameters = parameters or {}
         prepared = statements.prepare(statement, parameters)
         sql, args = prepared.bind(parameters)
