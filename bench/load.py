@@ -29,8 +29,10 @@ import tempfile
 import time
 from collections import Counter
 from contextlib import ExitStack
+from datetime import UTC, datetime
 from html import unescape
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -67,6 +69,9 @@ class Run:
         self.requests = 0
         self.retried = 0
         self.payments: list[str] = []
+        # Wall-clock times by payment, to set beside the instance's own records (`hops`).
+        self.approved_at: dict[str, float] = {}
+        self.seen_paid_at: dict[str, float] = {}
 
     async def buyer(self, http: httpx.AsyncClient, n: int) -> None:
         try:
@@ -123,12 +128,14 @@ class Run:
         self.to_link.append(time.perf_counter() - started)
         await asyncio.sleep(random.uniform(*self.think))  # noqa: S311 - reads, unlocks
         approved = time.perf_counter()
+        self.approved_at[payment["id"]] = time.time()
         resp = await self._post(http, f"{self.sandbox}{httpx.URL(link).path}/approve")
         _expect(resp, 303, "approve")
         final = False
         while not final:
             html, final = await self._poll(http, html, ua)
         self.to_final.append(time.perf_counter() - approved)
+        self.seen_paid_at[payment["id"]] = time.time()
         assert _state(html) == "succeeded", _state(html)
         resp = await self._get(http, f"{self.base}/api/v1/payments/{payment['id']}",
                                headers={"Authorization": "Bearer sk_test_demo"})
@@ -149,6 +156,42 @@ class Run:
         if resp.status_code not in (200, 286):
             _expect(resp, 200, "poll")
         return resp.text, resp.status_code == 286
+
+
+def hops(run: Run, database_url: str) -> dict[str, tuple[float, float, float]]:
+    """Where approval → "paid" went, hop by hop, by the instance's own records: the bank's
+    webhook arrives (its sender's delay and our accepting it), then the payment is recorded
+    paid (capture and the bank's answer), then the page's next poll shows it.
+    Each hop: p50, p95, max in seconds, over the payments the page saw paid."""
+    paid = {p: t for p, t in run.seen_paid_at.items() if p in run.approved_at}
+    first_notice: dict[str, float] = {}
+    for payment_id, received in query(
+            database_url, "SELECT a.payment_id, e.received_at FROM acquirer_events e "
+            "JOIN attempts a ON a.acquirer = e.acquirer AND a.acquirer_ref = e.acquirer_ref"):
+        at = _epoch(received)
+        if payment_id in paid and at >= run.approved_at[payment_id] - 0.5:
+            first_notice[payment_id] = min(first_notice.get(payment_id, at), at)
+    recorded = {p: _epoch(t) for p, t in query(
+        database_url, "SELECT payment_id, created_at FROM events "
+                      "WHERE type = 'payment.succeeded'") if p in paid}
+    both = [p for p in paid if p in first_notice and p in recorded]
+    if not both:
+        return {}
+    return {
+        "approval → bank's first webhook in": percentiles(
+            [first_notice[p] - run.approved_at[p] for p in both]),
+        "→ recorded paid": percentiles([recorded[p] - first_notice[p] for p in both]),
+        "→ the page shows it": percentiles([paid[p] - recorded[p] for p in both]),
+    }
+
+
+def _epoch(value: Any) -> float:
+    """A stored time (SQLite: naive UTC text; PostgreSQL: aware) as seconds since the epoch."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return float(value.timestamp())
 
 
 def _expect(resp: httpx.Response, status: int, what: str) -> None:
@@ -246,6 +289,8 @@ def main() -> None:
           f"max {link[2]:.2f} s")
     print(f"approval → page says paid:     p50 {final[0]:.2f} s  p95 {final[1]:.2f} s  "
           f"max {final[2]:.2f} s  (the page polls every {POLL_SECONDS:.0f} s)")
+    for what, (p50, p95, top) in hops(run, url).items():
+        print(f"  {what + ':':<30} p50 {p50:.2f} s  p95 {p95:.2f} s  max {top:.2f} s")
     for what, count in run.errors.most_common(10):
         print(f"  error ×{count}: {what}")
     print(f"{'check':<44}{'count':>8}")

@@ -45,7 +45,7 @@ from bench.common import (  # noqa: E402
     database,
     percentiles,
 )
-from bench.load import Run  # noqa: E402
+from bench.load import Run, hops  # noqa: E402
 from bench.seed import seed_sync  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -194,18 +194,43 @@ def measure(kind: str, stored: int, args: argparse.Namespace, hello: str,
         if args.load_seconds:
             # What one instance completes when offered more than that (1.5×), then twice
             # what it completed: past capacity, it should still complete about as much.
-            saturation = load_phase(instance.url, sandbox.url, (pid, sandbox_pid),
+            saturation = load_phase(url, instance.url, sandbox.url, (pid, sandbox_pid),
                                     1.5 / per, args.load_seconds, "1.5× the CPU's capacity")
-            load_phase(instance.url, sandbox.url, (pid, sandbox_pid), 2 * saturation,
+            load_phase(url, instance.url, sandbox.url, (pid, sandbox_pid), 2 * saturation,
                        args.load_seconds, "2× saturation", saturation)
 
 
-def load_phase(base: str, sandbox: str, pids: tuple[int, int], rate: float, seconds: float,
-               label: str, saturation: float = 0.0) -> float:
+def histogram(text: str, metric: str, label: str) -> dict[float, float]:
+    """One histogram's cumulative counts by upper bound, summed over the series whose labels
+    hold `label`."""
+    found: dict[float, float] = {}
+    for labels, count in re.findall(rf"^{metric}_bucket\{{(.*?)\}} ([\d.e+]+)$", text, re.M):
+        bound = re.search(r'le="([^"]+)"', labels)
+        if bound and label in labels:
+            key = float("inf") if bound[1] == "+Inf" else float(bound[1])
+            found[key] = found.get(key, 0.0) + float(count)
+    return found
+
+
+def p95_within(before: dict[float, float], after: dict[float, float]) -> str:
+    """The bucket bound under which 95 % of what happened between two reads fell."""
+    bounds = sorted(after)
+    counts = [after[b] - before.get(b, 0.0) for b in bounds]
+    if not counts or counts[-1] <= 0:
+        return "–"
+    for bound, count in zip(bounds, counts, strict=True):
+        if count >= 0.95 * counts[-1]:
+            return f"≤ {bound:g} s" if bound != float("inf") else "> 30 s"
+    return "–"
+
+
+def load_phase(database_url: str, base: str, sandbox: str, pids: tuple[int, int], rate: float,
+               seconds: float, label: str, saturation: float = 0.0) -> float:
     """Open-loop arrivals of real buyers (1–4 s to approve); prints what happened and
     returns the completed payments per second."""
     load = Run(base, sandbox, think=(1, 4), tag=f"load{rate:.0f}")
     delays: list[float] = []
+    seen = httpx.get(f"{base}/metrics", timeout=10).text
     used = (cpu_seconds(pids[0]), cpu_seconds(pids[1]), time.process_time(),
             time.perf_counter())
     done = asyncio.run(open_loop(load, rate, seconds, delays)) / seconds
@@ -223,6 +248,18 @@ def load_phase(base: str, sandbox: str, pids: tuple[int, int], rate: float, seco
           f"delay p50 {delay[0] * 1000:.0f} ms, max {delay[2] * 1000:.0f} ms; cores busy: "
           f"instance {cores[0]:.2f}, sandbox {cores[1]:.2f}, buyers {cores[2]:.2f}",
           flush=True)
+    now = httpx.get(f"{base}/metrics", timeout=10).text
+    ours = "checkout_http_request_duration_seconds", 'route="/webhooks/'
+    theirs = "checkout_acquirer_call_duration_seconds", ""
+    answered = p95_within(histogram(seen, *ours), histogram(now, *ours))
+    called = p95_within(histogram(seen, *theirs), histogram(now, *theirs))
+    print(f"    p95 of the bank's webhooks answered by the instance {answered}, of the "
+          f"instance's calls answered by the bank {called}")
+    steps = hops(load, database_url)
+    if steps:
+        print("    approval → paid, hop by hop (p50 / p95 / max): " + "; ".join(
+            f"{what} {p50:.2f} / {p95:.2f} / {top:.2f} s" for what, (p50, p95, top)
+            in steps.items()), flush=True)
     for what, count in load.errors.most_common(3):
         print(f"    error ×{count}: {what}")
     time.sleep(3)

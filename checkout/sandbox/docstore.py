@@ -6,17 +6,16 @@ It outlives a restart of the app, as a real acquirer's does.
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
 
+from checkout.sandbox.sqlite_file import open_file
+
 
 class DocStore:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = open_file(path)
         self._lock = threading.Lock()
         self._db.executescript(
             """

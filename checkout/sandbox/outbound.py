@@ -7,7 +7,6 @@ import contextlib
 import json
 import logging
 import secrets
-import sqlite3
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -18,6 +17,7 @@ from typing import Any
 import httpx
 
 from checkout.sandbox.faults import WEBHOOK_KINDS, FaultBook
+from checkout.sandbox.sqlite_file import open_file
 
 log = logging.getLogger("checkout.sandbox")
 
@@ -37,9 +37,7 @@ class _Journal:
     them, and sends them when it is back, as a real one does."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = open_file(path)
         self._lock = threading.Lock()
         self._db.execute("CREATE TABLE IF NOT EXISTS owed (id TEXT PRIMARY KEY, url TEXT "
                          "NOT NULL, body BLOB NOT NULL, headers TEXT NOT NULL, since REAL "
