@@ -103,7 +103,8 @@ class Prepared:
              names: Callable[[], Sequence[str]]) -> Rows:
         """The driver's rows as a result, each column read back as its type says;
         `names` gives the columns' names where the statement did not (textual SQL)."""
-        metadata = self.metadata or SimpleResultMetaData(names() if fetched else [])
+        metadata = self.metadata if self.metadata is not None else \
+            SimpleResultMetaData(names() if fetched else [])
         if self.readers:
             read = []
             for row in fetched:
