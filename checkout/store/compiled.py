@@ -126,8 +126,9 @@ class Statements:
 
     def prepare(self, statement: Executable, parameters: Mapping[str, Any]) -> Prepared:
         key = (id(statement), tuple(parameters))
+        # The entry holds its statement, so no other object has that id while it is here.
         found = self._known.get(key)
-        if found is None or found.statement is not statement:
+        if found is None:
             found = Prepared(statement, self.dialect, sorted(parameters), self._shapes)
             if len(self._known) >= KNOWN_STATEMENTS:
                 self._known.clear()  # statements built per call, mostly: the hot few return
