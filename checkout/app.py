@@ -23,7 +23,7 @@ from checkout.flow import console as console_people
 from checkout.flow import jobs, merchants
 from checkout.flow.context import FlowContext, utcnow
 from checkout.flow.versions import VersionCache
-from checkout.http_pool import LeanTransport
+from checkout.http_pool import CookielessClient, LeanTransport
 from checkout.metrics import MeteredTransport, Metrics, RequestMetrics
 from checkout.notify.delivery import DeliveryWorker
 from checkout.pages.assets import static_app
@@ -105,9 +105,9 @@ async def _running(app: Starlette, settings: Settings) -> AsyncIterator[None]:
     await jobs.take_back_own_work(db, settings.instance_name)
     metered = MeteredTransport(app.state.metrics, bases={})
     # Merchant webhooks (`webhook_workers` at a time) and the sandbox's own calls share `http`.
-    async with httpx.AsyncClient(follow_redirects=False, transport=LeanTransport(
+    async with CookielessClient(follow_redirects=False, transport=LeanTransport(
         max_connections=200, max_idle_per_origin=50)) as http, \
-            httpx.AsyncClient(follow_redirects=False, transport=metered) as acquirer_http:
+            CookielessClient(follow_redirects=False, transport=metered) as acquirer_http:
         sandbox: Sandbox | None = None
         if settings.sandbox:
             if settings.sandbox_url:  # another process hosts the emulators

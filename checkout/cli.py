@@ -241,15 +241,14 @@ async def _flow_context(db: Any, settings: Settings) -> AsyncIterator[Any]:
     """What the flow needs to build and call acquirer drivers from the command line: the
     acquirers' addresses from the environment, or (sandbox) from the running checkout that
     hosts the emulators."""
-    import httpx
-
     from checkout.acquirers import registry
     from checkout.drivers import wiring_for
     from checkout.flow.context import FlowContext
     from checkout.flow.versions import VersionCache
+    from checkout.http_pool import CookielessClient
     from checkout.sandbox import remote
 
-    async with httpx.AsyncClient(follow_redirects=False) as http:
+    async with CookielessClient(follow_redirects=False) as http:
         endpoints: dict[str, dict[str, Any]] = dict(settings.acquirers)
         if settings.sandbox:
             host = settings.sandbox_url or settings.public_url

@@ -8,6 +8,12 @@ acquirer, that bookkeeping cost more of our CPU than the request itself
 (`bench/payment_cost.py`). Here each origin keeps a stack of idle connections: a request takes
 the one used last, checking that one only, and gives it back once its answer is read.
 
+Our clients keep no cookies (`CookielessClient`). One client carries the calls of every
+merchant: a cookie that one merchant's webhook endpoint, or an acquirer answering one merchant's
+call, set would go with the next merchant's calls to that host, and an endpoint setting a new
+cookie on every answer would grow the jar without end. None of the APIs we call uses cookies;
+reading every answer into the jar was also an eighth of a call's CPU.
+
 Everything else is httpx's and httpcore's own: the request and response models, TLS,
 timeouts, the HTTP/1.1 connection, the exceptions.
 """
@@ -23,6 +29,29 @@ import httpcore
 import httpx
 
 _Key = tuple[bytes, bytes, int]  # an origin: scheme, host, port
+
+
+class _NoCookies(httpx.Cookies):
+    def extract_cookies(self, response: httpx.Response) -> None:
+        pass  # an answer's Set-Cookie is never kept
+
+    def set(self, name: str, value: str, domain: str = "", path: str = "/") -> None:
+        raise TypeError("this client keeps no cookies")
+
+
+_NO_COOKIES = _NoCookies()
+
+
+class CookielessClient(httpx.AsyncClient):
+    """`httpx.AsyncClient` whose jar is always empty, so no request carries a cookie."""
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return _NO_COOKIES
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        raise TypeError("this client keeps no cookies")
 
 
 class LeanTransport(httpx.AsyncHTTPTransport):

@@ -1,5 +1,6 @@
-"""Our outgoing connection pool (`checkout.http_pool`), against a real HTTP server on loopback
-that counts the connections it is opened: reuse, the caps, and servers that hang up."""
+"""Our outgoing HTTP client and its connection pool (`checkout.http_pool`), against a real HTTP
+server on loopback that counts the connections it is opened: reuse, the caps, servers that hang
+up, and cookies never kept."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 import pytest
 
-from checkout.http_pool import LeanTransport
+from checkout.http_pool import CookielessClient, LeanTransport
 
 
 class Server:
@@ -20,6 +21,7 @@ class Server:
         self.opened = 0
         self.hang_up = False
         self.delay = 0.0
+        self.heads: list[bytes] = []  # every request's head, as sent
 
     async def __aenter__(self) -> Server:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
@@ -35,11 +37,14 @@ class Server:
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
+                self.heads.append(head)
                 path = head.split(b" ")[1]
                 await asyncio.sleep(self.delay)
                 body = b"x" * 100_000 if path == b"/big" else str(number).encode()
-                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s"
-                             % (len(body), body))
+                cookie = b"Set-Cookie: session=%d; Path=/\r\n" % len(self.heads) \
+                    if path == b"/cookie" else b""
+                writer.write(b"HTTP/1.1 200 OK\r\n%sContent-Length: %d\r\n\r\n%s"
+                             % (cookie, len(body), body))
                 await writer.drain()
                 if self.hang_up:
                     break
@@ -50,7 +55,7 @@ class Server:
 
 def run(test: Callable[[Server, httpx.AsyncClient], Awaitable[None]], **limits: int) -> None:
     async def main() -> None:
-        async with Server() as server, httpx.AsyncClient(transport=LeanTransport(
+        async with Server() as server, CookielessClient(transport=LeanTransport(
                 max_connections=limits.get("max_connections", 100),
                 max_idle_per_origin=limits.get("max_idle", 10))) as client:
             await test(server, client)
@@ -119,3 +124,19 @@ def test_a_failed_connect_frees_its_place() -> None:
         assert (await client.get(f"{server.url}/", timeout=httpx.Timeout(5, pool=0.5))
                 ).text == "1"
     run(test, max_connections=1)
+
+
+def test_a_cookie_one_answer_sets_goes_with_no_later_request() -> None:
+    """The client is shared by every merchant: what one host set for one merchant's call must
+    not ride along with the next merchant's."""
+    async def test(server: Server, client: httpx.AsyncClient) -> None:
+        for _ in range(3):
+            answer = await client.get(f"{server.url}/cookie")
+            assert answer.headers["set-cookie"].startswith("session=")
+        await client.get(f"{server.url}/")
+        assert len(server.heads) == 4
+        assert not [head for head in server.heads if b"cookie:" in head.lower()]
+        assert not client.cookies
+        with pytest.raises(TypeError):
+            client.cookies.set("session", "1")
+    run(test)
