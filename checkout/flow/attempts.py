@@ -44,10 +44,10 @@ async def start_attempt(ctx: FlowContext, payment_id: str, platform: Platform,
     A reload, a back button or a double tap lands here again and gets the same attempt.
     """
     async def begin(tx: cas.Versioned) -> tuple[Attempt, Payment | None]:
-        payment = await repo.payment(tx.conn, payment_id)
-        if payment is None:
+        found = await repo.payment_and_latest_attempt(tx.conn, payment_id)
+        if found is None:
             raise NotFound("no such payment")
-        latest = await repo.latest_attempt(tx.conn, payment_id)
+        payment, latest = found
         if latest is not None and (latest.status in LIVE_ATTEMPT or payment.status in
                                    FINAL_PAYMENT or payment.status is P.WAITING_FOR_CAPTURE):
             return latest, None

@@ -125,13 +125,13 @@ async def _what_follows(ctx: FlowContext, attempt_id: str, snap: Snapshot, resul
 
 
 async def _apply_once(ctx: FlowContext, tx: cas.Versioned, attempt_id: str, snap: Snapshot,
-                      watch: Watch | None, read: Attempt | None = None) -> Applied:
-    """`read`: the attempt as this very transaction read it already."""
-    attempt = read if read is not None else await repo.attempt(tx.conn, attempt_id)
-    if attempt is None:
+                      watch: Watch | None,
+                      read: tuple[Attempt, Payment] | None = None) -> Applied:
+    """`read`: the attempt and its payment as this very transaction read them already."""
+    found = read if read is not None else await repo.attempt_and_payment(tx.conn, attempt_id)
+    if found is None:
         raise NotFound("no such attempt")
-    payment = await repo.payment(tx.conn, attempt.payment_id)
-    assert payment is not None
+    attempt, payment = found
     target = ATTEMPT_STATUS_FOR[snap.state]
     if not snap.final and target in (A.FAILED, A.CANCELED):
         watch = watch or Watch.NOT_FINAL
@@ -299,7 +299,7 @@ async def receive_notice(ctx: FlowContext, acquirer: str, notice: Notice, body: 
                                        dedup_key, account_id)
     async with ctx.db.transaction() as conn:
         hint = fetched.attempt_hint if fetched is not None else ""
-        attempt = await _attempt_of(conn, acquirer, notice.ref, hint, account_id)
+        attempt, _ = await _attempt_of(conn, acquirer, notice.ref, hint, account_id)
         event_id = await repo.record_event(conn, acquirer=acquirer, dedup_key=dedup_key,
                                            ref=notice.ref, event_type=notice.event_type,
                                            body=body, now=now)
@@ -324,9 +324,9 @@ async def _record_and_apply(ctx: FlowContext, acquirer: str, notice: Notice, sna
     transaction. A crash before the commit leaves nothing, and the acquirer, unanswered,
     sends it again; what the news makes due runs after the commit, as `apply_snapshot`'s."""
     async def step(tx: cas.Versioned) -> Applied:
-        attempt = await _attempt_of(tx.conn, acquirer, notice.ref, notice.attempt_hint,
-                                    account_id)
-        applied = await _apply_once(ctx, tx, attempt.id, snap, None, read=attempt)
+        read = await _attempt_of(tx.conn, acquirer, notice.ref, notice.attempt_hint,
+                                 account_id)
+        applied = await _apply_once(ctx, tx, read[0].id, snap, None, read=read)
         # Recorded with what it did, in one statement; news the acquirer sent before undoes
         # the whole transaction instead (rare: a retry of a webhook we answered).
         if await repo.record_event(tx.conn, acquirer=acquirer, dedup_key=dedup_key,
@@ -350,24 +350,24 @@ class _HeardBefore(Exception):
 
 
 async def _attempt_of(conn: Conn, acquirer: str, ref: str, hint: str,
-                      account_id: str | None) -> Attempt:
-    """The attempt a notice is about: by the acquirer's session id, or, for news that
-    overtook our start call or came after its answer was lost, by the attempt the signed
-    metadata (or the acquirer's own answer) names."""
-    attempt = await repo.attempt_by_ref(conn, acquirer, ref)
-    if attempt is None and hint:
-        hinted = await repo.attempt(conn, hint)
+                      account_id: str | None) -> tuple[Attempt, Payment]:
+    """The attempt a notice is about, with its payment: by the acquirer's session id, or, for
+    news that overtook our start call or came after its answer was lost, by the attempt the
+    signed metadata (or the acquirer's own answer) names."""
+    found = await repo.attempt_and_payment_by_ref(conn, acquirer, ref)
+    if found is None and hint:
+        hinted = await repo.attempt_and_payment(conn, hint)
         # Its session may have been tied to it between the two reads (PostgreSQL reads each
         # statement afresh): the same session is still this attempt.
-        if hinted and hinted.acquirer == acquirer and hinted.acquirer_ref in (None, ref):
-            attempt = hinted
-    if attempt is None:
+        if hinted and hinted[0].acquirer == acquirer and hinted[0].acquirer_ref in (None, ref):
+            found = hinted
+    if found is None:
         raise NotFound(f"no attempt for {acquirer} session {ref}")
-    if attempt.acquirer_account_id != account_id:
+    if found[0].acquirer_account_id != account_id:
         # Verified with this account's keys, about a session of another account: no account
         # speaks for another's payments.
         raise NotFound(f"no attempt for {acquirer} session {ref} on this account")
-    return attempt
+    return found
 
 
 # ---- the merchant's recorded operation -----------------------------------------------------
@@ -376,10 +376,11 @@ async def perform_pending(ctx: FlowContext, payment_id: str, raise_errors: bool 
                           ) -> Applied | None:
     """Call the acquirer for the operation recorded on the payment, and apply its answer."""
     async with ctx.db.reader() as conn:
-        payment = await repo.payment(conn, payment_id)
-        attempt = await repo.latest_attempt(conn, payment_id)
-    if payment is None or not payment.pending_operation or attempt is None or \
-            not attempt.acquirer_ref:
+        found = await repo.payment_and_latest_attempt(conn, payment_id)
+    if found is None:
+        return None
+    payment, attempt = found
+    if not payment.pending_operation or attempt is None or not attempt.acquirer_ref:
         return None
     driver = await ctx.driver(attempt)
     key = f"{attempt.id}:{payment.pending_operation}"

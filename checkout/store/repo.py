@@ -49,6 +49,25 @@ _KEY_HOLDER = select(merchants, merchant_keys.c.id.label("key_id"),
     .where(and_(merchant_keys.c.key_hash == bindparam("key_hash"),
                 or_(merchant_keys.c.expires_at.is_(None),
                     merchant_keys.c.expires_at > bindparam("now"))))
+# Joined reads: where one step needs rows of several tables (a payment's page; news about an
+# attempt, applied to its payment), one statement instead of one each. The columns come back
+# table by table, in order, and each table's are read as that table's own row (`_split`).
+_LATEST = attempts.alias("latest")
+_LATEST_ATTEMPT_ID = select(_LATEST.c.id).where(_LATEST.c.payment_id == payments.c.id) \
+    .order_by(_LATEST.c.created_at.desc(), _LATEST.c.id.desc()).limit(1) \
+    .correlate(payments).scalar_subquery()
+_PAYMENT_AND_LATEST = select(payments, attempts) \
+    .select_from(payments.outerjoin(attempts, attempts.c.id == _LATEST_ATTEMPT_ID)) \
+    .where(payments.c.id == bindparam("id"))
+_PAYMENT_PAGE = select(payments, attempts, merchants) \
+    .select_from(payments.join(merchants, merchants.c.id == payments.c.merchant_id)
+                 .outerjoin(attempts, attempts.c.id == _LATEST_ATTEMPT_ID)) \
+    .where(payments.c.id == bindparam("id"))
+_ATTEMPT_AND_PAYMENT = select(attempts, payments) \
+    .join(payments, payments.c.id == attempts.c.payment_id)
+_ATTEMPT_AND_PAYMENT_BY_ID = _ATTEMPT_AND_PAYMENT.where(attempts.c.id == bindparam("id"))
+_ATTEMPT_AND_PAYMENT_BY_REF = _ATTEMPT_AND_PAYMENT.where(and_(
+    attempts.c.acquirer == bindparam("acquirer"), attempts.c.acquirer_ref == bindparam("ref")))
 _MARK_EVENT = update(acquirer_events).where(acquirer_events.c.id == bindparam("event_id"))
 # A compare-and-set: the SET clause comes from the parameters given (`_compare_and_set`).
 _CAS = {table.name: update(table)
@@ -259,6 +278,84 @@ async def has_unanswered_starts(conn: Conn, acquirer: str, since: datetime) -> b
         attempts.c.acquirer == acquirer, attempts.c.acquirer_ref.is_(None),
         attempts.c.created_at > since)).limit(1))).first()
     return row is not None
+
+
+class _Columns:
+    """One table's share of a joined row, read as a row of that table alone."""
+
+    __slots__ = ("_mapping",)
+
+    def __init__(self, mapping: dict[str, Any]) -> None:
+        self._mapping = mapping
+
+    def _asdict(self) -> dict[str, Any]:
+        return self._mapping
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._mapping[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+_COLUMN_NAMES = {table.name: tuple(c.name for c in table.c)
+                 for table in (payments, attempts, merchants)}
+
+
+def _split(row: Any, *tables: Table) -> list[_Columns | None]:
+    """Each table's columns of a joined row, in the order selected; None for a table the outer
+    join found no row of."""
+    values = tuple(row)
+    parts: list[_Columns | None] = []
+    at = 0
+    for table in tables:
+        names = _COLUMN_NAMES[table.name]
+        part = dict(zip(names, values[at:at + len(names)], strict=True))
+        at += len(names)
+        parts.append(_Columns(part) if part["id"] is not None else None)
+    assert at == len(values), "a joined read selects exactly its tables' columns"
+    return parts
+
+
+async def payment_page(conn: Conn, payment_id: str
+                       ) -> tuple[Payment, Merchant, Attempt | None] | None:
+    """What a buyer's page shows, in one read: the payment, its merchant, its latest attempt."""
+    row = (await conn.execute(_PAYMENT_PAGE, {"id": payment_id})).first()
+    if row is None:
+        return None
+    payment, attempt, merchant = _split(row, payments, attempts, merchants)
+    assert payment is not None and merchant is not None
+    return (Payment.from_row(payment), Merchant.from_row(merchant),
+            Attempt.from_row(attempt) if attempt is not None else None)
+
+
+async def payment_and_latest_attempt(conn: Conn, payment_id: str
+                                     ) -> tuple[Payment, Attempt | None] | None:
+    row = (await conn.execute(_PAYMENT_AND_LATEST, {"id": payment_id})).first()
+    if row is None:
+        return None
+    payment, attempt = _split(row, payments, attempts)
+    assert payment is not None
+    return Payment.from_row(payment), Attempt.from_row(attempt) if attempt is not None else None
+
+
+async def attempt_and_payment(conn: Conn, attempt_id: str) -> tuple[Attempt, Payment] | None:
+    return _attempt_and_payment(
+        (await conn.execute(_ATTEMPT_AND_PAYMENT_BY_ID, {"id": attempt_id})).first())
+
+
+async def attempt_and_payment_by_ref(conn: Conn, acquirer: str, ref: str
+                                     ) -> tuple[Attempt, Payment] | None:
+    return _attempt_and_payment((await conn.execute(
+        _ATTEMPT_AND_PAYMENT_BY_REF, {"acquirer": acquirer, "ref": ref})).first())
+
+
+def _attempt_and_payment(row: Any) -> tuple[Attempt, Payment] | None:
+    if row is None:
+        return None
+    attempt, payment = _split(row, attempts, payments)
+    assert attempt is not None and payment is not None
+    return Attempt.from_row(attempt), Payment.from_row(payment)
 
 
 async def latest_attempt(conn: Conn, payment_id: str) -> Attempt | None:

@@ -93,12 +93,10 @@ async def _load(request: Request) -> tuple[FlowContext, Payment, Merchant, Attem
     if payment_id is None:
         raise _PageNotFound
     async with ctx.db.reader() as conn:
-        payment = await repo.payment(conn, payment_id)
-        if payment is None:
-            raise _PageNotFound
-        merchant = await repo.merchant_by_id(conn, payment.merchant_id)
-        attempt = await repo.latest_attempt(conn, payment_id)
-    assert merchant is not None
+        found = await repo.payment_page(conn, payment_id)
+    if found is None:
+        raise _PageNotFound
+    payment, merchant, attempt = found
     return ctx, payment, merchant, attempt
 
 
@@ -276,7 +274,10 @@ async def start(request: Request) -> Response:
     if request.headers.get("hx-request") != "true":
         return RedirectResponse(f"/c/{request.path_params['token']}?lang="
                                 f"{lang}", status_code=303)
-    ctx, payment, merchant, attempt = await _load(request)
+    async with ctx.db.reader() as conn:  # the merchant is as read above
+        found = await repo.payment_and_latest_attempt(conn, payment.id)
+    assert found is not None
+    payment, attempt = found
     return _fragment(request, ctx, view_of(ctx, payment, merchant, attempt))
 
 
