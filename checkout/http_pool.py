@@ -14,6 +14,8 @@ call, set would go with the next merchant's calls to that host, and an endpoint 
 cookie on every answer would grow the jar without end. None of the APIs we call uses cookies;
 reading every answer into the jar was also an eighth of a call's CPU.
 
+Under httpcore, the sockets are asyncio's own (`http_stream`), not anyio's.
+
 Everything else is httpx's and httpcore's own: the request and response models, TLS,
 timeouts, the HTTP/1.1 connection, the exceptions.
 """
@@ -22,13 +24,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpcore
 import httpx
 
+from checkout.http_stream import AsyncioBackend
+
 _Key = tuple[bytes, bytes, int]  # an origin: scheme, host, port
+_SOCKETS = AsyncioBackend()
 
 
 class _NoCookies(httpx.Cookies):
@@ -60,10 +66,12 @@ class LeanTransport(httpx.AsyncHTTPTransport):
     each closed after `keepalive_expiry` seconds unused."""
 
     def __init__(self, *, max_connections: int, max_idle_per_origin: int,
-                 keepalive_expiry: float = 5.0) -> None:
+                 keepalive_expiry: float = 5.0, ssl_context: ssl.SSLContext | None = None
+                 ) -> None:
         super().__init__()
         self._pool = _Pool(  # type: ignore[assignment]
-            ssl_context=httpx.create_ssl_context(), max_connections=max_connections,
+            ssl_context=ssl_context or httpx.create_ssl_context(),
+            max_connections=max_connections,
             max_idle_per_origin=max_idle_per_origin, keepalive_expiry=keepalive_expiry)
 
 
@@ -88,7 +96,7 @@ class _Pool:
             if conn is None:
                 conn = httpcore.AsyncHTTPConnection(
                     origin=origin, ssl_context=self._ssl_context,
-                    keepalive_expiry=self._keepalive_expiry)
+                    keepalive_expiry=self._keepalive_expiry, network_backend=_SOCKETS)
             response = await conn.handle_async_request(request)
         except BaseException:
             self._slots.release()
