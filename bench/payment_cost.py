@@ -12,7 +12,10 @@ It prints, for each database:
 - the instance's CPU per whole payment, from `/proc` (user + system, every thread), net of what
   the same instance burns idle over as long;
 - one bare Starlette request's CPU (`bench/hello.py`, the same uvicorn), sent by the same
-  client in the same run, and the ratio between the two: the cost in bare requests;
+  client in the same run, and the ratio between the two: the cost in bare requests. The
+  payments go in rounds (3), the bare request measured before and after each, and each round
+  is set against its own: the machine's speed drifts by a fifth within minutes. The median
+  round's ratio is the figure;
 - requests, statements and transactions per payment (the instance's own counters) and
   context switches per payment;
 - then open-loop arrivals of buyers who take 1–4 s to approve: at 1.5× the rate that CPU
@@ -27,8 +30,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import os
 import re
+import statistics
 import sys
 import time
 from contextlib import ExitStack
@@ -161,34 +166,49 @@ def measure(kind: str, stored: int, args: argparse.Namespace, hello: str,
         time.sleep(args.idle_seconds)
         idle_rate = (cpu_seconds(pid) - idle_from) / (time.perf_counter() - t)
 
-        bare = asyncio.run(bare_cost(hello, hello_pid, args.bare_requests, args.concurrency))
-        run = Run(instance.url, sandbox.url, think=(0, 0), assets=True, tag="cost")
-        c0, s0, t0 = cpu_seconds(pid), context_switches(pid), time.perf_counter()
-        n0 = counters(instance.url)
-        asyncio.run(closed_loop(run, args.payments, args.concurrency))
-        took = time.perf_counter() - t0
+        # Rounds of payments, each between two measures of the bare request: the machine's
+        # speed drifts by a fifth within minutes, so each round's ratio is taken against the
+        # bare requests measured around it, and the median round is the figure.
+        rounds = max(1, args.rounds)
+        each = max(1, args.payments // rounds)
+        bare_each = max(200, args.bare_requests // (rounds + 1))
+        bares = [asyncio.run(bare_cost(hello, hello_pid, bare_each, args.concurrency))]
+        errors: collections.Counter[str] = collections.Counter()
+        ratios: list[float] = []
+        cpu = took = 0.0
+        s0, n0 = context_switches(pid), counters(instance.url)
+        for number in range(rounds):
+            run = Run(instance.url, sandbox.url, think=(0, 0), assets=True, tag=f"cost{number}")
+            c0, t0 = cpu_seconds(pid), time.perf_counter()
+            asyncio.run(closed_loop(run, each, args.concurrency))
+            spent = time.perf_counter() - t0
+            round_cpu = cpu_seconds(pid) - c0 - idle_rate * spent
+            bares.append(asyncio.run(bare_cost(hello, hello_pid, bare_each, args.concurrency)))
+            ratios.append(round_cpu / each / ((bares[-2] + bares[-1]) / 2))
+            cpu, took = cpu + round_cpu, took + spent
+            errors.update(run.errors)
         n1 = counters(instance.url)
-        cpu = cpu_seconds(pid) - c0 - idle_rate * took
         switches = context_switches(pid) - s0
-        bare2 = asyncio.run(bare_cost(hello, hello_pid, args.bare_requests, args.concurrency))
-        bad = sum(run.errors.values())
-        per = cpu / args.payments
-        bare_ms = (bare + bare2) / 2 * 1000
-        print(f"\n{kind}, {stored:,} stored: {args.payments} whole payments, "
+        payments = each * rounds
+        bad = sum(errors.values())
+        per = cpu / payments
+        bare_ms = statistics.fmean(bares) * 1000
+        print(f"\n{kind}, {stored:,} stored: {payments} whole payments in {rounds} rounds, "
               f"{args.concurrency} buyers at a time, in {took:.0f} s ({bad} errors); idle burn "
               f"{idle_rate * 1000:.1f} ms/s")
-        for what, count in run.errors.most_common(5):
+        for what, count in errors.most_common(5):
             print(f"  error ×{count}: {what}")
         print(f"  instance CPU per payment        {per * 1000:8.1f} ms")
-        print(f"  bare Starlette request          {bare_ms:8.3f} ms (before {bare * 1000:.3f}, "
-              f"after {bare2 * 1000:.3f})")
-        print(f"  ratio: a payment costs          {per * 1000 / bare_ms:8.0f} bare requests")
+        print(f"  bare Starlette request          {bare_ms:8.3f} ms (between rounds: "
+              f"{', '.join(f'{b * 1000:.3f}' for b in bares)})")
+        print(f"  ratio: a payment costs          {statistics.median(ratios):8.0f} bare requests "
+              f"(the median round; rounds: {', '.join(f'{r:.0f}' for r in ratios)})")
         print(f"  requests in per payment         "
-              f"{(n1['requests'] - n0['requests']) / args.payments:8.1f}")
+              f"{(n1['requests'] - n0['requests']) / payments:8.1f}")
         for name in ("statements", "transactions"):
             key = f"checkout_db_{name}_total"
-            print(f"  {name + ' per payment':<32}{(n1[key] - n0[key]) / args.payments:8.1f}")
-        print(f"  context switches per payment    {switches / args.payments:8.0f}")
+            print(f"  {name + ' per payment':<32}{(n1[key] - n0[key]) / payments:8.1f}")
+        print(f"  context switches per payment    {switches / payments:8.0f}")
         print(f"  capacity that implies           {1 / per:8.1f} payments/s on one core",
               flush=True)
         if args.load_seconds:
@@ -273,7 +293,9 @@ def main() -> None:
                         help="finished payments stored first (one run for each count)")
     parser.add_argument("--payments", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=20)
-    parser.add_argument("--bare-requests", type=int, default=5000)
+    parser.add_argument("--bare-requests", type=int, default=6000,
+                        help="in all, split between the measures around the rounds")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--idle-seconds", type=float, default=5.0)
     parser.add_argument("--load-seconds", type=float, default=20.0,
                         help="each open-loop phase (0: none)")
