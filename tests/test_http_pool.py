@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import ipaddress
 import ssl
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -228,7 +227,8 @@ def test_a_tls_handshake_never_answered_is_a_connect_timeout(tmp_path: Path) -> 
 
 
 def _certificate(tmp: Path) -> tuple[Path, Path, bytes]:
-    """A self-signed certificate for localhost: its file, its key's file, its PEM."""
+    """A self-signed certificate for the name localhost (not for 127.0.0.1): its file, its
+    key's file, its PEM."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
     now = datetime.datetime.now(datetime.UTC)
@@ -236,9 +236,8 @@ def _certificate(tmp: Path) -> tuple[Path, Path, bytes]:
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(minutes=1))
             .not_valid_after(now + datetime.timedelta(hours=1))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                critical=False)
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]),
+                           critical=False)
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .sign(key, hashes.SHA256()))
     pem = cert.public_bytes(serialization.Encoding.PEM)
@@ -276,7 +275,18 @@ def test_a_certificate_nobody_vouches_for_is_refused(tmp_path: Path) -> None:
 
 def test_a_certificate_for_another_name_is_refused(tmp_path: Path) -> None:
     async def test(server: Server, client: httpx.AsyncClient) -> None:
-        other = server.url.replace("localhost", "127.0.0.2")  # the certificate names neither
-        with pytest.raises(httpx.ConnectError):
-            await client.get(f"{other}/")
+        by_address = server.url.replace("localhost", "127.0.0.1")  # not the certificate's name
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            await client.get(f"{by_address}/")
+    run(test, tls=_tls(tmp_path))
+
+
+def test_a_connection_to_an_address_checks_tls_against_the_name_given(tmp_path: Path) -> None:
+    """How a merchant webhook goes out (`notify.sender`): to the address checked to be
+    public, with SNI and the certificate check on the endpoint's host name."""
+    async def test(server: Server, client: httpx.AsyncClient) -> None:
+        by_address = server.url.replace("localhost", "127.0.0.1")
+        answer = await client.get(f"{by_address}/", headers={"Host": "localhost"},
+                                  extensions={"sni_hostname": "localhost"})
+        assert answer.text == "1"
     run(test, tls=_tls(tmp_path))
