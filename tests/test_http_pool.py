@@ -203,13 +203,6 @@ def test_a_big_answer_arrives_whole_and_its_connection_is_reused() -> None:
     run(test)
 
 
-def test_nothing_listening_is_a_connect_error() -> None:
-    async def test(server: Server, client: httpx.AsyncClient) -> None:
-        with pytest.raises(httpx.ConnectError):
-            await client.get("http://127.0.0.1:9/")  # nothing listens on the discard port
-    run(test)
-
-
 def test_a_tls_handshake_never_answered_is_a_connect_timeout(tmp_path: Path) -> None:
     async def test(server: Server, client: httpx.AsyncClient) -> None:
         async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
