@@ -8,9 +8,12 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, text, update
+from sqlalchemy.engine import Row
+from sqlalchemy.engine.result import SimpleResultMetaData
 from sqlalchemy.exc import IntegrityError
 
 from checkout.domain.states import DEBTS_OWED, LIVE_ATTEMPT, AttemptStatus, PaymentStatus, Watch
+from checkout.store.compiled import rows
 from checkout.store.db import Conn, insert_if_new
 from checkout.store.paging import older_than
 from checkout.store.records import Attempt, Merchant, Payment, Refund
@@ -51,7 +54,7 @@ _KEY_HOLDER = select(merchants, merchant_keys.c.id.label("key_id"),
                     merchant_keys.c.expires_at > bindparam("now"))))
 # Joined reads: where one step needs rows of several tables (a payment's page; news about an
 # attempt, applied to its payment), one statement instead of one each. The columns come back
-# table by table, in order, and each table's are read as that table's own row (`_split`).
+# table by table, in order, and each table's are cut into a row of that table (`_split`).
 _LATEST = attempts.alias("latest")
 _LATEST_ATTEMPT_ID = select(_LATEST.c.id).where(_LATEST.c.payment_id == payments.c.id) \
     .order_by(_LATEST.c.created_at.desc(), _LATEST.c.id.desc()).limit(1) \
@@ -280,39 +283,24 @@ async def has_unanswered_starts(conn: Conn, acquirer: str, since: datetime) -> b
     return row is not None
 
 
-class _Columns:
-    """One table's share of a joined row, read as a row of that table alone."""
-
-    __slots__ = ("_mapping",)
-
-    def __init__(self, mapping: dict[str, Any]) -> None:
-        self._mapping = mapping
-
-    def _asdict(self) -> dict[str, Any]:
-        return self._mapping
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self._mapping[name]
-        except KeyError:
-            raise AttributeError(name) from None
+# Each table's columns, as a result's metadata of its own: a joined row is cut into rows of
+# each table (`compiled.rows`), which the records read as they read any row of it.
+_TABLE_COLUMNS = {table.name: SimpleResultMetaData([c.name for c in table.c])
+                  for table in (payments, attempts, merchants)}
 
 
-_COLUMN_NAMES = {table.name: tuple(c.name for c in table.c)
-                 for table in (payments, attempts, merchants)}
-
-
-def _split(row: Any, *tables: Table) -> list[_Columns | None]:
+def _split(row: Any, *tables: Table) -> list[Row[Any] | None]:
     """Each table's columns of a joined row, in the order selected; None for a table the outer
     join found no row of."""
     values = tuple(row)
-    parts: list[_Columns | None] = []
+    parts: list[Row[Any] | None] = []
     at = 0
     for table in tables:
-        names = _COLUMN_NAMES[table.name]
-        part = dict(zip(names, values[at:at + len(names)], strict=True))
-        at += len(names)
-        parts.append(_Columns(part) if part["id"] is not None else None)
+        metadata = _TABLE_COLUMNS[table.name]
+        width = len(metadata.keys)
+        part = rows(metadata, [values[at:at + width]], 1).one()
+        at += width
+        parts.append(part if part.id is not None else None)
     assert at == len(values), "a joined read selects exactly its tables' columns"
     return parts
 
