@@ -12,7 +12,7 @@ Our clients keep no cookies (`CookielessClient`). One client carries the calls o
 merchant: a cookie that one merchant's webhook endpoint, or an acquirer answering one merchant's
 call, set would go with the next merchant's calls to that host, and an endpoint setting a new
 cookie on every answer would grow the jar without end. None of the APIs we call uses cookies;
-reading every answer into the jar was also an eighth of a call's CPU.
+reading every answer into the jar was also about a tenth of a call's CPU.
 
 Under httpcore, the sockets are asyncio's own (`http_stream`), not anyio's.
 
