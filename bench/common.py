@@ -121,6 +121,38 @@ def bare_starlette_process() -> Iterator[tuple[str, int]]:
         proc.wait(timeout=20)
 
 
+@contextmanager
+def merchant_receiver(checkout: str, api_key: str = "sk_test_demo"
+                      ) -> Iterator[tuple[str, int]]:
+    """The merchant's webhooks go to a receiver in a process of its own (`bench/merchant.py`),
+    as a shop's server is elsewhere, not to the demo shop inside the instance: taking them is
+    the shop's CPU. Made through the merchant API as a merchant would (a new endpoint, the
+    demo shop's turned off). Yields its URL (`GET /taken`: how many webhooks it verified) and
+    its process id."""
+    port = free_port()
+    auth = {"Authorization": f"Bearer {api_key}"}
+    made = httpx.post(f"{checkout}/api/v1/webhook_endpoints",
+                      json={"url": f"http://127.0.0.1:{port}/webhooks"},
+                      headers={**auth, "Idempotency-Key": f"bench-receiver-{port}"}, timeout=10)
+    made.raise_for_status()
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "bench.merchant:app", "--port",
+                             str(port), "--no-access-log", "--log-level", "warning"], cwd=ROOT,
+                            env={**os.environ, "BENCH_WEBHOOK_SECRET": made.json()["secret"]})
+    try:
+        wait_up(f"http://127.0.0.1:{port}/taken")
+        for endpoint in httpx.get(f"{checkout}/api/v1/webhook_endpoints", headers=auth,
+                                  timeout=10).json()["data"]:
+            if endpoint["id"] != made.json()["id"]:
+                httpx.patch(f"{checkout}/api/v1/webhook_endpoints/{endpoint['id']}",
+                            json={"enabled": False},
+                            headers={**auth, "Idempotency-Key": f"bench-off-{endpoint['id']}"},
+                            timeout=10).raise_for_status()
+        yield f"http://127.0.0.1:{port}", proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
 ROTATE = """
 local paths = {}
 for line in io.lines("%(paths)s") do paths[#paths + 1] = line end

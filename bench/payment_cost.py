@@ -3,10 +3,12 @@
 Run: `make bench` (or `.venv/bin/python bench/payment_cost.py [--databases sqlite]`).
 Loopback only, bounded in time. The production shape on one machine: the emulated acquirers
 in a process of their own (the sandbox host, as the real bank is elsewhere), one checkout
-instance (one uvicorn worker) using them, and buyers as real ones (`bench/load.py`'s): the
-shop creates the payment, a first-time buyer opens the page and its static files, presses
-start, polls as the page does until the T-Pay link shows, approves in the emulated app, polls
-until paid; the shop reads the payment back. Half are phones, half desktops.
+instance (one uvicorn worker) using them, the shop's webhook receiver in a process of its own
+too (`bench/merchant.py`: a shop's server is elsewhere, and taking a webhook is the shop's
+CPU), and buyers as real ones (`bench/load.py`'s): the shop creates the payment, a first-time
+buyer opens the page and its static files, presses start, polls as the page does until the
+T-Pay link shows, approves in the emulated app, polls until paid; the shop reads the payment
+back. Half are phones, half desktops.
 
 It prints, for each database:
 - the instance's CPU per whole payment, from `/proc` (user + system, every thread), net of what
@@ -48,6 +50,7 @@ from bench.common import (  # noqa: E402
     bare_starlette_process,
     client_transport,
     database,
+    merchant_receiver,
     percentiles,
 )
 from bench.load import Run, hops  # noqa: E402
@@ -146,6 +149,7 @@ def measure(kind: str, stored: int, args: argparse.Namespace, hello: str,
                                                CHECKOUT_SANDBOX_NOTIFY_URL=instance.url))
         instance.env["CHECKOUT_SANDBOX_URL"] = sandbox.url
         stack.enter_context(instance)
+        receiver, _ = stack.enter_context(merchant_receiver(instance.url))
         assert instance.proc is not None
         pid = instance.proc.pid
         assert sandbox.proc is not None
@@ -190,6 +194,11 @@ def measure(kind: str, stored: int, args: argparse.Namespace, hello: str,
         n1 = counters(instance.url)
         switches = context_switches(pid) - s0
         payments = each * rounds
+        # Every payment told the shop (one payment.succeeded each), warm-up's too.
+        taken, wait_until = 0, time.monotonic() + 10
+        while taken < payments + 20 and time.monotonic() < wait_until:
+            taken = int(httpx.get(f"{receiver}/taken", timeout=10).text)
+            time.sleep(0.2)
         bad = sum(errors.values())
         per = cpu / payments
         bare_ms = statistics.fmean(bares) * 1000
@@ -209,6 +218,7 @@ def measure(kind: str, stored: int, args: argparse.Namespace, hello: str,
             key = f"checkout_db_{name}_total"
             print(f"  {name + ' per payment':<32}{(n1[key] - n0[key]) / payments:8.1f}")
         print(f"  context switches per payment    {switches / payments:8.0f}")
+        print(f"  webhooks the shop verified      {taken:8d} (of {payments + 20} payments)")
         print(f"  capacity that implies           {1 / per:8.1f} payments/s on one core",
               flush=True)
         if args.load_seconds:
