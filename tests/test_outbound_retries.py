@@ -78,3 +78,58 @@ def test_a_webhook_owed_when_the_bank_stops_is_sent_when_it_is_back(tmp_path: Pa
 
     assert asyncio.run(run()) == 2
     assert not _Journal(journal).owed()  # answered: owed no more, not sent a third time on
+
+
+def test_one_payments_webhooks_go_out_in_the_order_they_happened() -> None:
+    """Two webhooks about one payment, queued a moment apart, once raced each other to the
+    merchant (T-Bank's CONFIRMED came after PARTIAL_REFUNDED). The second now waits for the
+    first's answer; another payment's waits for nothing."""
+    log: list[str] = []
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        n = request.content.decode()
+        log.append(f"got {n}")
+        if n == "1":
+            await asyncio.sleep(0.3)  # a slow merchant
+        log.append(f"answered {n}")
+        return httpx.Response(200)
+
+    async def run() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
+            out = Outbound("tbank", client, FaultBook(), first_delay=0.01)
+            for n, subject in (("1", "p1"), ("2", "p1"), ("3", "p2")):
+                out.send("http://shop.test/n", n.encode(), {}, event="notification",
+                         subject=subject, meta={})
+            for _ in range(200):
+                await asyncio.sleep(0.01)
+                if "answered 1" in log and "answered 2" in log:
+                    break
+            await out.close()
+
+    asyncio.run(run())
+    assert log.index("got 2") > log.index("answered 1"), log
+    assert log.index("got 3") < log.index("answered 1"), log  # another payment: not held
+
+
+def test_a_refused_webhook_holds_up_the_next_only_for_its_first_try() -> None:
+    """A merchant refusing one webhook gets it again later, and the payment's next news
+    meanwhile: the order of first tries is kept, retries do not block."""
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.content.decode())
+        return httpx.Response(503 if request.content == b"1" else 200)
+
+    async def run() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
+            out = Outbound("bank131", client, FaultBook(), first_delay=0.2)
+            out.send("http://shop.test/n", b"1", {}, event="a", subject="ps_1", meta={})
+            out.send("http://shop.test/n", b"2", {}, event="b", subject="ps_1", meta={})
+            for _ in range(100):
+                await asyncio.sleep(0.01)
+                if seen.count("1") >= 2:
+                    break
+            await out.close()
+
+    asyncio.run(run())
+    assert seen[:3] == ["1", "2", "1"], seen

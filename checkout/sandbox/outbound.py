@@ -84,6 +84,10 @@ class Outbound:
         self._first_delay, self._max_delay, self._window = first_delay, max_delay, window
         self._tasks: set[asyncio.Task[None]] = set()
         self._held: dict[str, _Held] = {}
+        # Per subject, the first try of the webhook sent last: the next about that subject
+        # waits for it. A bank tells one payment's news in the order it happened (the faults
+        # above reorder on purpose); sent at once, two webhooks a few ms apart raced.
+        self._last_tried: dict[str, asyncio.Event] = {}
         # A bank sends a bounded number of webhooks at once; an unbounded burst would also
         # queue inside httpx's pool, whose bookkeeping grows with the square of the queue.
         self._sending = asyncio.Semaphore(SENDING_AT_ONCE)
@@ -96,7 +100,16 @@ class Outbound:
         owed = self._journal.add(url, body, headers) if self._journal and not dropped else None
 
         async def deliver() -> None:
-            await self._owe(owed, url, body, headers, time.time())
+            before, tried = self._last_tried.get(subject), asyncio.Event()
+            self._last_tried[subject] = tried
+            try:
+                if before is not None:
+                    await before.wait()
+                await self._owe(owed, url, body, headers, time.time(), tried)
+            finally:
+                tried.set()  # given up or cancelled too: it holds up nothing after it
+                if self._last_tried.get(subject) is tried:
+                    del self._last_tried[subject]
 
         held = self._held.pop(subject, None)
         if dropped:
@@ -141,13 +154,15 @@ class Outbound:
         return len(owed)
 
     async def _owe(self, owed_id: str | None, url: str, body: bytes, headers: dict[str, str],
-                   since: float) -> None:
-        await self._deliver(url, body, headers, give_up=since + self._window)
+                   since: float, tried: asyncio.Event | None = None) -> None:
+        await self._deliver(url, body, headers, give_up=since + self._window, tried=tried)
         if owed_id is not None and self._journal is not None:
             self._journal.done(owed_id)  # answered, or given up on: owed no more
 
     async def _deliver(self, url: str, body: bytes, headers: dict[str, str], *,
-                       give_up: float) -> None:
+                       give_up: float, tried: asyncio.Event | None = None) -> None:
+        """`tried` is set once the first try has its answer (or its failure): the retries
+        that may follow hold up no later webhook."""
         delay = self._first_delay
         tries = 0
         while (self._attempts is None or tries < self._attempts) and time.time() < give_up:
@@ -162,6 +177,9 @@ class Outbound:
                 log.info("sandbox %s webhook answered %s", self._acquirer, resp.status_code)
             except httpx.HTTPError as exc:
                 log.info("sandbox %s webhook failed: %s", self._acquirer, type(exc).__name__)
+            finally:
+                if tried is not None:
+                    tried.set()
             await asyncio.sleep(delay)
             delay = min(delay * 2, self._max_delay)
 
