@@ -214,9 +214,10 @@ def measure(kind: str, stored: int, args: argparse.Namespace, hello: str,
               f"(the median round; rounds: {', '.join(f'{r:.0f}' for r in ratios)})")
         print(f"  requests in per payment         "
               f"{(n1['requests'] - n0['requests']) / payments:8.1f}")
-        for name in ("statements", "transactions"):
+        for name, label in (("statements", "statements"), ("transactions", "transactions"),
+                            ("transactions_redone", "transactions redone")):
             key = f"checkout_db_{name}_total"
-            print(f"  {name + ' per payment':<32}{(n1[key] - n0[key]) / payments:8.1f}")
+            print(f"  {label + ' per payment':<32}{(n1[key] - n0[key]) / payments:8.2f}")
         print(f"  context switches per payment    {switches / payments:8.0f}")
         print(f"  webhooks the shop verified      {taken:8d} (of {payments + 20} payments)")
         print(f"  capacity that implies           {1 / per:8.1f} payments/s on one core",

@@ -88,6 +88,9 @@ class DatabaseStats:
                                   value=self.counts.statements)
         yield CounterMetricFamily("checkout_db_transactions", "Database transactions begun",
                                   value=self.counts.transactions)
+        yield CounterMetricFamily("checkout_db_transactions_redone",
+                                  "Write transactions run again because a row they read had "
+                                  "moved meanwhile", value=self.counts.redone)
 
 
 class Metrics:

@@ -93,6 +93,7 @@ def test_a_compare_and_set_that_keeps_missing_says_so(tmp_path: Path,
         finally:
             await db.close()
         assert refused.value.status == 409
+        assert db.counts.redone == cas.RETRIES  # each miss counted for /metrics
     with caplog.at_level(logging.WARNING, logger="checkout.flow"):
         asyncio.run(run())
     assert len(tries) == cas.RETRIES

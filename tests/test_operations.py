@@ -69,6 +69,7 @@ def test_metrics_count_requests_payments_deliveries_and_acquirer_calls(
     sent = {name: float(n) for name, n in re.findall(
         r"^checkout_db_(statements|transactions)_total ([\d.e+]+)$", text, re.M)}
     assert sent["statements"] > sent["transactions"] >= 5, sent
+    assert re.search(r"^checkout_db_transactions_redone_total \d", text, re.M), text
     # read from the database (every ≤ 5 s)
     wait_for(lambda: re.search(r'checkout_payments\{status="succeeded"\} 1\.0', scrape()),
              timeout=10, what="the payments gauge")

@@ -77,6 +77,7 @@ async def write(ctx: FlowContext, what: str, step: Callable[[Versioned], Awaitab
                 tx = Versioned(conn, ctx)
                 result = await step(tx)
         except Moved:
+            ctx.db.counts.redone += 1
             continue
         for payment_id, version in tx.versions.items():
             ctx.versions.note(payment_id, version)

@@ -61,11 +61,14 @@ class Counts:
     trips): counted here rather than through SQLAlchemy's events, whose dispatch on every
     statement cost more than the counting."""
 
-    __slots__ = ("statements", "transactions")
+    __slots__ = ("statements", "transactions", "redone")
 
     def __init__(self) -> None:
         self.statements = 0
         self.transactions = 0
+        # Write transactions run again because a row they read had moved meanwhile (the
+        # flow's versioned writes): contention, and part of what a payment costs.
+        self.redone = 0
 
 
 class Conn:
