@@ -2,9 +2,9 @@
 
 A desktop buyer's start draws one, so its cost is paid on the hottest request there is. The
 code is made by zxing-cpp (C++: 0.3 ms, the mask chosen by the standard's own score), and
-drawn here as one path of horizontal runs. segno, pure Python, took 1.3 ms to make a code
-even with its mask fixed, and 1 ms more to write its SVG (`bench/payment_cost.py`). segno
-stays where a code is a file to download or print (`checkout/web/console/`): those are rare.
+drawn here as one path of horizontal runs: 0.55–0.8 ms a code in all, where segno (pure
+Python) took 2.3–3.5 ms in the same runs, 1.3 ms of it to make the code with its mask fixed.
+segno stays where a code is a file to download or print (`checkout/web/console/`): rare.
 `tests/browsers.py` reads what the page shows with zbarimg, a decoder of its own.
 """
 
