@@ -135,14 +135,15 @@ def merchant_receiver(checkout: str, api_key: str = "sk_test_demo"
                       json={"url": f"http://127.0.0.1:{port}/webhooks"},
                       headers={**auth, "Idempotency-Key": f"bench-receiver-{port}"}, timeout=10)
     made.raise_for_status()
+    endpoint_id, secret = made.json()["id"], made.json()["secret"]
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "bench.merchant:app", "--port",
                              str(port), "--no-access-log", "--log-level", "warning"], cwd=ROOT,
-                            env={**os.environ, "BENCH_WEBHOOK_SECRET": made.json()["secret"]})
+                            env={**os.environ, "BENCH_WEBHOOK_SECRET": secret})
     try:
         wait_up(f"http://127.0.0.1:{port}/taken")
         for endpoint in httpx.get(f"{checkout}/api/v1/webhook_endpoints", headers=auth,
                                   timeout=10).json()["data"]:
-            if endpoint["id"] != made.json()["id"]:
+            if endpoint["id"] != endpoint_id:
                 httpx.patch(f"{checkout}/api/v1/webhook_endpoints/{endpoint['id']}",
                             json={"enabled": False},
                             headers={**auth, "Idempotency-Key": f"bench-off-{endpoint['id']}"},
