@@ -14,7 +14,8 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -152,6 +153,38 @@ def merchant_receiver(checkout: str, api_key: str = "sk_test_demo"
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+@dataclass
+class PaymentSetup:
+    """One checkout instance as `bench/payment_cost.py` measures it, with what it talks to."""
+
+    database_url: str
+    instance: Checkout
+    sandbox: Checkout
+    receiver: str  # the shop's webhook receiver (`GET /taken`)
+
+    @property
+    def pid(self) -> int:
+        assert self.instance.proc is not None
+        return self.instance.proc.pid
+
+
+@contextmanager
+def payment_setup(kind: str) -> Iterator[PaymentSetup]:
+    """The production shape on one machine: the instance on a fresh `kind` database, the
+    emulated acquirers in a process of their own (the sandbox host, as the real bank is
+    elsewhere), and the shop's webhook receiver in another (`merchant_receiver`)."""
+    with ExitStack() as stack:
+        url = stack.enter_context(database(kind))
+        sandbox_db = stack.enter_context(database("sqlite"))
+        instance = Checkout(url)
+        sandbox = stack.enter_context(Checkout(sandbox_db,
+                                               CHECKOUT_SANDBOX_NOTIFY_URL=instance.url))
+        instance.env["CHECKOUT_SANDBOX_URL"] = sandbox.url
+        stack.enter_context(instance)
+        receiver, _ = stack.enter_context(merchant_receiver(instance.url))
+        yield PaymentSetup(url, instance, sandbox, receiver)
 
 
 ROTATE = """

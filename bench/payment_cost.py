@@ -39,7 +39,6 @@ import re
 import statistics
 import sys
 import time
-from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -47,11 +46,9 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (  # noqa: E402
-    Checkout,
     bare_starlette_process,
     client_transport,
-    database,
-    merchant_receiver,
+    payment_setup,
     percentiles,
 )
 from bench.load import Run, hops  # noqa: E402
@@ -65,6 +62,13 @@ GRACE = 10.0  # seconds after the last arrival in which a payment still counts a
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime: every thread's
+
+
+def idle_burn(pid: int, seconds: float) -> float:
+    """CPU seconds a second the process spends with nothing asked of it (its timers)."""
+    began, t = cpu_seconds(pid), time.perf_counter()
+    time.sleep(seconds)
+    return (cpu_seconds(pid) - began) / (time.perf_counter() - t)
 
 
 def context_switches(pid: int) -> int:
@@ -147,17 +151,10 @@ async def open_loop(run: Run, rate: float, seconds: float, lags: list[float]) ->
 
 def measure(kind: str, stored: int, args: argparse.Namespace, hello: str,
             hello_pid: int) -> None:
-    with ExitStack() as stack:
-        url = stack.enter_context(database(kind))
-        sandbox_db = stack.enter_context(database("sqlite"))
-        instance = Checkout(url)
-        sandbox = stack.enter_context(Checkout(sandbox_db,
-                                               CHECKOUT_SANDBOX_NOTIFY_URL=instance.url))
-        instance.env["CHECKOUT_SANDBOX_URL"] = sandbox.url
-        stack.enter_context(instance)
-        receiver, _ = stack.enter_context(merchant_receiver(instance.url))
-        assert instance.proc is not None
-        pid = instance.proc.pid
+    with payment_setup(kind) as setup:
+        url, instance, sandbox, receiver = (setup.database_url, setup.instance, setup.sandbox,
+                                            setup.receiver)
+        pid = setup.pid
         assert sandbox.proc is not None
         sandbox_pid = sandbox.proc.pid
         if stored:
@@ -173,9 +170,7 @@ def measure(kind: str, stored: int, args: argparse.Namespace, hello: str,
         asyncio.run(closed_loop(warm, 20, 5))
         warmed = 20 - warm.refused
         time.sleep(2)
-        idle_from, t = cpu_seconds(pid), time.perf_counter()
-        time.sleep(args.idle_seconds)
-        idle_rate = (cpu_seconds(pid) - idle_from) / (time.perf_counter() - t)
+        idle_rate = idle_burn(pid, args.idle_seconds)
 
         # Rounds of payments, each between two measures of the bare request: the machine's
         # speed drifts by a fifth within minutes, so each round's ratio is taken against the
