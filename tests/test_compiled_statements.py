@@ -22,7 +22,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, MultipleResultsFound, NoResultFound
 
 from checkout.store import compiled
 from checkout.store.db import Conn, Database
@@ -40,6 +40,9 @@ _THING = select(things).where(things.c.id == bindparam("id"))
 _AMOUNTS = select(things.c.id, things.c.amount) \
     .where(things.c.id.in_(bindparam("ids", expanding=True))).order_by(things.c.id)
 _SET = update(things).where(things.c.id == bindparam("thing")).returning(things.c.amount)
+_ALL = select(things).order_by(things.c.id)
+# A time written into the statement: its value bound (and converted for the database) once.
+_AT_TIME = select(things.c.id).where(things.c.at == AT, things.c.amount >= bindparam("least"))
 
 
 def _with_things(database_url: str, body: Callable[[Database], Awaitable[None]]) -> None:
@@ -139,4 +142,50 @@ def test_textual_sql_reads_back_by_the_names_the_database_gave(database_url: str
             assert [(r.thing, r.doubled) for r in rows] == [("b", 400), ("c", 600)]
             assert (await conn.execute(text("SELECT id FROM things WHERE id = 'zz'"))) \
                 .first() is None
+    _with_things(database_url, body)
+
+
+def test_answers_read_as_sqlalchemys_results_do(database_url: str) -> None:
+    """The store reads answers with `Result`'s methods; the compiled path keeps their
+    meaning: what is left after `fetchone`, SQLAlchemy's errors for none or too many."""
+    async def body(db: Database) -> None:
+        async with db.reader() as conn:
+            with pytest.raises(MultipleResultsFound):
+                (await conn.execute(_ALL)).one()
+            with pytest.raises(MultipleResultsFound):
+                (await conn.execute(_ALL)).one_or_none()
+            with pytest.raises(NoResultFound):
+                (await conn.execute(_THING, {"id": "zz"})).one()
+            with pytest.raises(NoResultFound):
+                (await conn.execute(_THING, {"id": "zz"})).scalar_one()
+            assert (await conn.execute(_THING, {"id": "zz"})).one_or_none() is None
+            assert (await conn.execute(_THING, {"id": "zz"})).scalar() is None
+            assert (await conn.execute(_ALL)).scalar() == "a"
+            answer = await conn.execute(_ALL)
+            first = answer.fetchone()
+            assert first is not None and first.id == "a"
+            assert [r.id for r in answer] == ["b", "c"]  # the rest, once
+            assert answer.fetchone() is None and answer.fetchall() == []
+            row = (await conn.execute(_THING, {"id": "a"})).one()
+            assert (row[1], row._mapping["amount"], row._asdict()["id"]) == (100, 100, "a")
+            assert tuple(row) == ("a", 100, 1, AT)
+    _with_things(database_url, body)
+
+
+def test_values_written_in_a_statement_and_values_computed_per_execution(
+        database_url: str) -> None:
+    """A statement's own values are bound once (a time, converted for the database) beside
+    the caller's; a bind whose value is a function is called again for each execution."""
+    least = iter([150, 250, 350])
+    rising = select(things.c.id).where(
+        things.c.amount > bindparam("least", callable_=lambda: next(least))) \
+        .order_by(things.c.id)
+
+    async def body(db: Database) -> None:
+        async with db.reader() as conn:
+            for floor, found in ((0, ["a"]), (100, ["a"]), (101, []), (0, ["a"])):
+                answer = await conn.execute(_AT_TIME, {"least": floor})
+                assert [r.id for r in answer] == found, floor
+            assert [[r.id for r in await conn.execute(rising)] for _ in range(3)] == \
+                [["b", "c"], ["c"], []]
     _with_things(database_url, body)

@@ -14,7 +14,7 @@ def _built(cls: type[Any], row: Any, **typed: Any) -> Any:
     """A frozen dataclass with every field from `row` (a column of the same name; `typed`
     overrides), made without its `__init__`: that sets each field through
     `object.__setattr__`, which for a payment's 27 was most of the cost of reading one."""
-    found = row._asdict()
+    found = dict(zip(row._fields, row, strict=True))  # (`_asdict` takes twice as long)
     obj = object.__new__(cls)
     obj.__dict__.update({name: found[name] for name in cls.__dataclass_fields__}, **typed)
     return obj

@@ -13,7 +13,7 @@ from sqlalchemy.engine.result import SimpleResultMetaData
 from sqlalchemy.exc import IntegrityError
 
 from checkout.domain.states import DEBTS_OWED, LIVE_ATTEMPT, AttemptStatus, PaymentStatus, Watch
-from checkout.store.compiled import rows
+from checkout.store.compiled import row as table_row
 from checkout.store.db import Conn, insert_if_new
 from checkout.store.paging import older_than
 from checkout.store.records import Attempt, Merchant, Payment, Refund
@@ -289,16 +289,16 @@ _TABLE_COLUMNS = {table.name: SimpleResultMetaData([c.name for c in table.c])
                   for table in (payments, attempts, merchants)}
 
 
-def _split(row: Any, *tables: Table) -> list[Row[Any] | None]:
+def _split(joined: Any, *tables: Table) -> list[Row[Any] | None]:
     """Each table's columns of a joined row, in the order selected; None for a table the outer
     join found no row of."""
-    values = tuple(row)
+    values = tuple(joined)
     parts: list[Row[Any] | None] = []
     at = 0
     for table in tables:
         metadata = _TABLE_COLUMNS[table.name]
         width = len(metadata.keys)
-        part = rows(metadata, [values[at:at + width]], 1).one()
+        part = table_row(metadata, values[at:at + width])
         at += width
         parts.append(part if part.id is not None else None)
     assert at == len(values), "a joined read selects exactly its tables' columns"
