@@ -316,6 +316,8 @@ def test_the_waiting_page_fits_the_budget_with_no_third_party_request(
                 for r in loaded)
     print(f"waiting page, first load: {total} bytes in {len(loaded)} responses")
     assert total <= 60_000, [(r.url, r.sizes()) for r in loaded]
+    # The page, its stylesheet and one script (htmx and ours bundled).
+    assert len(loaded) == 3, [r.url for r in loaded]
     for r in loaded:
         if "/static/" in r.url:
             headers = r.response().headers if r.response() else {}

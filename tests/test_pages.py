@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import httpx
 import pytest
 
+from checkout.settings import ROOT
 from tests.bank131 import send_webhook
 from tests.buyer import add_merchant, new_payment, path_of
 from tests.server import LiveServer
@@ -77,3 +79,21 @@ def test_webhook_for_an_unknown_session_is_logged(server: LiveServer,
                                                          "acquiring_payments": []})
     assert resp.status_code == 404
     assert any("ps_nobody" in r.getMessage() for r in caplog.records)
+
+
+def test_the_page_loads_htmx_and_our_script_as_one_file(api: httpx.Client,
+                                                        browser_client: httpx.Client,
+                                                        server: LiveServer) -> None:
+    """A first-time buyer's browser asks once for both scripts: htmx, then ours, byte for
+    byte as vendored and written, fingerprinted and compressed like any file of ours."""
+    payment = new_payment(api, server.url)
+    html = browser_client.get(path_of(payment["checkout_url"])).text
+    scripts = re.findall(r'<script src="([^"]+)"', html)
+    assert len(scripts) == 1 and scripts[0].startswith("/static/checkout.bundle.js?v="), scripts
+    bundle = browser_client.get(scripts[0], headers={"Accept-Encoding": "gzip"})
+    assert bundle.status_code == 200 and "immutable" in bundle.headers["cache-control"]
+    assert bundle.headers["content-encoding"] == "gzip"
+    assert bundle.headers["content-type"].startswith("text/javascript")
+    htmx = (ROOT / "static" / "htmx-2.0.11.min.js").read_bytes()
+    ours = (ROOT / "static" / "checkout.js").read_bytes()
+    assert bundle.content == htmx + b"\n;\n" + ours  # (httpx took the gzip off)

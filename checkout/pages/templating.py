@@ -8,11 +8,9 @@ from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescap
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from checkout.pages.assets import fingerprints
+from checkout.pages.assets import HTMX_FILE, fingerprints
 from checkout.pages.i18n import MESSAGES, format_money, pick_language, say
 from checkout.settings import ROOT, Settings
-
-HTMX_FILE = "htmx-2.0.11.min.js"
 
 
 def make_environment(settings: Settings) -> Environment:
