@@ -14,11 +14,12 @@ module constants with `bindparam`s (`repo._PAYMENT`…), and those are found wit
 A statement built per call still works (it is found in SQLAlchemy's cache by its key, as
 before), it only does not gain.
 
-What is kept from SQLAlchemy: the SQL for the dialect, `Compiled.construct_params`, the
-dialect's bind and result processors, scalar Python-side column defaults, expanding `IN`
-parameters, its `Row`. The answers (`Rows`) have the methods of a `Result` the store's queries
-use, so they read them as before. Some of those pieces are SQLAlchemy internals
-(`_compile_w_cache`, `_bind_processors`, `_result_columns`,
+What is kept from SQLAlchemy: the SQL for the dialect, `Compiled.construct_params` (run once
+a statement, to plan where each argument comes from; on every execution only for expanding
+`IN` and binds computed by a function), the dialect's bind and result processors, scalar
+Python-side column defaults, expanding `IN` parameters, its `Row`. The answers (`Rows`) have
+the methods of a `Result` the store's queries use, so they read them as before. Some of those
+pieces are SQLAlchemy internals (`_compile_w_cache`, `_bind_processors`, `_result_columns`,
 `_process_parameters_for_postcompile`, `Row`'s constructor and `_key_to_index`):
 `requirements.lock` pins the release they were written against (2.1.9), and the suite, on both
 databases, is what tells whether an upgrade moved them.
