@@ -114,8 +114,10 @@ class Settings:
     # creates, presses of Pay on a payment link) get 503 with Retry-After of this many
     # seconds, and pages left waiting are told to poll less often: not those whose payment
     # moved in the last `overload_keep_pace_seconds` (a buyer in the middle of paying).
-    # 0 turns shedding off.
+    # 0 turns shedding off. The delay must hold through every interval of the last
+    # `overload_window_seconds` to count: start-up work and timer jitter never shed.
     overload_delay_ms: float = 25.0
+    overload_window_seconds: float = 1.0
     overload_retry_after_seconds: int = 2
     overload_keep_pace_seconds: float = 30.0
     # PostgreSQL connections one instance holds at most (reads and writes share them; a use
@@ -221,6 +223,8 @@ class Settings:
                 raise ConfigError(f"CHECKOUT_{name.upper()} must be at least 1")
         if self.overload_delay_ms < 0:
             raise ConfigError("CHECKOUT_OVERLOAD_DELAY_MS must be 0 (off) or more")
+        if not 0.1 <= self.overload_window_seconds <= 60:
+            raise ConfigError("CHECKOUT_OVERLOAD_WINDOW_SECONDS must be from 0.1 to 60")
         if self.overload_retry_after_seconds < 1:
             raise ConfigError("CHECKOUT_OVERLOAD_RETRY_AFTER_SECONDS must be at least 1")
         if self.overload_keep_pace_seconds < 0:

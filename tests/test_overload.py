@@ -125,6 +125,25 @@ def test_past_capacity_a_new_payment_gets_503_and_retry_after_and_nothing_is_sto
     assert log == 2  # the first payment and the retried one: nothing of the refused ones
 
 
+def test_a_cold_instance_takes_its_first_payments_through_start_up_stalls(
+        make_server: Callable[..., LiveServer]) -> None:
+    """A freshly started instance, shedding on at its default threshold, has its loop held up
+    once (start-up work, a compile, timer jitter: 300 ms here, more than any seen) and is
+    sent payments at once. None is refused: one late interval is not load. Before the
+    windowed minimum, each of these starts refused its first payments with 503."""
+    for start in range(4):
+        server = make_server(overload_delay_ms=25)
+        server.loop.call_soon_threadsafe(time.sleep, 0.3)
+        time.sleep(0.4)  # the stall is over, and the gauge has seen its late interval
+        with clients(server) as (api, _buyer):
+            for n in range(3):
+                made = api.post("/api/v1/payments", json={
+                    **ORDER, "description": f"Cold {start}.{n}",
+                    "return_url": f"{server.url}/shop/return"})
+                assert made.status_code == 201, (start, n, made.text)
+        server.stop()
+
+
 def test_with_shedding_off_a_saturated_instance_still_takes_payments(
         make_server: Callable[..., LiveServer]) -> None:
     server = make_server(overload_delay_ms=0)

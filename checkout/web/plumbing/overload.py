@@ -10,9 +10,14 @@ Saturation shows as a queue that does not drain. Two are watched, both measured 
   20 s (SQLite, before writes ran on the loop), or 26 s (PostgreSQL, its server sharing the
   machine's cores, before its pool's wait was watched: 12 % of capacity completed).
 A burst makes a queue that drains; a standing one means more work arrives than is done. So,
-as CoDel does for packets, what counts is the *least* delay seen in each interval: if even
-the luckiest writer of the last `TICK` waited, everyone did. The delay is that minimum,
-smoothed. Past `overload_delay_ms` a share of new payments is refused at the door with a
+as CoDel does for packets, what counts is the *least* delay seen over a window: if even the
+luckiest writer of the last `TICK` waited, everyone did, and only a delay that held in every
+one of the last `overload_window_seconds / TICK` intervals is standing. One late interval is
+not load: a fresh instance's start-up work (templates compiled, the first connections, the
+first migrations checked) or a moment of timer jitter makes one, and counting it refused a
+cold instance's first payments (3 starts in 15). A blocked loop is one late interval however
+long it blocks, so a full window of late ones takes sustained work the instance carries.
+The delay is that windowed minimum, smoothed. Past `overload_delay_ms` a share of new payments is refused at the door with a
 cheap 503 and Retry-After, before any database work, growing with the delay until at twice
 the threshold every one is (as RED drops packets: early and in proportion, not all at once).
 The CPU and the database are left to the payments already started, so their buyers see
@@ -27,6 +32,7 @@ import asyncio
 import contextlib
 import logging
 import math
+from collections import deque
 from collections.abc import Iterator
 
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -44,6 +50,9 @@ class LoadGauge:
         self.threshold = settings.overload_delay_ms / 1000
         self.retry_after = settings.overload_retry_after_seconds
         self.delay = 0.0  # seconds: standing delay, smoothed
+        # each interval's delay, the newest last; until it is full nothing is standing yet
+        self._window: deque[float] = deque(
+            maxlen=max(1, round(settings.overload_window_seconds / TICK)))
         self.loop_lag = 0.0  # the last interval's, for the metrics
         self.db_wait = 0.0
         self._least_wait: float | None = None  # this interval's least write wait so far
@@ -134,7 +143,9 @@ class LoadGauge:
         self.loop_lag, self.db_wait = loop_lag, self._least_wait or 0.0
         self._least_wait = None
         was = self.overloaded
-        self.delay += SMOOTHING * (max(self.loop_lag, self.db_wait) - self.delay)
+        self._window.append(max(self.loop_lag, self.db_wait))
+        standing = min(self._window) if len(self._window) == self._window.maxlen else 0.0
+        self.delay += SMOOTHING * (standing - self.delay)
         if self.overloaded != was:  # once per change, not once per refused request
             log.warning("at capacity (a standing delay of %.0f ms): some new payments are "
                         "refused with 503" if not was else
