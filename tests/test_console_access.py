@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -108,6 +109,39 @@ def test_failed_sign_ins_are_throttled_per_account(server: LiveServer) -> None:
         assert stopped.status_code == 429 and int(stopped.headers["retry-after"]) > 0
         # Another account from the same client is not held back by this one's limit.
         assert sign_in_form(client, "owner+tbc@demo.test", DEMO_PASSWORD).status_code == 303
+
+
+@pytest.mark.server_settings(rate_limit_console_account_failures="10/hour")
+def test_concurrent_guesses_are_counted_before_they_are_verified(server: LiveServer) -> None:
+    """40 guesses at one account at once, the right password among the last: no more than the
+    limit are ever verified (each verified refusal leaves an audit row), the rest are told to
+    wait, and the right one, arriving after them, waits too. Counting only refusals once known
+    let all 40 be verified against a limit of 10, and the right one in."""
+    forms = []
+    for _ in range(40):
+        client = httpx.Client(base_url=server.url, timeout=30)
+        form = client.get("/console/login")
+        forms.append((client, hidden(form.text, "csrf")))
+
+    def guess(n: int) -> int:
+        client, csrf = forms[n]
+        return client.post("/console/login", data={
+            "csrf": csrf, "email": DEMO_OWNER,
+            "password": DEMO_PASSWORD if n >= 36 else f"guess number {n}"}).status_code
+    with ThreadPoolExecutor(40) as pool:
+        answers = list(pool.map(guess, range(40)))
+    for client, _ in forms:
+        client.close()
+    verified = int(query(server.settings.db_url, "SELECT count(*) FROM audit_log WHERE "
+                         "action = 'sign_in.refused'")[0][0])
+    assert verified <= 10 and answers.count(401) == verified, answers
+    assert set(answers) <= {401, 429, 303}, answers
+    with httpx.Client(base_url=server.url, timeout=20) as late:
+        # the limit spent (more guesses until it is), the right password waits like any other
+        while (status := sign_in_form(late, DEMO_OWNER, "one more guess").status_code) == 401:
+            pass
+        assert status == 429
+        assert sign_in_form(late, DEMO_OWNER, DEMO_PASSWORD).status_code == 429
 
 
 @pytest.mark.server_settings(rate_limit_console_client_failures="2/minute")

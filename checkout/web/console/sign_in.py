@@ -2,7 +2,9 @@
 
 The sign-in form is protected by a double-submit token: a random value in a cookie of its own
 and in the form, which a page on another site can neither read nor set. Failed sign-ins are
-throttled per client address and per account (`CHECKOUT_RATE_LIMIT_CONSOLE_*`).
+throttled per client address and per account (`CHECKOUT_RATE_LIMIT_CONSOLE_*`); each guess
+(password and second-factor code together) is reserved against both before it is verified,
+and an account takes one guess at a time.
 """
 
 from __future__ import annotations
@@ -66,25 +68,19 @@ async def sign_in(request: Request) -> Response:
     limits: RateLimits = request.app.state.rate_limits
     account = email.casefold()
     try:
-        limits.check(limits.sign_in_client, request)
-        limits.check(limits.sign_in_account, request, key=account)
+        with limits.reserve((limits.sign_in_client, client_of(request)),
+                            (limits.sign_in_account, account), alone=account) as failed:
+            try:
+                done = await console.sign_in(
+                    request.app.state.db, request.app.state.settings, email=email,
+                    password=str(form.get("password", "")), code=str(form.get("code", ""))[:16],
+                    ip=client_of(request), user_agent=request.headers.get("user-agent", ""))
+            except SignInRefused:
+                failed()
+                return _form(request, 401, error="console_sign_in_refused", email=email)
     except TooManyRequests as err:
         return _form(request, 429, error="console_too_many", email=email,
                      retry_after=err.retry_after)
-    try:
-        done = await console.sign_in(request.app.state.db, request.app.state.settings,
-                                     email=email, password=str(form.get("password", "")),
-                                     code=str(form.get("code", ""))[:16],
-                                     ip=client_of(request),
-                                     user_agent=request.headers.get("user-agent", ""))
-    except SignInRefused:
-        try:
-            limits.hit(limits.sign_in_client, request)
-            limits.hit(limits.sign_in_account, request, key=account)
-        except TooManyRequests as err:
-            return _form(request, 429, error="console_too_many", email=email,
-                         retry_after=err.retry_after)
-        return _form(request, 401, error="console_sign_in_refused", email=email)
     resp = RedirectResponse(_next(str(form.get("next", ""))), status_code=303, headers=HEADERS)
     set_cookie(request, resp, "console_session", done.cookie)
     clear_cookie(request, resp, PRE_COOKIE)

@@ -17,8 +17,8 @@ not load: a fresh instance's start-up work (templates compiled, the first connec
 first migrations checked) or a moment of timer jitter makes one, and counting it refused a
 cold instance's first payments (3 starts in 15). A blocked loop is one late interval however
 long it blocks, so a full window of late ones takes sustained work the instance carries.
-The delay is that windowed minimum, smoothed. Past `overload_delay_ms` a share of new payments is refused at the door with a
-cheap 503 and Retry-After, before any database work, growing with the delay until at twice
+The delay is that windowed minimum, smoothed. Past `overload_delay_ms` a share of new
+payments is refused at the door with a cheap 503 and Retry-After, before any database work, growing with the delay until at twice
 the threshold every one is (as RED drops packets: early and in proportion, not all at once).
 The CPU and the database are left to the payments already started, so their buyers see
 their link and their "paid" in time, and the share taken settles where the instance keeps

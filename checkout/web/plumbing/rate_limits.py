@@ -9,6 +9,9 @@ What is limited, each with a setting (README, "Security"):
 - `/brand/*.css`, per client address: a database read per request;
 - failed console sign-ins, per client address and per account: a guesser spread over many
   addresses is still stopped at the account it guesses, at the cost that its owner waits too.
+  A guess is reserved before it is verified (`reserve`), and one account takes one guess at
+  a time: counting only once a refusal was known let 40 concurrent guesses all be verified
+  against a limit of 10.
 
 Counts are per instance: behind N instances a client gets up to N times the limit. The client
 address is the TCP peer, or the balancer's X-Forwarded-For when the balancer is trusted
@@ -19,6 +22,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from limits import RateLimitItem, parse
@@ -39,6 +45,7 @@ class Limit:
 class RateLimits:
     def __init__(self, settings: Settings) -> None:
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._in_flight: Counter[tuple[str, str]] = Counter()  # guesses being verified now
         self.auth_failures = Limit(parse(settings.rate_limit_auth_failures),
                                    "failed authentication")
         self.acquirer_webhooks = Limit(parse(settings.rate_limit_acquirer_webhooks),
@@ -56,6 +63,33 @@ class RateLimits:
         key = key or client_of(request)
         if not self._limiter.hit(limit.rate, limit.what, key):
             self._refuse(limit, key)
+
+    @contextmanager
+    def reserve(self, *counted: tuple[Limit, str], alone: str = "") -> Iterator[Callable[[], None]]:
+        """A guess at a secret, held against each (limit, key) while it is verified: 429 when
+        the failures counted plus the guesses in flight leave no room, or when another guess
+        with the same `alone` key is in flight. Yields `failed`, which counts the guess once
+        it is refused. Checked and reserved with no await between, so concurrent guesses on
+        this instance cannot all pass one check."""
+        for limit, key in counted:
+            stats = self._limiter.get_window_stats(limit.rate, limit.what, key)
+            if stats.remaining - self._in_flight[(limit.what, key)] <= 0:
+                self._refuse(limit, key)
+        if alone and self._in_flight[("alone", alone)]:
+            raise TooManyRequests("another attempt is being checked; retry in a moment",
+                                  retry_after=1)
+        held = [(limit.what, key) for limit, key in counted] + ([("alone", alone)] if alone
+                                                                 else [])
+        self._in_flight.update(held)
+
+        def failed() -> None:
+            for limit, key in counted:
+                self._limiter.hit(limit.rate, limit.what, key)
+        try:
+            yield failed
+        finally:
+            self._in_flight.subtract(held)
+            self._in_flight = +self._in_flight  # drop the zeros: no key is kept for ever
 
     def check(self, limit: Limit, request: Request, key: str = "") -> None:
         """429 if the client (or `key`) is already over `limit`, without counting this request
