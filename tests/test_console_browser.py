@@ -223,6 +223,43 @@ def test_an_owner_invites_a_developer_who_joins_and_rolls_a_key(
     context.close()
 
 
+def test_a_colleague_with_an_account_signs_in_then_joins_in_the_browser(
+        browser: Browser, server: LiveServer) -> None:
+    add_user(server.settings.db_url, "ann@shop.example", "mer_demo_tbc", "owner")
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors = _watch(page)
+    _sign_in_by_keyboard(page, server)
+    page.click("nav a[href$='/team']")
+    page.fill("input[name=email]", "ann@shop.example")
+    page.select_option("form:has([data-action=invite]) select[name=role]", "support")
+    page.click("[data-action=invite]")
+    link = page.input_value("[data-invite-link]")
+    page.goto(link)  # the owner, signed in as someone else, is told whose it is
+    page.wait_for_selector("#other-account")
+    assert page.locator("[data-action=join]").count() == 0
+    assert_accessible(page, "console an invitation for another account")
+    guest = browser.new_context(locale="en-US", viewport={"width": 390, "height": 844})
+    ann = guest.new_page()
+    ann_errors = _watch(ann)
+    ann.goto(link)
+    assert ann.locator("#password").count() == 1  # the same form as for a new email
+    ann.click("[data-action=sign-in-first]")
+    ann.wait_for_url("**/console/login?next=*")
+    ann.fill("#email", "ann@shop.example")
+    ann.fill("#password", TEST_PASSWORD)
+    ann.keyboard.press("Enter")
+    ann.wait_for_url(link)
+    assert ann.locator("#password").count() == 0
+    assert_accessible(ann, "console take an invitation, signed in")
+    ann.click("[data-action=join]")
+    ann.wait_for_url("**/console/m/mer_demo/payments")
+    assert "support" in ann.inner_text("header")
+    assert _real(errors) == [] and _real(ann_errors) == []
+    guest.close()
+    context.close()
+
+
 def test_a_developer_adds_and_rotates_a_webhook_endpoint_in_the_browser(
         browser: Browser, server: LiveServer) -> None:
     add_user(server.settings.db_url, "dev@shop.example", "mer_demo", "developer")

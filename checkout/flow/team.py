@@ -2,14 +2,18 @@
 
 There is no email server here: an owner makes an invitation and copies its link to the
 colleague. The link is shown once and kept only as its SHA-256; it works once, until
-`console_invite_hours` have passed. A merchant always keeps at least one owner.
+`console_invite_hours` have passed. A new person chooses a password at the link; a person
+with an account already signs in to it first (through the sign-in page, its throttles and
+second factor), then takes the invitation from that session. A merchant always keeps at
+least one owner.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from checkout.domain import passwords
 from checkout.domain.roles import Role
@@ -55,44 +59,57 @@ async def open_invite(db: Database, token: str) -> Invite | None:
 
 async def accept(db: Database, settings: Settings, token: str, *, password: str, ip: str,
                  user_agent: str) -> tuple[SignedIn, str]:
-    """The invited person joins: a new account with this password, or, if the email has one
-    already, that account once its password is given. Signs them in; returns the session and
-    the merchant."""
+    """The invited person joins with a new account and this password, and is signed in;
+    returns the session and the merchant. An email that has an account already joins only
+    from that account's own session (`join`): a password alone, through this door, would
+    skip the sign-in's throttles and second factor, so it is never checked here."""
     found = await open_invite(db, token)
     if found is None:
         raise NotFound("this invitation is not valid any more")
     async with db.reader() as conn:
-        user = await store.user_by_email(conn, found.email)
-    if user is not None:
-        if not await asyncio.to_thread(passwords.verify, user.password_hash, password):
-            raise InvalidRequest("console_wrong_password")
-        hashed = None
-    else:
-        try:
-            passwords.check(password, found.email, settings.console_password_min_length)
-        except passwords.WeakPassword as err:
-            raise InvalidRequest(str(err)) from err
-        hashed = await asyncio.to_thread(passwords.hash_password, password)
+        if await store.user_by_email(conn, found.email) is not None:
+            raise Conflict("console_invite_sign_in_first")
+    try:
+        passwords.check(password, found.email, settings.console_password_min_length)
+    except passwords.WeakPassword as err:
+        raise InvalidRequest(str(err)) from err
+    hashed = await asyncio.to_thread(passwords.hash_password, password)
     now = utcnow()
     async with db.transaction() as conn:
-        if not await store.use_invite(conn, found.id_hash, now):
-            raise NotFound("this invitation is not valid any more")
-        if user is None:
-            user_id = new_id("usr")
-            assert hashed is not None
-            await store.add_user(conn, user_id=user_id, email=found.email,
-                                 password_hash=hashed, operator=False, now=now)
-        else:
-            user_id = user.id
-        await store.set_membership(conn, user_id=user_id, merchant_id=found.merchant_id,
-                                   role=found.role, now=now)
-        await audit_entry(conn, user_id=user_id, email=found.email, action="team.join",
-                     merchant_id=found.merchant_id, target=found.email,
-                     detail={"role": found.role.value}, ip=ip)
+        if await store.user_by_email(conn, found.email) is not None:
+            raise Conflict("console_invite_sign_in_first")
+        user_id = new_id("usr")
+        await store.add_user(conn, user_id=user_id, email=found.email, password_hash=hashed,
+                             operator=False, now=now)
+        await _join(conn, found, user_id, ip, now)
         joined = await store.user(conn, user_id)
         assert joined is not None
         cookie = await new_session(conn, joined, ip=ip, user_agent=user_agent)
     return SignedIn(cookie, joined), found.merchant_id
+
+
+async def join(db: Database, who: Visitor, token: str, *, ip: str) -> str:
+    """A signed-in person takes an invitation made out to their own email: the membership is
+    attached to the account they signed in to, with its throttles and second factor. Returns
+    the merchant."""
+    found = await open_invite(db, token)
+    if found is None:
+        raise NotFound("this invitation is not valid any more")
+    if found.email != who.user.email:
+        raise Conflict("console_invite_other_account")
+    async with db.transaction() as conn:
+        await _join(conn, found, who.user.id, ip, utcnow())
+    return found.merchant_id
+
+
+async def _join(conn: Any, found: Invite, user_id: str, ip: str, now: datetime) -> None:
+    if not await store.use_invite(conn, found.id_hash, now):
+        raise NotFound("this invitation is not valid any more")
+    await store.set_membership(conn, user_id=user_id, merchant_id=found.merchant_id,
+                               role=found.role, now=now)
+    await audit_entry(conn, user_id=user_id, email=found.email, action="team.join",
+                      merchant_id=found.merchant_id, target=found.email,
+                      detail={"role": found.role.value}, ip=ip)
 
 
 async def _keep_an_owner(conn: object, merchant_id: str, user_id: str,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import datetime
+from urllib.parse import quote
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -15,6 +16,7 @@ from starlette.routing import Route
 from checkout.domain.roles import Can, Role
 from checkout.errors import CheckoutError
 from checkout.flow import team
+from checkout.flow.console import Visitor
 from checkout.flow.context import utcnow
 from checkout.store import console as store
 from checkout.web.console.access import (
@@ -25,8 +27,10 @@ from checkout.web.console.access import (
     clear_cookie,
     form_token_ok,
     page,
+    posted_form,
     refused,
     set_cookie,
+    visitor_of,
     with_form_token,
 )
 from checkout.web.plumbing.rate_limits import client_of
@@ -114,46 +118,57 @@ async def audit(request: Request, seat: Seat, form: FormData | None) -> Response
                 rows=[(r, json.loads(r.detail)) for r in rows])
 
 
-# ---- accepting an invitation (not signed in) ---------------------------------------------
+# ---- accepting an invitation ----------------------------------------------------------
+# Not signed in, the page is one form whatever the email (a new password, and a way to sign
+# in first for a person who has an account): it tells nobody whether the email has one.
+# Signed in as the invitee, it is one button; signed in as someone else, it says so.
 
-def _accept_form(request: Request, found: store.Invite, exists: bool, status: int = 200,
+def _accept_form(request: Request, found: store.Invite, who: Visitor | None, status: int = 200,
                  error: str = "") -> Response:
     token = secrets.token_urlsafe(24)
-    return with_form_token(request, page(request, "console/invite.html", status=status,
-                                         invite=found, error=error, csrf=token,
-                                         exists=exists), token)
-
-
-async def _invitee_exists(request: Request, found: store.Invite) -> bool:
-    async with request.app.state.db.reader() as conn:
-        return await store.user_by_email(conn, found.email) is not None
+    back = quote(request.url.path, safe="")
+    resp = page(request, "console/invite.html", status=status, invite=found, error=error,
+                visitor=who, csrf=who.session.csrf_token if who else token,
+                sign_in=f"/console/login?next={back}")
+    return resp if who else with_form_token(request, resp, token)
 
 
 async def invite_page(request: Request) -> Response:
     found = await team.open_invite(request.app.state.db, request.path_params["token"])
     if found is None:
         return refused(request, 404, None)
-    return _accept_form(request, found, await _invitee_exists(request, found))
+    return _accept_form(request, found, await visitor_of(request))
 
 
 async def accept(request: Request) -> Response:
-    form = await request.form()
     token = request.path_params["token"]
     found = await team.open_invite(request.app.state.db, token)
     if found is None:
         return refused(request, 404, None)
-    exists = await _invitee_exists(request, found)
+    who = await visitor_of(request)
+    if who is not None:
+        form = await posted_form(request, who)
+        if form is None:
+            return _accept_form(request, found, who, 403, error="console_form_expired")
+        try:
+            merchant_id = await team.join(request.app.state.db, who, token,
+                                          ip=client_of(request))
+        except CheckoutError as err:
+            return _accept_form(request, found, who, err.status, error=err.detail)
+        return RedirectResponse(f"/console/m/{merchant_id}/payments", status_code=303,
+                                headers=HEADERS)
+    form = await request.form()
     if not form_token_ok(request, form):
-        return _accept_form(request, found, exists, 403, error="console_form_expired")
+        return _accept_form(request, found, None, 403, error="console_form_expired")
     password = str(form.get("password", ""))
-    if not exists and password != str(form.get("again", "")):
-        return _accept_form(request, found, exists, 422, error="console_passwords_differ")
+    if password != str(form.get("again", "")):
+        return _accept_form(request, found, None, 422, error="console_passwords_differ")
     try:
         done, merchant_id = await team.accept(
             request.app.state.db, request.app.state.settings, token, password=password,
             ip=client_of(request), user_agent=request.headers.get("user-agent", ""))
     except CheckoutError as err:
-        return _accept_form(request, found, exists, err.status, error=err.detail)
+        return _accept_form(request, found, None, err.status, error=err.detail)
     resp = RedirectResponse(f"/console/m/{merchant_id}/payments", status_code=303,
                             headers=HEADERS)
     set_cookie(request, resp, "console_session", done.cookie)
