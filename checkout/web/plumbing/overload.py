@@ -9,21 +9,21 @@ Saturation shows as a queue that does not drain. Two are watched, both measured 
   this is the one that grew: the loop was never more than 10 ms late while payments took
   20 s (SQLite, before writes ran on the loop), or 26 s (PostgreSQL, its server sharing the
   machine's cores, before its pool's wait was watched: 12 % of capacity completed).
-A burst makes a queue that drains; a standing one means more work arrives than is done. So,
-as CoDel does for packets, what counts is the *least* delay seen over a window: if even the
+A burst makes a queue that drains; a standing one means more work arrives than is done. So, as
+CoDel does for packets, what counts is the *least* delay seen over a window: if even the
 luckiest writer of the last `TICK` waited, everyone did, and only a delay that held in every
 one of the last `overload_window_seconds / TICK` intervals is standing. One late interval is
 not load: a fresh instance's start-up work (templates compiled, the first connections, the
-first migrations checked) or a moment of timer jitter makes one, and counting it refused a
-cold instance's first payments (3 starts in 15). A blocked loop is one late interval however
-long it blocks, so a full window of late ones takes sustained work the instance carries.
-The delay is that windowed minimum, smoothed. Past `overload_delay_ms` a share of new
-payments is refused at the door with a cheap 503 and Retry-After, before any database work, growing with the delay until at twice
-the threshold every one is (as RED drops packets: early and in proportion, not all at once).
-The CPU and the database are left to the payments already started, so their buyers see
-their link and their "paid" in time, and the share taken settles where the instance keeps
-up. Refusing all or nothing instead swung between the two and, at twice capacity, took only
-about 80 % of what the instance could finish (`bench/payment_cost.py`).
+first migrations checked) or a moment of timer jitter makes one, and counting it refused a cold
+instance's first payments (3 starts in 15). A blocked loop is one late interval however long it
+blocks, so a full window of late ones takes sustained work the instance carries. The delay is
+that windowed minimum, smoothed. Past `overload_delay_ms` a share of new payments is refused at
+the door with a cheap 503 and Retry-After, before any database work, growing with the delay
+until at twice the threshold every one is (as RED drops packets: early and in proportion, not
+all at once). The CPU and the database are left to the payments already started, so their
+buyers see their link and their "paid" in time, and the share taken settles where the instance
+keeps up. Refusing all or nothing instead swung between the two and, at twice capacity, took
+only about 80 % of what the instance could finish (`bench/payment_cost.py`).
 """
 
 from __future__ import annotations
