@@ -2,7 +2,8 @@
 
 Two shapes: `json` (one object per line, for log shippers; production's default) and `text`.
 Both carry the ids a record is about (`merchant_id`, `payment_id`, `attempt_id`, `refund_id`)
-and never a secret: the buyer's checkout token is cut from every logged path, API keys and
+and never a secret: every bearer token (the buyer's checkout token, invitation and password-
+reset links) is cut from every logged path and query, API keys and
 signatures are never handed to a logger, and we never see card data at all.
 """
 
@@ -14,8 +15,13 @@ import re
 from datetime import UTC, datetime
 
 CONTEXT_KEYS = ("merchant_id", "payment_id", "attempt_id", "refund_id", "event_id")
-# /c/<token> and /c/<token>/status?…: the token is a bearer credential for the buyer's page.
-_TOKEN_IN_PATH = re.compile(r"(/c/)[^/?\s\"]+")
+# Bearer paths: whoever has the URL has the power. /c/<token> (and /status?…) is the buyer's
+# page; /console/invite/<token> joins a merchant's team; /console/reset/<token> sets a
+# password. The console's links also travel percent-encoded in a query (`?next=`).
+_BEARER_PATHS = ("/c/", "/console/invite/", "/console/reset/")
+_TOKEN_IN_PATH = re.compile(
+    "(" + "|".join(re.escape(p) + "|" + re.escape(p.replace("/", "%2F")) for p in _BEARER_PATHS)
+    + r")[^/?&%\s\"]+", re.IGNORECASE)
 
 
 def redact(path: str) -> str:

@@ -10,6 +10,7 @@ import re
 import secrets
 import time
 import tracemalloc
+from pathlib import Path
 
 import httpx
 import pytest
@@ -29,6 +30,7 @@ from tests.buyer import (
     wait_for,
     wait_for_status,
 )
+from tests.cluster import Proc
 from tests.server import LiveServer
 
 DEEP = b"[" * 50_000
@@ -217,3 +219,27 @@ def test_a_flood_of_unsigned_tbc_callbacks_costs_two_rows_and_two_reads(
     assert len(stored) == 2, stored
     assert all(r[1] <= server.settings.unsigned_body_bytes for r in stored)
     assert _tbc_reads(server) - reads <= 2
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_the_access_log_never_carries_a_bearer_link(tmp_path: Path, log_format: str) -> None:
+    """A real `checkout serve`, its access log read as an on-call engineer would: the buyer's
+    token, an invitation's and a password reset's never appear, in a path or in the sign-in
+    page's `next`, however the path is spelled."""
+    secret = "Bearer" + secrets.token_urlsafe(16)
+    proc = Proc(f"logs-{log_format}", tmp_path, {"CHECKOUT_LOG_FORMAT": log_format}).start()
+    try:
+        with httpx.Client(base_url=proc.url, timeout=15) as client:
+            for path in (f"/c/{secret}", f"/c/{secret}/status?v=1", f"/console/invite/{secret}",
+                         f"/console/reset/{secret}",
+                         f"/console/login?next=%2Fconsole%2Finvite%2F{secret}",
+                         f"/console/login?next=%2fconsole%2freset%2f{secret}"):
+                client.get(path)
+            client.post(f"/console/invite/{secret}", data={"password": "x"})
+            client.post(f"/console/reset/{secret}", data={"password": "x"})
+    finally:
+        proc.terminate()
+    log = proc.log()
+    assert "/console/invite/…" in log and "/console/reset/…" in log and "/c/…" in log, log
+    assert "%2Fconsole%2Finvite%2F…" in log
+    assert secret not in log and secret.lower() not in log.lower()
