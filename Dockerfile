@@ -1,7 +1,8 @@
 # The checkout as a container: small, non-root, pinned, with a health check.
 #
 #   docker build -t tpay-checkout .
-#   docker run -p 8000:8000 -v checkout-data:/app/var tpay-checkout            # the sandbox
+#   docker run -p 127.0.0.1:8000:8000 -e CHECKOUT_SANDBOX_PUBLIC=1 -v checkout-data:/app/var \
+#     tpay-checkout                                                           # the sandbox
 #
 # Production: CHECKOUT_MODE=production, DATABASE_URL=postgresql://…, the acquirer's variables
 # (README, "Configuration"). Run any number of containers against one PostgreSQL behind a load
@@ -27,8 +28,11 @@ WORKDIR /app
 COPY checkout ./checkout
 COPY templates ./templates
 COPY static ./static
-# Unconfigured, the image is the sandbox, and says so (in its log, too, loudly: it listens on
-# every address). Production sets CHECKOUT_MODE=production and an https CHECKOUT_PUBLIC_URL.
+# Unconfigured, the image is the sandbox, which refuses to listen beyond loopback (it serves
+# its emulated bank's private key and a demo owner with a public password) until it is asked
+# to with CHECKOUT_SANDBOX_PUBLIC=1; then publish the port on the host's loopback only. It
+# says so in its log, loudly. Production sets CHECKOUT_MODE=production, an https
+# CHECKOUT_PUBLIC_URL and CHECKOUT_FORWARDED_ALLOW_IPS (the balancers' addresses, or direct).
 ENV PYTHONPATH=/app CHECKOUT_HOST=0.0.0.0 CHECKOUT_DATA_DIR=/app/var \
     CHECKOUT_MODE=sandbox CHECKOUT_PUBLIC_URL=http://localhost:8000
 USER 10001

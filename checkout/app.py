@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -33,7 +32,7 @@ from checkout.sandbox import registry as sandbox_registry
 from checkout.sandbox import remote as remote_sandbox
 from checkout.sandbox import routes as sandbox_routes
 from checkout.sandbox.world import Sandbox
-from checkout.settings import Settings
+from checkout.settings import Settings, loopback
 from checkout.store import repo
 from checkout.store.db import Database
 from checkout.store.migrate import current_head, upgrade
@@ -193,11 +192,7 @@ async def _stop_workers(workers: list[asyncio.Task[None]], claimer: jobs.Claimer
 def _warn_if_sandbox_is_public(settings: Settings) -> None:
     """The sandbox serves its emulated bank's private key at /sandbox/credentials (instances
     sharing it read it there): reachable beyond this machine, anyone can forge its webhooks."""
-    try:
-        loopback = ipaddress.ip_address(settings.host).is_loopback
-    except ValueError:
-        loopback = settings.host == "localhost"
-    if not loopback:
+    if not loopback(settings.host):
         log.warning("!!! THE SANDBOX IS LISTENING ON %s, NOT ON LOOPBACK: anyone who reaches "
                     "it can read the emulated bank's private key at /sandbox/credentials and "
                     "take any demo payment. It is for tests on this machine; production is "

@@ -350,7 +350,7 @@ def server_config(settings: Settings, app: Any, *, access_log: bool = True) -> A
     """uvicorn's configuration: every limit from settings, proxies trusted only by name."""
     import uvicorn
 
-    trusted = [ip.strip() for ip in settings.forwarded_allow_ips.split(",") if ip.strip()]
+    trusted = settings.trusted_proxies
     # log_config=None: uvicorn's records go through our handler (JSON, tokens cut out).
     return uvicorn.Config(
         app, host=settings.host, port=settings.port, log_config=None, log_level="info",

@@ -6,6 +6,7 @@ acquirer and a demo shop. Production mode must be asked for and refuses sandbox 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 from collections.abc import Callable
@@ -128,9 +129,15 @@ class Settings:
     http_limit_concurrency: int = 2048
     http_keep_alive_seconds: int = 5
     http_max_header_bytes: int = 16 * 1024
-    # Balancers whose X-Forwarded-For / -Proto are trusted (comma-separated IPs or CIDRs;
-    # "*" trusts any). Empty: none, the client is the TCP peer.
+    # Balancers whose X-Forwarded-For / -Proto are trusted (comma-separated IPs or CIDRs), or
+    # "direct": no balancer, the client is the TCP peer. Production must say which (behind a
+    # balancer nobody named, every request carries the balancer's address, and one client's
+    # failures lock every client out); "*" is refused (any client could name its own address
+    # and step past every per-address limit and the acquirers' allow-lists).
     forwarded_allow_ips: str = ""
+    # The sandbox listens on loopback only unless this is set: it serves its emulated bank's
+    # private key and a demo owner whose password is public.
+    sandbox_public: bool = False
     # Several instances in sandbox mode share one sandbox: `sandbox_url` is another checkout
     # serving the emulators (this instance then runs none), and `sandbox_notify_url` is where
     # a sandbox host sends its webhooks (the load balancer in front of the instances).
@@ -159,6 +166,25 @@ class Settings:
         # Host and port, not pid: a process restarted after a crash is the same instance, and
         # takes back at once the jobs its predecessor held (see `_take_back_own_claims`).
         return self.instance or f"{socket.gethostname()}:{self.port}"
+
+    @property
+    def trusted_proxies(self) -> list[str]:
+        """The balancers whose forwarded headers are believed: none for "" and "direct"."""
+        text = self.forwarded_allow_ips.strip()
+        if text in ("", "direct"):
+            return []
+        found = [item.strip() for item in text.split(",") if item.strip()]
+        for item in found:
+            if item == "*":
+                raise ConfigError(
+                    "CHECKOUT_FORWARDED_ALLOW_IPS cannot be '*': any client could then choose "
+                    "its own address. Name the balancers' addresses or networks")
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ConfigError(f"CHECKOUT_FORWARDED_ALLOW_IPS: {item!r} is not an address "
+                                  "or a network (or say 'direct')") from None
+        return found
 
     @property
     def logs_as_json(self) -> bool:
@@ -229,6 +255,13 @@ class Settings:
             raise ConfigError("CHECKOUT_OVERLOAD_RETRY_AFTER_SECONDS must be at least 1")
         if self.overload_keep_pace_seconds < 0:
             raise ConfigError("CHECKOUT_OVERLOAD_KEEP_PACE_SECONDS must be 0 or more")
+        self.trusted_proxies  # noqa: B018 - checked here, at start
+        if self.sandbox and not self.sandbox_public and not loopback(self.host):
+            raise ConfigError(
+                f"the sandbox listens on loopback only, not on {self.host}: anyone who reaches "
+                "it can read its emulated bank's private key and sign in as the demo owner. "
+                "Set CHECKOUT_SANDBOX_PUBLIC=1 to serve it there anyway (a container behind "
+                "`docker run -p 127.0.0.1:8000:8000`), or CHECKOUT_MODE=production")
         if self.mode != "production":
             return
         if not self.secret_keys or _SANDBOX_SECRET in self.secret_keys:
@@ -252,6 +285,19 @@ class Settings:
         if not self.public_url.startswith("https://"):
             raise ConfigError("production mode needs CHECKOUT_PUBLIC_URL, the https:// address "
                               "buyers and acquirers reach this checkout at")
+        if not self.forwarded_allow_ips.strip():
+            raise ConfigError(
+                "production mode needs CHECKOUT_FORWARDED_ALLOW_IPS: the addresses of the "
+                "balancers in front of this checkout, or 'direct' when clients connect to it "
+                "directly (without it, behind a balancer every client shares one address: one "
+                "client's failed sign-ins lock everyone out, and acquirers' network checks fail)")
+
+
+def loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def parse_rate(text: str) -> tuple[int, str]:

@@ -142,10 +142,13 @@ def test_failed_api_key_guesses_are_slowed_with_429(server: LiveServer) -> None:
                         headers={"Authorization": "Bearer sk_guess"})
     assert refused.status_code == 429
     assert 1 <= int(refused.headers["retry-after"]) <= 60
-    # a good key from that address is refused too, until the window has passed: a guesser
-    # must not learn which of its guesses was right
+    # A good key from that address is taken all the same. A key is 32 random bytes: no rate
+    # of guessing finds one, so refusing the right one protected nothing, and behind a
+    # balancer (one address for every merchant) it locked every merchant out for one guesser.
     assert httpx.get(f"{server.url}/api/v1/events",
-                     headers={"Authorization": "Bearer sk_test_demo"}).status_code == 429
+                     headers={"Authorization": "Bearer sk_test_demo"}).status_code == 200
+    assert httpx.get(f"{server.url}/api/v1/events",
+                     headers={"Authorization": "Bearer sk_guess"}).status_code == 429
 
 
 @pytest.mark.server_settings(rate_limit_acquirer_webhooks="10/minute",

@@ -86,7 +86,8 @@ def test_the_sandbox_private_key_is_never_written_readable_by_others(
 
 def test_a_sandbox_listening_beyond_loopback_warns_loudly(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    settings = replace(settings_for(tmp_path, ""), host="0.0.0.0")  # noqa: S104 - the point
+    settings = replace(settings_for(tmp_path, ""), host="0.0.0.0",  # noqa: S104 - the point
+                       sandbox_public=True)
     with caplog.at_level(logging.WARNING, logger="checkout"):
         LiveServer(settings).start().stop()
     assert any("NOT ON LOOPBACK" in r.getMessage() and "/sandbox/credentials" in r.getMessage()

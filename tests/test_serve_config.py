@@ -18,7 +18,7 @@ import pytest
 from checkout.cli import server_config
 from checkout.errors import InvalidRequest
 from checkout.flow import merchants as admin
-from checkout.settings import Settings
+from checkout.settings import ConfigError, Settings
 from tests.server import free_port
 
 
@@ -47,9 +47,9 @@ def serving(tmp_path: Path, **env: str) -> Iterator[str]:
 
 
 def _guesses_refused(url: str, client: str) -> list[int]:
+    forwarded = {"X-Forwarded-For": client} if client else {}
     return [httpx.get(f"{url}/api/v1/events", headers={
-        "Authorization": "Bearer sk_guess", "X-Forwarded-For": client}).status_code
-        for _ in range(3)]
+        "Authorization": "Bearer sk_guess", **forwarded}).status_code for _ in range(3)]
 
 
 def test_forwarded_for_counts_only_from_a_trusted_balancer(tmp_path: Path) -> None:
@@ -63,6 +63,57 @@ def test_forwarded_for_counts_only_from_a_trusted_balancer(tmp_path: Path) -> No
     with serving(tmp_path, CHECKOUT_FORWARDED_ALLOW_IPS="127.0.0.1", **limit) as url:
         assert _guesses_refused(url, "203.0.113.1") == [401, 401, 429]
         assert _guesses_refused(url, "203.0.113.2") == [401, 401, 429]
+
+
+def test_a_valid_key_is_never_refused_for_its_addresss_failures(tmp_path: Path) -> None:
+    """Behind a balancer nobody named, every merchant shares the balancer's address: a guesser
+    there locked every merchant's valid key out with 429. A valid key is taken whatever its
+    address has failed; the guesser is still slowed."""
+    with serving(tmp_path, CHECKOUT_RATE_LIMIT_AUTH_FAILURES="2/minute") as url:
+        assert _guesses_refused(url, "") == [401, 401, 429]
+        good = httpx.get(f"{url}/api/v1/events", headers={"Authorization": "Bearer sk_test_demo"})
+        assert good.status_code == 200, good.text
+        assert _guesses_refused(url, "") == [429, 429, 429]
+
+
+def test_behind_a_named_balancer_a_client_cannot_name_its_own_address(tmp_path: Path) -> None:
+    """A client that writes its own X-Forwarded-For gets the balancer's entry appended after
+    it: only the rightmost address not of a named balancer counts, so a new made-up address
+    on every guess does not make a new client."""
+    limit = {"CHECKOUT_RATE_LIMIT_AUTH_FAILURES": "2/minute"}
+    with serving(tmp_path, CHECKOUT_FORWARDED_ALLOW_IPS="127.0.0.1", **limit) as url:
+        statuses = [httpx.get(f"{url}/api/v1/events", headers={
+            "Authorization": "Bearer sk_guess",
+            "X-Forwarded-For": f"198.51.100.{n}, 203.0.113.7"}).status_code for n in range(4)]
+        assert statuses == [401, 401, 429, 429]
+
+
+@pytest.mark.parametrize("value", ["*", "10.0.0.1, *", "balancer.internal", "10.0.0.300"])
+def test_forwarded_allow_ips_takes_only_addresses_and_networks(value: str) -> None:
+    with pytest.raises(ConfigError, match="CHECKOUT_FORWARDED_ALLOW_IPS"):
+        Settings.from_env({"CHECKOUT_FORWARDED_ALLOW_IPS": value})
+    assert Settings.from_env({"CHECKOUT_FORWARDED_ALLOW_IPS": "10.0.0.0/8, ::1"}
+                             ).trusted_proxies == ["10.0.0.0/8", "::1"]
+
+
+def test_production_must_say_whether_a_balancer_is_in_front() -> None:
+    production = {"CHECKOUT_MODE": "production", "CHECKOUT_SECRET_KEYS": "k" * 40,
+                  "CHECKOUT_PUBLIC_URL": "https://pay.example", "YOOKASSA_SHOP_ID": "1",
+                  "YOOKASSA_SECRET_KEY": "live_x"}
+    with pytest.raises(ConfigError, match="CHECKOUT_FORWARDED_ALLOW_IPS.*'direct'"):
+        Settings.from_env(production)
+    direct = Settings.from_env({**production, "CHECKOUT_FORWARDED_ALLOW_IPS": "direct"})
+    assert not server_config(direct, app=None).proxy_headers
+    named = Settings.from_env({**production, "CHECKOUT_FORWARDED_ALLOW_IPS": "10.1.2.3"})
+    assert server_config(named, app=None).forwarded_allow_ips == ["10.1.2.3"]
+
+
+def test_the_sandbox_listens_beyond_loopback_only_when_asked() -> None:
+    with pytest.raises(ConfigError, match="CHECKOUT_SANDBOX_PUBLIC=1"):
+        Settings.from_env({"CHECKOUT_HOST": "0.0.0.0"})  # noqa: S104 - the point
+    assert Settings.from_env({"CHECKOUT_HOST": "0.0.0.0",  # noqa: S104
+                              "CHECKOUT_SANDBOX_PUBLIC": "1"}).sandbox_public
+    assert Settings.from_env({"CHECKOUT_HOST": "::1"}).host == "::1"
 
 
 def test_uvicorns_limits_come_from_settings() -> None:

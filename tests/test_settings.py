@@ -16,7 +16,7 @@ from checkout.store.db import PG_CONNECTIONS
 from tests.server import LiveServer, free_port, settings_for
 
 STRONG = "k" * 40
-PUBLIC = {"CHECKOUT_PUBLIC_URL": "https://pay.example"}
+PUBLIC = {"CHECKOUT_PUBLIC_URL": "https://pay.example", "CHECKOUT_FORWARDED_ALLOW_IPS": "direct"}
 YOOKASSA = {"YOOKASSA_SHOP_ID": "100500", "YOOKASSA_SECRET_KEY": "live_x"}
 
 

@@ -14,9 +14,6 @@ from checkout.web.plumbing.rate_limits import RateLimits
 
 
 async def authenticate(request: Request) -> Merchant:
-    limits: RateLimits = request.app.state.rate_limits
-    # Only failures count: a client that has failed too often is refused before any lookup.
-    limits.check(limits.auth_failures, request)
     scheme, _, key = request.headers.get("authorization", "").partition(" ")
     merchant = None
     if scheme.lower() != "bearer" or not key.strip():
@@ -31,6 +28,10 @@ async def authenticate(request: Request) -> Merchant:
             await api_keys.note_use(db, key_id, last_used_at, now)
         problem = "unknown API key"
     if merchant is None:
+        # Only failures count, and only against failures: a valid key is taken whatever its
+        # address has failed (behind a balancer every merchant may share one), while a client
+        # that has failed too often is told to wait and learns nothing from its guesses.
+        limits: RateLimits = request.app.state.rate_limits
         limits.hit(limits.auth_failures, request)
         raise Unauthorized(problem)
     return merchant
