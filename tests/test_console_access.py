@@ -288,7 +288,8 @@ def test_production_will_not_start_while_a_sandbox_user_exists(server: LiveServe
     # The demo API keys are refused first; say they were rotated, so only the users are left.
     execute(server.settings.db_url, "DELETE FROM merchant_keys")
     env = {**os.environ, "CHECKOUT_MODE": "production", "CHECKOUT_SECRET_KEYS": "k" * 40,
-           "CHECKOUT_PUBLIC_URL": "https://pay.example", "YOOKASSA_SHOP_ID": "100500",
+           "CHECKOUT_PUBLIC_URL": "https://pay.example", "CHECKOUT_FORWARDED_ALLOW_IPS": "direct",
+           "YOOKASSA_SHOP_ID": "100500",
            "YOOKASSA_SECRET_KEY": "live_x", "DATABASE_URL": server.settings.db_url,
            "CHECKOUT_DATA_DIR": str(server.settings.data_dir), "CHECKOUT_PORT": "1"}
     refused = subprocess.run([sys.executable, "-m", "checkout.cli", "serve"], env=env,
