@@ -101,6 +101,12 @@ class Settings:
     # Payments made by pressing Pay at a payment link, per client address: anyone may open a
     # reusable link, and each press stores a payment.
     rate_limit_link_payments: str = "20/minute"
+    # Presses of Pay or of the device switch on a buyer's page (each may open, or cancel and
+    # open, a session at the acquirer), per payment and per client address; and the attempts
+    # one payment may have in all.
+    rate_limit_attempt_starts_payment: str = "10/minute"
+    rate_limit_attempt_starts_client: str = "60/minute"
+    attempts_per_payment_max: int = 10
     payment_link_max_days: float = 366.0  # the furthest expiry a payment link may have
     # Failed console sign-ins, per client address and per account (its email).
     rate_limit_console_client_failures: str = "20/minute"
@@ -237,14 +243,16 @@ class Settings:
             raise ConfigError("CHECKOUT_LOG_FORMAT must be 'json' or 'text'")
         for name in ("rate_limit_auth_failures", "rate_limit_acquirer_webhooks",
                      "rate_limit_brand", "rate_limit_console_client_failures",
-                     "rate_limit_console_account_failures", "rate_limit_link_payments"):
+                     "rate_limit_console_account_failures", "rate_limit_link_payments",
+                     "rate_limit_attempt_starts_payment", "rate_limit_attempt_starts_client"):
             try:
                 parse_rate(getattr(self, name))
             except ValueError as exc:
                 raise ConfigError(f"CHECKOUT_{name.upper()}: {exc}") from None
         for name in ("webhook_workers", "webhook_endpoint_concurrency",
                      "webhook_merchant_concurrency", "http_limit_concurrency",
-                     "webhook_endpoints_max", "acquirer_accounts_max", "db_connections"):
+                     "webhook_endpoints_max", "acquirer_accounts_max", "db_connections",
+                     "attempts_per_payment_max"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"CHECKOUT_{name.upper()} must be at least 1")
         if self.overload_delay_ms < 0:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 import httpx
+import pytest
 
 from tests.buyer import (
     IPHONE,
@@ -121,3 +122,45 @@ def test_an_acquirer_with_its_own_page_needs_no_new_attempt(server: LiveServer) 
         assert "switch-to" not in open_page(buyer, payment["checkout_url"], IPHONE)
         switch(buyer, payment["checkout_url"], IPHONE, "desktop", first)  # sent anyway
         assert attempts(server, payment["id"]) == [("mobile", "awaiting_buyer")]
+
+
+def _press(buyer: httpx.Client, checkout_url: str, page: str, to: str) -> int:
+    return buyer.post(path_of(checkout_url) + "/attempts",
+                      data={"ft": form_token(page), "switch": to},
+                      headers={"User-Agent": IPHONE, "HX-Request": "true",
+                               "Sec-Fetch-Site": "same-origin"}).status_code
+
+
+def test_presses_of_the_switch_are_throttled_per_payment(server: LiveServer) -> None:
+    """20 anonymous presses in a row once made 21 attempts and 62 signed calls to the bank.
+    Now a payment takes `CHECKOUT_RATE_LIMIT_ATTEMPT_STARTS_PAYMENT` (10 a minute) presses,
+    the rest answered 429 with Retry-After and no call out."""
+    with clients(server) as (api, buyer):
+        payment = new_payment(api, server.url)
+        page = open_page(buyer, payment["checkout_url"], IPHONE)
+        answers = [_press(buyer, payment["checkout_url"], page, ("desktop", "mobile")[n % 2])
+                   for n in range(20)]
+        assert answers.count(429) == 10 and set(answers[:10]) <= {200, 286}, answers
+        assert len(attempts(server, payment["id"])) <= 10
+        # Another payment's buyer at the same address is not held back by this one.
+        other = new_payment(api, server.url)
+        assert _press(buyer, other["checkout_url"],
+                      open_page(buyer, other["checkout_url"], IPHONE), "mobile") == 200
+
+
+@pytest.mark.server_settings(attempts_per_payment_max=3,
+                             rate_limit_attempt_starts_payment="100/minute")
+def test_a_payment_has_at_most_its_cap_of_attempts_and_the_last_link_stays(
+        server: LiveServer) -> None:
+    """Past the cap a switch changes nothing: the live link is not canceled for a new one
+    that could not be opened, so the buyer can still pay on it."""
+    with clients(server) as (api, buyer):
+        payment = new_payment(api, server.url)
+        start(buyer, payment["checkout_url"], IPHONE)
+        for to in ("desktop", "mobile", "desktop", "mobile"):
+            wait_for_link(buyer, payment["checkout_url"], IPHONE)
+            switch(buyer, payment["checkout_url"], IPHONE, to)
+        made = attempts(server, payment["id"])
+        assert len(made) == 3 and made[-1] == ("mobile", "awaiting_buyer"), made
+        decide(buyer, wait_for_link(buyer, payment["checkout_url"], IPHONE), approve=True)
+        assert wait_for_status(api, payment["id"], "succeeded")["captured_amount"] == 150_00

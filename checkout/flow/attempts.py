@@ -57,6 +57,7 @@ async def start_attempt(ctx: FlowContext, payment_id: str, platform: Platform,
             raise Conflict("the merchant is canceling this payment")
         if tx.now >= payment.expires_at:
             raise Conflict("the payment has expired")
+        await _room_for_another(ctx, tx.conn, payment_id)
         attempt = await repo.insert_attempt(tx.conn, {
             "id": new_id("att"), "payment_id": payment_id, "acquirer": payment.acquirer,
             "acquirer_account_id": payment.acquirer_account_id,
@@ -72,6 +73,14 @@ async def start_attempt(ctx: FlowContext, payment_id: str, platform: Platform,
         return attempt
     log.info("attempt started", extra={"payment_id": payment_id, "attempt_id": attempt.id})
     return await call_start(ctx, attempt, payment)
+
+
+async def _room_for_another(ctx: FlowContext, conn: object, payment_id: str) -> None:
+    """Each attempt is a session opened (and a switch one canceled) at the acquirer, by
+    anyone holding the page: a payment has at most `attempts_per_payment_max` of them."""
+    made = await repo.attempt_count(conn, payment_id)  # type: ignore[arg-type]
+    if made >= ctx.settings.attempts_per_payment_max:
+        raise Conflict("this payment has had as many attempts as it may have")
 
 
 async def switch_device(ctx: FlowContext, payment_id: str, platform: Platform,
@@ -91,6 +100,8 @@ async def switch_device(ctx: FlowContext, payment_id: str, platform: Platform,
         return latest  # the same link serves both ways
     if not latest.acquirer_ref:
         raise TryAgain("the payment is still being set up; try again in a moment")
+    async with ctx.db.reader() as conn:  # before the cancel: never end a link for nothing
+        await _room_for_another(ctx, conn, payment_id)
     snap = await driver.cancel(latest.acquirer_ref, f"{latest.id}:switch")
     ended = await news.apply_snapshot(ctx, latest.id, snap)
     if ended.attempt.status in LIVE_ATTEMPT:

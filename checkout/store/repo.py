@@ -346,6 +346,12 @@ def _attempt_and_payment(row: Any) -> tuple[Attempt, Payment] | None:
     return Attempt.from_row(attempt), Payment.from_row(payment)
 
 
+async def attempt_count(conn: Conn, payment_id: str) -> int:
+    found = await conn.execute(select(func.count()).select_from(attempts).where(
+        attempts.c.payment_id == payment_id))
+    return int(found.scalar_one())
+
+
 async def latest_attempt(conn: Conn, payment_id: str) -> Attempt | None:
     row = (await conn.execute(_LATEST_ATTEMPT, {"payment_id": payment_id})).first()
     return Attempt.from_row(row) if row else None

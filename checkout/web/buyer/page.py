@@ -14,7 +14,7 @@ from starlette.routing import Route
 from checkout.acquirers.base import Family, Platform
 from checkout.domain.branding import BrandError, text_on
 from checkout.domain.states import FINAL_PAYMENT, AttemptStatus, PaymentStatus
-from checkout.errors import AcquirerError, Conflict, NotFound
+from checkout.errors import AcquirerError, Conflict, NotFound, TooManyRequests
 from checkout.flow import attempts as attempt_flow
 from checkout.flow.context import FlowContext
 from checkout.pages.i18n import pick_language
@@ -256,6 +256,14 @@ async def start(request: Request) -> Response:
             ctx.settings, "attempt", payment.id, str(form.get("ft", ""))):
         return Response("This form was not sent from the checkout page.", status_code=403,
                         media_type="text/plain")
+    limits: RateLimits = request.app.state.rate_limits
+    try:
+        limits.hit(limits.starts_payment, request, key=payment.id)
+        limits.hit(limits.starts_client, request)
+    except TooManyRequests as err:
+        return Response("Too many tries in a row: wait a moment, then try again.",
+                        status_code=429, media_type="text/plain",
+                        headers={"Retry-After": str(err.retry_after)})
     platform = platform_for(request.headers.get("user-agent", ""),
                             request.headers.get("sec-ch-ua-mobile", ""))
     if form.get("device") == "touch-mac" and platform.type == "desktop" and \

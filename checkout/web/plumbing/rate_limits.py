@@ -7,6 +7,8 @@ What is limited, each with a setting (README, "Security"):
   address: verification costs an RSA operation, so a flood of forged notices is cut off,
   while an acquirer's good ones, however many, never count;
 - `/brand/*.css`, per client address: a database read per request;
+- presses of Pay and of the device switch on a buyer's page, per payment and per client
+  address: each may cancel and open a session at the acquirer (signed calls out);
 - failed console sign-ins, per client address and per account: a guesser spread over many
   addresses is still stopped at the account it guesses, at the cost that its owner waits too.
   A guess is reserved before it is verified (`reserve`), and one account takes one guess at
@@ -53,6 +55,10 @@ class RateLimits:
         self.brand = Limit(parse(settings.rate_limit_brand), "stylesheet")
         self.link_payments = Limit(parse(settings.rate_limit_link_payments),
                                    "payment link payment")
+        self.starts_payment = Limit(parse(settings.rate_limit_attempt_starts_payment),
+                                    "start or switch on this payment")
+        self.starts_client = Limit(parse(settings.rate_limit_attempt_starts_client),
+                                   "start or switch")
         self.sign_in_client = Limit(parse(settings.rate_limit_console_client_failures),
                                     "failed sign-in")
         self.sign_in_account = Limit(parse(settings.rate_limit_console_account_failures),
