@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,8 +26,9 @@ from checkout.store import console as store
 from checkout.store import repo
 from checkout.store.console import ConsoleSession, ConsoleUser, Membership
 from checkout.store.db import Database
-from checkout.vault import vault_for
+from checkout.vault import VaultError, vault_for
 
+log = logging.getLogger("checkout.flow")
 # A session's last use is written at most this often: a page's polls do not each cost a write.
 TOUCH_EVERY = timedelta(seconds=60)
 DEMO_PASSWORD = "sandbox-owner-pass"  # noqa: S105 - public by design, refused by production
@@ -174,7 +176,17 @@ async def second_factor_ok(db: Database, settings: Settings, user: ConsoleUser,
     """True for a user without a second factor; else once per time step, for its code."""
     if user.totp_secret is None:
         return True
-    step = totp.matching_step(vault_for(settings.secret_keys).open(user.totp_secret), code)
+    try:
+        secret = vault_for(settings.secret_keys).open(user.totp_secret)
+    except VaultError:
+        # Refused like a wrong code (never a 500), and said where on-call looks: the keys lost
+        # the one it was sealed with. `checkout secrets rotate` with it listed re-seals it.
+        log.error("the second factor of console user %s cannot be opened: it was sealed with "
+                  "a key CHECKOUT_SECRET_KEYS no longer lists. Put that key back (after the "
+                  "newest) and run `checkout secrets rotate`, or reset the user's access "
+                  "(`checkout console reset-access`)", user.id)
+        return False
+    step = totp.matching_step(secret, code)
     if step is None:
         return False
     async with db.transaction() as conn:

@@ -3,53 +3,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
-from checkout.store import acquirer_accounts, repo, webhooks
-from checkout.store.db import Conn, Database
+from checkout.store import sealed as store
+from checkout.store.db import Database
 from checkout.vault import Vault
 
 BATCH = 500
 
 
-# Reads a batch of (id, sealed value) after an id; writes one back if it did not change.
-Batch = Callable[[Conn, str, int], Awaitable[list[tuple[str, str]]]]
-Replace = Callable[[Conn, str, str, str], Awaitable[None]]
-
-
-async def _reseal_each(db: Database, vault: Vault, batch: Batch, replace: Replace) -> int:
-    """Every value `batch` reads, sealed anew, a batch per transaction; how many."""
-    done, after = 0, ""
-    while True:
-        async with db.transaction() as conn:
-            rows = await batch(conn, after, BATCH)
-            for row_id, stored in rows:
-                await replace(conn, row_id, stored, vault.reseal(stored))
-        done += len(rows)
-        if len(rows) < BATCH:
-            return done
-        after = rows[-1][0]
-
-
 async def reseal_all(db: Database, vault: Vault) -> dict[str, int]:
-    """Every stored recurrent token, webhook signing secret and acquirer account's settings
-    sealed with the newest key
-    (plain ones from before encryption at rest too). Safe to run while serving (each value is
-    replaced only if it did not change meanwhile), and again. Returns how many of each."""
-    done = await _reseal_each(db, vault, repo.sealed_tokens_after, repo.replace_sealed_token)
-    secrets, after = 0, ""
-    while True:  # two secrets a row: the current one and, during an overlap, the previous
-        async with db.transaction() as conn:
-            endpoints = await webhooks.sealed_secrets_after(conn, after, BATCH)
-            for endpoint_id, secret, previous in endpoints:
-                await webhooks.replace_sealed_secrets(
-                    conn, endpoint_id, (secret, previous),
-                    (vault.reseal(secret), vault.reseal(previous) if previous else None))
-                secrets += 1
-        if len(endpoints) < BATCH:
-            break
-        after = endpoints[-1][0]
-    accounts = await _reseal_each(db, vault, acquirer_accounts.sealed_after,
-                                  acquirer_accounts.replace_sealed)
-    return {"recurrent_tokens": done, "webhook_secrets": secrets,
-            "acquirer_accounts": accounts}
+    """Every sealed column's values (`store.sealed`: recurrent tokens, webhook signing secrets,
+    acquirer accounts' settings, second-factor secrets, sealed idempotent answers) sealed with
+    the newest key, plain ones from before encryption at rest too; a batch per transaction.
+    Safe to run while serving (each value is replaced only if it did not change meanwhile),
+    and again. Returns how many values of each column, by `table.column`."""
+    done: dict[str, int] = {}
+    for column in store.sealed_columns():
+        done[column.name], after = 0, None
+        while True:
+            async with db.transaction() as conn:
+                rows = await store.batch_after(conn, column, after, BATCH)
+                for key, stored in rows:
+                    await store.replace(conn, column, key, stored, vault.reseal(stored))
+            done[column.name] += len(rows)
+            if len(rows) < BATCH:
+                break
+            after = rows[-1][0]
+    return done

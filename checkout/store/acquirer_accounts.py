@@ -95,18 +95,3 @@ async def record_check(conn: Conn, account_id: str, version: int, *,
                               acquirer_accounts.c.version == version)
                        .values(checked_at=now, check_problem=problem))
 
-
-async def sealed_after(conn: Conn, after: str, limit: int) -> list[tuple[str, str]]:
-    """(id, sealed settings) in id order, for re-sealing with a newer key."""
-    rows = await conn.execute(select(acquirer_accounts.c.id, acquirer_accounts.c.sealed_settings)
-                              .where(acquirer_accounts.c.id > after)
-                              .order_by(acquirer_accounts.c.id).limit(limit))
-    return [(r.id, r.sealed_settings) for r in rows]
-
-
-async def replace_sealed(conn: Conn, account_id: str, old: str, new: str) -> None:
-    """The same settings under a newer key (no new version: the driver does not change)."""
-    await conn.execute(update(acquirer_accounts)
-                       .where(acquirer_accounts.c.id == account_id,
-                              acquirer_accounts.c.sealed_settings == old)
-                       .values(sealed_settings=new))

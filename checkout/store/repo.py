@@ -569,19 +569,6 @@ async def payment_method(conn: Conn, method_id: str, merchant_id: str) -> Any:
     ).first()
 
 
-async def sealed_tokens_after(conn: Conn, after: str, limit: int
-                              ) -> list[tuple[str, str]]:
-    """(id, stored token) of saved methods, by id, from just after `after`."""
-    rows = await conn.execute(select(payment_methods.c.id, payment_methods.c.token)
-                              .where(payment_methods.c.id > after)
-                              .order_by(payment_methods.c.id).limit(limit))
-    return [(r.id, r.token) for r in rows]
-
-
-async def replace_sealed_token(conn: Conn, method_id: str, old: str,
-                               new: str) -> None:
-    await conn.execute(update(payment_methods).where(and_(
-        payment_methods.c.id == method_id, payment_methods.c.token == old)).values(token=new))
 
 
 async def disable_payment_method(conn: Conn, method_id: str, now: datetime) -> None:

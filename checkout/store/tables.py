@@ -58,6 +58,12 @@ def _partial(name: str, column: str, where: str) -> Index:
     return Index(name, column, sqlite_where=text(where), postgresql_where=text(where))
 
 
+# Columns whose values `checkout.vault` seals: `checkout secrets rotate` re-seals every one of
+# them with the newest key (`store.sealed`), so a column marked here cannot be forgotten there.
+# SEALED_IF_SEALED: only the values that are sealed (the column holds plain ones too).
+SEALED = {"sealed": "always"}
+SEALED_IF_SEALED = {"sealed": "if_sealed"}
+
 metadata = MetaData(naming_convention={
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -103,7 +109,7 @@ acquirer_accounts = Table(
     Column("merchant_id", String(40), ForeignKey("merchants.id"), nullable=False, index=True),
     Column("acquirer", String(40), nullable=False),
     Column("label", String(100), nullable=False),
-    Column("sealed_settings", Text, nullable=False),
+    Column("sealed_settings", Text, nullable=False, info=SEALED),
     Column("hints", Text, nullable=False),  # JSON: setting -> its value, or a secret's hint
     # Bumped on every change of the settings: a cached driver of an older version is rebuilt.
     Column("version", Integer, nullable=False),
@@ -231,7 +237,9 @@ idempotency_keys = Table(
     Column("key", String(255), primary_key=True),
     Column("request_hash", String(64), nullable=False),
     Column("status_code", Integer, nullable=False),
-    Column("response_body", Text, nullable=False),
+    # An answer carrying a secret (a webhook endpoint made or rotated, with its signing
+    # secret) is sealed; the others are plain JSON.
+    Column("response_body", Text, nullable=False, info=SEALED_IF_SEALED),
     Column("created_at", UTCDateTime, nullable=False),
     # While the first request runs (status 0): the instance running it. A restarted instance
     # frees its own at once; another's is free once `created_at` is older than the lease.
@@ -246,7 +254,7 @@ payment_methods = Table(
     Column("acquirer", String(40), nullable=False),
     Column("acquirer_account_id", String(40)),  # a token works only where it was made
     # The acquirer's recurrent token, sealed by `checkout.vault` (never stored in clear).
-    Column("token", Text, nullable=False),
+    Column("token", Text, nullable=False, info=SEALED),
     Column("customer_reference", String(128)),
     Column("source_payment_id", String(40), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
@@ -279,9 +287,9 @@ webhook_endpoints = Table(
     Column("merchant_id", String(40), ForeignKey("merchants.id"), nullable=False, index=True),
     Column("url", Text, nullable=False),
     # "whsec_<base64>" (Standard Webhooks style), sealed by the vault: we must sign with it.
-    Column("secret", Text, nullable=False),
+    Column("secret", Text, nullable=False, info=SEALED),
     # During a rotation both sign, until `previous_secret_until` (sealed as well).
-    Column("previous_secret", Text),
+    Column("previous_secret", Text, info=SEALED),
     Column("previous_secret_until", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
     Column("failing_since", UTCDateTime),  # first failure of the current failing streak
@@ -355,7 +363,7 @@ console_users = Table(
     Column("disabled_at", UTCDateTime),
     # The second factor (RFC 6238 TOTP): its secret, sealed by the vault, and the last time
     # step a code was accepted for, so that no code is accepted twice.
-    Column("totp_secret", Text),
+    Column("totp_secret", Text, info=SEALED),
     Column("totp_last_step", BigInteger),
 )
 

@@ -159,26 +159,6 @@ async def change_endpoint(conn: Conn, endpoint_id: str, **values: Any) -> None:
                        .values(**values))
 
 
-async def replace_sealed_secrets(conn: Conn, endpoint_id: str,
-                                 old: tuple[str, str | None],
-                                 new: tuple[str, str | None]) -> None:
-    """(secret, previous secret) re-sealed, unless a rotation changed them meanwhile."""
-    c = webhook_endpoints.c
-    same_previous = c.previous_secret.is_(None) if old[1] is None else \
-        c.previous_secret == old[1]
-    await conn.execute(update(webhook_endpoints).where(and_(
-        c.id == endpoint_id, c.secret == old[0], same_previous))
-        .values(secret=new[0], previous_secret=new[1]))
-
-
-async def sealed_secrets_after(conn: Conn, after: str, limit: int
-                               ) -> list[tuple[str, str, str | None]]:
-    """(id, secret, previous secret) of endpoints after `after`, in id order: re-sealing."""
-    rows = await conn.execute(
-        select(webhook_endpoints.c.id, webhook_endpoints.c.secret,
-               webhook_endpoints.c.previous_secret)
-        .where(webhook_endpoints.c.id > after).order_by(webhook_endpoints.c.id).limit(limit))
-    return [(r.id, r.secret, r.previous_secret) for r in rows]
 
 
 async def insert_event(conn: Conn, values: dict[str, Any]) -> None:
