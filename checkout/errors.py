@@ -3,6 +3,7 @@
     CheckoutError
     ├── InvalidRequest          400/422  the request cannot be used as sent (per-field details)
     ├── Unauthorized            401      no or wrong API key
+    ├── Forbidden               403      a known caller whose key or role may not do this
     ├── NotFound                404      no such object for this caller
     ├── Conflict                409      the object's state does not allow this now
     ├── IdempotencyMismatch     422      Idempotency-Key reused with another body
@@ -62,6 +63,12 @@ class Unauthorized(CheckoutError):
     status = 401
     type = "unauthorized"
     title = "Missing or invalid API key"
+
+
+class Forbidden(CheckoutError):
+    status = 403
+    type = "forbidden"
+    title = "Not allowed for this key"
 
 
 class NotFound(CheckoutError):

@@ -174,7 +174,7 @@ def test_a_support_user_refunds_part_of_a_payment_by_keyboard_alone(
     context.close()
 
 
-def test_an_owner_invites_a_developer_who_joins_and_rolls_a_key(
+def test_an_owner_invites_a_developer_who_joins_and_makes_and_rolls_a_key(
         browser: Browser, server: LiveServer) -> None:
     context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
     page = context.new_page()
@@ -202,22 +202,37 @@ def test_an_owner_invites_a_developer_who_joins_and_rolls_a_key(
     newcomer.click("[data-action=join]")
     newcomer.wait_for_url("**/console/m/mer_demo/payments")
     assert "developer" in newcomer.inner_text("header")
-    # The developer rolls the demo key: the successor is shown once and works at once, the
-    # old key still works through the overlap.
+    # The developer makes a payments key (a full one is not theirs to make, nor to roll),
+    # then rolls it: the successor is shown once and works at once, the old key still works
+    # through the overlap.
     newcomer.click("nav a[href$='/keys']")
     newcomer.wait_for_selector("[data-key='key_demo']")
+    assert newcomer.locator("[data-key='key_demo'] [data-action=roll]").count() == 0
     assert_accessible(newcomer, "console API keys")
-    newcomer.click("[data-key='key_demo'] summary:has-text('Roll')")
+    newcomer.click("details.card summary")
+    assert newcomer.locator("input[name=scope][value=full]").count() == 0
+    newcomer.check("input[name=scope][value=payments]")
+    assert_accessible(newcomer, "console API keys, a scope chosen")
+    newcomer.click("[data-action=create-key]")
+    made = newcomer.input_value("[data-api-key]")
+    made_row = newcomer.locator("tr[data-scope=payments]").first
+    made_id = made_row.get_attribute("data-key")
+    made_row.locator("summary:has-text('Roll')").click()
     assert_accessible(newcomer, "console API keys, a roll explained")
-    newcomer.click("[data-key='key_demo'] [data-action=roll]")
+    newcomer.click(f"[data-key='{made_id}'] [data-action=roll]")
     successor = newcomer.input_value("[data-api-key]")
-    assert successor.startswith("sk_test_")
+    assert successor.startswith("sk_test_") and successor != made
     assert_accessible(newcomer, "console API key shown once")
-    for key in (successor, "sk_test_demo"):
+    for key in (successor, made):
         with httpx.Client(base_url=server.url, timeout=15,
                           headers={"Authorization": f"Bearer {key}"}) as api:
             assert api.get("/api/v1/payments?limit=1").status_code == 200
-    assert newcomer.locator("[data-key='key_demo'][data-state='ending']").count() == 1
+    assert newcomer.locator(f"[data-key='{made_id}'][data-state='ending']").count() == 1
+    # The owner removing the developer is offered to stop the keys they made.
+    page.click("nav a[href$='/team']")
+    offer = page.locator("[data-member='dev@shop.example'] [data-revoke-keys]")
+    assert offer.is_checked()
+    assert_accessible(page, "console team, a member with keys")
     assert _real(errors) == [] and _real(newcomer_errors) == []
     guest.close()
     context.close()

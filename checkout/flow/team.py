@@ -18,7 +18,7 @@ from typing import Any
 from checkout.domain import passwords
 from checkout.domain.roles import Role
 from checkout.errors import Conflict, InvalidRequest, NotFound
-from checkout.flow import one_time_links
+from checkout.flow import api_keys, one_time_links
 from checkout.flow.console import SignedIn, Visitor, audit_entry, new_session, normal_email
 from checkout.flow.context import utcnow
 from checkout.flow.ids import new_id
@@ -136,11 +136,16 @@ async def set_role(db: Database, who: Visitor, *, merchant_id: str, user_id: str
 
 
 async def remove(db: Database, who: Visitor, *, merchant_id: str, user_id: str,
-                 ip: str) -> None:
+                 ip: str, revoke_keys: bool = False) -> int:
+    """The member leaves the team; with `revoke_keys`, every API key they made for this
+    merchant stops now (a key outlives its maker otherwise). Returns how many stopped."""
     async with db.transaction() as conn:
         await _keep_an_owner(conn, merchant_id, user_id, None)
         target = await store.user(conn, user_id)
         await store.remove_membership(conn, user_id, merchant_id)
+        revoked = await api_keys.revoke_made_by(conn, merchant_id, user_id, utcnow()) \
+            if revoke_keys else 0
         await audit_entry(conn, user_id=who.user.id, email=who.user.email, action="team.remove",
-                     merchant_id=merchant_id, target=target.email if target else user_id,
-                     ip=ip)
+                          merchant_id=merchant_id, target=target.email if target else user_id,
+                          ip=ip, detail={"keys_revoked": revoked} if revoke_keys else None)
+    return revoked

@@ -21,6 +21,7 @@ from checkout.store.tables import (
     ATTEMPT_LIVE,
     acquirer_events,
     attempts,
+    console_users,
     merchant_keys,
     merchants,
     payment_methods,
@@ -47,7 +48,7 @@ _LATEST_ATTEMPT = select(attempts).where(attempts.c.payment_id == bindparam("pay
 _INSERT_ATTEMPT = insert(attempts).returning(*attempts.c)
 _MERCHANT = select(merchants).where(merchants.c.id == bindparam("id"))
 _KEY_HOLDER = select(merchants, merchant_keys.c.id.label("key_id"),
-                     merchant_keys.c.last_used_at) \
+                     merchant_keys.c.last_used_at, merchant_keys.c.scope.label("key_scope")) \
     .join(merchant_keys, merchant_keys.c.merchant_id == merchants.c.id) \
     .where(and_(merchant_keys.c.key_hash == bindparam("key_hash"),
                 or_(merchant_keys.c.expires_at.is_(None),
@@ -92,10 +93,11 @@ async def merchant_by_key_hash(conn: Conn, key_hash: str,
 
 
 async def key_holder(conn: Conn, key_hash: str, now: datetime
-                     ) -> tuple[Merchant, str, datetime | None] | None:
-    """The merchant holding this live key, the key's id and when it was last used."""
+                     ) -> tuple[Merchant, str, datetime | None, str] | None:
+    """The merchant holding this live key, the key's id, when it was last used, its scope."""
     row = (await conn.execute(_KEY_HOLDER, {"key_hash": key_hash, "now": now})).first()
-    return (Merchant.from_row(row), row.key_id, row.last_used_at) if row else None
+    return (Merchant.from_row(row), row.key_id, row.last_used_at, row.key_scope) if row \
+        else None
 
 
 async def key_used(conn: Conn, key_id: str, now: datetime,
@@ -176,9 +178,11 @@ async def all_merchants(conn: Conn) -> list[Merchant]:
 
 
 async def add_key(conn: Conn, *, key_id: str, merchant_id: str, key_hash: str,
-                  hint: str, now: datetime) -> None:
+                  hint: str, now: datetime, scope: str = "full",
+                  created_by: str | None = None) -> None:
     await conn.execute(insert(merchant_keys).values(
-        id=key_id, merchant_id=merchant_id, key_hash=key_hash, hint=hint, created_at=now))
+        id=key_id, merchant_id=merchant_id, key_hash=key_hash, hint=hint, created_at=now,
+        scope=scope, created_by=created_by))
 
 
 async def ensure_key(conn: Conn, *, key_id: str, merchant_id: str, key_hash: str,
@@ -200,11 +204,24 @@ async def expire_keys(conn: Conn, merchant_id: str, *, except_id: str,
 
 
 async def keys_of(conn: Conn, merchant_id: str) -> list[Any]:
+    """The merchant's keys, oldest first, each with the email of who made it (None: the
+    command line, or a member since removed from the console)."""
     return list(await conn.execute(
         select(merchant_keys.c.id, merchant_keys.c.hint, merchant_keys.c.created_at,
-               merchant_keys.c.expires_at, merchant_keys.c.last_used_at)
+               merchant_keys.c.expires_at, merchant_keys.c.last_used_at, merchant_keys.c.scope,
+               merchant_keys.c.created_by, console_users.c.email.label("created_by_email"))
+        .outerjoin(console_users, console_users.c.id == merchant_keys.c.created_by)
         .where(merchant_keys.c.merchant_id == merchant_id)
         .order_by(merchant_keys.c.created_at)))
+
+
+async def live_keys_made_by(conn: Conn, merchant_id: str, user_id: str, now: datetime
+                            ) -> list[str]:
+    """The ids of the merchant's keys `user_id` made that still work."""
+    rows = await conn.execute(select(merchant_keys.c.id).where(and_(
+        merchant_keys.c.merchant_id == merchant_id, merchant_keys.c.created_by == user_id,
+        or_(merchant_keys.c.expires_at.is_(None), merchant_keys.c.expires_at > now))))
+    return [r.id for r in rows]
 
 
 # ---- payments --------------------------------------------------------------------------------

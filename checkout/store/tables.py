@@ -99,6 +99,10 @@ merchant_keys = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime),  # set when a newer key replaces it, or it is revoked
     Column("last_used_at", UTCDateTime),  # to the minute: written at most once a minute
+    Column("scope", String(16), nullable=False, server_default="full"),  # domain.api_keys.Scope
+    # The console user who made it (None: the command line, or before this was kept); a
+    # removed member's keys are found by it.
+    Column("created_by", String(40), index=True),
 )
 
 # A merchant's own contract with an acquirer: its credentials and settings, sealed by

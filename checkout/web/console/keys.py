@@ -1,5 +1,6 @@
-"""The API keys page (developers and owners): every key by its last characters, when it was
-made, last used and stops; make one (shown once), roll one with an overlap, revoke one."""
+"""The API keys page (developers and owners): every key by its last characters, its scope, who
+made it, when it was made, last used and stops; make one of a scope within the member's own
+powers (shown once), roll one with an overlap, revoke one."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from checkout.domain.api_keys import Scope, may_mint
 from checkout.domain.roles import Can
 from checkout.errors import CheckoutError
-from checkout.flow import api_keys, console
+from checkout.flow import api_keys
 from checkout.flow.context import utcnow
 from checkout.store import repo
 from checkout.web.console.access import HEADERS, Seat, at_merchant, page, refused
@@ -28,7 +30,13 @@ async def _page(request: Request, seat: Seat, status: int = 200, error: str = ""
     return page(request, "console/keys.html", status=status, seat=seat, section="keys",
                 keys=list(reversed(keys)), now=utcnow(), error=error, made=made,
                 made_how=made_how, done=request.query_params.get("done", ""),
-                overlap_hours=request.app.state.settings.api_key_overlap_hours)
+                overlap_hours=request.app.state.settings.api_key_overlap_hours,
+                scopes=[s.value for s in Scope if may_mint(seat.role, s)],
+                may_roll={s.value: may_mint(seat.role, s) for s in Scope})
+
+
+def _member(request: Request, seat: Seat) -> api_keys.Member:
+    return api_keys.Member(seat.visitor, seat.role, client_of(request))
 
 
 @at_merchant(Can.MANAGE_KEYS)
@@ -41,10 +49,15 @@ async def create(request: Request, seat: Seat, form: FormData | None) -> Respons
     assert form is not None
     if form.get("confirm") != "1":
         return await _page(request, seat, 422, error="console_confirm_create")
-    db, settings = request.app.state.db, request.app.state.settings
-    made = await api_keys.create(db, settings, seat.merchant.id)
-    await console.record(db, seat.visitor, action="key.create", target=made.key_id,
-                         merchant_id=seat.merchant.id, ip=client_of(request))
+    try:
+        scope = Scope(str(form.get("scope", "")))
+    except ValueError:
+        return await _page(request, seat, 422, error="console_key_scope_pick")
+    try:
+        made = await api_keys.create(request.app.state.db, request.app.state.settings,
+                                     seat.merchant.id, scope, _member(request, seat))
+    except CheckoutError as err:
+        return await _page(request, seat, err.status, error=err.detail)
     return await _page(request, seat, 201, made=made, made_how="created")
 
 
@@ -63,19 +76,12 @@ async def key_action(request: Request, seat: Seat, form: FormData | None) -> Res
         if action == "roll":
             overlap = timedelta(hours=0 if form.get("now") == "1"
                                 else settings.api_key_overlap_hours)
-            made = await api_keys.roll(db, settings, seat.merchant.id, overlap, key_id)
-        else:
-            await api_keys.revoke(db, seat.merchant.id, key_id)
+            made = await api_keys.roll(db, settings, seat.merchant.id, overlap, key_id,
+                                       _member(request, seat))
+            return await _page(request, seat, made=made, made_how="rolled")
+        await api_keys.revoke(db, seat.merchant.id, key_id, _member(request, seat))
     except CheckoutError as err:
         return await _page(request, seat, err.status, error=err.detail)
-    detail = {"ends_with": found.hint}
-    if action == "roll":
-        detail["new_key"] = made.key_id
-        detail["overlap_hours"] = str(overlap.total_seconds() / 3600)
-    await console.record(db, seat.visitor, action=f"key.{action}", target=key_id,
-                         merchant_id=seat.merchant.id, ip=client_of(request), detail=detail)
-    if action == "roll":
-        return await _page(request, seat, made=made, made_how="rolled")
     return RedirectResponse(f"/console/m/{seat.merchant.id}/keys?done={action}",
                             status_code=303, headers=HEADERS)
 

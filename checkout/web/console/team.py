@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections import Counter
 from datetime import datetime
 from urllib.parse import quote
 
@@ -19,6 +20,7 @@ from checkout.flow import team
 from checkout.flow.console import Visitor
 from checkout.flow.context import utcnow
 from checkout.store import console as store
+from checkout.store import repo
 from checkout.web.console.access import (
     HEADERS,
     PRE_COOKIE,
@@ -40,13 +42,18 @@ AUDIT_PAGE = 50
 
 async def _team_page(request: Request, seat: Seat, status: int = 200, error: str = "",
                      made: team.NewInvite | None = None) -> Response:
+    now = utcnow()
     async with request.app.state.db.reader() as conn:
         members = await store.team_of(conn, seat.merchant.id)
-        invites = await store.open_invites(conn, seat.merchant.id, utcnow())
+        invites = await store.open_invites(conn, seat.merchant.id, now)
+        keys = await repo.keys_of(conn, seat.merchant.id)
+    keys_made = Counter(k.created_by for k in keys
+                        if k.created_by and (k.expires_at is None or k.expires_at > now))
     link = f"{request.app.state.settings.public_url}/console/invite/{made.token}" if made \
         else ""
     return page(request, "console/team.html", status=status, seat=seat, members=members,
                 invites=invites, roles=[r.value for r in Role], error=error, made=made,
+                keys_made=keys_made,
                 link=link, section="team")
 
 
@@ -89,7 +96,7 @@ async def member(request: Request, seat: Seat, form: FormData | None) -> Respons
     try:
         if action == "remove":
             await team.remove(db, seat.visitor, merchant_id=seat.merchant.id, user_id=user_id,
-                              ip=ip)
+                              ip=ip, revoke_keys=form.get("revoke_keys") == "1")
         else:
             role = _role(form)
             if role is None:

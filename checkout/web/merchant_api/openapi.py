@@ -339,6 +339,8 @@ def _common_answers(paths: dict[str, Any]) -> None:
             # a client that failed authentication too often is refused anywhere.
             operation["responses"].setdefault("400", PROBLEM)
             operation["responses"].setdefault("429", PROBLEM)
+            # A key whose scope does not cover the request (`web.merchant_api.auth`).
+            operation["responses"].setdefault("403", PROBLEM)
             if IDEMPOTENCY_KEY in operation.get("parameters", []):
                 # The key in use by a running request (409), or by another request (422).
                 operation["responses"].setdefault("409", PROBLEM)
@@ -373,7 +375,14 @@ def document(acquirers: dict[str, Acquirer]) -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "T-Pay hosted checkout — merchant API", "version": "1.0.0"},
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {"bearer": {
+                "type": "http", "scheme": "bearer",
+                "description": "An API key. Its scope bounds what it may do: `read` (GET "
+                               "only), `payments` (also make payments, payment links and "
+                               "webhook endpoints; no money moves), `full` (also capture, "
+                               "cancel, refund, charge a saved method). Beyond its scope a "
+                               "request is refused 403 (problem type `forbidden`, with "
+                               "`scope` and `required`)."}},
             "schemas": schemas,
             "responses": {
                 "Problem": {"description": "An RFC 9457 problem",

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from checkout.domain.api_keys import Scope
 from checkout.flow import operations
 from checkout.flow import refunds as refund_flow
 from checkout.flow.context import FlowContext
@@ -25,7 +26,7 @@ from checkout.web.merchant_api.requests import parse_amount_only, parse_no_field
 
 
 async def capture(request: Request) -> Response:
-    merchant = await authenticate(request)
+    merchant = await authenticate(request, Scope.FULL)
     ctx: FlowContext = request.app.state.flow
     doc = read_json(await request.body(), empty_ok=True)
     amount = parse_amount_only(doc)
@@ -38,7 +39,7 @@ async def capture(request: Request) -> Response:
 
 
 async def cancel(request: Request) -> Response:
-    merchant = await authenticate(request)
+    merchant = await authenticate(request, Scope.FULL)
     ctx: FlowContext = request.app.state.flow
     doc = read_json(await request.body(), empty_ok=True)
     parse_no_fields(doc)
@@ -51,7 +52,7 @@ async def cancel(request: Request) -> Response:
 
 
 async def create_refund(request: Request) -> Response:
-    merchant = await authenticate(request)
+    merchant = await authenticate(request, Scope.FULL)
     ctx: FlowContext = request.app.state.flow
     doc = read_json(await request.body(), empty_ok=True)
     amount = parse_amount_only(doc)

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from checkout.domain.api_keys import Scope
 from checkout.domain.states import PaymentStatus
 from checkout.errors import CheckoutError, InvalidRequest, NotFound
 from checkout.flow import payments as payment_flow
@@ -17,7 +18,7 @@ from checkout.flow.idempotency import Claim
 from checkout.representations.acquirers import acquirer_object
 from checkout.representations.payments import payment_object
 from checkout.store import acquirer_accounts, repo
-from checkout.web.merchant_api.auth import authenticate
+from checkout.web.merchant_api.auth import authenticate, require
 from checkout.web.merchant_api.idempotency import (
     answer_once,
     json_answer,
@@ -34,6 +35,8 @@ async def create_payment(request: Request) -> Response:
     doc = read_json(await request.body())
     request_key(request)  # a malformed key is refused before the body is looked at
     req = parse_payment_request(doc, merchant.return_origins)
+    if req.payment_method_id:  # a charge of a saved method moves money on the key's word
+        require(request, Scope.FULL)
     ctx: FlowContext = request.app.state.flow
 
     async def create(claim: Claim | None) -> tuple[int, Any]:
