@@ -24,6 +24,9 @@ from checkout.settings import Settings
     "::127.0.0.1", "::a00:1",  # IPv4-compatible
     "2002:7f00:1::1",        # 6to4 of 127.0.0.1
     "2002:a00:1::1",         # 6to4 of 10.0.0.1
+    "fec0::1", "feff::1",    # site-local (deprecated, but routed inside private networks)
+    "3fff::1",               # documentation (RFC 9637)
+    "5f00::1", "4000::1",    # outside global unicast 2000::/3
 ])
 def test_private_addresses_in_every_form_are_refused(address: str) -> None:
     assert not is_public(address)
@@ -40,6 +43,7 @@ def test_python_alone_would_let_some_of_them_through() -> None:
 
     assert ipaddress.ip_address("2002:a00:1::1").is_global or \
         ipaddress.ip_address("64:ff9b::a00:1").is_global
+    assert ipaddress.ip_address("fec0::1").is_global
 
 
 def test_a_name_with_one_private_answer_among_public_ones_is_refused() -> None:

@@ -2,7 +2,10 @@
 
 Python's `is_global` is not enough on its own: it accepts some forms that smuggle a private
 IPv4 address inside an IPv6 one (NAT64's well-known prefix, 6to4, IPv4-compatible and -mapped
-addresses), so those prefixes are refused outright.
+addresses), so those prefixes are refused outright. And it calls global what is not unicast
+on the internet: the deprecated site-local `fec0::/10` (a private network's, as `10/8` is),
+and prefixes outside global unicast. So an IPv6 address must be global unicast (`2000::/3`),
+not documentation's `3fff::/20`.
 """
 
 from __future__ import annotations
@@ -21,6 +24,10 @@ _SMUGGLING = tuple(ipaddress.ip_network(n) for n in (
 ))
 
 
+_GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")  # RFC 4291: every other prefix is not
+_DOCUMENTATION_V6 = ipaddress.ip_network("3fff::/20")  # RFC 9637, inside 2000::/3
+
+
 class UnsafeAddress(Exception):
     """The host resolves to an address a webhook must not reach."""
 
@@ -30,7 +37,9 @@ def is_public(address: str) -> bool:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return False
-    if isinstance(ip, ipaddress.IPv6Address) and any(ip in net for net in _SMUGGLING):
+    if isinstance(ip, ipaddress.IPv6Address) and (
+            ip not in _GLOBAL_UNICAST or ip in _DOCUMENTATION_V6
+            or any(ip in net for net in _SMUGGLING)):
         return False
     return ip.is_global and not ip.is_multicast
 
