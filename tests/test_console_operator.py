@@ -169,3 +169,28 @@ def test_an_operator_reads_any_merchants_story_and_no_page_shows_a_secret(
             assert secret not in text
     with clients(server) as (api, _):
         assert api.get(f"/api/v1/payments/{pid}").status_code == 200
+
+
+def test_an_older_reset_link_stops_when_a_newer_is_made_or_the_password_changes(
+        server: LiveServer) -> None:
+    op = add_user(server.settings.db_url, "op@checkout.example", operator=True)
+    user_id = query(server.settings.db_url, "SELECT id FROM console_users WHERE email = :e",
+                    e=DEMO_OWNER)[0][0]
+    with signed_in(server, op, TEST_PASSWORD) as client:
+        def new_link() -> str:
+            made = client.post(f"{HOME}/users/{user_id}/reset",
+                               data={"csrf": csrf_of(client, HOME)})
+            assert made.status_code == 201
+            return _shown(made.text, "data-reset-link").replace(server.url, "")
+        first, second = new_link(), new_link()
+        assert httpx.get(server.url + first).status_code == 404  # replaced by the newer
+        third = new_link()  # replaces the second; then the password changes another way
+    with httpx.Client(base_url=server.url, timeout=20) as person:
+        form = person.get(third)
+        assert person.post(third, data={"csrf": hidden(form.text, "csrf"),
+                                        "password": "a new passphrase!",
+                                        "again": "a new passphrase!"}).status_code == 303
+    for link in (first, second, third):
+        assert httpx.get(server.url + link).status_code == 404
+    assert query(server.settings.db_url, "SELECT count(*) FROM console_resets WHERE used_at "
+                 "IS NULL") == [(0,)]

@@ -167,3 +167,22 @@ def test_roles_change_members_go_and_the_last_owner_stays(server: LiveServer) ->
         audit = sam_client.get("/console/m/mer_demo/audit").text
     actions = re.findall(r'data-audit="(team\.[a-z]+)"', audit)
     assert actions == ["team.remove", "team.role", "team.role", "team.role"]  # newest first
+
+
+def test_an_owner_revokes_an_invitation_and_its_link_stops(server: LiveServer) -> None:
+    with signed_in(server) as owner:
+        link = _invite(owner, "wrong@shop.example", "support")
+        page = owner.get(TEAM).text
+        invite_id = hidden(page.split('data-invite="wrong@shop.example"')[1], "invite")
+        done = owner.post(f"{TEAM}/invite/revoke", data={"csrf": csrf_of(owner, TEAM),
+                                                         "invite": invite_id})
+        assert done.status_code == 303
+        assert 'data-invite="wrong@shop.example"' not in owner.get(TEAM).text
+        again = owner.post(f"{TEAM}/invite/revoke", data={"csrf": csrf_of(owner, TEAM),
+                                                          "invite": invite_id})
+        assert again.status_code == 404
+    assert httpx.get(link).status_code == 404
+    assert httpx.post(link, data={"password": "a long new password"}).status_code == 404
+    audit = query(server.settings.db_url, "SELECT action, target FROM audit_log WHERE action = "
+                  "'team.invite_revoked'")
+    assert audit == [("team.invite_revoked", "wrong@shop.example")]

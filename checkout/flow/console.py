@@ -113,6 +113,7 @@ async def reset_access(db: Database, settings: Settings, *, email: str, password
         if found is None:
             raise NotFound(f"no console user {email}")
         await store.set_password_hash(conn, found.id, hashed)
+        await store.end_resets_of(conn, found.id, utcnow())
         await store.set_second_factor(conn, found.id, None, None)
         ended = await store.end_sessions_of(conn, found.id)
         await audit_entry(conn, user_id=None, email=email, action="access.reset",

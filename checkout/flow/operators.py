@@ -2,7 +2,8 @@
 and an invitation for its first owner), switch a merchant's acquirer, and make one-time
 password-reset links (there is no email server: the operator copies the link to the person).
 
-A reset link is shown once, kept as its SHA-256, good once and for `console_reset_hours`.
+A reset link is shown once, kept as its SHA-256, good once and for `console_reset_hours`, and
+only while it is the person's newest and their password has not changed since.
 Using it sets the new password and ends every session of that person; the second factor, if
 any, stays on (a lost phone is `checkout console reset-access`, on the server).
 """
@@ -71,6 +72,7 @@ async def reset_link(db: Database, settings: Settings, who: Visitor, *, user_id:
         target = await store.user(conn, user_id)
         if target is None:
             raise NotFound("no such user")
+        await store.end_resets_of(conn, user_id, now)  # one link at a time: the newest
         await store.add_reset(conn, id_hash=id_hash, user_id=user_id, made_by=who.user.id,
                               now=now,
                               expires_at=now + timedelta(hours=settings.console_reset_hours))
@@ -101,6 +103,7 @@ async def use_reset(db: Database, settings: Settings, token: str, *, password: s
         if not await store.use_reset(conn, found.id_hash, utcnow()):
             raise NotFound("this link is not valid any more")
         await store.set_password_hash(conn, found.user_id, hashed)
+        await store.end_resets_of(conn, found.user_id, utcnow())
         ended = await store.end_sessions_of(conn, found.user_id)
         await audit_entry(conn, user_id=found.user_id, email=found.email,
                           action="password.reset", ip=ip, detail={"sessions": ended})

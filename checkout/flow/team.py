@@ -50,6 +50,18 @@ async def invite(db: Database, settings: Settings, who: Visitor, *, merchant_id:
     return NewInvite(token, email, role)
 
 
+async def revoke_invite(db: Database, who: Visitor, *, merchant_id: str, id_hash: str,
+                        ip: str) -> None:
+    """An open invitation stops working now (sent to the wrong person, or no longer wanted)."""
+    async with db.transaction() as conn:
+        email = await store.revoke_invite(conn, merchant_id, id_hash, utcnow())
+        if email is None:
+            raise NotFound("no such open invitation")
+        await audit_entry(conn, user_id=who.user.id, email=who.user.email,
+                          action="team.invite_revoked", merchant_id=merchant_id, target=email,
+                          ip=ip)
+
+
 async def open_invite(db: Database, token: str) -> Invite | None:
     """The invitation behind a link, while it can still be accepted."""
     async with db.reader() as conn:

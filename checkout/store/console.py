@@ -246,9 +246,21 @@ async def use_invite(conn: Conn, id_hash: str, now: datetime) -> bool:
     return bool(done.rowcount)
 
 
+async def revoke_invite(conn: Conn, merchant_id: str, id_hash: str, now: datetime) -> str | None:
+    """The open invitation stops working now (as if used); its email, or None if the merchant
+    has no such open invitation."""
+    found = (await conn.execute(select(console_invites.c.email).where(and_(
+        console_invites.c.id_hash == id_hash, console_invites.c.merchant_id == merchant_id,
+        console_invites.c.used_at.is_(None), console_invites.c.expires_at > now)))).first()
+    if found is None or not await use_invite(conn, id_hash, now):
+        return None
+    return str(found.email)
+
+
 async def open_invites(conn: Conn, merchant_id: str, now: datetime) -> list[Any]:
     return list(await conn.execute(
-        select(console_invites.c.email, console_invites.c.role, console_invites.c.expires_at)
+        select(console_invites.c.id_hash, console_invites.c.email, console_invites.c.role,
+               console_invites.c.expires_at)
         .where(and_(console_invites.c.merchant_id == merchant_id,
                     console_invites.c.used_at.is_(None), console_invites.c.expires_at > now))
         .order_by(console_invites.c.created_at.desc())))
@@ -280,6 +292,14 @@ async def reset(conn: Conn, id_hash: str) -> Reset | None:
     if row is None:
         return None
     return Reset(row.id_hash, row.user_id, row.email, row.expires_at, row.used_at is not None)
+
+
+async def end_resets_of(conn: Conn, user_id: str, now: datetime) -> None:
+    """Every reset link of the person still open stops working: a newer link replaced them,
+    or their password changed."""
+    await conn.execute(update(console_resets).where(and_(
+        console_resets.c.user_id == user_id, console_resets.c.used_at.is_(None)))
+        .values(used_at=now))
 
 
 async def use_reset(conn: Conn, id_hash: str, now: datetime) -> bool:

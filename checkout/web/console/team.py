@@ -86,6 +86,18 @@ async def invite(request: Request, seat: Seat, form: FormData | None) -> Respons
 
 
 @at_merchant(Can.MANAGE_TEAM)
+async def revoke_invite(request: Request, seat: Seat, form: FormData | None) -> Response:
+    assert form is not None
+    try:
+        await team.revoke_invite(request.app.state.db, seat.visitor, merchant_id=seat.merchant.id,
+                                 id_hash=str(form.get("invite", "")), ip=client_of(request))
+    except CheckoutError as err:
+        return await _team_page(request, seat, err.status, error=err.detail)
+    return RedirectResponse(f"/console/m/{seat.merchant.id}/team", status_code=303,
+                            headers=HEADERS)
+
+
+@at_merchant(Can.MANAGE_TEAM)
 async def member(request: Request, seat: Seat, form: FormData | None) -> Response:
     """Change a member's role, or remove them (`action` = role | remove)."""
     assert form is not None
@@ -186,6 +198,7 @@ async def accept(request: Request) -> Response:
 routes = [
     Route("/console/m/{merchant_id}/team", team_page, methods=["GET"]),
     Route("/console/m/{merchant_id}/team/invite", invite, methods=["POST"]),
+    Route("/console/m/{merchant_id}/team/invite/revoke", revoke_invite, methods=["POST"]),
     Route("/console/m/{merchant_id}/team/{user_id}/{action}", member, methods=["POST"]),
     Route("/console/m/{merchant_id}/audit", audit, methods=["GET"]),
     Route("/console/invite/{token}", invite_page, methods=["GET"]),
