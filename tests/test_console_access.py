@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import time
@@ -232,13 +233,51 @@ def test_another_merchants_pages_and_payments_are_not_found(server: LiveServer,
             assert resp.status_code == 404 and theirs["id"] not in resp.text
 
 
+def _console_cli(server: LiveServer, *args: str, stdin: str = ""
+                 ) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": server.settings.db_url,
+           "CHECKOUT_DATA_DIR": str(server.settings.data_dir)}
+    return subprocess.run([sys.executable, "-m", "checkout.cli", "console", *args],
+                          input=stdin + "\n", env=env, capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_an_email_claimed_through_an_invitation_is_granted_nothing_until_verified(
+        server: LiveServer) -> None:
+    """An owner invites someone else's email and accepts the invitation themselves: the
+    account is theirs, under that email. An operator granting that email another merchant
+    would hand it to them. The command refuses until an operator has handed the person a
+    password of their own."""
+    with signed_in(server) as owner:
+        made = owner.post("/console/m/mer_demo/team/invite", data={
+            "csrf": csrf_of(owner, "/console/m/mer_demo/team"), "email": "cfo@bank.example",
+            "role": "viewer"})
+        link = re.search(r'value="http[^"]+(/console/invite/[^"]+)"', made.text)
+        assert link
+    with httpx.Client(base_url=server.url, timeout=20) as claimer:
+        form = claimer.get(link.group(1))
+        assert claimer.post(link.group(1), data={
+            "csrf": hidden(form.text, "csrf"), "password": "the claimer's password",
+            "again": "the claimer's password"}).status_code == 303
+    refused = _console_cli(server, "grant", "--email", "cfo@bank.example", "--merchant",
+                           "mer_demo_tbc", "--role", "owner")
+    assert refused.returncode == 1 and "has not been verified" in refused.stderr
+    assert "reset-access" in refused.stderr
+    assert query(server.settings.db_url, "SELECT count(*) FROM memberships WHERE merchant_id "
+                 "= 'mer_demo_tbc' AND user_id = (SELECT id FROM console_users WHERE email = "
+                 "'cfo@bank.example')") == [(0,)]
+    assert _console_cli(server, "reset-access", "--email", "cfo@bank.example",
+                        stdin="the real person's password").returncode == 0
+    assert _console_cli(server, "grant", "--email", "cfo@bank.example", "--merchant",
+                        "mer_demo_tbc", "--role", "owner").returncode == 0
+    with httpx.Client(base_url=server.url, timeout=20) as claimer:
+        assert sign_in_form(claimer, "cfo@bank.example",
+                            "the claimer's password").status_code == 401
+
+
 def test_the_console_command_adds_grants_and_removes_users(server: LiveServer) -> None:
     def console_cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "DATABASE_URL": server.settings.db_url,
-               "CHECKOUT_DATA_DIR": str(server.settings.data_dir)}
-        return subprocess.run([sys.executable, "-m", "checkout.cli", "console", *args],
-                              input=stdin + "\n", env=env, capture_output=True, text=True,
-                              timeout=60)
+        return _console_cli(server, *args, stdin=stdin)
 
     weak = console_cli("add-user", "--email", "Ann@Shop.Example", stdin="short")
     assert weak.returncode == 1 and "at least 12" in weak.stderr

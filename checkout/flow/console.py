@@ -18,7 +18,7 @@ from typing import Any
 
 from checkout.domain import passwords, totp
 from checkout.domain.roles import Role
-from checkout.errors import InvalidRequest, NotFound
+from checkout.errors import Conflict, InvalidRequest, NotFound
 from checkout.flow.context import utcnow
 from checkout.flow.ids import new_id
 from checkout.settings import ConfigError, Settings
@@ -95,7 +95,7 @@ async def create_user(db: Database, settings: Settings, *, email: str, password:
         if await store.user_by_email(conn, email) is not None:
             raise InvalidRequest(f"there is already a user {email}")
         await store.add_user(conn, user_id=user_id, email=email, password_hash=hashed,
-                             operator=operator, now=utcnow())
+                             operator=operator, now=utcnow(), verified=True)
     return user_id
 
 
@@ -114,6 +114,8 @@ async def reset_access(db: Database, settings: Settings, *, email: str, password
             raise NotFound(f"no console user {email}")
         await store.set_password_hash(conn, found.id, hashed)
         await store.end_resets_of(conn, found.id, utcnow())
+        # The operator hands this password to the person: now the email is theirs for sure.
+        await store.set_email_verified(conn, found.id, utcnow())
         await store.set_second_factor(conn, found.id, None, None)
         ended = await store.end_sessions_of(conn, found.id)
         await audit_entry(conn, user_id=None, email=email, action="access.reset",
@@ -136,6 +138,13 @@ async def grant_by_email(db: Database, *, email: str, merchant_id: str, role: Ro
         found = await store.user_by_email(conn, email)
         if found is None:
             raise NotFound(f"no console user {email}")
+        if not found.email_verified:
+            raise Conflict(
+                f"{email} has not been verified: the account was made by accepting an "
+                "invitation, and whoever held that link chose the email. Make sure the person "
+                f"holds it first: `checkout console reset-access --email {email}` and hand "
+                "them the new password yourself (that also ends anyone else's access); then "
+                "grant")
         if await repo.merchant_by_id(conn, merchant_id) is None:
             raise NotFound(f"no merchant {merchant_id}")
         await store.set_membership(conn, user_id=found.id, merchant_id=merchant_id, role=role,
@@ -270,7 +279,7 @@ async def seed_demo_owners(db: Database, merchant_ids: Iterable[str]) -> list[st
             if user is None:
                 user_id = new_id("usr")
                 await store.add_user(conn, user_id=user_id, email=email, password_hash=hashed,
-                                     operator=False, now=utcnow())
+                                     operator=False, now=utcnow(), verified=True)
                 made.append(email)
             else:
                 user_id = user.id

@@ -104,6 +104,8 @@ async def use_reset(db: Database, settings: Settings, token: str, *, password: s
             raise NotFound("this link is not valid any more")
         await store.set_password_hash(conn, found.user_id, hashed)
         await store.end_resets_of(conn, found.user_id, utcnow())
+        # An operator made this link for the person: whoever sets the password holds it.
+        await store.set_email_verified(conn, found.user_id, utcnow())
         ended = await store.end_sessions_of(conn, found.user_id)
         await audit_entry(conn, user_id=found.user_id, email=found.email,
                           action="password.reset", ip=ip, detail={"sessions": ended})

@@ -92,7 +92,7 @@ async def accept(db: Database, settings: Settings, token: str, *, password: str,
             raise Conflict("console_invite_sign_in_first")
         user_id = new_id("usr")
         await store.add_user(conn, user_id=user_id, email=found.email, password_hash=hashed,
-                             operator=False, now=now)
+                             operator=False, now=now, verified=False)
         await _join(conn, found, user_id, ip, now)
         joined = await store.user(conn, user_id)
         assert joined is not None

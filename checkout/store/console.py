@@ -32,6 +32,10 @@ class ConsoleUser:
     disabled: bool
     totp_secret: str | None = None  # sealed
     totp_last_step: int | None = None
+    # An operator vouched that the person behind the email holds the account (made by the
+    # command line, or a password an operator handed over). One made by accepting an
+    # invitation is not: whoever held the link chose the email.
+    email_verified: bool = False
 
     @property
     def has_second_factor(self) -> bool:
@@ -56,7 +60,8 @@ class ConsoleSession:
 
 def _user(row: Any) -> ConsoleUser:
     return ConsoleUser(row.id, row.email, row.password_hash, bool(row.operator),
-                       row.disabled_at is not None, row.totp_secret, row.totp_last_step)
+                       row.disabled_at is not None, row.totp_secret, row.totp_last_step,
+                       row.email_verified_at is not None)
 
 
 async def set_second_factor(conn: Conn, user_id: str, sealed: str | None,
@@ -87,10 +92,16 @@ async def user(conn: Conn, user_id: str) -> ConsoleUser | None:
 
 
 async def add_user(conn: Conn, *, user_id: str, email: str, password_hash: str,
-                   operator: bool, now: datetime) -> None:
+                   operator: bool, now: datetime, verified: bool) -> None:
     await conn.execute(insert(console_users).values(
         id=user_id, email=email, password_hash=password_hash, operator=operator,
-        created_at=now))
+        created_at=now, email_verified_at=now if verified else None))
+
+
+async def set_email_verified(conn: Conn, user_id: str, now: datetime) -> None:
+    await conn.execute(update(console_users).where(and_(
+        console_users.c.id == user_id, console_users.c.email_verified_at.is_(None)))
+        .values(email_verified_at=now))
 
 
 async def set_password_hash(conn: Conn, user_id: str, password_hash: str) -> None:

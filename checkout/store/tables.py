@@ -369,6 +369,8 @@ console_users = Table(
     # step a code was accepted for, so that no code is accepted twice.
     Column("totp_secret", Text, info=SEALED),
     Column("totp_last_step", BigInteger),
+    # When an operator vouched for the email (`store.console.ConsoleUser.email_verified`).
+    Column("email_verified_at", UTCDateTime),
 )
 
 # One role per user per merchant.
