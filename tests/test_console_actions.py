@@ -23,6 +23,7 @@ MATRIX = [
      "move_money"),
     ("GET", "/console/m/{merchant_id}/team", "manage_team"),
     ("POST", "/console/m/{merchant_id}/team/invite", "manage_team"),
+    ("POST", "/console/m/{merchant_id}/team/invite/revoke", "manage_team"),
     ("POST", "/console/m/{merchant_id}/team/{user_id}/{action}", "manage_team"),
     ("GET", "/console/m/{merchant_id}/audit", "manage_team"),
     ("GET", "/console/m/{merchant_id}/webhooks", "read"),
