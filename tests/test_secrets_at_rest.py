@@ -34,6 +34,18 @@ def _bank_tokens(server: LiveServer) -> list[str]:
         return [r[0] for r in db.execute("SELECT token FROM tokens")]
 
 
+def _rotate(server: LiveServer, new_key: str) -> dict[str, int]:
+    """`checkout secrets rotate` with `new_key` first and the sandbox's still listed, as the
+    rotation is documented; how many values of each sealed column it re-sealed."""
+    env = {**os.environ, "DATABASE_URL": server.settings.db_url,
+           "CHECKOUT_DATA_DIR": str(server.settings.data_dir),
+           "CHECKOUT_SECRET_KEYS": f"{new_key},{SANDBOX_SECRET}"}
+    out = subprocess.run([sys.executable, "-m", "checkout.cli", "secrets", "rotate"], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return dict(json.loads(out.stdout)["resealed"])
+
+
 def test_a_saved_methods_token_is_sealed_and_rotates_to_the_newest_key(
         server: LiveServer) -> None:
     with clients(server) as (api, buyer):
@@ -49,14 +61,9 @@ def test_a_saved_methods_token_is_sealed_and_rotates_to_the_newest_key(
     assert secrets and all(s.startswith("fernet:") for s in secrets)  # never in clear
 
     new_key = "n" * 40
-    env = {**os.environ, "DATABASE_URL": url, "CHECKOUT_DATA_DIR": str(server.settings.data_dir),
-           "CHECKOUT_SECRET_KEYS": f"{new_key},{SANDBOX_SECRET}"}
-    out = subprocess.run([sys.executable, "-m", "checkout.cli", "secrets", "rotate"], env=env,
-                         capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
+    resealed = _rotate(server, new_key)
     endpoints = query(url, "SELECT secret FROM webhook_endpoints")
     accounts = query(url, "SELECT sealed_settings FROM acquirer_accounts")
-    resealed = json.loads(out.stdout)["resealed"]
     assert (resealed["payment_methods.token"], resealed["webhook_endpoints.secret"],
             resealed["acquirer_accounts.sealed_settings"]) == (1, len(endpoints), len(accounts))
     # The demo merchants' own acquirer accounts: their credentials open with the new key.
@@ -129,14 +136,8 @@ def test_rotation_reseals_every_sealed_column_and_a_second_factor_still_signs_in
     with clients(server) as (api, _):
         made = api.post("/api/v1/webhook_endpoints", json=body, headers=once)
         assert made.status_code == 201, made.text
-    url = server.settings.db_url
     new_key = "n" * 40
-    env = {**os.environ, "DATABASE_URL": url, "CHECKOUT_DATA_DIR": str(server.settings.data_dir),
-           "CHECKOUT_SECRET_KEYS": f"{new_key},{SANDBOX_SECRET}"}
-    out = subprocess.run([sys.executable, "-m", "checkout.cli", "secrets", "rotate"], env=env,
-                         capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    resealed = json.loads(out.stdout)["resealed"]
+    resealed = _rotate(server, new_key)
     assert resealed["console_users.totp_secret"] == 1
     assert resealed["idempotency_keys.response_body"] == 1
     assert {"payment_methods.token", "webhook_endpoints.secret",

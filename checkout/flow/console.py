@@ -82,15 +82,22 @@ async def audit_entry(conn: Any, *, user_id: str | None, email: str, action: str
                           detail=detail or {}, ip=ip)
 
 
-async def create_user(db: Database, settings: Settings, *, email: str, password: str,
-                      operator: bool = False) -> str:
-    email = normal_email(email)
+async def hashed_new_password(settings: Settings, password: str, email: str,
+                              prefix: str = "") -> str:
+    """The hash to keep of a new password, once it passes the policy (else 422, saying why).
+    Hashing takes tens of milliseconds of CPU by design: in a thread."""
     try:
         passwords.check(password, email, settings.console_password_min_length)
     except passwords.WeakPassword as err:
-        raise InvalidRequest(f"password refused: {err}") from err
+        raise InvalidRequest(f"{prefix}{err}") from err
+    return await asyncio.to_thread(passwords.hash_password, password)
+
+
+async def create_user(db: Database, settings: Settings, *, email: str, password: str,
+                      operator: bool = False) -> str:
+    email = normal_email(email)
+    hashed = await hashed_new_password(settings, password, email, "password refused: ")
     user_id = new_id("usr")
-    hashed = await asyncio.to_thread(passwords.hash_password, password)
     async with db.transaction() as conn:
         if await store.user_by_email(conn, email) is not None:
             raise InvalidRequest(f"there is already a user {email}")
@@ -103,11 +110,7 @@ async def reset_access(db: Database, settings: Settings, *, email: str, password
     """An operator's way back in for a locked-out person: a new password, no second factor
     (they set one up again), every session ended. Returns how many sessions ended."""
     email = normal_email(email)
-    try:
-        passwords.check(password, email, settings.console_password_min_length)
-    except passwords.WeakPassword as err:
-        raise InvalidRequest(f"password refused: {err}") from err
-    hashed = await asyncio.to_thread(passwords.hash_password, password)
+    hashed = await hashed_new_password(settings, password, email, "password refused: ")
     async with db.transaction() as conn:
         found = await store.user_by_email(conn, email)
         if found is None:

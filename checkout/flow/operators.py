@@ -10,16 +10,14 @@ any, stays on (a lost phone is `checkout console reset-access`, on the server).
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 
-from checkout.domain import passwords
 from checkout.domain.roles import Role
-from checkout.errors import InvalidRequest, NotFound
+from checkout.errors import NotFound
 from checkout.flow import merchants as merchant_flow
 from checkout.flow import one_time_links, team
-from checkout.flow.console import Visitor, audit_entry, normal_email
+from checkout.flow.console import Visitor, audit_entry, hashed_new_password, normal_email
 from checkout.flow.context import utcnow
 from checkout.settings import Settings
 from checkout.store import console as store
@@ -94,11 +92,7 @@ async def use_reset(db: Database, settings: Settings, token: str, *, password: s
     found = await open_reset(db, token)
     if found is None:
         raise NotFound("this link is not valid any more")
-    try:
-        passwords.check(password, found.email, settings.console_password_min_length)
-    except passwords.WeakPassword as err:
-        raise InvalidRequest(str(err)) from err
-    hashed = await asyncio.to_thread(passwords.hash_password, password)
+    hashed = await hashed_new_password(settings, password, found.email)
     async with db.transaction() as conn:
         if not await store.use_reset(conn, found.id_hash, utcnow()):
             raise NotFound("this link is not valid any more")

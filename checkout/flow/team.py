@@ -10,16 +10,21 @@ least one owner.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from checkout.domain import passwords
 from checkout.domain.roles import Role
-from checkout.errors import Conflict, InvalidRequest, NotFound
+from checkout.errors import Conflict, NotFound
 from checkout.flow import api_keys, one_time_links
-from checkout.flow.console import SignedIn, Visitor, audit_entry, new_session, normal_email
+from checkout.flow.console import (
+    SignedIn,
+    Visitor,
+    audit_entry,
+    hashed_new_password,
+    new_session,
+    normal_email,
+)
 from checkout.flow.context import utcnow
 from checkout.flow.ids import new_id
 from checkout.settings import Settings
@@ -81,11 +86,7 @@ async def accept(db: Database, settings: Settings, token: str, *, password: str,
     async with db.reader() as conn:
         if await store.user_by_email(conn, found.email) is not None:
             raise Conflict("console_invite_sign_in_first")
-    try:
-        passwords.check(password, found.email, settings.console_password_min_length)
-    except passwords.WeakPassword as err:
-        raise InvalidRequest(str(err)) from err
-    hashed = await asyncio.to_thread(passwords.hash_password, password)
+    hashed = await hashed_new_password(settings, password, found.email)
     now = utcnow()
     async with db.transaction() as conn:
         if await store.user_by_email(conn, found.email) is not None:
