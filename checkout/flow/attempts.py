@@ -29,6 +29,7 @@ from checkout.flow import cas, news
 from checkout.flow.context import FlowContext
 from checkout.flow.ids import new_id
 from checkout.store import repo
+from checkout.store.db import Conn
 from checkout.store.records import Attempt, Payment
 
 log = logging.getLogger("checkout.flow")
@@ -75,10 +76,10 @@ async def start_attempt(ctx: FlowContext, payment_id: str, platform: Platform,
     return await call_start(ctx, attempt, payment)
 
 
-async def _room_for_another(ctx: FlowContext, conn: object, payment_id: str) -> None:
+async def _room_for_another(ctx: FlowContext, conn: Conn, payment_id: str) -> None:
     """Each attempt is a session opened (and a switch one canceled) at the acquirer, by
     anyone holding the page: a payment has at most `attempts_per_payment_max` of them."""
-    made = await repo.attempt_count(conn, payment_id)  # type: ignore[arg-type]
+    made = await repo.attempt_count(conn, payment_id)
     if made >= ctx.settings.attempts_per_payment_max:
         raise Conflict("this payment has had as many attempts as it may have")
 
