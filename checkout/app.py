@@ -202,7 +202,8 @@ def _warn_if_sandbox_is_public(settings: Settings) -> None:
 def _sandbox(settings: Settings, http: httpx.AsyncClient) -> Sandbox:
     return Sandbox(
         public_url=settings.public_url, data_dir=settings.data_dir, client=http,
-        session_ttl_seconds=settings.attempt_ttl_seconds, hold_seconds=settings.hold_seconds,
+        session_ttl_seconds=settings.attempt_ttl_seconds,
+        hold_seconds=settings.hold_seconds or None,
         auto_confirm=settings.sandbox_auto_confirm,
         delayed_capture=settings.sandbox_delayed_capture, webhooks=settings.sandbox_webhooks,
         notify_url=settings.sandbox_notify_url,

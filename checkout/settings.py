@@ -54,8 +54,12 @@ class Settings:
     # `settings`). Empty in sandbox mode, where every acquirer is emulated. A merchant uses
     # one of these.
     acquirers: dict[str, dict[str, str]] = field(default_factory=dict)
-    # A hold not captured within this long is released (the acquirer's hold period).
-    hold_seconds: int = 7 * 24 * 3600
+    # A hold not captured is released `hold_margin_seconds` before its acquirer's own window
+    # ends (T-Bank: the 7th Moscow calendar day, the day of authorization counted; TBC: 30
+    # days), or after `hold_seconds` if that is set (> 0) and sooner. In the sandbox the
+    # emulators hold this long too.
+    hold_seconds: int = 0
+    hold_margin_seconds: int = 3600
     sandbox_auto_confirm: bool = False
     sandbox_webhooks: bool = True
     sandbox_delayed_capture: bool = True
@@ -255,6 +259,9 @@ class Settings:
                      "attempts_per_payment_max"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"CHECKOUT_{name.upper()} must be at least 1")
+        if self.hold_seconds < 0 or self.hold_margin_seconds < 0:
+            raise ConfigError("CHECKOUT_HOLD_SECONDS and CHECKOUT_HOLD_MARGIN_SECONDS must be "
+                              "0 or more")
         if self.overload_delay_ms < 0:
             raise ConfigError("CHECKOUT_OVERLOAD_DELAY_MS must be 0 (off) or more")
         if not 0.1 <= self.overload_window_seconds <= 60:

@@ -7,122 +7,21 @@ sessions it opened for the payment, how much it captured and refunded.
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.buyer import (
-    add_merchant,
-    decide,
-    query,
-    start,
-    wait_for,
-    wait_for_link,
-    wait_for_status,
-)
+from tests.buyer import decide, query, start, wait_for, wait_for_link, wait_for_status
 from tests.server import LiveServer
-
-CURRENCY = {"bank131": "RUB", "smartglocal": "RUB", "yookassa": "RUB", "tbc": "GEL",
-            "tbank": "RUB"}
-# Each acquirer's own name for the calls we aim at.
-OPERATION = {
-    "bank131": {"start": "session/init/payment", "capture": "session/capture",
-                "refund": "session/refund", "charge": "session/init/payment"},
-    "yookassa": {"start": "POST payments", "capture": "POST payments/{id}/capture",
-                 "refund": "POST refunds", "charge": "POST payments"},
-    "tbc": {"start": "POST payments", "capture": "POST payments/{id}/completion",
-            "refund": "POST payments/{id}/cancel", "charge": "POST payments/execution"},
-    "tbank": {"start": "Init", "capture": "Confirm", "refund": "Cancel", "charge": "Charge"},
-}
-# Acquirers that echo no metadata of ours: their faults aim by operation only.
-NO_METADATA = ("tbc", "tbank")
-ACQUIRERS = ["bank131", "yookassa", "tbc", "tbank"]
-FAST = {"acquirer_timeout_seconds": 1.0, "acquirer_poll_seconds": 1.0,
-        "attempt_grace_seconds": 1}
-
-
-@dataclass
-class Shop:
-    server: LiveServer
-    acquirer: str
-    api: httpx.Client
-    buyer: httpx.Client
-
-    def fault(self, kind: str, operation: str = "*", payment: dict[str, Any] | None = None,
-              **extra: Any) -> None:
-        op = OPERATION[self.acquirer].get(operation, operation)
-        aim: dict[str, Any] = {"acquirer": self.acquirer, "kind": kind, "operation": op, **extra}
-        if payment is not None and self.acquirer not in NO_METADATA:
-            aim["payment_id"] = payment["id"]
-        resp = self.buyer.post("/sandbox/faults", json=aim)
-        assert resp.status_code == 201, resp.text
-
-    def faults_left(self) -> list[dict[str, Any]]:
-        return list(self.buyer.get("/sandbox/faults").json()["faults"])
-
-    def create(self, **fields: Any) -> dict[str, Any]:
-        resp = self.api.post("/api/v1/payments", json={
-            "amount": 150_00, "currency": CURRENCY[self.acquirer], "description": "Order 42",
-            "return_url": f"{self.server.url}/shop/return", **fields})
-        assert resp.status_code == 201, resp.text
-        return dict(resp.json())
-
-    def pay(self, payment: dict[str, Any]) -> None:
-        start(self.buyer, payment["checkout_url"])
-        decide(self.buyer, wait_for_link(self.buyer, payment["checkout_url"]), True)
-
-    def at_acquirer(self, payment: dict[str, Any]) -> list[dict[str, Any]]:
-        """What the acquirer itself holds for this payment, read from its own storage."""
-        attempts = {r[0] for r in query(self.server.settings.db_url,
-                                        "SELECT id FROM attempts WHERE payment_id = :p",
-                                        p=payment["id"])}
-        path = self.server.settings.data_dir / "sandbox" / f"{self.acquirer}.db"
-        with sqlite3.connect(path) as db:
-            if self.acquirer == "bank131":
-                docs = [json.loads(r[0]) for r in db.execute("SELECT doc FROM sessions")]
-                return [d for d in docs if (d.get("metadata") or {}).get("payment_id")
-                        == payment["id"]]
-            docs = [json.loads(r[0]) for r in
-                    db.execute("SELECT doc FROM docs WHERE kind = 'payment'")]
-        if self.acquirer == "yookassa":
-            return [d for d in docs if d["metadata"].get("payment_id") == payment["id"]]
-        if self.acquirer == "tbank":
-            return [d for d in docs if d["OrderId"] in attempts]
-        return [d for d in docs if d["merchantPaymentId"] in attempts]
+from tests.shop import ACQUIRERS, CURRENCY, FAST, NO_METADATA, Shop, money_taken, shop_at
 
 
 @pytest.fixture(params=ACQUIRERS)
 def shop(request: pytest.FixtureRequest, server: LiveServer) -> Iterator[Shop]:
-    acquirer = request.param
-    headers = add_merchant(server.settings.db_url, f"mer_{acquirer}", f"sk_test_{acquirer}",
-                           return_origins='["http://127.0.0.1:*"]', acquirer=acquirer)
-    with httpx.Client(base_url=server.url, timeout=20, headers=headers) as api, \
-            httpx.Client(base_url=server.url, timeout=20) as buyer:
-        yield Shop(server, acquirer, api, buyer)
-
-
-def _money_taken(shop: Shop, doc: dict[str, Any]) -> tuple[int, int]:
-    """(captured, refunded) at the acquirer, in minor units."""
-    if shop.acquirer == "bank131":
-        pay = doc["acquiring_payments"][0]
-        captured = pay["captured"] if doc["status"] == "accepted" else 0  # the bank's own note
-        refunded = sum(r["amount_details"]["amount"] for r in pay.get("refunds", [])
-                       if r["status"] == "accepted")
-        return captured, refunded
-    if shop.acquirer == "yookassa":
-        captured = round(float(doc["amount"]["value"]) * 100) \
-            if doc["status"] == "succeeded" else 0
-        return captured, round(float(doc["refunded_amount"]["value"]) * 100)
-    if shop.acquirer == "tbank":
-        paid = doc["Status"] in ("CONFIRMED", "PARTIAL_REFUNDED", "REFUNDED")
-        return (doc["Amount"] if paid else 0), doc["refunded"]
-    captured = round(float(doc["confirmedAmount"]) * 100)
-    return captured, round(float(doc["returnedAmount"]) * 100)
+    with shop_at(server, request.param) as opened:
+        yield opened
 
 
 @pytest.mark.server_settings(**FAST)
@@ -134,9 +33,9 @@ def test_a_start_refused_or_unanswered_still_ends_in_one_charge(shop: Shop, kind
     wait_for_status(shop.api, payment["id"], "succeeded", timeout=30)
     assert shop.faults_left() == []  # it was hit
     at_acquirer = shop.at_acquirer(payment)
-    charged = [d for d in at_acquirer if _money_taken(shop, d)[0] > 0]
+    charged = [d for d in at_acquirer if money_taken(shop, d)[0] > 0]
     assert len(charged) == 1, at_acquirer
-    assert _money_taken(shop, charged[0]) == (150_00, 0)
+    assert money_taken(shop, charged[0]) == (150_00, 0)
 
 
 @pytest.mark.server_settings(**FAST)
@@ -188,8 +87,8 @@ def test_a_merchant_charge_whose_answer_is_lost_is_charged_once(shop: Shop, kind
     done = wait_for_status(shop.api, charge["id"], "succeeded", timeout=30)
     assert shop.faults_left() == []
     assert done["captured_amount"] == 99_00
-    charged = [d for d in shop.at_acquirer(charge) if _money_taken(shop, d)[0] > 0]
-    assert [_money_taken(shop, d) for d in charged] == [(99_00, 0)], charged
+    charged = [d for d in shop.at_acquirer(charge) if money_taken(shop, d)[0] > 0]
+    assert [money_taken(shop, d) for d in charged] == [(99_00, 0)], charged
 
 
 @pytest.mark.server_settings(**FAST)
@@ -205,7 +104,7 @@ def test_a_capture_whose_answer_is_lost_is_finished_once(shop: Shop, kind: str) 
     done = wait_for_status(shop.api, payment["id"], "succeeded", timeout=30)
     assert done["captured_amount"] == 120_00
     [doc] = shop.at_acquirer(payment)
-    assert _money_taken(shop, doc) == (120_00, 0)
+    assert money_taken(shop, doc) == (120_00, 0)
 
 
 @pytest.mark.server_settings(**FAST)
@@ -223,11 +122,11 @@ def test_a_refund_whose_answer_is_lost_is_refunded_once(shop: Shop, kind: str) -
         doc = shop.api.get(f"/api/v1/payments/{payment['id']}").json()
         return doc if doc["refunded_amount"] == 40_00 else None
     wait_for(refunded, timeout=30, what="the refund to be settled")
-    wait_for(lambda: _money_taken(shop, shop.at_acquirer(payment)[0])[1] == 40_00,
+    wait_for(lambda: money_taken(shop, shop.at_acquirer(payment)[0])[1] == 40_00,
              what="the acquirer's refund")
     refunds = shop.api.get(f"/api/v1/payments/{payment['id']}/refunds").json()["data"]
     assert [r["status"] for r in refunds] == ["succeeded"]
-    assert _money_taken(shop, shop.at_acquirer(payment)[0]) == (150_00, 40_00)
+    assert money_taken(shop, shop.at_acquirer(payment)[0]) == (150_00, 40_00)
 
 
 def test_faults_are_checked_when_set(server: LiveServer) -> None:
@@ -255,11 +154,11 @@ def test_a_buyer_who_pays_after_the_merchant_canceled_gets_the_money_back(shop: 
 
     def settled() -> bool:
         docs = shop.at_acquirer(payment)
-        return len(docs) == 1 and _money_taken(shop, docs[0])[0] == \
-            _money_taken(shop, docs[0])[1]
+        return len(docs) == 1 and money_taken(shop, docs[0])[0] == \
+            money_taken(shop, docs[0])[1]
     wait_for(settled, timeout=30, what="the acquirer to hold nothing of the buyer's")
     assert shop.api.get(f"/api/v1/payments/{payment['id']}").json()["status"] == "canceled"
     # Bank 131 and T-Bank canceled the unpaid session and refused the late approval; the
     # others took it and gave it all back.
     taken = (0, 0) if shop.acquirer in ("bank131", "tbank") else (150_00, 150_00)
-    assert [_money_taken(shop, d) for d in shop.at_acquirer(payment)] == [taken]
+    assert [money_taken(shop, d) for d in shop.at_acquirer(payment)] == [taken]

@@ -92,7 +92,8 @@ def test_tbanks_own_example_is_taken_verbatim(server: LiveServer) -> None:
     ({"Language": "de"}, "1"),
     ({"Recurrent": "Y"}, "2"),  # without a CustomerKey
     ({"Recurrent": "Y", "CustomerKey": "c" * 37}, "216"),
-    ({"DATA": {"Device": "Mobile"}}, "1"),  # SDK, Desktop or MobileWeb
+    ({"DATA": {"Device": "MobileWeb"}}, "1"),  # v1.80: SDK, Desktop or Mobile
+    ({"DATA": {"DeviceBrowser": "Edge"}}, "1"),  # v1.80's list spells it "Microsoft Edge"
     ({"DATA": {"TinkoffPayWeb": "yes"}}, "1"),
     ({"DATA": {"OperationInitiatorType": "X"}}, "1"),
     ({"DATA": {"OperationInitiatorType": "1"}}, "1126"),  # saves a card: needs Recurrent
@@ -235,11 +236,13 @@ def test_notifications_are_verified_by_token_and_answered_ok(server: LiveServer)
     api.close()
 
 
-@pytest.mark.parametrize("ua, device", [(IPHONE, "MobileWeb"), (WINDOWS_CHROME, "Desktop")])
+@pytest.mark.parametrize("ua, device, browser", [(IPHONE, "Mobile", "Safari"),
+                                                 (WINDOWS_CHROME, "Desktop", "Chrome")])
 def test_the_driver_says_the_device_in_tbanks_words(server: LiveServer, ua: str,
-                                                    device: str) -> None:
-    # T-Bank's OpenAPI, schema "T-Pay": Device is SDK, Desktop or MobileWeb; the flags are
-    # booleans; the optional OperationInitiatorType is left out (see the driver's wire).
+                                                    device: str, browser: str) -> None:
+    # T-Bank's OpenAPI v1.80, schema "T-Pay": Device is SDK, Desktop or Mobile (MobileWeb was
+    # v1.67's); the flags are strings, as T-Bank's SDKs send them; a plain payment says so in
+    # OperationInitiatorType (T-Bank's Charge table: 0).
     headers = add_merchant(server.settings.db_url, "mer_tbank_d", "sk_test_tbank_d",
                            return_origins='["http://127.0.0.1:*"]', acquirer="tbank")
     with httpx.Client(base_url=server.url, headers=headers, timeout=20) as api, \
@@ -250,8 +253,8 @@ def test_the_driver_says_the_device_in_tbanks_words(server: LiveServer, ua: str,
     with sqlite3.connect(server.settings.data_dir / "sandbox" / "tbank.db") as db:
         [data] = [json.loads(doc)["DATA"] for (doc,) in
                   db.execute("SELECT doc FROM docs WHERE kind = 'payment'")]
-    assert data["Device"] == device and data["TinkoffPayWeb"] is True
-    assert "OperationInitiatorType" not in data
+    assert data["Device"] == device and data["TinkoffPayWeb"] == "true"
+    assert data["DeviceBrowser"] == browser and data["OperationInitiatorType"] == "0"
 
 
 @pytest.mark.parametrize("allowed, version", [(False, "2.0"), (True, "1.0")])

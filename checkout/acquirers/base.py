@@ -10,6 +10,7 @@ import ipaddress
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -79,9 +80,17 @@ class Snapshot:
     # False: the acquirer says this failure or cancel may still change (Bank 131's `error`
     # status is "not final"): the attempt stays watched, and a later success is taken.
     final: bool = True
-    # Our attempt id as the acquirer echoes it (TBC's `merchantPaymentId`), read from its own
+    # Our attempt id as the acquirer echoes it (T-Bank's `OrderId`), read from its own
     # authenticated answer: lets a session whose start answer was lost find its attempt.
     attempt_hint: str = ""
+    # True: a cancel or a completion is still running at the acquirer (TBC's
+    # `CancelPaymentProcessing`, `PaymentCompletionProcessing`): its totals of returned money
+    # are not settled, so nothing is decided or sent again from them until it is over.
+    settling: bool = False
+    # The session's amount in minor units as the acquirer states it (None: not said). With no
+    # echo of our id, it is what ties a session whose start answer was lost to its attempt.
+    amount: int | None = None
+    currency: str = ""  # of `amount`
 
 
 @dataclass(frozen=True)
@@ -101,6 +110,10 @@ class Notice:
 
 
 REDACTED = "[recurrent token]"
+# An `AcquirerError.code` of `find_start`: a saved-method charge may have been made, and the
+# acquirer offers no way to tell. The attempt is never ended unpaid for it: it stays watched
+# until the acquirer's own news ties a session to it.
+START_UNKNOWN = "start_unknown"
 # An `AcquirerError.code` any driver may give a start: the merchant's account at the acquirer
 # does not take T-Pay (switched off, or not in the flow we drive). Not the buyer's doing, and no
 # retry helps until the merchant fixes the account.
@@ -156,7 +169,18 @@ class Capabilities:
     # How many refunds for less than what is left one payment may take (None: no limit).
     partial_refund_limit: int | None = None
     recurring: bool = False
-    hold_seconds: int = 7 * 24 * 3600  # how long the acquirer keeps a hold
+    hold_seconds: int = 7 * 24 * 3600  # how long the acquirer keeps a hold, at most
+    # A hold counted in calendar days, the day of authorization included (T-Bank: "within 7
+    # days, including the day of authorization"): it ends at the midnight that closes the
+    # last day, on the acquirer's own clock. 0: `hold_seconds` from authorization.
+    hold_calendar_days: int = 0
+    local_utc_offset_hours: int = 0  # the acquirer's clock, for its calendar-day rules
+    # How many refunds for less than what is left it takes on the payment's own day (its
+    # clock): TBC allows one partial cancel then, partial refunds only on later days.
+    partial_refunds_first_day: int | None = None
+    # One-stage payments pass AUTHORIZED on the way and the acquirer captures them by itself
+    # (T-Bank's PayType O): that AUTHORIZED is "still processing", and we send no capture.
+    captures_itself: bool = False
     # How long a buyer can still pay at the acquirer after the start, whatever our own clock
     # says: ended attempts are watched at least this long, so a late payment is never missed.
     pay_seconds: int = 20 * 60
@@ -171,6 +195,24 @@ class Capabilities:
     # printable ASCII characters).
     reference_max: int | None = None
 
+    def local_day(self, moment: datetime) -> date:
+        """The calendar day of `moment` on the acquirer's own clock."""
+        return moment.astimezone(timezone(timedelta(hours=self.local_utc_offset_hours))).date()
+
+    def hold_ends(self, authorized_at: datetime) -> datetime:
+        """When the acquirer lets a hold made at `authorized_at` lapse."""
+        if not self.hold_calendar_days:
+            return authorized_at + timedelta(seconds=self.hold_seconds)
+        zone = timezone(timedelta(hours=self.local_utc_offset_hours))
+        after_last = self.local_day(authorized_at) + timedelta(days=self.hold_calendar_days)
+        return datetime.combine(after_last, time(0), zone)
+
+    def hold_shortest(self) -> timedelta:
+        """The least time any hold lasts here (made just before a calendar day ends)."""
+        if self.hold_calendar_days:
+            return timedelta(days=self.hold_calendar_days - 1)
+        return timedelta(seconds=self.hold_seconds)
+
     def describe(self) -> dict[str, object]:
         """For the merchant API: what a merchant may ask of this acquirer."""
         return {
@@ -178,8 +220,13 @@ class Capabilities:
             "currencies": {c: {"min_amount": lo, "max_amount": hi}
                            for c, (lo, hi) in sorted(self.limits.items())},
             "holds": self.holds, "hold_seconds": self.hold_seconds,
+            "hold_calendar_days": self.hold_calendar_days or None,
+            "hold_utc_offset": (f"{self.local_utc_offset_hours:+03d}:00"
+                                if self.hold_calendar_days else None),
             "partial_capture": self.partial_capture, "partial_refund": self.partial_refund,
-            "partial_refund_limit": self.partial_refund_limit, "recurring": self.recurring,
+            "partial_refund_limit": self.partial_refund_limit,
+            "partial_refunds_first_day": self.partial_refunds_first_day,
+            "recurring": self.recurring,
             "signed_webhooks": self.signed_webhooks, "reference_max_length": self.reference_max,
             "pay_seconds": self.pay_seconds,
         }

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from checkout.acquirers.base import (
     METHOD_UNAVAILABLE,
+    START_UNKNOWN,
     Platform,
     SessionState,
     Snapshot,
@@ -154,6 +155,13 @@ async def call_start(ctx: FlowContext, attempt: Attempt, payment: Payment,
             if repeat and not driver.capabilities.idempotent_start else None
         snap = found or await driver.start(request)
     except AcquirerError as err:
+        if err.code == START_UNKNOWN:
+            # Maybe charged, and the acquirer cannot say: watched until its own news (a
+            # callback tied to this attempt in `flow.news`) or a person settles it.
+            log.warning("a saved method's charge whose answer was lost: waiting for the "
+                      "acquirer's word, not charging again: %s", err.detail,
+                      extra={"attempt_id": attempt.id, "payment_id": payment.id})
+            return attempt
         if err.temporary:
             log.warning("start failed, will retry: %s", err.detail,
                         extra={"attempt_id": attempt.id})
@@ -171,21 +179,29 @@ async def call_start(ctx: FlowContext, attempt: Attempt, payment: Payment,
 
 # ---- time and silence ------------------------------------------------------------------------
 
+def _charges_saved_method(payment: Payment) -> bool:
+    return bool(payment.initiator and payment.payment_method_id)
+
+
 async def refresh_attempt(ctx: FlowContext, attempt: Attempt) -> None:
     """Ask the acquirer where a live attempt stands; end it if its time is long over."""
     driver = await ctx.driver(attempt)
     if not attempt.acquirer_ref:
-        if ctx.now() - attempt.created_at > timedelta(seconds=ctx.settings.attempt_ttl_seconds):
+        async with ctx.db.reader() as conn:
+            payment = await repo.payment(conn, attempt.payment_id)
+        assert payment is not None
+        if ctx.now() - attempt.created_at > timedelta(seconds=ctx.settings.attempt_ttl_seconds) \
+                and not _charges_saved_method(payment):
             # The acquirer never answered our start: no buyer ever saw a link, so nothing can
             # have been paid. End it, so the buyer can try again and the payment can expire.
+            # (A saved method's charge takes money with no buyer and no link: it is never
+            # ended so; it is asked again with its key, or looked for, until an answer.)
             await news.apply_snapshot(ctx, attempt.id, Snapshot(
                 "", SessionState.FAILED, error_code="acquirer_unreachable",
                 error_message="the acquirer did not answer the start of the session"))
             return
         async with ctx.db.transaction() as conn:
-            payment = await repo.payment(conn, attempt.payment_id)
             await repo.mark_checked(conn, attempt.id, ctx.now())
-        assert payment is not None
         await call_start(ctx, attempt, payment, repeat=True)
         return
     grace = timedelta(seconds=ctx.settings.attempt_grace_seconds)

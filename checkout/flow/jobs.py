@@ -118,8 +118,7 @@ async def reconcile_once(ctx: FlowContext, claimer: Claimer | None = None) -> No
     await run("pass:expire", partial(payment_flow.expire_due_payments, ctx))
     async with ctx.db.long_reader() as conn:
         owed = await repo.payments_with_pending_operation(conn, before=settle)
-        lapsed = await repo.holds_to_release(
-            conn, authorized_before=now - timedelta(seconds=ctx.settings.hold_seconds))
+        lapsed = await operations.holds_due(ctx, conn, now)
         refunds = await repo.pending_refunds(conn, before=settle)
         owing = await repo.attempts_owing_money(conn)
     for payment_id in owed:

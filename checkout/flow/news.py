@@ -133,9 +133,22 @@ async def _apply_once(ctx: FlowContext, tx: cas.Versioned, attempt_id: str, snap
         raise NotFound("no such attempt")
     attempt, payment = found
     target = ATTEMPT_STATUS_FOR[snap.state]
+    if target is A.AUTHORIZED and payment.capture and \
+            ctx.capabilities(attempt.acquirer).captures_itself:
+        # A one-stage payment on its way to being captured by the acquirer itself (T-Bank's
+        # AUTHORIZED before CONFIRMED): nothing for us to do but keep what it carries.
+        target = A.PROCESSING if attempt.status is A.STARTING else attempt.status
     if not snap.final and target in (A.FAILED, A.CANCELED):
         watch = watch or Watch.NOT_FINAL
     changes: dict[str, object] = {}
+    token = snap.recurrent_token
+    if token and payment.save_payment_method and target is not A.SUCCEEDED and \
+            attempt.kept_token is None:
+        # Given before the payment is final (T-Bank: on AUTHORIZED only), and maybe never
+        # again: kept, sealed, to save the method once it succeeds.
+        changes["kept_token"] = ctx.vault.seal(token)
+    elif not token and attempt.kept_token is not None:
+        token = ctx.vault.open(attempt.kept_token)
     if snap.ref and not attempt.acquirer_ref:
         changes["acquirer_ref"] = snap.ref
     if target is not attempt.status:
@@ -148,6 +161,10 @@ async def _apply_once(ctx: FlowContext, tx: cas.Versioned, attempt_id: str, snap
         if snap.error_code:
             changes["error_code"] = snap.error_code[:64]
             changes["error_message"] = snap.error_message[:500]
+    if target is A.SUCCEEDED and "status" in changes and snap.refunded_amount:
+        # What the acquirer counts as returned already when it is paid (TBC: the rest of a
+        # partly completed hold, undocumented): refunds are what comes above it.
+        changes["returned_baseline"] = snap.refunded_amount
     if target is A.AWAITING_BUYER and snap.action_url and not attempt.action_url:
         changes["action_url"] = snap.action_url
         changes["deadline_at"] = tx.now + timedelta(seconds=ctx.settings.attempt_ttl_seconds)
@@ -159,13 +176,13 @@ async def _apply_once(ctx: FlowContext, tx: cas.Versioned, attempt_id: str, snap
     elif "status" in changes and target is A.AUTHORIZED and payment.status is not P.PENDING:
         changes["debt"] = Debt.RELEASE_DUE  # held, but the payment was settled already
     await tx.attempt(attempt, **changes)
-    if target is A.SUCCEEDED and payment.save_payment_method and snap.recurrent_token \
+    if target is A.SUCCEEDED and payment.save_payment_method and token \
             and payment.payment_method_id is None and "status" in pay_changes:
         method_id = new_id("pm")
         await repo.insert_payment_method(tx.conn, {
             "id": method_id, "merchant_id": payment.merchant_id,
             "acquirer": attempt.acquirer, "acquirer_account_id": attempt.acquirer_account_id,
-            "token": ctx.vault.seal(snap.recurrent_token),
+            "token": ctx.vault.seal(token),
             "customer_reference": payment.customer_reference,
             "source_payment_id": payment.id, "created_at": tx.now})
         pay_changes["payment_method_id"] = method_id
@@ -233,9 +250,14 @@ async def give_back(ctx: FlowContext, attempt: Attempt, snap: Snapshot | None = 
     try:
         if attempt.debt is Debt.REFUND_DUE:
             amount = snap.captured_amount if snap and snap.captured_amount else payment.amount
-            # An acquirer that forgets keys (TBC) is asked first whether it already did it.
-            done = not driver.capabilities.idempotent_refunds and \
-                ((await driver.fetch(attempt.acquirer_ref)).refunded_amount or 0) >= amount
+            done = False
+            if not driver.capabilities.idempotent_refunds:
+                # An acquirer that forgets keys (TBC) is asked first whether it already did
+                # it, once it is not still running a cancel (its total is settled then).
+                now = await driver.fetch(attempt.acquirer_ref)
+                if now.settling:
+                    return
+                done = (now.refunded_amount or 0) - (attempt.returned_baseline or 0) >= amount
             if not done:
                 await driver.refund(attempt.acquirer_ref, Money(amount, payment.currency),
                                     f"{attempt.id}:give-back")
@@ -299,6 +321,8 @@ async def receive_notice(ctx: FlowContext, acquirer: str, notice: Notice, body: 
                                        dedup_key, account_id)
     async with ctx.db.transaction() as conn:
         hint = fetched.attempt_hint if fetched is not None else ""
+        if fetched is not None and not hint:
+            hint = await _lost_charge(conn, acquirer, account_id, fetched)
         attempt, _ = await _attempt_of(conn, acquirer, notice.ref, hint, account_id)
         event_id = await repo.record_event(conn, acquirer=acquirer, dedup_key=dedup_key,
                                            ref=notice.ref, event_type=notice.event_type,
@@ -343,6 +367,27 @@ async def _record_and_apply(ctx: FlowContext, acquirer: str, notice: Notice, sna
     ctx.later(_what_follows(ctx, result.attempt.id, snap, result),
               "what the acquirer's news made due", attempt_id=result.attempt.id)
     return result.outcome
+
+
+async def _lost_charge(conn: Conn, acquirer: str, account_id: str | None,
+                       snap: Snapshot) -> str:
+    """The attempt a session we do not know is, by what the acquirer's own answer shows of it
+    (its amount), when it echoes no id of ours (TBC's GET): a saved method's charge whose
+    answer was lost, the only one still waiting for that amount. Two such: a person decides
+    (both stay watched; the news is kept in the inbox)."""
+    if snap.amount is None or not snap.currency or snap.state not in (
+            SessionState.SUCCEEDED, SessionState.AUTHORIZED, SessionState.FAILED):
+        # Only a charge's outcome: a page payment whose own answer was lost ends expired
+        # (nobody saw its page), and must not be taken for a charge of the same amount.
+        return ""
+    found = await repo.unanswered_charges(conn, acquirer, account_id, snap.amount,
+                                          snap.currency)
+    if len(found) > 1:
+        log.error("%s session %s may be any of several saved-method charges whose answers were "
+                  "lost: left for a person", acquirer, snap.ref,
+                  extra={"attempt_id": ",".join(found)})
+        return ""
+    return found[0] if found else ""
 
 
 class _HeardBefore(Exception):

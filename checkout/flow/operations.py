@@ -8,7 +8,9 @@ the reconciler with the same idempotency key: never lost, never done twice.
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
+from checkout import drivers
 from checkout.domain.states import LIVE_ATTEMPT, AttemptStatus, PaymentStatus
 from checkout.errors import Conflict, InvalidRequest, NotFound, Unsupported
 from checkout.flow import cas, news
@@ -16,6 +18,7 @@ from checkout.flow.context import FlowContext
 from checkout.flow.ids import new_id
 from checkout.notify import outbox
 from checkout.store import repo
+from checkout.store.db import Conn
 from checkout.store.records import Payment
 
 log = logging.getLogger("checkout.flow")
@@ -95,6 +98,30 @@ async def cancel(ctx: FlowContext, merchant_id: str, payment_id: str, *,
     if await cas.write(ctx, "record a cancel", record, payment_id=payment_id):
         await news.perform_pending(ctx, payment_id, raise_errors=True)
     return await _reload(ctx, payment_id)
+
+
+def hold_due_at(ctx: FlowContext, acquirer: str, authorized_at: datetime) -> datetime:
+    """When we release a hold rather than let it lapse: a margin before its acquirer's own
+    window ends, or after `hold_seconds` if that is set and sooner."""
+    due = ctx.capabilities(acquirer).hold_ends(authorized_at) - \
+        timedelta(seconds=ctx.settings.hold_margin_seconds)
+    if ctx.settings.hold_seconds:
+        due = min(due, authorized_at + timedelta(seconds=ctx.settings.hold_seconds))
+    return due
+
+
+async def holds_due(ctx: FlowContext, conn: Conn, now: datetime) -> list[str]:
+    """Payments whose hold is due for release now."""
+    # Held at least as long as the shortest window any acquirer may give: the candidates;
+    # each is then judged by its own acquirer's window.
+    shortest = min(ctx.capabilities(name).hold_shortest() for name in drivers.NAMES) - \
+        timedelta(seconds=ctx.settings.hold_margin_seconds)
+    if ctx.settings.hold_seconds:
+        shortest = min(shortest, timedelta(seconds=ctx.settings.hold_seconds))
+    held = await repo.holds_to_release(conn, authorized_before=now - max(
+        shortest, timedelta(0)))
+    return [payment_id for payment_id, acquirer, authorized_at in held
+            if hold_due_at(ctx, acquirer, authorized_at) <= now]
 
 
 async def release_lapsed_hold(ctx: FlowContext, payment_id: str) -> None:

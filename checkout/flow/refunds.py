@@ -9,7 +9,7 @@ reconciler's status poll.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from checkout.acquirers.base import RefundState, RefundStatus
 from checkout.domain.money import Money
@@ -24,6 +24,9 @@ from checkout.store import repo
 from checkout.store.records import Attempt, Payment, Refund
 
 log = logging.getLogger("checkout.flow")
+# `refunds.review`: the acquirer's returned total moved by an amount the refund in flight does
+# not explain (`_resume_by_total`).
+UNEXPLAINED_TOTAL = "returned_total_unexplained"
 
 
 async def create(ctx: FlowContext, merchant_id: str, payment_id: str,
@@ -69,9 +72,10 @@ async def _reserve(tx: cas.Versioned, ctx: FlowContext, merchant_id: str, paymen
         raise InvalidRequest("the refund amount must be more than 0 and at most what "
                              "is left to refund", [{"field": "amount",
                                                     "message": f"1 to {left}"}])
-    _check_partial(ctx, payment, existing, wanted, left)
     attempt = await repo.latest_attempt(conn, payment_id)
     assert attempt is not None and attempt.status is AttemptStatus.SUCCEEDED
+    _check_in_flight(ctx, payment, existing)
+    _check_partial(ctx, payment, attempt, existing, wanted, left, now)
     refund_id = new_id("rf")
     await repo.insert_refund(conn, {
         "id": refund_id, "payment_id": payment_id, "attempt_id": attempt.id,
@@ -84,20 +88,38 @@ async def _reserve(tx: cas.Versioned, ctx: FlowContext, merchant_id: str, paymen
             attempt, payment)
 
 
-def _check_partial(ctx: FlowContext, payment: Payment, existing: list[Refund], wanted: int,
-                   left: int) -> None:
+def _check_in_flight(ctx: FlowContext, payment: Payment, existing: list[Refund]) -> None:
+    """Where the acquirer keeps no refund of ours by key, only a running total (TBC), two
+    refunds in flight at once cannot be told apart when an answer is lost: the total moved,
+    but by whose? One at a time, decided in the transaction that reserves it."""
+    if ctx.capabilities(payment.acquirer).idempotent_refunds:
+        return
+    if any(r.status == "pending" for r in existing):
+        raise Conflict("a refund of this payment is still in flight, and its acquirer cannot "
+                       "tell two apart: try again once it has finished")
+
+
+def _check_partial(ctx: FlowContext, payment: Payment, attempt: Attempt,
+                   existing: list[Refund], wanted: int, left: int, now: datetime) -> None:
     caps = ctx.capabilities(payment.acquirer)
     if wanted == left:
         return  # whatever is left, in one go: every acquirer takes that
+    must = [{"field": "amount", "message": f"must be {left}"}]
     if not caps.partial_refund:
-        raise Unsupported("this payment's acquirer refunds only what is left, in one go",
-                          [{"field": "amount", "message": f"must be {left}"}])
-    partial = sum(1 for r in existing
-                  if r.status != "failed" and r.amount < payment.captured_amount)
-    if caps.partial_refund_limit is not None and partial >= caps.partial_refund_limit:
+        raise Unsupported("this payment's acquirer refunds only what is left, in one go", must)
+    partial = [r for r in existing
+               if r.status != "failed" and r.amount < payment.captured_amount]
+    if caps.partial_refund_limit is not None and len(partial) >= caps.partial_refund_limit:
         raise Unsupported(f"this payment's acquirer takes at most {caps.partial_refund_limit} "
-                          f"partial refund(s) per payment; refund what is left in one go",
-                          [{"field": "amount", "message": f"must be {left}"}])
+                          f"partial refund(s) per payment; refund what is left in one go", must)
+    first_day = caps.local_day(attempt.created_at)
+    if caps.partial_refunds_first_day is not None and caps.local_day(now) == first_day and \
+            sum(1 for r in partial if caps.local_day(r.created_at) == first_day) \
+            >= caps.partial_refunds_first_day:
+        raise Unsupported(f"on the payment's own day its acquirer takes "
+                          f"{caps.partial_refunds_first_day} partial refund(s); refund what is "
+                          f"left in one go, or part of it from tomorrow "
+                          f"(UTC{caps.local_utc_offset_hours:+d})", must)
 
 
 async def send(ctx: FlowContext, refund: Refund, attempt: Attempt, currency: str) -> None:
@@ -193,29 +215,44 @@ async def resume(ctx: FlowContext, refund: Refund) -> None:
         return
     snap = await driver.fetch(attempt.acquirer_ref)
     await apply_states(ctx, attempt, snap.refunds)
-    async with ctx.db.reader() as conn:
-        untied = [r for r in await repo.refunds_of(conn, refund.payment_id)
-                  if r.id == refund.id and r.acquirer_ref is None]
-    if untied:
-        # The acquirer lists no refund for it: maybe our call never arrived. Asking again
-        # with the same key is safe: a call it already took is answered from its memory.
-        await send(ctx, refund, attempt, payment.currency)
+    current = await _reload(ctx, refund.id, refund.payment_id)
+    listed = {state.ref for state in snap.refunds}
+    if current.status == "pending" and current.acquirer_ref not in listed:
+        # The session lists no refund for it: maybe our call never arrived, or the acquirer
+        # keeps no list and was still processing it (T-Bank's REFUNDING). Asking again with
+        # the same key is safe: a call it already took is answered from its memory, with the
+        # state as it is now.
+        await send(ctx, current, attempt, payment.currency)
 
 
 async def _resume_by_total(ctx: FlowContext, refund: Refund, attempt: Attempt,
                            payment: Payment) -> None:
-    """For an acquirer that forgets keys and keeps only a refunded total (TBC).
+    """For an acquirer that forgets keys and keeps only a returned total (TBC).
 
-    Asking again could refund twice, so first wait until our own call must have ended, then
-    compare its total with ours: more than we know of means our lost call went through.
+    Asking again could refund twice, so first wait until our own call must have ended and
+    the acquirer has finished any cancel it is running, then compare its total with ours. One
+    refund is in flight per payment (`_check_in_flight`): what the total gained beyond the
+    payment's baseline and the refunds we know settled is this refund's amount (our lost call
+    went through) or nothing (it never arrived: send it again). Anything else no single
+    refund explains: it is parked for a person, never sent again, never guessed settled.
     """
     if refund.updated_at > ctx.now() - timedelta(seconds=2 * ctx.settings.acquirer_timeout_seconds):
         return  # our call may still be on its way
     assert attempt.acquirer_ref
     snap = await (await ctx.driver(attempt)).fetch(attempt.acquirer_ref)
-    if snap.refunded_amount is not None and \
-            snap.refunded_amount - payment.refunded_amount >= refund.amount:
+    if snap.settling or snap.refunded_amount is None:
+        return  # a cancel or a completion is still running there: its total is not settled
+    gained = snap.refunded_amount - (attempt.returned_baseline or 0) - payment.refunded_amount
+    if gained == refund.amount:
         await _finish(ctx, refund, RefundStatus.SUCCEEDED, acquirer_ref=refund.id)
+        return
+    if gained != 0:
+        async with ctx.db.transaction() as conn:
+            parked = await repo.park_refund(conn, refund, UNEXPLAINED_TOTAL, ctx.now())
+        if parked:
+            log.error("refund parked for review: the acquirer's returned total moved by %d, "
+                      "and the refund in flight is %d", gained, refund.amount,
+                      extra={"payment_id": refund.payment_id, "refund_id": refund.id})
         return
     async with ctx.db.transaction() as conn:
         claimed = await repo.claim_refund_retry(conn, refund, ctx.now())

@@ -20,10 +20,17 @@ class CapabilitiesOut(Shape):
     family: Family
     currencies: dict[str, AmountRange]
     holds: bool
+    # The longest a hold lasts; with `hold_calendar_days`, it ends at the midnight (on the
+    # `hold_utc_offset` clock) closing that many calendar days, the day of authorization
+    # counted.
     hold_seconds: int
+    hold_calendar_days: int | None
+    hold_utc_offset: str | None
     partial_capture: bool
     partial_refund: bool
     partial_refund_limit: int | None
+    # Refunds for less than what is left taken on the payment's own day (acquirer's clock).
+    partial_refunds_first_day: int | None
     recurring: bool
     signed_webhooks: bool
     reference_max_length: int | None

@@ -10,6 +10,8 @@ API faults, as a partner sees them:
     malformed  the call takes effect, but the answer is not the acquirer's JSON
     deep       the call takes effect, but the answer is JSON nested 50,000 levels deep
     timeout    the call takes effect, the answer comes `seconds` late (past our timeout)
+    internal   the call takes effect, but the answer is the acquirer's own "internal error"
+               (T-Bank: ErrorCode 9999 with HTTP 200; elsewhere a 500 of its JSON)
 Webhook faults:
     drop       the webhook is never sent
     delay      it is sent `seconds` late
@@ -24,7 +26,7 @@ import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
-API_KINDS = frozenset({"error", "lost", "malformed", "deep", "timeout"})
+API_KINDS = frozenset({"error", "lost", "malformed", "deep", "timeout", "internal"})
 WEBHOOK_KINDS = frozenset({"drop", "delay", "duplicate", "reorder"})
 
 

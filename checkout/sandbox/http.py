@@ -46,6 +46,10 @@ async def answer(request: Request, emulator: Any, path: str,
     if fault.kind == "malformed":
         return Response('{"status": "ok", "sess', status_code=200,
                         media_type="application/json")
+    if fault.kind == "internal":
+        internal = getattr(emulator, "internal_error", None)
+        return json_answer(*internal()) if internal else Response(
+            '{"error": "internal"}', status_code=500, media_type="application/json")
     if fault.kind == "deep":  # valid JSON that a recursive parser cannot read
         return Response("[" * 50_000 + "]" * 50_000, status_code=200,
                         media_type="application/json")

@@ -46,7 +46,7 @@ class Setup:
     faults: FaultBook
     keys: SandboxKeys
     session_ttl_seconds: int
-    hold_seconds: int
+    hold_seconds: int | None  # None: each emulated acquirer's own hold window
     auto_confirm: bool
     delayed_capture: bool
     webhooks: bool

@@ -20,7 +20,7 @@ from checkout.sandbox.package import EmulatorPackage, Setup
 
 class Sandbox:
     def __init__(self, *, public_url: str, data_dir: Path, client: httpx.AsyncClient,
-                 session_ttl_seconds: int, hold_seconds: int, auto_confirm: bool,
+                 session_ttl_seconds: int, hold_seconds: int | None, auto_confirm: bool,
                  delayed_capture: bool, webhooks: bool, slow: dict[str, float],
                  webhook_paths: dict[str, str], notify_url: str = "") -> None:
         self.public_url = public_url

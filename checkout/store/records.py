@@ -99,6 +99,8 @@ class Attempt:
     checked_at: datetime | None
     watch: Watch | None = None
     debt: Debt | None = None
+    returned_baseline: int | None = None
+    kept_token: str | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> Attempt:
@@ -118,6 +120,7 @@ class Refund:
     acquirer_ref: str | None
     created_at: datetime
     updated_at: datetime
+    review: str | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> Refund:

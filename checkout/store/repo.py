@@ -292,12 +292,31 @@ async def attempt_by_ref(conn: Conn, acquirer: str, ref: str) -> Attempt | None:
 
 
 async def has_unanswered_starts(conn: Conn, acquirer: str, since: datetime) -> bool:
-    """Whether some attempt at `acquirer`, begun after `since`, has no session of its own
-    (its start's answer may have been lost)."""
+    """Whether some attempt at `acquirer`, begun after `since` or still starting (a saved
+    method's charge is never given up), has no session of its own (its start's answer may
+    have been lost)."""
     row = (await conn.execute(select(attempts.c.id).where(and_(
         attempts.c.acquirer == acquirer, attempts.c.acquirer_ref.is_(None),
-        attempts.c.created_at > since)).limit(1))).first()
+        or_(attempts.c.created_at > since,
+            attempts.c.status == str(AttemptStatus.STARTING)))).limit(1))).first()
     return row is not None
+
+
+async def unanswered_charges(conn: Conn, acquirer: str, account_id: str | None,
+                             amount: int, currency: str) -> list[str]:
+    """Attempts at `acquirer` (on that account), still starting, that charge a saved method
+    for `amount` of `currency` and have no session of their own: what a session the acquirer
+    names, whose start answer was lost, may be."""
+    account = attempts.c.acquirer_account_id.is_(None) if account_id is None else \
+        attempts.c.acquirer_account_id == account_id
+    rows = await conn.execute(
+        select(attempts.c.id).join(payments, payments.c.id == attempts.c.payment_id).where(and_(
+            attempts.c.acquirer == acquirer, account, attempts.c.acquirer_ref.is_(None),
+            attempts.c.status == str(AttemptStatus.STARTING),
+            payments.c.initiator.is_not(None),
+            payments.c.payment_method_id.is_not(None), payments.c.amount == amount,
+            payments.c.currency == currency)).limit(2))
+    return [r.id for r in rows]
 
 
 # Each table's columns, as a result's metadata of its own: a joined row is cut into rows of
@@ -516,6 +535,15 @@ async def claim_refund_retry(conn: Conn, current: Refund, now: datetime) -> bool
     return done.rowcount == 1
 
 
+async def park_refund(conn: Conn, current: Refund, reason: str, now: datetime) -> bool:
+    """Set a pending refund aside for a person: the reconciler leaves it alone from now."""
+    done = await conn.execute(
+        update(refunds).where(and_(refunds.c.id == current.id, refunds.c.status == "pending",
+                                   refunds.c.review.is_(None)))
+        .values(review=reason, updated_at=now))
+    return done.rowcount == 1
+
+
 async def link_refund(conn: Conn, refund_id: str, acquirer_ref: str,
                       now: datetime) -> bool:
     """Tie our refund to the acquirer's; False if either is already tied to another."""
@@ -532,7 +560,8 @@ async def link_refund(conn: Conn, refund_id: str, acquirer_ref: str,
 async def pending_refunds(conn: Conn, before: datetime, limit: int = 100
                           ) -> list[Refund]:
     rows = await conn.execute(select(refunds).where(and_(
-        refunds.c.status == "pending", refunds.c.updated_at < before))
+        refunds.c.status == "pending", refunds.c.review.is_(None),
+        refunds.c.updated_at < before))
         .order_by(refunds.c.updated_at).limit(limit))
     return [Refund.from_row(r) for r in rows]
 
@@ -545,13 +574,16 @@ async def payments_with_pending_operation(conn: Conn, before: datetime,
     return [r.id for r in rows]
 
 
-async def holds_to_release(conn: Conn, authorized_before: datetime,
-                           limit: int = 100) -> list[str]:
-    rows = await conn.execute(select(payments.c.id).where(and_(
-        payments.c.status == str(PaymentStatus.WAITING_FOR_CAPTURE),
-        payments.c.pending_operation.is_(None),
-        payments.c.authorized_at < authorized_before)).limit(limit))
-    return [r.id for r in rows]
+async def holds_to_release(conn: Conn, authorized_before: datetime, limit: int = 500
+                           ) -> list[tuple[str, str, datetime]]:
+    """Held payments authorized before then, oldest first: (id, acquirer, authorized_at)."""
+    rows = await conn.execute(
+        select(payments.c.id, payments.c.acquirer, payments.c.authorized_at).where(and_(
+            payments.c.status == str(PaymentStatus.WAITING_FOR_CAPTURE),
+            payments.c.pending_operation.is_(None),
+            payments.c.authorized_at < authorized_before))
+        .order_by(payments.c.authorized_at).limit(limit))
+    return [(r.id, r.acquirer, r.authorized_at) for r in rows]
 
 
 async def list_payments(conn: Conn, merchant_id: str, *, limit: int,

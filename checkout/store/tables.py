@@ -213,6 +213,12 @@ attempts = Table(
     Column("checked_at", UTCDateTime),  # last time we asked the acquirer about it
     Column("watch", String(32)),  # domain.states.Watch: why an ended one is still asked about
     Column("debt", String(32)),  # domain.states.Debt: money to give back, and whether it was
+    # What the acquirer counted as returned when the attempt was paid (TBC counts the rest of
+    # a partly completed hold in `returnedAmount`, undocumented): refunds are what is above it.
+    Column("returned_baseline", BigInteger),
+    # A saved-method token the acquirer gave before the payment was final (T-Bank's RebillId
+    # comes on AUTHORIZED only): the method is saved from it once the payment succeeds.
+    Column("kept_token", Text, info=SEALED),
     UniqueConstraint("acquirer", "acquirer_ref", name="uq_attempts_acquirer_ref"),
     Index("ix_attempts_status_updated", "status", "updated_at"),
     _partial("ix_attempts_debt", "debt", ATTEMPT_DEBT),
@@ -277,6 +283,9 @@ refunds = Table(
     # finds this refund instead of making a second one.
     Column("request_key", String(255)),
     UniqueConstraint("payment_id", "request_key", name="uq_refunds_request_key"),
+    # Why it waits for a person (the acquirer's total moved by an amount no refund explains):
+    # never sent again, never guessed settled.
+    Column("review", String(64)),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     CheckConstraint("amount > 0", name="amount_positive"),

@@ -200,13 +200,12 @@ class Bank131Driver:
         except httpx.HTTPError as exc:
             raise AcquirerError(f"Bank 131 {method}: {type(exc).__name__}",
                                 temporary=True) from exc
-        try:
-            doc = jsonwire.loads(resp.content)  # a deep answer is garbled, not a crash
-        except ValueError as exc:
-            # Unless it is a plain refusal (4xx), we do not know whether the call took effect:
-            # temporary, so it is asked again with the same key.
+        doc = jsonwire.loads_object(resp.content)  # a deep answer is garbled, not a crash
+        if doc is None:
+            # Not JSON, or JSON but not an object. Unless it is a plain refusal (4xx), we do
+            # not know whether the call took effect: temporary, asked again with the same key.
             raise AcquirerError(f"Bank 131 {method}: unreadable answer (HTTP {resp.status_code})",
-                                temporary=not 400 <= resp.status_code < 500) from exc
+                                temporary=not 400 <= resp.status_code < 500)
         if resp.status_code >= 400 or doc.get("status") != "ok":
             err = doc.get("error") or {}
             code = str(err.get("code", "")) if isinstance(err, dict) else ""
@@ -214,4 +213,4 @@ class Bank131Driver:
             temporary = resp.status_code >= 500 or code == "internal_error"
             raise AcquirerError(f"Bank 131 {method}: {code or resp.status_code} {desc}".strip(),
                                 code=code, temporary=temporary)
-        return doc if isinstance(doc, dict) else {}
+        return doc

@@ -6,6 +6,7 @@ from typing import Any
 
 from checkout.acquirers.bank131.platform import platform_details
 from checkout.acquirers.base import (
+    Platform,
     RefundState,
     RefundStatus,
     SessionState,
@@ -14,18 +15,24 @@ from checkout.acquirers.base import (
 )
 from checkout.domain.money import Money
 
+SERVER = Platform("desktop", "linux", "chrome")
+
 REFUND_STATUS = {
     "in_progress": RefundStatus.PENDING,
     "accepted": RefundStatus.SUCCEEDED,
     "declined": RefundStatus.FAILED,
-    "error": RefundStatus.FAILED,
+    # "The error status … is not final" (developer.131.ru, errors): the refund stays pending,
+    # and only `declined` fails it.
+    "error": RefundStatus.PENDING,
 }
 
 
 def init_payment_body(req: StartRequest) -> dict[str, Any]:
     options: dict[str, Any] = {"return_url": req.return_url}
-    if req.initiator != "merchant":  # a merchant-initiated charge has no buyer, no device
-        options["platform_details"] = platform_details(req.platform)
+    # A merchant-initiated charge has no buyer and no device: it carries the platform of the
+    # merchant's server, as the bank's own recurrent example does (a desktop).
+    options["platform_details"] = platform_details(
+        SERVER if req.initiator == "merchant" else req.platform)
     if req.save_method:
         options["recurrent"] = True
     details: dict[str, Any] = (

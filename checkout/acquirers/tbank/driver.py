@@ -9,6 +9,10 @@ Facts it relies on, and how it reads the unconfirmed ones (sources in the README
   release whose answer was lost is asked again with the same id.
 - T-Pay for saved methods (`Recurrent: "Y"`, then `Charge` with the `RebillId`) is
   unconfirmed: it is behind the `recurring` setting, off unless turned on (on in the sandbox).
+  The `RebillId` comes in the notification on AUTHORIZED (or CONFIRMED), never in GetState:
+  the flow keeps it from whichever notification carried it.
+- `ErrorCode` 3 and 9999 are T-Bank's internal errors: the outcome is unknown, so they are
+  temporary (asked again with the same `ExternalRequestId`, or looked at), never a refusal.
 """
 
 from __future__ import annotations
@@ -46,9 +50,17 @@ CAPABILITIES = Capabilities(
     partial_capture=True,
     partial_refund=True,
     recurring=False,  # T-Pay recurring is unconfirmed: the `recurring` setting turns it on
+    # "Confirm within 7 days, including the day of authorization" (paid on 1 March: by 7
+    # March inclusive), on Moscow's calendar.
     hold_seconds=7 * 24 * 3600,
+    hold_calendar_days=7,
+    local_utc_offset_hours=3,
     idempotent_start=False,
+    captures_itself=True,  # PayType O: AUTHORIZED (notified, with RebillId), then CONFIRMED
 )
+# T-Bank's internal errors: the outcome is unknown, not refused (look, or ask again with the
+# same ExternalRequestId).
+INTERNAL_ERRORS = frozenset({"3", "9999"})
 
 # Where T-Bank sends notifications from (its documentation names these networks).
 TBANK_NETWORKS = ("91.194.226.0/23", "91.218.132.0/22", "212.49.24.0/24", "212.233.80.0/22")
@@ -76,6 +88,7 @@ class TbankDriver:
         self.capabilities = dataclasses.replace(CAPABILITIES, recurring=recurring,
                                                 pay_seconds=pay_seconds)
         self._tpay_checked_at = -STATUS_CACHE_SECONDS
+        self._tpay_version = wire.TPAY_VERSION  # as the terminal's status last named it
         self._tpay_lock = asyncio.Lock()
 
     # ---- the session ------------------------------------------------------------------------
@@ -91,7 +104,8 @@ class TbankDriver:
 
     async def find_start(self, request: StartRequest) -> Snapshot | None:
         try:
-            doc = await self._post("CheckOrder", {"OrderId": request.idempotency_key})
+            doc = await self._post("CheckOrder",
+                                   {"OrderId": wire.order_id(request.idempotency_key)})
         except AcquirerError as err:
             if err.code == ORDER_NOT_FOUND:
                 return None  # T-Bank has no payment of this order: starting again is safe
@@ -125,7 +139,7 @@ class TbankDriver:
     async def refund(self, ref: str, amount: Money, idempotency_key: str) -> Snapshot:
         doc = await self._post("Cancel", {"PaymentId": ref, "Amount": amount.amount,
                                           "ExternalRequestId": idempotency_key})
-        return wire.snapshot(doc, refunds=wire.refund_done(idempotency_key, amount))
+        return wire.snapshot(doc, refunds=wire.refund_done(idempotency_key, amount, doc))
 
     async def fetch(self, ref: str) -> Snapshot:
         return await self._with_link(await self._post("GetState", {"PaymentId": ref}))
@@ -171,7 +185,7 @@ class TbankDriver:
         if not wire.awaiting_buyer(doc):
             return wire.snapshot(doc)
         link = await self._get(f"TinkoffPay/transactions/{doc.get('PaymentId')}/versions/"
-                               f"{wire.TPAY_VERSION}/link")
+                               f"{self._tpay_version}/link")
         url = wire.redirect_url(link)
         if not url:
             raise AcquirerError("T-Bank T-Pay link: no RedirectUrl in the answer",
@@ -207,13 +221,15 @@ class TbankDriver:
             if time.monotonic() - self._tpay_checked_at < STATUS_CACHE_SECONDS:
                 return
             doc = await self._get(f"TinkoffPay/terminals/{self._terminal}/status")
-            if not wire.tpay_offered(doc):
+            version = wire.tpay_version(doc)
+            if not version:
                 found = doc.get("Params")
                 params = found if isinstance(found, dict) else {}
                 raise AcquirerError(
                     f"T-Bank: T-Pay is not enabled for terminal {self._terminal} "
                     f"(allowed {params.get('Allowed')}, version {params.get('Version')})",
                     code=METHOD_UNAVAILABLE)
+            self._tpay_version = version
             self._tpay_checked_at = time.monotonic()
 
     async def _post(self, method: str, fields: dict[str, Any]) -> dict[str, Any]:
@@ -239,6 +255,7 @@ class TbankDriver:
             return doc
         raise AcquirerError(
             f"T-Bank {path}: {code} {doc.get('Message') or ''} {doc.get('Details') or ''}"
-            .strip(), code=code, temporary=resp.status_code >= 500 or resp.status_code == 429)
+            .strip(), code=code, temporary=resp.status_code >= 500 or
+            resp.status_code == 429 or code in INTERNAL_ERRORS)
 
 

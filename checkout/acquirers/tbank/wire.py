@@ -9,6 +9,7 @@ the safe way (see `driver.py`).
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -45,19 +46,38 @@ def signed(fields: dict[str, Any], terminal_key: str, password: str) -> dict[str
     return body
 
 
-# Our device words, in the T-Pay `DATA` fields' own (`DeviceOs`, `DeviceBrowser`).
+# Our device words, in the T-Pay `DATA` fields' own (`DeviceOs`, `DeviceBrowser`): the
+# browsers as T-Bank's v1.80 list spells them.
 _OS = {"ios": "iOS", "android": "Android", "windows": "Windows", "macos": "macOS",
        "linux": "Linux", "chromeos": "ChromeOS"}
-_BROWSER = {"chrome": "Chrome", "safari": "Safari", "firefox": "Firefox", "edge": "Edge",
-            "yandex": "Yandex", "opera": "Opera", "miui": "MIUI"}
+_BROWSER = {"chrome": "Chrome", "safari": "Safari", "firefox": "Firefox",
+            "edge": "Microsoft Edge", "yandex": "Yandex", "opera": "Opera", "miui": "Miui",
+            "samsung": "Samsung", "webkit": "WebKit", "wechat": "WeChat",
+            "jivo": "JivoMobile"}
+# DATA.OperationInitiatorType (T-Bank's Charge table): a plain payment; a customer's payment
+# that saves credentials (Recurrent=Y); a customer's payment on saved credentials; a
+# merchant-initiated recurring charge. A mismatch with Recurrent/RebillId is error 1126.
+PLAIN, SAVES, CUSTOMER_ON_SAVED, MERCHANT_RECURRING = "0", "1", "2", "R"
 
 
-def tpay_data(platform: Platform) -> dict[str, str | bool]:
-    """`DATA` for a T-Pay payment made through the API (T-Bank's OpenAPI, schema "T-Pay"):
-    which device the link is for (`Device` is `SDK`, `Desktop` or `MobileWeb`)."""
-    data: dict[str, str | bool] = {
-        "TinkoffPayWeb": True,
-        "Device": "MobileWeb" if platform.type == "mobile" else "Desktop"}
+def order_id(idempotency_key: str) -> str:
+    """Our attempt id as T-Bank's `OrderId` (at most 36): the same in `Init` and `CheckOrder`."""
+    return idempotency_key[:ORDER_ID_MAX]
+
+
+def initiator_type(req: StartRequest) -> str:
+    if req.token:
+        return MERCHANT_RECURRING if req.initiator == "merchant" else CUSTOMER_ON_SAVED
+    return SAVES if req.save_method else PLAIN
+
+
+def tpay_data(platform: Platform) -> dict[str, str]:
+    """`DATA` for a T-Pay payment made through the API (T-Bank's OpenAPI v1.80, schema
+    "T-Pay"): which device the link is for (`Device` is `SDK`, `Desktop` or `Mobile`, "a call
+    from a browser on a mobile device"; `MobileWeb` was the name up to v1.67). Strings, as
+    T-Bank's own SDKs send them."""
+    data = {"TinkoffPayWeb": "true",
+            "Device": "Mobile" if platform.type == "mobile" else "Desktop"}
     if platform.os in _OS:
         data["DeviceOs"] = _OS[platform.os]
     if platform.browser in _BROWSER:
@@ -69,7 +89,7 @@ def init_body(req: StartRequest, *, notification_url: str, pay_seconds: int,
               now: datetime) -> dict[str, Any]:
     body: dict[str, Any] = {
         "Amount": req.amount.amount,
-        "OrderId": req.idempotency_key[:ORDER_ID_MAX],
+        "OrderId": order_id(req.idempotency_key),
         "PayType": "O" if req.capture else "T",
         "NotificationURL": notification_url,
         # T-Bank keeps a payment open 24 h unless told; the buyer has our attempt's time.
@@ -85,11 +105,10 @@ def init_body(req: StartRequest, *, notification_url: str, pay_seconds: int,
     if req.save_method:
         body["Recurrent"] = "Y"
         body["CustomerKey"] = req.customer_reference[:CUSTOMER_KEY_MAX]
-    if not req.token:
-        body["DATA"] = tpay_data(req.platform)
-    # DATA.OperationInitiatorType is optional and left out: T-Bank's OpenAPI puts it in DATA
-    # but also limits DATA keys to 20 characters (it has 22), and a value that does not fit
-    # Recurrent / RebillId is refused (1126). Absent, T-Bank decides from the call itself.
+    data: dict[str, str] = {} if req.token else tpay_data(req.platform)
+    # T-Bank's own documented DATA key, though longer than the 20 characters it allows others.
+    data["OperationInitiatorType"] = initiator_type(req)
+    body["DATA"] = data
     return body
 
 
@@ -104,7 +123,7 @@ _STATES = {
     "REVERSING": SessionState.AUTHORIZED,
     "PARTIAL_REVERSED": SessionState.AUTHORIZED,  # part of a hold released, the rest held
     "CONFIRMED": SessionState.SUCCEEDED,
-    "REFUNDING": SessionState.SUCCEEDED,
+    "REFUNDING": SessionState.SUCCEEDED,  # paid; a refund is still being processed
     "PARTIAL_REFUNDED": SessionState.SUCCEEDED,  # paid; refunds are told apart
     "REFUNDED": SessionState.SUCCEEDED,
     "REVERSED": SessionState.CANCELED,
@@ -115,12 +134,19 @@ _STATES = {
 }
 
 
-def tpay_offered(status: dict[str, Any]) -> bool:
-    """From `TinkoffPay/terminals/{TerminalKey}/status`: T-Pay in its own flow (version 2.0).
-    Version 1.0 is e-invoice: T-Pay only on T-Bank's form, no link for us to show."""
+def tpay_version(status: dict[str, Any]) -> str:
+    """From `TinkoffPay/terminals/{TerminalKey}/status`: the T-Pay version to ask links of, if
+    T-Pay is allowed in its own flow (any 2.x); "" otherwise. Version 1.0 is e-invoice: T-Pay
+    only on T-Bank's form, no link for us to show."""
     params = status.get("Params")
-    return isinstance(params, dict) and params.get("Allowed") is True \
-        and params.get("Version") == TPAY_VERSION
+    if not isinstance(params, dict) or params.get("Allowed") is not True:
+        return ""
+    version = params.get("Version")
+    return version if isinstance(version, str) and re.fullmatch(r"2\.\d{1,3}", version) else ""
+
+
+def tpay_offered(status: dict[str, Any]) -> bool:
+    return bool(tpay_version(status))
 
 
 def redirect_url(link: dict[str, Any]) -> str:
@@ -157,10 +183,13 @@ def snapshot(doc: dict[str, Any], *, action_url: str = "", captured: int | None 
         state = SessionState.PROCESSING  # no link yet to send the buyer to
     ended = state in (SessionState.FAILED, SessionState.CANCELED, SessionState.EXPIRED)
     rebill = doc.get("RebillId")
+    # A decline keeps T-Bank's own ErrorCode and Message (the buyer's bank's reason).
+    code = str(doc.get("ErrorCode") or "0")
     return Snapshot(
         ref=str(doc.get("PaymentId", "")), state=state,
         action_url=action_url if state is SessionState.AWAITING_BUYER else "",
-        error_code=(status.lower() if ended else ""),
+        error_code=(f"{status.lower()}:{code}" if code != "0" else status.lower())
+        if ended else "",
         error_message=str(doc.get("Message") or doc.get("Details") or "") if ended else "",
         recurrent_token=str(rebill) if isinstance(rebill, int | str) and rebill != "" else "",
         captured_amount=(captured if captured is not None else amount_of(doc))
@@ -170,7 +199,13 @@ def snapshot(doc: dict[str, Any], *, action_url: str = "", captured: int | None 
     )
 
 
-def refund_done(key: str, money: Money) -> tuple[RefundState, ...]:
-    # T-Bank keeps no refund objects: a Cancel answered with success is a refund done, named
-    # by our ExternalRequestId.
-    return (RefundState(key, RefundStatus.SUCCEEDED, money.amount),)
+def refund_done(key: str, money: Money, doc: dict[str, Any]) -> tuple[RefundState, ...]:
+    # T-Bank keeps no refund objects: a Cancel answered with success is a refund, named by our
+    # ExternalRequestId; done once the payment is (PARTIAL_)REFUNDED, still processed while it
+    # is REFUNDING (then asked again with the same id, which answers the state).
+    status = RefundStatus.PENDING if doc.get("Status") in STILL_REFUNDING \
+        else RefundStatus.SUCCEEDED
+    return (RefundState(key, status, money.amount),)
+
+
+STILL_REFUNDING = frozenset({"REFUNDING"})

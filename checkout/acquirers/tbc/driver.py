@@ -12,6 +12,7 @@ import httpx
 
 from checkout import jsonwire
 from checkout.acquirers.base import (
+    START_UNKNOWN,
     Capabilities,
     Family,
     Notice,
@@ -24,17 +25,21 @@ from checkout.acquirers.tbc import wire
 from checkout.domain.money import Money
 from checkout.errors import AcquirerError, WebhookRejected
 
+# TBC's standard limit for an e-commerce merchant (its e-commerce page: 3,000 GEL a payment,
+# 10,000 GEL a day), raised per merchant by the bank: an account setting.
+STANDARD_MAX_AMOUNT = 3000
 CAPABILITIES = Capabilities(
     family=Family.PAGE,
-    limits={"GEL": (1, 100_000_000_00), "USD": (1, 100_000_000_00),
-            "EUR": (1, 100_000_000_00)},
+    limits={c: (1, STANDARD_MAX_AMOUNT * 100) for c in ("GEL", "USD", "EUR")},
     signed_webhooks=False,
     link_fixed_at_start=False,
     partial_capture=True,
     partial_refund=True,
-    # A partial cancel is allowed once on the transaction day, partial refunds on later days:
-    # no fixed count, and TBC's own refusal says when one is not allowed.
+    # A partial cancel is allowed once on the transaction day (Tbilisi's), partial refunds
+    # on later days: no fixed count overall.
     partial_refund_limit=None,
+    partial_refunds_first_day=1,
+    local_utc_offset_hours=4,
     recurring=True,
     hold_seconds=30 * 24 * 3600,  # a pre-authorisation is completed within 30 days
     idempotent_refunds=False,
@@ -57,7 +62,10 @@ class TbcDriver:
     def __init__(self, *, base_url: str, api_key: str, client_id: str, client_secret: str,
                  callback_url: str, client: httpx.AsyncClient, methods: tuple[int, ...] = (5,),
                  expiration_minutes: int = 20, timeout: float = 15.0,
-                 callback_networks: tuple[str, ...] = ()) -> None:
+                 callback_networks: tuple[str, ...] = (),
+                 max_amount: int = STANDARD_MAX_AMOUNT * 100) -> None:
+        self.capabilities = dataclasses.replace(
+            CAPABILITIES, limits={c: (1, max_amount) for c in CAPABILITIES.limits})
         self._base = base_url.rstrip("/") + "/"
         self._api_key = api_key
         self._client_id, self._client_secret = client_id, client_secret
@@ -90,10 +98,11 @@ class TbcDriver:
             # and nobody has its page: making another is safe; the first one runs out.
             return None
         # A charge of a saved card takes the money at once, and TBC offers no way to look it
-        # up by our id: never send it again. TBC calls back on its final status; that
-        # callback names the payment, whose GET echoes our id (`merchantPaymentId`).
+        # up by our id (its GET's documented fields do not echo `merchantPaymentId`): never
+        # send it again. TBC calls back on its final status; the flow ties that payment to
+        # this attempt by what its GET shows (`flow.news`), and until then keeps watching.
         raise AcquirerError("TBC payments/execution: its answer was lost and TBC keeps no key; "
-                            "waiting for TBC's callback", code="start_unknown", temporary=True)
+                            "waiting for TBC's callback", code=START_UNKNOWN, temporary=True)
 
     async def confirm(self, ref: str, idempotency_key: str) -> Snapshot:
         return await self.fetch(ref)  # TBC asks no confirmation of the merchant
@@ -101,8 +110,10 @@ class TbcDriver:
     async def cancel(self, ref: str, idempotency_key: str) -> Snapshot:
         doc = await self._status(ref)
         current = wire.snapshot(doc)
-        if current.state is not SessionState.AUTHORIZED:
-            return current  # nothing held: an unpaid payment simply runs out
+        if current.state is not SessionState.AUTHORIZED or current.settling:
+            # Nothing held (an unpaid payment simply runs out), or a completion still running:
+            # its outcome comes first.
+            return current
         await self._call("POST", f"payments/{ref}/cancel", {"amount": doc.get("amount")})
         return await self.fetch(ref)
 
@@ -117,7 +128,8 @@ class TbcDriver:
     async def refund(self, ref: str, amount: Money, idempotency_key: str) -> Snapshot:
         await self._call("POST", f"payments/{ref}/cancel", {"amount": wire.number(amount)})
         snap = await self.fetch(ref)
-        return dataclasses.replace(snap, refunds=wire.refund_done(idempotency_key, amount))
+        return dataclasses.replace(snap, refunds=wire.refund_done(
+            idempotency_key, amount, settled=not snap.settling))
 
     async def fetch(self, ref: str) -> Snapshot:
         return wire.snapshot(await self._status(ref))

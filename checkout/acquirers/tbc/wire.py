@@ -64,10 +64,9 @@ def execution_body(req: StartRequest, extra: str) -> dict[str, Any]:
         "merchantPaymentId": req.idempotency_key,
     }
     if req.initiator == "merchant":
-        # Without it TBC runs the charge as customer-initiated (a buyer who is not there).
+        # Without it TBC runs the charge as customer-initiated. Either way TBC charges the
+        # card at once: an execution has no return URL and no page for a buyer.
         body["initiator"] = "merchant"
-    else:
-        body["returnurl"] = req.return_url  # the buyer confirms on TBC's page, then comes back
     if extra:
         body["extra"] = extra
     return body
@@ -86,6 +85,9 @@ def approval_url(doc: dict[str, Any]) -> str:
             return str(link.get("uri", ""))
     return ""
 
+
+# A cancel or a completion still running: what was returned is not settled until it is over.
+SETTLING = frozenset({"CancelPaymentProcessing", "PaymentCompletionProcessing"})
 
 _STATES = {
     "Created": SessionState.AWAITING_BUYER,
@@ -125,10 +127,15 @@ def snapshot(doc: dict[str, Any], *, action_url: str = "",
         captured_amount=(confirmed or amount) if state is SessionState.SUCCEEDED else None,
         refunds=refunds,
         refunded_amount=minor_units(doc.get("returnedAmount", 0), currency),
+        # Not in the GET's documented fields: read if TBC ever sends it, never relied on.
         attempt_hint=str(doc.get("merchantPaymentId") or ""),
+        settling=status in SETTLING,
+        amount=amount, currency=currency,
     )
 
 
-def refund_done(key: str, money: Money) -> tuple[RefundState, ...]:
-    # TBC keeps no refund objects: a cancel answered 200 is a refund done, named by our key.
-    return (RefundState(key, RefundStatus.SUCCEEDED, money.amount),)
+def refund_done(key: str, money: Money, *, settled: bool) -> tuple[RefundState, ...]:
+    # TBC keeps no refund objects: a cancel answered 200 is a refund done, named by our key,
+    # once TBC is no longer processing it (then its total says; see `flow.refunds`).
+    status = RefundStatus.SUCCEEDED if settled else RefundStatus.PENDING
+    return (RefundState(key, status, money.amount),)

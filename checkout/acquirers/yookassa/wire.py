@@ -59,6 +59,12 @@ def refund_state(doc: dict[str, Any]) -> RefundState | None:
     return RefundState(str(doc["id"]), status, units)
 
 
+# Cancellation reasons that mean time ran out, not a decline: the buyer did not confirm within
+# the payment's term (`expired_on_confirmation`), or the payment's own expiry passed
+# (`payment_expired`: YooKassa's list of cancellation reasons).
+EXPIRED = frozenset({"expired_on_confirmation", "payment_expired"})
+
+
 def snapshot(payment: dict[str, Any], refunds: list[dict[str, Any]] | None = None) -> Snapshot:
     status = payment.get("status")
     confirmation = payment.get("confirmation") or {}
@@ -74,7 +80,7 @@ def snapshot(payment: dict[str, Any], refunds: list[dict[str, Any]] | None = Non
         details = payment.get("cancellation_details") or {}
         reason, party = str(details.get("reason", "")), str(details.get("party", ""))
         error_code, error_message = reason or "canceled", f"canceled by {party or 'yookassa'}"
-        if reason == "expired_on_confirmation":
+        if reason in EXPIRED:
             state = SessionState.EXPIRED
         elif party == "merchant" or reason == "expired_on_capture":
             state = SessionState.CANCELED

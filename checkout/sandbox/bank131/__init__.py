@@ -22,7 +22,7 @@ def _make(setup: Setup) -> list[Any]:
         partner_public_pem=setup.keys.partner.public_pem,
         bank_private_pem=setup.keys.bank.private_pem, db_path=setup.state_dir / f"{name}.db",
         session_ttl_seconds=setup.session_ttl_seconds, auto_confirm=setup.auto_confirm,
-        delayed_capture=setup.delayed_capture, hold_seconds=setup.hold_seconds,
+        delayed_capture=setup.delayed_capture, hold_seconds=setup.hold_seconds or 7 * 24 * 3600,
         slow=setup.slow, webhooks=setup.webhooks,
         other_projects={PROJECT2: (setup.keys.partner2.public_pem,
                                    own_account_url(setup, SECOND[name]))}),

@@ -125,6 +125,9 @@ class Bank131Emulator(Emulator):
         # outage would; while `decline_refunds` is on, refunds end declined.
         self.outage = False
         self.decline_refunds = False
+        # While on, a refund passes through `error` (not final, the bank says) before it is
+        # accepted.
+        self.refunds_err_first = False
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -500,11 +503,16 @@ class Bank131Emulator(Emulator):
     def _timer_fires(self, session: dict) -> str | None:
         if session["status"] == "accepted":
             payment = session["acquiring_payments"][0]
+            again = False
             for refund in payment.get("refunds", []):
-                if refund["status"] == "in_progress":
+                if refund["status"] == "in_progress" and self.refunds_err_first:
+                    refund["status"] = "error"  # not final: it goes on
+                    again = True
+                elif refund["status"] in ("in_progress", "error"):
                     refund["status"] = "declined" if self.decline_refunds else "accepted"
                     refund["finished_at"] = _now_iso()
-            self._save(session, deadline=None)
+            self._save(session, deadline=time.time() + self.config.refund_seconds
+                       if again else None)
             return "payment_refunded"
         if session["status"] != "in_progress":
             self._save(session, deadline=None)

@@ -28,8 +28,9 @@ import json
 import re
 import secrets
 import time
+from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -45,14 +46,19 @@ from checkout.sandbox.tpay_app import AppCard
 # T-Bank's public test terminal: its own examples and check vectors work here verbatim.
 PUBLIC_TERMINALS = {"TinkoffBankTest": "TinkoffBankTest"}
 # TinkoffPay/terminals/{key}/status: 1.0 is e-invoice (T-Pay on T-Bank's form only), 2.0 T-Pay.
-TPAY_VERSION, TPAY_VERSIONS = "2.0", ("1.0", "2.0")
+TPAY_VERSION = "2.0"
+TPAY_VERSIONS = re.compile(r"1\.0|2\.\d{1,3}")  # 1.0 e-invoice; any 2.x T-Pay's own flow
 NOTIFIED = frozenset({"AUTHORIZED", "CONFIRMED", "PARTIAL_REVERSED", "REVERSED", "CANCELED",
                       "PARTIAL_REFUNDED", "REFUNDED", "REJECTED"})
 DUE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}([+-]\d{2}:\d{2}|Z)?$")
 DEFAULT_PAY_SECONDS = 24 * 3600
+MOSCOW = timezone(timedelta(hours=3))
 LANGUAGES = ("ru", "en")
-# T-Bank's OpenAPI, schema "T-Pay": the DATA fields of a T-Pay payment.
-DEVICES = ("SDK", "Desktop", "MobileWeb")
+# T-Bank's OpenAPI v1.80, schema "T-Pay": the DATA fields of a T-Pay payment. ("MobileWeb"
+# was v1.67's word for "Mobile".)
+DEVICES = ("SDK", "Desktop", "Mobile")
+BROWSERS = ("Chrome", "Firefox", "JivoMobile", "Microsoft Edge", "Miui", "Opera", "Safari",
+            "Samsung", "WebKit", "WeChat", "Yandex")
 TPAY_BOOLEANS = ("TinkoffPayWeb", "DeviceWebView")
 DOCUMENTED_KEYS = frozenset({"OperationInitiatorType"})
 # DATA.OperationInitiatorType, and what it needs of Recurrent (Init) and RebillId (Charge):
@@ -66,7 +72,7 @@ class TbankConfig:
     public_url: str
     db_path: Path
     terminals: dict[str, str]  # TerminalKey -> password
-    hold_seconds: int = 7 * 24 * 3600
+    hold_seconds: int | None = None  # None: T-Bank's own, to the end of the 7th Moscow day
     notifications: bool = True
 
 
@@ -162,15 +168,22 @@ class TbankEmulator(Emulator):
         self._lock = asyncio.Lock()
         # Each terminal's T-Pay setting, as its owner switches it in T-Bank's cabinet.
         self._tpay = {key: (True, TPAY_VERSION) for key in config.terminals}
+        # A knob for tests: how long a refund stays REFUNDING before it lands (0: at once).
+        self.refunding_seconds = 0.0
+        self.calls: Counter[str] = Counter()  # API methods called, by name, for tests
 
     def set_tpay(self, terminal: str, allowed: bool, version: str) -> None:
         if terminal not in self.config.terminals:
             raise _unknown_terminal()
-        if version not in TPAY_VERSIONS:
-            raise _bad(f"T-Pay versions are {', '.join(TPAY_VERSIONS)}")
+        if not TPAY_VERSIONS.fullmatch(version):
+            raise _bad("T-Pay versions are 1.0 and 2.x")
         self._tpay[terminal] = (allowed, version)
 
     # ---- the API ----------------------------------------------------------------------------
+
+    def internal_error(self) -> tuple[int, dict[str, Any]]:
+        """T-Bank's answer when its own system failed: HTTP 200, ErrorCode 9999."""
+        return 200, EacqError("9999", "Внутренняя ошибка системы", "try again later").body()
 
     def describe(self, method: str, path: str, body: bytes) -> tuple[str, dict[str, Any]]:
         """The method's own name (`Init`, `Confirm`…; GETs by their path's shape), for faults.
@@ -223,8 +236,8 @@ class TbankEmulator(Emulator):
         if len(parts) == 6 and parts[:2] == ["TinkoffPay", "transactions"] and \
                 parts[3] == "versions" and parts[5] == "link":
             payment = self._payment(parts[2])
-            if parts[4] != TPAY_VERSION or self._tpay[payment["terminal"]] != \
-                    (True, TPAY_VERSION):
+            allowed, version = self._tpay[payment["terminal"]]
+            if not allowed or not version.startswith("2.") or parts[4] != version:
                 raise _bad(f"this terminal does not take T-Pay version {parts[4]}")
             if payment["Status"] not in ("NEW", "FORM_SHOWED"):
                 raise EacqError("8", "Неверный статус транзакции",
@@ -253,6 +266,7 @@ class TbankEmulator(Emulator):
         handler = handlers.get("/".join(parts))
         if handler is None:
             raise EacqError("404", "Метод не найден", "no such method")
+        self.calls["/".join(parts)] += 1
         return {"Success": True, "ErrorCode": "0", "TerminalKey": terminal,
                 **handler(payload, terminal)}
 
@@ -305,6 +319,8 @@ class TbankEmulator(Emulator):
                                 "максимально допустимый размер", "values of at most 100")
             if "Device" in data and data["Device"] not in DEVICES:
                 raise _bad(f"DATA.Device must be one of {', '.join(DEVICES)}")
+            if "DeviceBrowser" in data and data["DeviceBrowser"] not in BROWSERS:
+                raise _bad(f"DATA.DeviceBrowser must be one of {', '.join(BROWSERS)}")
             for flag in TPAY_BOOLEANS:
                 if flag in data and data[flag] not in (True, False, "true", "false"):
                     raise _bad(f"DATA.{flag} must be true or false")
@@ -380,23 +396,31 @@ class TbankEmulator(Emulator):
         payment = self._payment(payload.get("PaymentId"), terminal)
         request_id = _string(payload, "ExternalRequestId", most=256)
         if request_id and request_id in payment["cancels"]:
-            return payment["cancels"][request_id]  # a repeat: the state it made, once
+            # A repeat does nothing again, and answers the payment's state as it is now.
+            return {**payment["cancels"][request_id], "Status": payment["Status"]}
         original = payment["Amount"] - payment["refunded"]
-        amount = _kopecks(payload, "Amount", required=False) or original
+        status = payment["Status"]
+        # An unpaid payment is canceled whole: its Amount, if sent, is not looked at.
+        amount = original if status in ("NEW", "FORM_SHOWED") else \
+            _kopecks(payload, "Amount", required=False) or original
         if amount > original:
             raise EacqError("330", "Сумма отмены больше суммы платежа",
                             "more than what is left of the original amount")
-        status = payment["Status"]
+        if status == "REFUNDING":
+            raise EacqError("8", "Неверный статус транзакции", "a refund is being processed")
         if status in ("NEW", "FORM_SHOWED"):
-            if amount != original:
-                raise _bad("an unpaid payment is canceled whole")
             payment["Status"] = "CANCELED"
         elif status in ("AUTHORIZED", "PARTIAL_REVERSED"):
             payment["Status"] = "REVERSED" if amount == original else "PARTIAL_REVERSED"
             payment["Amount"] -= amount if amount != original else 0
         elif status in ("CONFIRMED", "PARTIAL_REFUNDED"):
             payment["refunded"] += amount
-            payment["Status"] = "REFUNDED" if amount == original else "PARTIAL_REFUNDED"
+            landed = "REFUNDED" if amount == original else "PARTIAL_REFUNDED"
+            if self.refunding_seconds:
+                # Still being processed: REFUNDING (not notified) until it lands.
+                payment.update(Status="REFUNDING", landing=landed)
+            else:
+                payment["Status"] = landed
         else:
             raise EacqError("8", "Неверный статус транзакции", f"the payment is {status}")
         answer = {"Status": payment["Status"], "PaymentId": payment["id"],
@@ -405,7 +429,8 @@ class TbankEmulator(Emulator):
         if request_id:
             answer["ExternalRequestId"] = request_id
             payment["cancels"][request_id] = answer
-        self._save(payment, deadline=None)
+        self._save(payment, deadline=time.time() + self.refunding_seconds
+                   if payment["Status"] == "REFUNDING" else None)
         self._notify(payment)
         return answer
 
@@ -462,13 +487,18 @@ class TbankEmulator(Emulator):
             if payment is None or payment["Status"] not in ("NEW", "FORM_SHOWED"):
                 return payment  # decided already: a double tap changes nothing
             if approve:
-                payment["Status"] = "AUTHORIZED" if payment["PayType"] == "T" else "CONFIRMED"
+                # Every payment passes AUTHORIZED (notified, with the RebillId of a Recurrent
+                # one); a one-stage one then goes on to CONFIRMED by itself (notified again).
+                payment["Status"] = "AUTHORIZED"
                 if payment["Recurrent"] == "Y":
                     rebill = {"id": str(secrets.randbelow(9 * 10**11) + 10**11),
                               "terminal": payment["terminal"], "active": True,
                               "customer": payment["CustomerKey"]}
                     self._store.put("rebill", rebill)
                     payment["RebillId"] = rebill["id"]
+                if payment["PayType"] == "O":
+                    self._notify(payment)
+                    payment["Status"] = "CONFIRMED"
                 self._save(payment, deadline=self._hold_deadline(payment))
             else:
                 payment["Status"] = "REJECTED"
@@ -477,6 +507,13 @@ class TbankEmulator(Emulator):
         return payment
 
     def _hold_deadline(self, payment: dict[str, Any]) -> float | None:
+        if payment["Status"] != "AUTHORIZED":
+            return None
+        if self.config.hold_seconds is None:
+            # "Within 7 days, including the day of authorization": to the midnight (Moscow)
+            # closing the 7th day.
+            day = datetime.fromtimestamp(time.time(), MOSCOW).date() + timedelta(days=7)
+            return datetime.combine(day, datetime.min.time(), MOSCOW).timestamp()
         return time.time() + self.config.hold_seconds if payment["Status"] == "AUTHORIZED" \
             else None
 
@@ -491,6 +528,9 @@ class TbankEmulator(Emulator):
                     continue
                 if payment["Status"] in ("NEW", "FORM_SHOWED"):
                     payment["Status"] = "DEADLINE_EXPIRED"
+                elif payment["Status"] == "REFUNDING":
+                    payment["Status"] = payment.pop("landing")
+                    self._notify(payment)
                 elif payment["Status"] == "AUTHORIZED":
                     payment["Status"] = "REVERSED"  # the hold lapsed
                     self._notify(payment)
@@ -517,7 +557,7 @@ class TbankEmulator(Emulator):
             "PaymentId": int(payment["id"]),  # a number here, a string in the answers
             "ErrorCode": "0" if payment["Status"] != "REJECTED" else "1051",
             "Amount": payment["Amount"]}
-        if payment.get("RebillId"):
+        if payment.get("RebillId") and payment["Status"] in ("AUTHORIZED", "CONFIRMED"):
             doc["RebillId"] = int(payment["RebillId"])
         doc["Token"] = token(doc, self.config.terminals[payment["terminal"]])
         self._out.send(url, json.dumps(doc).encode(), {"Content-Type": "application/json"},

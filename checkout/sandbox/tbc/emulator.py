@@ -20,7 +20,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,7 @@ PAGE_MINUTES = 12  # how long TBC's page waits for the buyer unless told (`expir
 GEL_ONLY_METHODS = {6, 8}  # Ertguli points, installments
 LANGUAGES = ("KA", "EN", "RU")
 COMPLETION_SECONDS = 30 * 24 * 3600
+TBILISI = timezone(timedelta(hours=4))
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,11 @@ def _number(value: Decimal) -> float:
     return float(value)
 
 
+def _tbilisi_day(moment: float) -> str:
+    """The calendar day in Tbilisi (UTC+4), where "the transaction day" is counted."""
+    return datetime.fromtimestamp(moment, TBILISI).date().isoformat()
+
+
 class TbcEmulator(Emulator):
     name = "tbc"
 
@@ -110,6 +116,12 @@ class TbcEmulator(Emulator):
         # (a driver should reuse its token until near expiry, not fetch one per call).
         self.token_seconds = config.token_seconds
         self.tokens_issued = 0
+        # How long a cancel or a completion stays `CancelPaymentProcessing` /
+        # `PaymentCompletionProcessing` before it lands (0: at once).
+        self.settle_seconds = 0.0
+        # Whether `returnedAmount` counts the rest of a partly completed pre-authorisation
+        # (TBC: the rest is "automatically returned"; its GET's count of it is undocumented).
+        self.completion_counts_rest = False
 
     # ---- the API ----------------------------------------------------------------------------
 
@@ -271,21 +283,19 @@ class TbcEmulator(Emulator):
         initiator = payload.get("initiator")
         if initiator not in (None, "merchant"):
             raise _bad('initiator must be "merchant" when given')
+        if "returnurl" in payload:
+            raise _bad("an execution takes no returnurl: it has no page for a buyer")
         pay_id = secrets.token_hex(10)
         payment = {
             "id": pay_id, "payId": pay_id, "status": "Created", "currency": card["currency"],
             "amount": _number(total), "confirmedAmount": 0, "returnedAmount": 0,
             "preAuth": bool(payload.get("preAuth")), "recId": card["id"], "saveCard": False,
-            "resultCode": None, "returnurl": str(payload.get("returnurl") or ""),
-            "callbackUrl": card.get("callbackUrl"),
+            "resultCode": None, "callbackUrl": card.get("callbackUrl"),
             "merchantPaymentId": merchant_payment_id, "partialReturns": 0,
             "createdAt": datetime.now(UTC).isoformat(), "client": _CLIENT.get(),
+            "initiator": initiator or "client",
         }
-        if initiator == "merchant":
-            self._paid(payment)  # no buyer: the saved card is charged at once
-        else:
-            # Customer-initiated: the buyer confirms the charge on TBC's page.
-            self._save(payment, deadline=time.time() + PAGE_MINUTES * 60)
+        self._paid(payment)  # no page and no buyer: the saved card is charged at once
         return self._public(payment)
 
     def _complete(self, payment: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
@@ -298,24 +308,40 @@ class TbcEmulator(Emulator):
         amount = _decimal(payload.get("amount"), "amount")
         if amount > Decimal(str(payment["amount"])):
             raise _bad("completion exceeds the pre-authorised amount")
-        payment.update(status="Succeeded", confirmedAmount=_number(amount))
-        self._save(payment)
-        self._callback(payment)
+        rest = Decimal(str(payment["amount"])) - amount
+        landed = {"status": "Succeeded", "confirmedAmount": _number(amount)}
+        if self.completion_counts_rest and rest:
+            landed.update(returnedAmount=_number(rest), restCounted=True)
+        self._settle(payment, "PaymentCompletionProcessing", landed)
         return {"httpStatusCode": 200, "developerMessage": None, "userMessage": None}
+
+    def _settle(self, payment: dict[str, Any], processing: str,
+                landed: dict[str, Any]) -> None:
+        """A cancel or completion: at once, or `settle_seconds` in `processing` first."""
+        if not self.settle_seconds:
+            payment.update(landed)
+            self._save(payment, deadline=None)
+            self._callback(payment)
+            return
+        payment.update(status=processing, landing=landed)
+        self._save(payment, deadline=time.time() + self.settle_seconds)
 
     def _cancel(self, payment: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
         amount = _decimal(payload.get("amount"), "amount")
         if payment["status"] == "WaitingConfirm":
             if amount != Decimal(str(payment["amount"])):
                 raise _bad("a pre-authorisation is released whole")
-            payment.update(status="Returned", returnedAmount=payment["amount"])
+            landed = {"status": "Returned", "returnedAmount": payment["amount"]}
         elif payment["status"] in ("Succeeded", "PartialReturned"):
-            paid = Decimal(str(payment["confirmedAmount"] or payment["amount"]))
+            # What `returnedAmount` counts against: the amount when it counts the rest of a
+            # partly completed hold too, what was completed otherwise.
+            paid = Decimal(str(payment["amount"] if payment.get("restCounted") else
+                               payment["confirmedAmount"] or payment["amount"]))
             left = paid - Decimal(str(payment["returnedAmount"]))
             if amount > left:
                 raise _bad("the amount exceeds what is left to return")
-            today = datetime.now(UTC).date().isoformat()
-            if amount < left and payment["createdAt"].startswith(today):
+            if amount < left and _tbilisi_day(time.time()) == \
+                    _tbilisi_day(datetime.fromisoformat(payment["createdAt"]).timestamp()):
                 # On the transaction day a partial cancel is allowed once; later days take
                 # partial refunds.
                 if payment["partialReturns"] >= 1:
@@ -323,11 +349,11 @@ class TbcEmulator(Emulator):
                                "PARTIAL_CANCEL_NOT_ALLOWED")
                 payment["partialReturns"] += 1
             returned = Decimal(str(payment["returnedAmount"])) + amount
-            payment.update(returnedAmount=_number(returned),
-                           status="Returned" if returned == paid else "PartialReturned")
+            landed = {"returnedAmount": _number(returned),
+                      "status": "Returned" if returned == paid else "PartialReturned"}
         else:
             raise _bad(f"a {payment['status']} payment cannot be cancelled", "INVALID_STATUS")
-        self._save(payment)
+        self._settle(payment, "CancelPaymentProcessing", landed)
         return {"httpStatusCode": 200, "developerMessage": None, "userMessage": None}
 
     def _delete_card(self, rec_id: str) -> dict[str, Any]:
@@ -386,6 +412,10 @@ class TbcEmulator(Emulator):
                     payment.update(status="Expired", resultCode="expired")
                     self._callback(payment)
                     moved += 1
+                elif "landing" in payment:  # a cancel or completion lands
+                    payment.update(payment.pop("landing"))
+                    self._callback(payment)
+                    moved += 1
                 self._save(payment, deadline=None)
         return moved
 
@@ -411,7 +441,8 @@ class TbcEmulator(Emulator):
             "transactionId": None if created else f"tr{payment['payId'][:8]}",
             "recurringCard": self._card_of(payment), "preAuth": payment["preAuth"],
             "resultCode": payment.get("resultCode"),
-            "extra": payment.get("extra"), "merchantPaymentId": payment["merchantPaymentId"],
+            # Only the GET's documented fields: it echoes neither `extra` nor our
+            # `merchantPaymentId` (developers.tbcbank.ge, Get E-Commerce payment details).
             "httpStatusCode": 200, "developerMessage": None,
             "userMessage": payment.get("userMessage"),
         }

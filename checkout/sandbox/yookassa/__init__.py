@@ -19,7 +19,7 @@ def _make(setup: Setup) -> list[Any]:
     return [YooKassaEmulator(YooKassaConfig(
         public_url=setup.public_url, webhook_url=setup.webhook_urls["yookassa"],
         shop_id=SHOP_ID, secret_key=SECRET, db_path=setup.state_dir / "yookassa.db",
-        pay_seconds=setup.session_ttl_seconds, hold_seconds=setup.hold_seconds,
+        pay_seconds=setup.session_ttl_seconds, hold_seconds=setup.hold_seconds or 7 * 24 * 3600,
         webhooks=setup.webhooks,
         other_shops={SHOP2_ID: (SECRET2, own_account_url(setup, SECOND))}),
         setup.client, setup.faults)]

@@ -280,7 +280,8 @@ class YooKassaEmulator(Emulator):
                                         "saved": False},
             "created_at": _iso(now), "test": True, "refundable": False,
             "refunded_amount": _money(Decimal("0.00")),
-            "capture": payload.get("capture") is not False,  # kept for the buyer's decision
+            # YooKassa's default is two-stage: `capture` must be true to capture at once.
+            "capture": payload.get("capture") is True,  # kept for the buyer's decision
             "save_payment_method": bool(payload.get("save_payment_method")),
         }
         if isinstance(confirmation, dict):
