@@ -138,15 +138,19 @@ class AcquirerError(CheckoutError):
     """The acquirer answered with an error, or not at all.
 
     `temporary` is true where the same call, with the same idempotency key, may succeed later.
+    `unsent`: the call surely never reached the acquirer (no connection was made), so nothing
+    can have happened there.
     """
 
     status = 502
     type = "acquirer-error"
     title = "The acquirer could not complete the request"
 
-    def __init__(self, detail: str, *, code: str = "", temporary: bool = False) -> None:
+    def __init__(self, detail: str, *, code: str = "", temporary: bool = False,
+                 unsent: bool = False) -> None:
         super().__init__(detail)
         self.code = code
         self.temporary = temporary
+        self.unsent = unsent
         if temporary:
             self.status = 503

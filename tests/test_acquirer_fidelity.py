@@ -6,16 +6,21 @@ money ones through the fault book.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
 import pytest
 
-from checkout.acquirers.base import SessionState
+from checkout.acquirers import registry
+from checkout.acquirers.base import Platform, SessionState, StartRequest
+from checkout.acquirers.package import Wiring
 from checkout.acquirers.tbank import wire as tbank_wire
 from checkout.acquirers.yookassa import wire as yookassa_wire
+from checkout.domain.money import Money
 from checkout.drivers import capabilities_of
+from checkout.errors import AcquirerError
 from tests.buyer import (
     decide,
     execute,
@@ -414,3 +419,96 @@ def test_yookassa_payment_expired_is_an_expiry_and_two_stage_is_its_default(
         assert approved.status_code == 303, approved.text
         state = client.get(f"/sandbox/yookassa/v3/payments/{made.json()['id']}").json()
         assert state["status"] == "waiting_for_capture"  # no `capture`: two-stage
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the store plays no part
+@pytest.mark.parametrize("status", [200, 500])
+def test_an_answer_that_is_json_but_not_an_object_is_a_temporary_error(
+        server: LiveServer, status: int) -> None:
+    """Every driver, built as production builds it, against an acquirer answering `[1, 2]`:
+    a clean temporary `AcquirerError` (the call may have taken effect), never a crash."""
+    endpoints = server.app.state.sandbox.endpoints()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/access-token"):  # TBC's token first
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
+        return httpx.Response(status, json=[1, 2])
+
+    async def ask_each() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
+            for name, conf in endpoints.items():
+                driver = registry.BY_NAME[name].build(conf, Wiring(http, 5.0, 1200, "https://x/w"))
+                with pytest.raises(AcquirerError) as raised:
+                    await driver.fetch("12345")
+                assert raised.value.temporary, (name, raised.value.detail)
+
+    asyncio.run(ask_each())
+
+
+def test_a_tbc_call_that_never_left_is_told_from_one_that_may_have_arrived() -> None:
+    """A saved card's charge that failed before it left us (no connection) is started again
+    at once; one that may have reached TBC is never sent again (see the lost-charge test)."""
+    from checkout.acquirers.tbc import TbcDriver
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/access-token"):
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
+        if request.url.path.endswith("/execution"):
+            raise httpx.ConnectError("connection refused", request=request)
+        raise httpx.ReadTimeout("no answer", request=request)
+
+    charge = StartRequest(idempotency_key="att_1", amount=Money(99_00, "GEL"),
+                          platform=Platform("server", "", ""), return_url="",
+                          customer_reference="c", token="rec1",  # noqa: S106 - made up
+                          initiator="merchant")
+
+    async def ask() -> tuple[AcquirerError, AcquirerError]:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(refuse)) as http:
+            driver = TbcDriver(base_url="https://tbc.test/v1/tpay/", api_key="k", client_id="c",
+                               client_secret="s",  # noqa: S106 - a made-up one
+                               callback_url="https://x/w", client=http)
+            with pytest.raises(AcquirerError) as unsent:
+                await driver.start(charge)
+            with pytest.raises(AcquirerError) as maybe:
+                await driver.fetch("pay_1")
+        return unsent.value, maybe.value
+
+    unsent, maybe = asyncio.run(ask())
+    assert unsent.temporary and unsent.unsent
+    assert maybe.temporary and not maybe.unsent
+
+
+def test_tbank_order_id_is_cut_the_same_way_in_init_and_check_order() -> None:
+    from checkout.acquirers.tbank import TbankDriver
+
+    key = "att_" + "x" * 40  # longer than T-Bank's 36
+    sent: dict[str, str] = {}
+
+    def record(request: httpx.Request) -> httpx.Response:
+        body = httpx.Response(200, content=request.content).json() if request.content else {}
+        method = request.url.path.rsplit("/", 1)[-1]
+        if "OrderId" in body:
+            sent[method] = body["OrderId"]
+        if method == "status":
+            return httpx.Response(200, json={"Success": True, "ErrorCode": "0",
+                                             "Params": {"Allowed": True, "Version": "2.0"}})
+        if method == "CheckOrder":
+            return httpx.Response(200, json={"Success": False, "ErrorCode": "335"})
+        return httpx.Response(200, json={"Success": False, "ErrorCode": "9999"})
+
+    request = StartRequest(idempotency_key=key, amount=Money(100_00, "RUB"),
+                           platform=Platform("desktop", "windows", "chrome"),
+                           return_url="https://shop.example/", customer_reference="c")
+
+    async def run() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(record)) as http:
+            driver = TbankDriver(base_url="https://tbank.test/v2/", terminal_key="T",
+                                 password="p",  # noqa: S106 - made up
+                                 notification_url="https://x/w", client=http)
+            assert await driver.find_start(request) is None
+            with pytest.raises(AcquirerError) as internal:
+                await driver.start(request)
+            assert internal.value.temporary  # 9999: T-Bank's own failure, not a refusal
+
+    asyncio.run(run())
+    assert sent["Init"] == sent["CheckOrder"] == key[:36]

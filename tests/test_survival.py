@@ -4,7 +4,10 @@ sandbox — while buyers pay and merchants capture, cancel and refund:
 - kill -9 of either instance at random moments (and restarts),
 - PostgreSQL crashed (immediate stop, no checkpoint) and brought back,
 - the acquirer down (its process killed) and then slow (answers after our timeout),
-- the merchant's webhook endpoint down for three hours.
+- the merchant's webhook endpoint down for three hours,
+- TBC, which keeps no keys, refusing refunds with a 5xx, and losing the answers of refunds and
+  of saved-card charges that it carried out (its stories: two refunds of one payment, the
+  second waiting for the first; a merchant's charge of a card saved by a buyer).
 
 Hours cannot pass in a test: the instances run the production webhook retry schedule (first
 wait 5 s, doubling to 6 h, for 3 days) 1,000 times faster, so "three hours down" is 10.8 s and
@@ -15,6 +18,7 @@ merchant event must have been delivered. The test prints what it injected and wh
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -43,7 +47,7 @@ SCALE = 1000  # the webhook retry clock runs this much faster than production's
 SCHEDULE = {"CHECKOUT_WEBHOOK_RETRY_BASE_SECONDS": str(5 / SCALE),
             "CHECKOUT_WEBHOOK_RETRY_MAX_SECONDS": str(6 * 3600 / SCALE),
             "CHECKOUT_WEBHOOK_RETRY_WINDOW_SECONDS": str(3 * 24 * 3600 / SCALE)}
-KINDS = ("refund", "hold", "cancel")
+KINDS = ("refund", "hold", "cancel", "tbc-refund", "tbc-charge")
 PER_KIND = 4
 DEADLINE = 240.0
 
@@ -73,6 +77,9 @@ class Shop:
         self.api = httpx.Client(base_url=c.url, timeout=10,
                                 headers={"Authorization": "Bearer sk_test_demo"},
                                 limits=httpx.Limits(max_keepalive_connections=0))
+        self.tbc = httpx.Client(base_url=c.url, timeout=10,
+                                headers={"Authorization": "Bearer sk_test_demo_tbc"},
+                                limits=httpx.Limits(max_keepalive_connections=0))
         self.buyer = httpx.Client(base_url=c.url, timeout=10,
                                   limits=httpx.Limits(max_keepalive_connections=0))
         self.bank = httpx.Client(base_url=c.sandbox.url, timeout=10)
@@ -81,6 +88,9 @@ class Shop:
         self.took: dict[str, float] = {}  # payment id -> seconds its story took
 
     def story(self, kind: str, n: int) -> None:
+        if kind.startswith("tbc-"):
+            self.tbc_story(kind, n)
+            return
         began = time.monotonic()
         until = began + DEADLINE
         key = f"{kind}-{n}"
@@ -91,19 +101,7 @@ class Shop:
         pid, page = payment["id"], path_of(payment["checkout_url"])
         with self.lock:
             self.done[pid] = kind
-
-        def start() -> httpx.Response:
-            html = self.buyer.get(page)
-            if html.status_code != 200:
-                return html
-            if pay_link(html.text) or not has_start_form(html.text):
-                # Started before and the answer was lost: the page shows the link, or is
-                # between states (started, no link yet). Either way, wait for the link.
-                return httpx.Response(200, text=html.text)
-            return self.buyer.post(page + "/attempts", data={"ft": form_token(html.text)},
-                                   headers={"HX-Request": "true"})
-        retrying("start", start, (200,), until)
-        link = wait_for(lambda: _link(self.buyer, page), timeout=DEADLINE, what="a link")
+        link = self.approvable(page, until)
         if kind == "cancel":
             retrying("cancel", lambda: self.api.post(f"/api/v1/payments/{pid}/cancel",
                                                      headers={"Idempotency-Key": key + "-c"}),
@@ -123,6 +121,60 @@ class Shop:
                 f"/api/v1/payments/{pid}/refunds", json={"amount": 4_000},
                 headers={"Idempotency-Key": key + "-r"}), (201,), until)
         self.took[pid] = time.monotonic() - began
+
+    def tbc_story(self, kind: str, n: int) -> None:
+        """At TBC: paid, then refunded twice (the second waits, 409, while the first is in
+        flight); or paid saving the card, which the merchant then charges."""
+        began = time.monotonic()
+        until = began + DEADLINE
+        key = f"{kind}-{n}"
+        fields: dict[str, Any] = {
+            "amount": 10_000 + n, "currency": "GEL", "description": f"Survival {key}",
+            "return_url": f"{self.c.url}/shop/return"}
+        if kind == "tbc-charge":
+            fields.update(save_payment_method=True, customer={"reference": f"cust-{n}"})
+        payment = retrying("create", lambda: self.tbc.post(
+            "/api/v1/payments", json=fields, headers={"Idempotency-Key": key}), (201,),
+            until).json()
+        pid = payment["id"]
+        with self.lock:
+            self.done[pid] = "tbc-save" if kind == "tbc-charge" else kind
+        link = self.approvable(path_of(payment["checkout_url"]), until)
+        retrying("approve", lambda: self.bank.post(httpx.URL(link).path + "/approve"),
+                 (303,), until)
+        wait_for(lambda: _status(self.tbc, pid) == "succeeded", timeout=DEADLINE,
+                 what="succeeded")
+        if kind == "tbc-refund":
+            for i, amount in enumerate((4_000, 3_000)):
+                retrying("refund", functools.partial(
+                    self.tbc.post, f"/api/v1/payments/{pid}/refunds", json={"amount": amount},
+                    headers={"Idempotency-Key": f"{key}-r{i}"}), (201,), until)
+        else:
+            method = wait_for(lambda: self.tbc.get(f"/api/v1/payments/{pid}").json()
+                              .get("payment_method"), timeout=DEADLINE, what="a saved card")
+            charge = retrying("charge", lambda: self.tbc.post("/api/v1/payments", json={
+                "amount": 5_000 + n, "currency": "GEL", "description": f"Monthly {key}",
+                "payment_method_id": method["id"], "initiator": "merchant"},
+                headers={"Idempotency-Key": key + "-ch"}), (201,), until).json()
+            with self.lock:
+                self.done[charge["id"]] = "tbc-charge"
+        self.took[pid] = time.monotonic() - began
+
+    def approvable(self, page: str, until: float) -> str:
+        """The buyer starts paying (again, while parts are down) until the page shows the
+        link to approve at."""
+        def start() -> httpx.Response:
+            html = self.buyer.get(page)
+            if html.status_code != 200:
+                return html
+            if pay_link(html.text) or not has_start_form(html.text):
+                # Started before and the answer was lost: the page shows the link, or is
+                # between states (started, no link yet). Either way, wait for the link.
+                return httpx.Response(200, text=html.text)
+            return self.buyer.post(page + "/attempts", data={"ft": form_token(html.text)},
+                                   headers={"HX-Request": "true"})
+        retrying("start", start, (200,), until)
+        return wait_for(lambda: _link(self.buyer, page), timeout=DEADLINE, what="a link")
 
 
 def _link(buyer: httpx.Client, page: str) -> str | None:
@@ -181,7 +233,7 @@ def test_every_payment_survives_crashes_outages_and_a_long_dead_webhook_endpoint
             arrivals = threading.Thread(target=buyers_keep_coming)
             arrivals.start()
 
-            def strike(what: str, detail: str, act: Callable[[], None]) -> None:
+            def strike(what: str, detail: str, act: Callable[[], object]) -> None:
                 time.sleep(rng.uniform(0.5, 2.5))
                 act()
                 injected.append((what, detail))
@@ -192,6 +244,16 @@ def test_every_payment_survives_crashes_outages_and_a_long_dead_webhook_endpoint
             strike("PostgreSQL crash", "immediate stop, 3 s down", pg.crash)
             time.sleep(3)
             pg.up()
+            def tbc_fault(kind: str, operation: str, times: int) -> Callable[[], object]:
+                return lambda: httpx.post(f"{c.sandbox.url}/sandbox/faults", json={
+                    "acquirer": "tbc", "kind": kind, "operation": operation,
+                    "times": times}).raise_for_status()
+            strike("TBC refunds refused", "the next 3 answered 5xx, nothing done",
+                   tbc_fault("error", "POST payments/{id}/cancel", 3))
+            strike("TBC refund answers lost", "the next 3 done, their answers lost",
+                   tbc_fault("lost", "POST payments/{id}/cancel", 3))
+            strike("TBC charge answers lost", "the next 2 done, their answers lost",
+                   tbc_fault("lost", "POST payments/execution", 2))
             strike("merchant endpoint down", "3 h (10.8 s at ×1000)",
                    lambda: setattr(receiver, "down", True))
             down_since, refused_from = time.monotonic(), len(receiver.receipts)
@@ -235,15 +297,27 @@ def test_every_payment_survives_crashes_outages_and_a_long_dead_webhook_endpoint
         assert final[what] == 0, (what, final)
 
 
+WANT = {"refund": ("succeeded", 4_000), "hold": ("succeeded", 0), "cancel": ("canceled", 0),
+        "tbc-refund": ("succeeded", 7_000), "tbc-save": ("succeeded", 0),
+        "tbc-charge": ("succeeded", 0)}
+
+
 def _settle(c: Cluster, shop: Shop, receiver: Receiver) -> dict[str, Any]:
-    want = {"refund": ("succeeded", 4_000), "hold": ("succeeded", 0),
-            "cancel": ("canceled", 0)}
+    want = WANT
+    unknown: set[str] = set()
 
     def true_state() -> dict[str, tuple[str, int, int]] | None:
         rows = {r[0]: (r[1], r[2], r[3]) for r in query(
             c.database_url, "SELECT id, status, captured_amount, refunded_amount FROM payments")}
+        bank = _bank(c)
+        unknown.clear()
         for pid, kind in shop.done.items():
             status, _, refunded = rows[pid]
+            if kind == "tbc-charge" and status == "pending" and pid not in bank:
+                # A charge whose every call failed before TBC could take it may still wait
+                # for a person (TBC cannot say it never got one): pending, and no money.
+                unknown.add(pid)
+                continue
             if (status, refunded) != want[kind]:
                 return None
         return rows
@@ -255,9 +329,11 @@ def _settle(c: Cluster, shop: Shop, receiver: Receiver) -> dict[str, Any]:
         return set(events) <= got
     wait_for(delivered, timeout=60, what="every event at the merchant")
     bank = _bank(c)
-    charged_twice = sum(1 for pid in shop.done if bank[pid]["charges"] > 1)
+    charged_twice = sum(1 for pid in shop.done if bank.get(pid, {}).get("charges", 0) > 1)
     wrong_money = 0
     for pid, kind in shop.done.items():
+        if pid in unknown:
+            continue
         captured = rows[pid][1]
         expect_captured = 0 if kind == "cancel" else captured
         at_bank = bank[pid]
@@ -274,6 +350,7 @@ def _settle(c: Cluster, shop: Shop, receiver: Receiver) -> dict[str, Any]:
         "payments (pay+refund / hold+capture / cancel)":
             f"{stories['refund']} / {stories['hold']} / {stories['cancel']}",
         "payments in their true final state": len(shop.done),
+        "TBC charges waiting for a person (none taken)": len(unknown),
         "charged twice": charged_twice,
         "refunded twice or wrongly": wrong_money,
         "events": len(events),
@@ -284,11 +361,24 @@ def _settle(c: Cluster, shop: Shop, receiver: Receiver) -> dict[str, Any]:
 
 
 def _bank(c: Cluster) -> dict[str, dict[str, int]]:
-    """Per payment, what the emulated bank itself holds: charges, captured, refunded."""
+    """Per payment, what the emulated banks themselves hold: charges, captured, refunded."""
     path = Path(c.sandbox.env["CHECKOUT_DATA_DIR"]) / "sandbox" / "bank131.db"
     with sqlite3.connect(path) as con:
         docs = [json.loads(r[0]) for r in con.execute("SELECT doc FROM sessions")]
     out: dict[str, dict[str, int]] = {}
+    # TBC echoes no metadata: its payments name our attempt (`merchantPaymentId`, as sent).
+    payment_of = dict(query(c.database_url, "SELECT id, payment_id FROM attempts"))
+    with sqlite3.connect(path.with_name("tbc.db")) as con:
+        for (raw,) in con.execute("SELECT doc FROM docs WHERE kind = 'payment'"):
+            doc = json.loads(raw)
+            if doc["status"] not in ("Succeeded", "PartialReturned", "Returned",
+                                     "CancelPaymentProcessing"):
+                continue
+            mine = out.setdefault(payment_of.get(doc["merchantPaymentId"], "?"),
+                                  {"charges": 0, "captured": 0, "refunded": 0})
+            mine["charges"] += 1
+            mine["captured"] += round(float(doc["confirmedAmount"] or doc["amount"]) * 100)
+            mine["refunded"] += round(float(doc["returnedAmount"]) * 100)
     for doc in docs:
         pid = (doc.get("metadata") or {}).get("payment_id", "?")
         mine = out.setdefault(pid, {"charges": 0, "captured": 0, "refunded": 0})

@@ -35,6 +35,7 @@ from checkout.store.records import Attempt, Payment
 
 log = logging.getLogger("checkout.flow")
 A, P = AttemptStatus, PaymentStatus
+START_UNSENT = news.START_UNSENT
 
 
 # ---- starting ------------------------------------------------------------------------------
@@ -150,11 +151,15 @@ async def call_start(ctx: FlowContext, attempt: Attempt, payment: Payment,
         metadata={"payment_id": payment.id, "merchant_id": payment.merchant_id,
                   **({"reference": payment.reference} if payment.reference else {})},
     )
+    # Every earlier call failed before it left us: nothing to look for.
+    repeat = repeat and attempt.error_code != START_UNSENT
     try:
         found = await driver.find_start(request) \
             if repeat and not driver.capabilities.idempotent_start else None
         snap = found or await driver.start(request)
     except AcquirerError as err:
+        if err.temporary and not driver.capabilities.idempotent_start:
+            await _note_start(ctx, attempt, START_UNSENT if err.unsent and not repeat else None)
         if err.code == START_UNKNOWN:
             # Maybe charged, and the acquirer cannot say: watched until its own news (a
             # callback tied to this attempt in `flow.news`) or a person settles it.
@@ -175,6 +180,17 @@ async def call_start(ctx: FlowContext, attempt: Attempt, payment: Payment,
                           error_message=err.detail)
         return (await news.apply_snapshot(ctx, attempt.id, failed)).attempt
     return (await news.apply_snapshot(ctx, attempt.id, snap)).attempt
+
+
+async def _note_start(ctx: FlowContext, attempt: Attempt, note: str | None) -> None:
+    """Whether the start of an attempt with no answer may have reached an acquirer that keeps
+    no keys: `START_UNSENT` while every call failed before it left us."""
+    async def write(tx: cas.Versioned) -> None:
+        current = await repo.attempt(tx.conn, attempt.id)
+        if current is not None and current.status is A.STARTING and \
+                current.error_code != note and current.error_code in (None, START_UNSENT):
+            await tx.attempt(current, error_code=note)
+    await cas.write(ctx, "note an unanswered start", write, attempt_id=attempt.id)
 
 
 # ---- time and silence ------------------------------------------------------------------------

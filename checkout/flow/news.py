@@ -38,6 +38,9 @@ log = logging.getLogger("checkout.flow")
 A, P = AttemptStatus, PaymentStatus
 # Why a payment was canceled, as `last_error.code` (the buyer's page words it).
 CANCELED_BY_MERCHANT = "canceled_by_merchant"
+# `attempts.error_code` of a starting attempt whose every start call failed before it left us
+# (`flow.attempts`): nothing there to look for before starting again.
+START_UNSENT = "start_unsent"
 HOLD_EXPIRED = "hold_expired"
 
 # What an acquirer's session state means for our attempt.
@@ -161,6 +164,8 @@ async def _apply_once(ctx: FlowContext, tx: cas.Versioned, attempt_id: str, snap
         if snap.error_code:
             changes["error_code"] = snap.error_code[:64]
             changes["error_message"] = snap.error_message[:500]
+        elif attempt.error_code == START_UNSENT:
+            changes["error_code"] = None
     if target is A.SUCCEEDED and "status" in changes and snap.refunded_amount:
         # What the acquirer counts as returned already when it is paid (TBC: the rest of a
         # partly completed hold, undocumented): refunds are what comes above it.

@@ -52,6 +52,8 @@ CAPABILITIES = Capabilities(
 TBC_NETWORKS = ("193.104.20.44/32", "193.104.20.45/32", "185.52.80.44/32", "185.52.80.45/32")
 
 _REFRESH_MARGIN = 0.1  # renew the access token when a tenth of its life is left
+# Failures before a request left us: TBC cannot have seen it.
+UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class TbcDriver:
@@ -182,7 +184,11 @@ class TbcDriver:
 
     async def _call(self, method: str, path: str, payload: dict[str, Any] | None
                     ) -> dict[str, Any]:
-        token = await self._access_token()
+        try:
+            token = await self._access_token()
+        except AcquirerError as err:  # the call itself never left
+            raise AcquirerError(err.detail, code=err.code, temporary=err.temporary,
+                                unsent=True) from err
         try:
             return await self._send(method, path, token, json_body=payload)
         except AcquirerError as err:
@@ -203,7 +209,8 @@ class TbcDriver:
                                               data=form, headers=headers,
                                               timeout=self._timeout)
         except httpx.HTTPError as exc:
-            raise AcquirerError(f"TBC {path}: {type(exc).__name__}", temporary=True) from exc
+            raise AcquirerError(f"TBC {path}: {type(exc).__name__}", temporary=True,
+                                unsent=isinstance(exc, UNSENT)) from exc
         doc = jsonwire.loads_object(resp.content)  # a deep answer is garbled, not a crash
         if resp.status_code < 300 and doc is not None:
             return doc
