@@ -145,9 +145,11 @@ class Shop:
         wait_for(lambda: _status(self.tbc, pid) == "succeeded", timeout=DEADLINE,
                  what="succeeded")
         if kind == "tbc-refund":
-            for i, amount in enumerate((4_000, 3_000)):
+            # Part, then the rest in one go (TBC takes one partial cancel on the payment's
+            # day): the second waits (409) while the first is in flight.
+            for i, body in enumerate(({"amount": 4_000}, {})):
                 retrying("refund", functools.partial(
-                    self.tbc.post, f"/api/v1/payments/{pid}/refunds", json={"amount": amount},
+                    self.tbc.post, f"/api/v1/payments/{pid}/refunds", json=body,
                     headers={"Idempotency-Key": f"{key}-r{i}"}), (201,), until)
         else:
             method = wait_for(lambda: self.tbc.get(f"/api/v1/payments/{pid}").json()
@@ -297,13 +299,13 @@ def test_every_payment_survives_crashes_outages_and_a_long_dead_webhook_endpoint
         assert final[what] == 0, (what, final)
 
 
+ALL = -1  # refunded: all that was captured
 WANT = {"refund": ("succeeded", 4_000), "hold": ("succeeded", 0), "cancel": ("canceled", 0),
-        "tbc-refund": ("succeeded", 7_000), "tbc-save": ("succeeded", 0),
+        "tbc-refund": ("succeeded", ALL), "tbc-save": ("succeeded", 0),
         "tbc-charge": ("succeeded", 0)}
 
 
 def _settle(c: Cluster, shop: Shop, receiver: Receiver) -> dict[str, Any]:
-    want = WANT
     unknown: set[str] = set()
 
     def true_state() -> dict[str, tuple[str, int, int]] | None:
@@ -312,17 +314,19 @@ def _settle(c: Cluster, shop: Shop, receiver: Receiver) -> dict[str, Any]:
         bank = _bank(c)
         unknown.clear()
         for pid, kind in shop.done.items():
-            status, _, refunded = rows[pid]
+            status, captured, refunded = rows[pid]
             if kind == "tbc-charge" and status == "pending" and pid not in bank:
                 # A charge whose every call failed before TBC could take it may still wait
                 # for a person (TBC cannot say it never got one): pending, and no money.
                 unknown.add(pid)
                 continue
-            if (status, refunded) != want[kind]:
+            if (status, refunded) != _wanted(kind, captured):
                 return None
         return rows
     rows = wait_for(true_state, timeout=120, what="every payment's true final state")
-    events = {r[0]: r[1] for r in query(c.database_url, "SELECT id, payment_id FROM events")}
+    # The merchant with the endpoint under test: the Bank 131 demo shop's events.
+    events = {r[0]: r[1] for r in query(c.database_url, "SELECT id, payment_id FROM events "
+                                        "WHERE merchant_id = 'mer_demo'")}
 
     def delivered() -> bool:
         got = {r.headers["webhook-id"] for r in receiver.receipts if r.verified}
@@ -336,10 +340,11 @@ def _settle(c: Cluster, shop: Shop, receiver: Receiver) -> dict[str, Any]:
             continue
         captured = rows[pid][1]
         expect_captured = 0 if kind == "cancel" else captured
-        at_bank = bank[pid]
+        at_bank = bank.get(pid, {"charges": 0, "captured": 0, "refunded": 0})
         if kind != "cancel" and (at_bank["charges"] != 1 or at_bank["captured"] != captured):
             wrong_money += 1
-        if at_bank["refunded"] != want[kind][1] or expect_captured != at_bank["captured"]:
+        if at_bank["refunded"] != _wanted(kind, captured)[1] or \
+                expect_captured != at_bank["captured"]:
             wrong_money += 1
     kinds = Counter((r[0], r[1]) for r in query(
         c.database_url, "SELECT payment_id, type FROM events WHERE type LIKE 'payment.%'"))
@@ -358,6 +363,11 @@ def _settle(c: Cluster, shop: Shop, receiver: Receiver) -> dict[str, Any]:
         "events told twice": sum(1 for v in kinds.values() if v > 1),
         "deliveries given up": int(given_up[0][0]),
     }
+
+
+def _wanted(kind: str, captured: int) -> tuple[str, int]:
+    status, refunded = WANT[kind]
+    return status, captured if refunded == ALL else refunded
 
 
 def _bank(c: Cluster) -> dict[str, dict[str, int]]:

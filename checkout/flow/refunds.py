@@ -14,7 +14,14 @@ from datetime import datetime, timedelta
 from checkout.acquirers.base import RefundState, RefundStatus
 from checkout.domain.money import Money
 from checkout.domain.states import EVENT_FOR_REFUND, AttemptStatus, PaymentStatus
-from checkout.errors import AcquirerError, Conflict, InvalidRequest, NotFound, Unsupported
+from checkout.errors import (
+    AcquirerError,
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    TryAgain,
+    Unsupported,
+)
 from checkout.flow import cas
 from checkout.flow.context import FlowContext
 from checkout.flow.ids import new_id
@@ -95,7 +102,9 @@ def _check_in_flight(ctx: FlowContext, payment: Payment, existing: list[Refund])
     if ctx.capabilities(payment.acquirer).idempotent_refunds:
         return
     if any(r.status == "pending" for r in existing):
-        raise Conflict("a refund of this payment is still in flight, and its acquirer cannot "
+        # It passes: never kept as the answer of the merchant's Idempotency-Key, so the same
+        # request again, once the first has finished, makes the refund.
+        raise TryAgain("a refund of this payment is still in flight, and its acquirer cannot "
                        "tell two apart: try again once it has finished")
 
 
