@@ -97,6 +97,41 @@ def test_tbc_takes_one_refund_at_a_time_and_never_credits_one_with_anothers_mone
 
 
 @pytest.mark.server_settings(**FAST)
+def test_a_tbc_refund_asked_again_after_its_instance_died_is_not_sent_again(
+        server: LiveServer) -> None:
+    """Found by the survival run: an instance reserved a refund under the merchant's
+    Idempotency-Key, sent it to TBC, and was killed before answering. The merchant's retry
+    found that refund pending and sent it again: TBC took 40.00 twice (or, refusing the
+    second as more than is left, we marked the refund failed while TBC had paid it)."""
+    with shop_at(server, "tbc") as shop:
+        payment = _paid(shop)
+        [doc] = shop.at_acquirer(payment)
+        with httpx.Client(base_url=server.url) as client:  # the dead instance's call
+            assert client.post(f"{TBC_API}/payments/{doc['payId']}/cancel",
+                               headers=_tbc_headers(client), json={"amount": 40}
+                               ).status_code == 200
+        [(attempt_id,)] = query(server.settings.db_url, "SELECT id FROM attempts")
+        then = datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=5)
+        execute(server.settings.db_url,
+                "INSERT INTO refunds (id, payment_id, attempt_id, amount, status, request_key, "
+                "created_at, updated_at) VALUES ('rf_dead', :p, :a, 4000, 'pending', 'k-1', "
+                ":t, :t)", p=payment["id"], a=attempt_id, t=then)
+        again = shop.api.post(f"/api/v1/payments/{payment['id']}/refunds",
+                              json={"amount": 40_00}, headers={"Idempotency-Key": "k-1"})
+        assert again.status_code == 201 and again.json()["id"] == "rf_dead", again.text
+        _settled(shop, payment, 40_00)
+        assert [r["status"] for r in _refunds(shop, payment)] == ["succeeded"]
+        assert money_taken(shop, shop.at_acquirer(payment)[0]) == (150_00, 40_00)
+
+
+def _tbc_headers(client: httpx.Client) -> dict[str, str]:
+    token = client.post(f"{TBC_API}/access-token", headers={"apikey": "sandbox-apikey"},
+                        data={"client_id": "sandbox-client",
+                              "client_secret": "sandbox-client-secret"})
+    return {"apikey": "sandbox-apikey", "Authorization": f"Bearer {token.json()['access_token']}"}
+
+
+@pytest.mark.server_settings(**FAST)
 def test_a_tbc_refund_is_never_sent_again_while_tbc_is_still_processing_a_cancel(
         server: LiveServer) -> None:
     with shop_at(server, "tbc") as shop:
@@ -122,13 +157,9 @@ def test_a_tbc_total_no_refund_explains_is_parked_for_a_person_never_resent(
         # 150.00, which no refund of ours explains.
         [doc] = shop.at_acquirer(payment)
         with httpx.Client(base_url=server.url) as client:
-            token = client.post(f"{TBC_API}/access-token", headers={"apikey": "sandbox-apikey"},
-                                data={"client_id": "sandbox-client",
-                                      "client_secret": "sandbox-client-secret"})
-            headers = {"apikey": "sandbox-apikey",
-                       "Authorization": f"Bearer {token.json()['access_token']}"}
-            assert client.post(f"{TBC_API}/payments/{doc['payId']}/cancel", headers=headers,
-                               json={"amount": 110}).status_code == 200
+            assert client.post(f"{TBC_API}/payments/{doc['payId']}/cancel",
+                               headers=_tbc_headers(client), json={"amount": 110}
+                               ).status_code == 200
         wait_for(lambda: query(server.settings.db_url, "SELECT review FROM refunds")[0][0],
                  timeout=20, what="the refund to be parked")
         assert query(server.settings.db_url, "SELECT status, review FROM refunds") == [
@@ -216,12 +247,8 @@ def test_tbcs_standard_limit_is_the_default_and_its_execution_has_no_page(
             "return_url": f"{server.url}/shop/return"})
         assert over.status_code == 422 and over.json()["errors"][0]["field"] == "amount"
         with httpx.Client(base_url=server.url) as client:
-            token = client.post(f"{TBC_API}/access-token", headers={"apikey": "sandbox-apikey"},
-                                data={"client_id": "sandbox-client",
-                                      "client_secret": "sandbox-client-secret"})
-            headers = {"apikey": "sandbox-apikey",
-                       "Authorization": f"Bearer {token.json()['access_token']}"}
-            refused = client.post(f"{TBC_API}/payments/execution", headers=headers, json={
+            refused = client.post(f"{TBC_API}/payments/execution",
+                                  headers=_tbc_headers(client), json={
                 "recId": "nope", "money": {"amount": 1, "currency": "GEL"},
                 "returnurl": "https://shop.example/"})
             assert refused.status_code == 400

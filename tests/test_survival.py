@@ -240,12 +240,6 @@ def test_every_payment_survives_crashes_outages_and_a_long_dead_webhook_endpoint
                 act()
                 injected.append((what, detail))
 
-            strike("kill -9", "instance a, mid-flow", a.kill)
-            time.sleep(rng.uniform(0.5, 2))
-            a.start()
-            strike("PostgreSQL crash", "immediate stop, 3 s down", pg.crash)
-            time.sleep(3)
-            pg.up()
             def tbc_fault(kind: str, operation: str, times: int) -> Callable[[], object]:
                 return lambda: httpx.post(f"{c.sandbox.url}/sandbox/faults", json={
                     "acquirer": "tbc", "kind": kind, "operation": operation,
@@ -256,9 +250,18 @@ def test_every_payment_survives_crashes_outages_and_a_long_dead_webhook_endpoint
                    tbc_fault("lost", "POST payments/{id}/cancel", 3))
             strike("TBC charge answers lost", "the next 2 done, their answers lost",
                    tbc_fault("lost", "POST payments/execution", 2))
+            strike("kill -9", "instance a, mid-flow", a.kill)
+            time.sleep(rng.uniform(0.5, 2))
+            a.start()
+            strike("PostgreSQL crash", "immediate stop, 3 s down", pg.crash)
+            time.sleep(3)
+            pg.up()
             strike("merchant endpoint down", "3 h (10.8 s at ×1000)",
                    lambda: setattr(receiver, "down", True))
             down_since, refused_from = time.monotonic(), len(receiver.receipts)
+            # Before the sandbox (and its fault book) goes: how many of TBC's faults struck.
+            left = httpx.get(f"{c.sandbox.url}/sandbox/faults").json()["faults"]
+            tbc_struck = 8 - sum(f["times"] for f in left if f["acquirer"] == "tbc")
             strike("acquirer down", "sandbox process killed, 8 s", c.sandbox.kill)
             time.sleep(8)
             c.sandbox.start()
@@ -283,6 +286,7 @@ def test_every_payment_survives_crashes_outages_and_a_long_dead_webhook_endpoint
             stories_done = time.monotonic()
 
         final = _settle(c, shop, receiver)
+        final["TBC refunds and charges struck (of 8)"] = tbc_struck
         final["deliveries refused while the endpoint was down"] = refused
         # Where the time went, for whoever reads a slow run: faults, the stories' tails, and
         # how long the deployment took to settle once the last buyer was done.
@@ -294,6 +298,7 @@ def test_every_payment_survives_crashes_outages_and_a_long_dead_webhook_endpoint
     _print_table(seed, injected, final)
     assert final["payments in their true final state"] == len(shop.done) >= 30
     assert final["deliveries refused while the endpoint was down"] > 0  # it struck mid-flow
+    assert final["TBC refunds and charges struck (of 8)"] > 0
     for what in ("charged twice", "refunded twice or wrongly", "events missing at the merchant",
                  "events told twice", "deliveries given up"):
         assert final[what] == 0, (what, final)
@@ -307,12 +312,14 @@ WANT = {"refund": ("succeeded", 4_000), "hold": ("succeeded", 0), "cancel": ("ca
 
 def _settle(c: Cluster, shop: Shop, receiver: Receiver) -> dict[str, Any]:
     unknown: set[str] = set()
+    off: list[str] = []  # the payments not yet where they should be, as last seen
 
     def true_state() -> dict[str, tuple[str, int, int]] | None:
         rows = {r[0]: (r[1], r[2], r[3]) for r in query(
             c.database_url, "SELECT id, status, captured_amount, refunded_amount FROM payments")}
         bank = _bank(c)
         unknown.clear()
+        off.clear()
         for pid, kind in shop.done.items():
             status, captured, refunded = rows[pid]
             if kind == "tbc-charge" and status == "pending" and pid not in bank:
@@ -321,9 +328,13 @@ def _settle(c: Cluster, shop: Shop, receiver: Receiver) -> dict[str, Any]:
                 unknown.add(pid)
                 continue
             if (status, refunded) != _wanted(kind, captured):
-                return None
-        return rows
-    rows = wait_for(true_state, timeout=120, what="every payment's true final state")
+                off.append(f"{pid} ({kind}): {status}, refunded {refunded}, at the bank "
+                           f"{bank.get(pid)}")
+        return None if off else rows
+    try:
+        rows = wait_for(true_state, timeout=120, what="every payment's true final state")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}: {'; '.join(off)}") from None
     # The merchant with the endpoint under test: the Bank 131 demo shop's events.
     events = {r[0]: r[1] for r in query(c.database_url, "SELECT id, payment_id FROM events "
                                         "WHERE merchant_id = 'mer_demo'")}
@@ -354,6 +365,8 @@ def _settle(c: Cluster, shop: Shop, receiver: Receiver) -> dict[str, Any]:
     return {
         "payments (pay+refund / hold+capture / cancel)":
             f"{stories['refund']} / {stories['hold']} / {stories['cancel']}",
+        "TBC payments (pay+refund twice / pay+save / charge)":
+            f"{stories['tbc-refund']} / {stories['tbc-save']} / {stories['tbc-charge']}",
         "payments in their true final state": len(shop.done),
         "TBC charges waiting for a person (none taken)": len(unknown),
         "charged twice": charged_twice,

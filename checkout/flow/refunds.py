@@ -42,12 +42,15 @@ async def create(ctx: FlowContext, merchant_id: str, payment_id: str,
 
     With the merchant's `request_key`, asking again is safe even when the first answer was
     lost: the refund made under that key is sent again (its id is the acquirer's key too) and
-    returned, never a second one made."""
-    refund, attempt, payment = await cas.write(
+    returned, never a second one made. Where the acquirer keeps no keys (TBC), it is not sent
+    again from here: the first call may have been carried out (its instance died before the
+    answer), and only the reconciler, reading the acquirer's total, may decide."""
+    refund, attempt, payment, fresh = await cas.write(
         ctx, "reserve a refund",
         lambda tx: _reserve(tx, ctx, merchant_id, payment_id, amount, request_key),
         payment_id=payment_id)
-    if refund.status != "pending":
+    if refund.status != "pending" or \
+            (not fresh and not ctx.capabilities(payment.acquirer).idempotent_refunds):
         return refund, payment.currency
     await send(ctx, refund, attempt, payment.currency)
     return await _reload(ctx, refund.id, payment_id), payment.currency
@@ -55,7 +58,9 @@ async def create(ctx: FlowContext, merchant_id: str, payment_id: str,
 
 async def _reserve(tx: cas.Versioned, ctx: FlowContext, merchant_id: str, payment_id: str,
                    amount: int | None, request_key: str | None
-                   ) -> tuple[Refund, Attempt, Payment]:
+                   ) -> tuple[Refund, Attempt, Payment, bool]:
+    """The refund, its attempt and payment, and whether it was made just now (not found under
+    the merchant's `request_key`)."""
     conn, now = tx.conn, tx.now
     payment = await repo.payment(conn, payment_id, merchant_id)
     if payment is None:
@@ -65,7 +70,7 @@ async def _reserve(tx: cas.Versioned, ctx: FlowContext, merchant_id: str, paymen
         if earlier is not None:
             attempt = await repo.attempt(conn, earlier.attempt_id)
             assert attempt is not None
-            return earlier, attempt, payment
+            return earlier, attempt, payment, False
     if payment.status is not PaymentStatus.SUCCEEDED:
         raise Conflict(f"only a succeeded payment can be refunded; this one is "
                        f"{payment.status}")
@@ -92,7 +97,7 @@ async def _reserve(tx: cas.Versioned, ctx: FlowContext, merchant_id: str, paymen
     # since we read it, this starts over, and the sum is checked against what is reserved.
     await tx.payment(payment)
     return (Refund(refund_id, payment_id, attempt.id, wanted, "pending", None, now, now),
-            attempt, payment)
+            attempt, payment, True)
 
 
 def _check_in_flight(ctx: FlowContext, payment: Payment, existing: list[Refund]) -> None:
