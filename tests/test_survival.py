@@ -365,7 +365,7 @@ def _settle(c: Cluster, shop: Shop, receiver: Receiver) -> dict[str, Any]:
     return {
         "payments (pay+refund / hold+capture / cancel)":
             f"{stories['refund']} / {stories['hold']} / {stories['cancel']}",
-        "TBC payments (pay+refund twice / pay+save / charge)":
+        "TBC (pay+refund twice / pay+save / charge)":
             f"{stories['tbc-refund']} / {stories['tbc-save']} / {stories['tbc-charge']}",
         "payments in their true final state": len(shop.done),
         "TBC charges waiting for a person (none taken)": len(unknown),
