@@ -21,6 +21,7 @@ from checkout.acquirers.yookassa import wire as yookassa_wire
 from checkout.domain.money import Money
 from checkout.drivers import capabilities_of
 from checkout.errors import AcquirerError
+from checkout.store.tables import payments as payments_table
 from tests.buyer import (
     decide,
     execute,
@@ -393,18 +394,47 @@ def test_a_tbank_hold_is_released_by_tbanks_window_not_a_week_of_hours(
     """Authorized late on a Moscow day, the hold lapses at T-Bank before 7 × 24 h pass: we
     release it by T-Bank's own window (here: backdated to the window's last minute)."""
     with shop_at(server, "tbank") as shop:
-        payment = _paid(shop, capture=False)
-        moscow = timezone(timedelta(hours=3))
-        today = datetime.now(moscow).date()
-        # Authorized at 23:59 Moscow, six days and a bit ago: past T-Bank's window, short of
-        # 7 × 24 h.
-        authorized = datetime.combine(today - timedelta(days=7), datetime.min.time(),
-                                      moscow) + timedelta(hours=23, minutes=59)
-        assert datetime.now(UTC) - authorized < timedelta(days=7)
-        execute(server.settings.db_url, "UPDATE payments SET authorized_at = :t WHERE id = :p",
-                t=authorized.astimezone(UTC).replace(tzinfo=None), p=payment["id"])
+        payment = _held_past_tbanks_window(shop)
         done = wait_for_status(shop.api, payment["id"], "canceled", timeout=20)
         assert done["last_error"] == {"code": "hold_expired"}
+
+
+@pytest.mark.server_settings(**FAST, hold_margin_seconds=0)
+def test_a_due_tbank_hold_is_released_however_many_younger_tbc_holds_wait(
+        server: LiveServer) -> None:
+    """600 TBC holds, older than the T-Bank one but far from TBC's 30 days, must not fill the
+    reconciler's page of candidates and hide the one that is due."""
+    with shop_at(server, "tbank") as shop:
+        payment = _held_past_tbanks_window(shop)
+        names = [c.name for c in payments_table.c]
+        made = {"id": "'pay_tbc_' || n.i", "acquirer": "'tbc'", "authorized_at": ":long_ago"}
+        # The names are our own table's columns, not input.
+        copies = (f"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE "  # noqa: S608
+                  f"i < 600) INSERT INTO payments ({', '.join(names)}) SELECT "
+                  f"{', '.join(made.get(c, 'p.' + c) for c in names)} "
+                  f"FROM payments p, n WHERE p.id = :p")
+        execute(server.settings.db_url, copies,
+                p=payment["id"], long_ago=(datetime.now(UTC) - timedelta(days=10))
+                .replace(tzinfo=None))
+        done = wait_for_status(shop.api, payment["id"], "canceled", timeout=20)
+        assert done["last_error"] == {"code": "hold_expired"}
+        assert query(server.settings.db_url, "SELECT count(*) FROM payments WHERE acquirer = "
+                     "'tbc' AND status = 'waiting_for_capture'") == [(600,)]
+
+
+def _held_past_tbanks_window(shop: Shop) -> dict[str, Any]:
+    """A T-Bank hold authorized at 23:59 Moscow, six days and a bit ago: past T-Bank's window
+    (the 7th day, that one counted), short of 7 × 24 h."""
+    payment = _paid(shop, capture=False)
+    moscow = timezone(timedelta(hours=3))
+    today = datetime.now(moscow).date()
+    authorized = datetime.combine(today - timedelta(days=7), datetime.min.time(),
+                                  moscow) + timedelta(hours=23, minutes=59)
+    assert datetime.now(UTC) - authorized < timedelta(days=7)
+    execute(shop.server.settings.db_url,
+            "UPDATE payments SET authorized_at = :t WHERE id = :p",
+            t=authorized.astimezone(UTC).replace(tzinfo=None), p=payment["id"])
+    return payment
 
 
 # ---- Bank 131, YooKassa -------------------------------------------------------------------------

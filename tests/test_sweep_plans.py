@@ -36,7 +36,7 @@ SWEEPS: dict[str, Sweep] = {
         overdue_before=NOW - timedelta(seconds=60),
         watch_since={"bank131": NOW - timedelta(hours=1), "yookassa": NOW - timedelta(hours=2)}),
     "operations due": lambda c: repo.payments_with_pending_operation(c, before=NOW),
-    "holds to release": lambda c: repo.holds_to_release(c, authorized_before=NOW),
+    "holds to release": lambda c: repo.holds_to_release(c, "tbank", authorized_before=NOW),
     "refunds pending": lambda c: repo.pending_refunds(c, before=NOW),
     "money owed": lambda c: repo.attempts_owing_money(c),
     "payments to expire": lambda c: repo.payments_to_expire(c, NOW),

@@ -111,17 +111,22 @@ def hold_due_at(ctx: FlowContext, acquirer: str, authorized_at: datetime) -> dat
 
 
 async def holds_due(ctx: FlowContext, conn: Conn, now: datetime) -> list[str]:
-    """Payments whose hold is due for release now."""
-    # Held at least as long as the shortest window any acquirer may give: the candidates;
-    # each is then judged by its own acquirer's window.
-    shortest = min(ctx.capabilities(name).hold_shortest() for name in drivers.NAMES) - \
-        timedelta(seconds=ctx.settings.hold_margin_seconds)
-    if ctx.settings.hold_seconds:
-        shortest = min(shortest, timedelta(seconds=ctx.settings.hold_seconds))
-    held = await repo.holds_to_release(conn, authorized_before=now - max(
-        shortest, timedelta(0)))
-    return [payment_id for payment_id, acquirer, authorized_at in held
-            if hold_due_at(ctx, acquirer, authorized_at) <= now]
+    """Payments whose hold is due for release now.
+
+    Per acquirer: another's younger-than-due holds (TBC keeps them 30 days) must never fill
+    the page and hide this one's due ones. Within one acquirer a hold's end only grows with
+    its authorization, so, oldest first, the due ones come before the rest."""
+    due = []
+    for name in drivers.NAMES:
+        # No hold here can be due before it is this old: the candidates.
+        least = ctx.capabilities(name).hold_shortest() - \
+            timedelta(seconds=ctx.settings.hold_margin_seconds)
+        if ctx.settings.hold_seconds:
+            least = min(least, timedelta(seconds=ctx.settings.hold_seconds))
+        held = await repo.holds_to_release(conn, name, now - max(least, timedelta(0)))
+        due += [payment_id for payment_id, authorized_at in held
+                if hold_due_at(ctx, name, authorized_at) <= now]
+    return due
 
 
 async def release_lapsed_hold(ctx: FlowContext, payment_id: str) -> None:

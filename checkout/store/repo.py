@@ -574,16 +574,17 @@ async def payments_with_pending_operation(conn: Conn, before: datetime,
     return [r.id for r in rows]
 
 
-async def holds_to_release(conn: Conn, authorized_before: datetime, limit: int = 500
-                           ) -> list[tuple[str, str, datetime]]:
-    """Held payments authorized before then, oldest first: (id, acquirer, authorized_at)."""
+async def holds_to_release(conn: Conn, acquirer: str, authorized_before: datetime,
+                           limit: int = 100) -> list[tuple[str, datetime]]:
+    """Payments held at `acquirer`, authorized before then, oldest first:
+    (id, authorized_at)."""
     rows = await conn.execute(
-        select(payments.c.id, payments.c.acquirer, payments.c.authorized_at).where(and_(
+        select(payments.c.id, payments.c.authorized_at).where(and_(
             payments.c.status == str(PaymentStatus.WAITING_FOR_CAPTURE),
-            payments.c.pending_operation.is_(None),
+            payments.c.pending_operation.is_(None), payments.c.acquirer == acquirer,
             payments.c.authorized_at < authorized_before))
         .order_by(payments.c.authorized_at).limit(limit))
-    return [(r.id, r.acquirer, r.authorized_at) for r in rows]
+    return [(r.id, r.authorized_at) for r in rows]
 
 
 async def list_payments(conn: Conn, merchant_id: str, *, limit: int,
