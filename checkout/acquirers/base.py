@@ -195,17 +195,20 @@ class Capabilities:
     # printable ASCII characters).
     reference_max: int | None = None
 
+    @property
+    def local_clock(self) -> timezone:
+        return timezone(timedelta(hours=self.local_utc_offset_hours))
+
     def local_day(self, moment: datetime) -> date:
         """The calendar day of `moment` on the acquirer's own clock."""
-        return moment.astimezone(timezone(timedelta(hours=self.local_utc_offset_hours))).date()
+        return moment.astimezone(self.local_clock).date()
 
     def hold_ends(self, authorized_at: datetime) -> datetime:
         """When the acquirer lets a hold made at `authorized_at` lapse."""
         if not self.hold_calendar_days:
             return authorized_at + timedelta(seconds=self.hold_seconds)
-        zone = timezone(timedelta(hours=self.local_utc_offset_hours))
         after_last = self.local_day(authorized_at) + timedelta(days=self.hold_calendar_days)
-        return datetime.combine(after_last, time(0), zone)
+        return datetime.combine(after_last, time(0), self.local_clock)
 
     def hold_shortest(self) -> timedelta:
         """The least time any hold lasts here (made just before a calendar day ends)."""

@@ -164,8 +164,8 @@ async def call_start(ctx: FlowContext, attempt: Attempt, payment: Payment,
             # Maybe charged, and the acquirer cannot say: watched until its own news (a
             # callback tied to this attempt in `flow.news`) or a person settles it.
             log.warning("a saved method's charge whose answer was lost: waiting for the "
-                      "acquirer's word, not charging again: %s", err.detail,
-                      extra={"attempt_id": attempt.id, "payment_id": payment.id})
+                        "acquirer's word, not charging again: %s", err.detail,
+                        extra={"attempt_id": attempt.id, "payment_id": payment.id})
             return attempt
         if err.temporary:
             log.warning("start failed, will retry: %s", err.detail,
@@ -185,6 +185,8 @@ async def call_start(ctx: FlowContext, attempt: Attempt, payment: Payment,
 async def _note_start(ctx: FlowContext, attempt: Attempt, note: str | None) -> None:
     """Whether the start of an attempt with no answer may have reached an acquirer that keeps
     no keys: `START_UNSENT` while every call failed before it left us."""
+    if attempt.error_code == note or attempt.error_code not in (None, START_UNSENT):
+        return  # as noted already: a charge waited on is asked about every pass
     async def write(tx: cas.Versioned) -> None:
         current = await repo.attempt(tx.conn, attempt.id)
         if current is not None and current.status is A.STARTING and \
@@ -203,8 +205,9 @@ async def refresh_attempt(ctx: FlowContext, attempt: Attempt) -> None:
     """Ask the acquirer where a live attempt stands; end it if its time is long over."""
     driver = await ctx.driver(attempt)
     if not attempt.acquirer_ref:
-        async with ctx.db.reader() as conn:
+        async with ctx.db.transaction() as conn:
             payment = await repo.payment(conn, attempt.payment_id)
+            await repo.mark_checked(conn, attempt.id, ctx.now())
         assert payment is not None
         if ctx.now() - attempt.created_at > timedelta(seconds=ctx.settings.attempt_ttl_seconds) \
                 and not _charges_saved_method(payment):
@@ -216,8 +219,6 @@ async def refresh_attempt(ctx: FlowContext, attempt: Attempt) -> None:
                 "", SessionState.FAILED, error_code="acquirer_unreachable",
                 error_message="the acquirer did not answer the start of the session"))
             return
-        async with ctx.db.transaction() as conn:
-            await repo.mark_checked(conn, attempt.id, ctx.now())
         await call_start(ctx, attempt, payment, repeat=True)
         return
     grace = timedelta(seconds=ctx.settings.attempt_grace_seconds)

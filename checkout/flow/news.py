@@ -259,10 +259,10 @@ async def give_back(ctx: FlowContext, attempt: Attempt, snap: Snapshot | None = 
             if not driver.capabilities.idempotent_refunds:
                 # An acquirer that forgets keys (TBC) is asked first whether it already did
                 # it, once it is not still running a cancel (its total is settled then).
-                now = await driver.fetch(attempt.acquirer_ref)
-                if now.settling:
+                there = await driver.fetch(attempt.acquirer_ref)
+                if there.settling:
                     return
-                done = (now.refunded_amount or 0) - (attempt.returned_baseline or 0) >= amount
+                done = (there.refunded_amount or 0) - (attempt.returned_baseline or 0) >= amount
             if not done:
                 await driver.refund(attempt.acquirer_ref, Money(amount, payment.currency),
                                     f"{attempt.id}:give-back")
