@@ -84,6 +84,12 @@ class Shop:
             return [d for d in docs if d["OrderId"] in attempts]
         return [d for d in docs if d["merchantPaymentId"] in attempts]
 
+    def paid_at_acquirer(self, payment: dict[str, Any]) -> dict[str, Any]:
+        """The one session at the acquirer that took the buyer's money. A slow start may have
+        left another, never paid, beside it (the page starts again); two paid is a defect."""
+        paid = [d for d in self.at_acquirer(payment) if money_taken(self, d)[0] > 0]
+        assert len(paid) == 1, paid
+        return paid[0]
 
 
 
@@ -100,6 +106,8 @@ def shop_at(server: LiveServer, acquirer: str) -> Iterator[Shop]:
 def money_taken(shop: Shop, doc: dict[str, Any]) -> tuple[int, int]:
     """(captured, refunded) at the acquirer, in minor units."""
     if shop.acquirer == "bank131":
+        if not doc.get("acquiring_payments"):
+            return 0, 0  # the buyer never paid in this session
         pay = doc["acquiring_payments"][0]
         captured = pay["captured"] if doc["status"] == "accepted" else 0  # the bank's own note
         refunded = sum(r["amount_details"]["amount"] for r in pay.get("refunds", [])

@@ -103,7 +103,7 @@ def test_a_capture_whose_answer_is_lost_is_finished_once(shop: Shop, kind: str) 
     assert shop.faults_left() == []
     done = wait_for_status(shop.api, payment["id"], "succeeded", timeout=30)
     assert done["captured_amount"] == 120_00
-    [doc] = shop.at_acquirer(payment)
+    doc = shop.paid_at_acquirer(payment)
     assert money_taken(shop, doc) == (120_00, 0)
 
 
@@ -122,11 +122,11 @@ def test_a_refund_whose_answer_is_lost_is_refunded_once(shop: Shop, kind: str) -
         doc = shop.api.get(f"/api/v1/payments/{payment['id']}").json()
         return doc if doc["refunded_amount"] == 40_00 else None
     wait_for(refunded, timeout=30, what="the refund to be settled")
-    wait_for(lambda: money_taken(shop, shop.at_acquirer(payment)[0])[1] == 40_00,
+    wait_for(lambda: money_taken(shop, shop.paid_at_acquirer(payment))[1] == 40_00,
              what="the acquirer's refund")
     refunds = shop.api.get(f"/api/v1/payments/{payment['id']}/refunds").json()["data"]
     assert [r["status"] for r in refunds] == ["succeeded"]
-    assert money_taken(shop, shop.at_acquirer(payment)[0]) == (150_00, 40_00)
+    assert money_taken(shop, shop.paid_at_acquirer(payment)) == (150_00, 40_00)
 
 
 def test_faults_are_checked_when_set(server: LiveServer) -> None:
