@@ -2,6 +2,8 @@
 
     CheckoutError
     ├── InvalidRequest          400/422  the request cannot be used as sent (per-field details)
+    │   ├── Unsupported         422      … by the merchant's acquirer
+    │   └── ReceiptRequired     422      … without the 54-FZ receipt the account requires
     ├── Unauthorized            401      no or wrong API key
     ├── Forbidden               403      a known caller whose key or role may not do this
     ├── NotFound                404      no such object for this caller
@@ -57,6 +59,13 @@ class Unsupported(InvalidRequest):
 
     type = "unsupported-by-acquirer"
     title = "The merchant's acquirer cannot do this"
+
+
+class ReceiptRequired(InvalidRequest):
+    """The merchant's acquirer account refuses a payment without a 54-FZ receipt."""
+
+    type = "receipt-required"
+    title = "A fiscal receipt is required"
 
 
 class Unauthorized(CheckoutError):

@@ -75,7 +75,8 @@ def test_production_runs_with_any_one_acquirer_fully_configured() -> None:
     yookassa = Settings.from_env({"CHECKOUT_MODE": "production", "CHECKOUT_SECRET_KEYS": STRONG,
                                   **PUBLIC, **YOOKASSA})
     assert yookassa.acquirers == {"yookassa": {"shop_id": "100500", "secret_key": "live_x",
-                                               "base_url": "https://api.yookassa.ru/v3/"}}
+                                               "base_url": "https://api.yookassa.ru/v3/",
+                                               "receipts": "auto"}}
     with pytest.raises(ConfigError, match="tbc acquirer also needs TBC_CLIENT_ID, "
                                           "TBC_CLIENT_SECRET"):
         Settings.from_env({"CHECKOUT_MODE": "production", "CHECKOUT_SECRET_KEYS": STRONG,

@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from checkout.domain.money import Money
+from checkout.domain.receipts import Receipt
 from checkout.domain.states import RefundStatus
 from checkout.errors import WebhookRejected
 
@@ -42,6 +43,12 @@ class StartRequest:
     initiator: str = ""  # with a token: "merchant" (no buyer) or "client" (buyer confirms)
     description: str = ""
     language: str = ""  # the buyer's page language (ru, en, ka), for acquirers with a page
+    receipt: Receipt | None = None  # the 54-FZ receipt, where the account carries one
+
+
+# Capabilities.receipts
+REQUIRED, OPTIONAL, UNSUPPORTED = "required", "optional", "unsupported"
+RECEIPT_MODES = (REQUIRED, OPTIONAL, UNSUPPORTED)
 
 
 class SessionState(StrEnum):
@@ -194,6 +201,11 @@ class Capabilities:
     # The merchant's `reference` travels to the acquirer; some limit it (TBC `extra`: ≤ 25
     # printable ASCII characters).
     reference_max: int | None = None
+    # 54-FZ receipts (`domain.receipts`): `required` (the account refuses a payment without
+    # one), `optional` (carried when the merchant sends one), `unsupported` (the acquirer's
+    # API has no receipt: the merchant fiscalises on its own side). Per account: the driver's
+    # `receipt_mode()` says what this account's contract is.
+    receipts: str = UNSUPPORTED
 
     @property
     def local_clock(self) -> timezone:
@@ -231,7 +243,7 @@ class Capabilities:
             "partial_refunds_first_day": self.partial_refunds_first_day,
             "recurring": self.recurring,
             "signed_webhooks": self.signed_webhooks, "reference_max_length": self.reference_max,
-            "pay_seconds": self.pay_seconds,
+            "pay_seconds": self.pay_seconds, "receipts": self.receipts,
         }
 
     def refusal(self, amount: int, currency: str, *, hold: bool, recurring: bool,
@@ -289,12 +301,16 @@ class Acquirer(Protocol):
         """End a session that has not been captured (declines a hold too)."""
         ...
 
-    async def capture(self, ref: str, amount: Money | None, idempotency_key: str) -> Snapshot:
-        """Capture a hold (`AUTHORIZED`), fully (`amount` None) or partly."""
+    async def capture(self, ref: str, amount: Money | None, idempotency_key: str,
+                      receipt: Receipt | None = None) -> Snapshot:
+        """Capture a hold (`AUTHORIZED`), fully (`amount` None) or partly; `receipt`, of
+        what is captured, where the account carries receipts."""
         ...
 
-    async def refund(self, ref: str, amount: Money, idempotency_key: str) -> Snapshot:
-        """Refund part or all of a finished payment; the answer lists the session's refunds."""
+    async def refund(self, ref: str, amount: Money, idempotency_key: str,
+                     receipt: Receipt | None = None) -> Snapshot:
+        """Refund part or all of a finished payment; the answer lists the session's refunds.
+        `receipt`: the refund receipt (its items are what is returned)."""
         ...
 
     async def fetch(self, ref: str) -> Snapshot:
@@ -303,6 +319,11 @@ class Acquirer(Protocol):
 
     async def disable_token(self, token: str, idempotency_key: str) -> None:
         """Make a saved method unusable at the acquirer."""
+        ...
+
+    async def receipt_mode(self) -> str:
+        """Whether this account requires, takes or cannot carry 54-FZ receipts (one of
+        `RECEIPT_MODES`), as its contract or the acquirer itself says."""
         ...
 
     async def check_connection(self) -> None:

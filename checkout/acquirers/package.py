@@ -27,6 +27,14 @@ def flag(text: str) -> bool:
     return str(text).strip().lower() in ("1", "true", "yes", "on")
 
 
+def choice(text: str, allowed: tuple[str, ...], name: str) -> str:
+    """A setting holding one of a few words."""
+    value = str(text).strip().lower()
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {text!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Setting:
     """One value a driver is built with, read from an environment variable."""

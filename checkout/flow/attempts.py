@@ -29,6 +29,7 @@ from checkout.errors import AcquirerError, Conflict, NotFound, TryAgain
 from checkout.flow import cas, news
 from checkout.flow.context import FlowContext
 from checkout.flow.ids import new_id
+from checkout.flow.receipts import needs_contact, receipt_of
 from checkout.store import repo
 from checkout.store.db import Conn
 from checkout.store.records import Attempt, Payment
@@ -60,6 +61,8 @@ async def start_attempt(ctx: FlowContext, payment_id: str, platform: Platform,
             raise Conflict("the merchant is canceling this payment")
         if tx.now >= payment.expires_at:
             raise Conflict("the payment has expired")
+        if needs_contact(payment):
+            raise Conflict("the receipt needs the buyer's email or phone first")
         await _room_for_another(ctx, tx.conn, payment_id)
         attempt = await repo.insert_attempt(tx.conn, {
             "id": new_id("att"), "payment_id": payment_id, "acquirer": payment.acquirer,
@@ -147,6 +150,7 @@ async def call_start(ctx: FlowContext, attempt: Attempt, payment: Payment,
         initiator=payment.initiator or "",
         description=payment.description,
         language=attempt.language or "",
+        receipt=receipt_of(ctx, payment),
         # Echoed back by the acquirer, and shown in its dashboard next to its own ids.
         metadata={"payment_id": payment.id, "merchant_id": payment.merchant_id,
                   **({"reference": payment.reference} if payment.reference else {})},

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from checkout.acquirers.base import METHOD_UNAVAILABLE, REDACTED, Notice, SessionState, Snapshot
 from checkout.domain.money import Money
+from checkout.domain.receipts import items_from_json, part_of
 from checkout.domain.states import (
     DEBTS_OWED,
     AttemptStatus,
@@ -29,6 +30,7 @@ from checkout.flow import cas
 from checkout.flow import refunds as refund_flow
 from checkout.flow.context import FlowContext
 from checkout.flow.ids import new_id
+from checkout.flow.receipts import receipt_of
 from checkout.notify import outbox
 from checkout.store import repo
 from checkout.store.db import Conn
@@ -212,7 +214,7 @@ def _payment_effect(payment: Payment, attempt: Attempt, target: AttemptStatus,
                     and payment.pending_amount is not None else payment.amount
             return {"status": P.SUCCEEDED, "captured_amount": min(captured, payment.amount),
                     "last_error_code": None, "pending_operation": None,
-                    "pending_amount": None}
+                    "pending_amount": None, "pending_items": None}
         # Money taken for a payment that is already paid (or over): it goes back, see
         # `give_back`; the attempt row carries the debt until then.
         log.error("a second success for one payment: refunding it",
@@ -229,7 +231,7 @@ def _payment_effect(payment: Payment, attempt: Attempt, target: AttemptStatus,
                                  payment.pending_operation == "cancel"):
         # A hold released (by the merchant, or lapsed), or a cancel the merchant asked for.
         ended: dict[str, object] = {"status": P.CANCELED, "pending_operation": None,
-                                    "pending_amount": None}
+                                    "pending_amount": None, "pending_items": None}
         if payment.pending_operation != "cancel":
             # Nobody here asked: the acquirer let the hold lapse before our own release.
             ended["last_error_code"] = HOLD_EXPIRED
@@ -264,8 +266,11 @@ async def give_back(ctx: FlowContext, attempt: Attempt, snap: Snapshot | None = 
                     return
                 done = (there.refunded_amount or 0) - (attempt.returned_baseline or 0) >= amount
             if not done:
+                # The refund receipt of what goes back, where the payment has one.
+                part = part_of(items_from_json(payment.items) or (), amount)
                 await driver.refund(attempt.acquirer_ref, Money(amount, payment.currency),
-                                    f"{attempt.id}:give-back")
+                                    f"{attempt.id}:give-back",
+                                    receipt_of(ctx, payment, part) if part else None)
             settled = Debt.REFUNDED
         else:
             await driver.cancel(attempt.acquirer_ref, f"{attempt.id}:give-back")
@@ -437,8 +442,10 @@ async def perform_pending(ctx: FlowContext, payment_id: str, raise_errors: bool 
     try:
         if payment.pending_operation == "capture":
             assert payment.pending_amount is not None
+            part = items_from_json(payment.pending_items)
             snap = await driver.capture(attempt.acquirer_ref,
-                                        Money(payment.pending_amount, payment.currency), key)
+                                        Money(payment.pending_amount, payment.currency), key,
+                                        receipt_of(ctx, payment, part) if part else None)
         else:
             snap = await driver.cancel(attempt.acquirer_ref, key)
     except AcquirerError as err:
@@ -474,7 +481,8 @@ async def _forget_operation(ctx: FlowContext, payment_id: str) -> None:
     async def forget(tx: cas.Versioned) -> None:
         payment = await repo.payment(tx.conn, payment_id)
         if payment is not None and payment.pending_operation is not None:
-            await tx.payment(payment, pending_operation=None, pending_amount=None)
+            await tx.payment(payment, pending_operation=None, pending_amount=None,
+                             pending_items=None)
     await cas.write(ctx, "forget the merchant's operation", forget, payment_id=payment_id)
 
 

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from checkout import drivers
+from checkout.domain.receipts import items_json
 from checkout.domain.states import LIVE_ATTEMPT, AttemptStatus, PaymentStatus
 from checkout.errors import Conflict, InvalidRequest, NotFound, Unsupported
 from checkout.flow import cas, news
 from checkout.flow.context import FlowContext
 from checkout.flow.ids import new_id
+from checkout.flow.receipts import items_of_part
 from checkout.notify import outbox
 from checkout.store import repo
 from checkout.store.db import Conn
@@ -29,10 +32,11 @@ HOLD_EXPIRED = news.HOLD_EXPIRED
 
 
 async def capture(ctx: FlowContext, merchant_id: str, payment_id: str,
-                  amount: int | None, *, again: bool = False) -> Payment:
+                  amount: int | None, *, again: bool = False, items: Any = None) -> Payment:
     """Capture a hold. `again`: the merchant's request carries an Idempotency-Key, so it may
     be the retry of a capture whose answer was lost (a crash, a timeout that the reconciler
-    then finished): if that very capture is already done, say so instead of refusing."""
+    then finished): if that very capture is already done, say so instead of refusing.
+    `items`: the merchant's receipt items of a partial capture (default: in proportion)."""
     async def record(tx: cas.Versioned) -> Payment | None:
         payment = await _owned(tx.conn, merchant_id, payment_id)
         if again and payment.status is P.SUCCEEDED and not payment.capture \
@@ -53,7 +57,10 @@ async def capture(ctx: FlowContext, merchant_id: str, payment_id: str,
         if payment.pending_operation and (payment.pending_operation, payment.pending_amount) \
                 != ("capture", wanted):
             raise Conflict(f"a {payment.pending_operation} of this payment is in progress")
-        await tx.payment(payment, pending_operation="capture", pending_amount=wanted)
+        part = items_of_part(payment, wanted, items, "capture") \
+            if wanted < payment.amount or items is not None else None
+        await tx.payment(payment, pending_operation="capture", pending_amount=wanted,
+                         pending_items=items_json(part))
         return None
 
     done = await cas.write(ctx, "record a capture", record, payment_id=payment_id)

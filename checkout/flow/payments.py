@@ -8,14 +8,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from checkout.acquirers.base import Platform
+from checkout.acquirers.base import REQUIRED, UNSUPPORTED, Platform
+from checkout.domain.receipts import Item, Receipt, items_json
 from checkout.domain.states import PaymentStatus, payment_can_move
-from checkout.errors import CheckoutError, InvalidRequest, Unsupported
+from checkout.errors import CheckoutError, InvalidRequest, ReceiptRequired, Unsupported
 from checkout.flow import cas
 from checkout.flow.attempts import start_attempt
 from checkout.flow.context import FlowContext
 from checkout.flow.idempotency import Claim
 from checkout.flow.ids import new_id
+from checkout.flow.receipts import seal_contact
 from checkout.notify import outbox
 from checkout.representations.payments import payment_object
 from checkout.store import repo
@@ -43,6 +45,8 @@ class PaymentRequest:
     payment_method_id: str | None = None  # charge this saved method …
     initiator: str | None = None  # … with the buyer ("client") or without ("merchant")
     payment_link_id: str | None = None  # made by a buyer at this payment link
+    items: tuple[Item, ...] | None = None  # line items, summing to `amount`
+    receipt: Receipt | None = None  # a 54-FZ receipt of `items` (its contact may be empty)
 
 
 # Run in the payment's own transaction before it is stored: raises to refuse it, or names a
@@ -85,6 +89,21 @@ async def _check_capabilities(ctx: FlowContext, merchant: Merchant,
         reference=req.reference or "")
     if refusal:
         raise Unsupported(refusal[1], [{"field": refusal[0], "message": refusal[1]}])
+    mode = await driver.receipt_mode()
+    if mode == REQUIRED and req.receipt is None:
+        raise ReceiptRequired(
+            f"this merchant's {merchant.acquirer} account requires a 54-FZ receipt with every "
+            "payment", [{"field": "receipt", "message": "is required: the taxation, the "
+                         "payment's items, and the buyer's email or phone (or none: the "
+                         "hosted page asks)"}])
+    if req.receipt is not None and mode == UNSUPPORTED:
+        raise Unsupported(f"{merchant.acquirer} carries no 54-FZ receipt: fiscalise on your "
+                          "own side, or use an account that does", [
+                              {"field": "receipt",
+                               "message": f"not carried by {merchant.acquirer}"}])
+    if req.receipt is not None and not req.receipt.has_contact and req.initiator:
+        raise InvalidRequest("nobody is on the page to give an email or phone", [
+            {"field": "receipt", "message": "needs the buyer's email or phone"}])
 
 
 async def _insert(ctx: FlowContext, merchant: Merchant, req: PaymentRequest,
@@ -120,6 +139,10 @@ async def _insert(ctx: FlowContext, merchant: Merchant, req: PaymentRequest,
             "save_payment_method": req.save_payment_method,
             "payment_method_id": req.payment_method_id, "initiator": req.initiator,
             "payment_link_id": req.payment_link_id,
+            "items": items_json(req.items),
+            "taxation": req.receipt.taxation if req.receipt else None,
+            "receipt_contact": seal_contact(ctx, req.receipt),
+            "receipt_status": None,
             "created_at": now, "updated_at": now,
             "expires_at": now + timedelta(seconds=ctx.settings.payment_ttl_seconds),
         })

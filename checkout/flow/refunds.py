@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from checkout.acquirers.base import RefundState, RefundStatus
 from checkout.domain.money import Money
+from checkout.domain.receipts import items_from_json, items_json
 from checkout.domain.states import EVENT_FOR_REFUND, AttemptStatus, PaymentStatus
 from checkout.errors import (
     AcquirerError,
@@ -25,6 +27,7 @@ from checkout.errors import (
 from checkout.flow import cas
 from checkout.flow.context import FlowContext
 from checkout.flow.ids import new_id
+from checkout.flow.receipts import items_of_part, receipt_of
 from checkout.notify import outbox
 from checkout.representations.refunds import refund_object
 from checkout.store import repo
@@ -37,8 +40,10 @@ UNEXPLAINED_TOTAL = "returned_total_unexplained"
 
 
 async def create(ctx: FlowContext, merchant_id: str, payment_id: str,
-                 amount: int | None, request_key: str | None = None) -> tuple[Refund, str]:
-    """Reserve and send a refund; returns it with the payment's currency.
+                 amount: int | None, request_key: str | None = None,
+                 items: Any = None) -> tuple[Refund, str]:
+    """Reserve and send a refund; returns it with the payment's currency. `items`: the refund
+    receipt's, where the payment has a receipt (default: the payment's, in proportion).
 
     With the merchant's `request_key`, asking again is safe even when the first answer was
     lost: the refund made under that key is sent again (its id is the acquirer's key too) and
@@ -47,17 +52,17 @@ async def create(ctx: FlowContext, merchant_id: str, payment_id: str,
     answer), and only the reconciler, reading the acquirer's total, may decide."""
     refund, attempt, payment, fresh = await cas.write(
         ctx, "reserve a refund",
-        lambda tx: _reserve(tx, ctx, merchant_id, payment_id, amount, request_key),
+        lambda tx: _reserve(tx, ctx, merchant_id, payment_id, amount, request_key, items),
         payment_id=payment_id)
     if refund.status != "pending" or \
             (not fresh and not ctx.capabilities(payment.acquirer).idempotent_refunds):
         return refund, payment.currency
-    await send(ctx, refund, attempt, payment.currency)
+    await send(ctx, refund, attempt, payment)
     return await _reload(ctx, refund.id, payment_id), payment.currency
 
 
 async def _reserve(tx: cas.Versioned, ctx: FlowContext, merchant_id: str, payment_id: str,
-                   amount: int | None, request_key: str | None
+                   amount: int | None, request_key: str | None, items: Any = None
                    ) -> tuple[Refund, Attempt, Payment, bool]:
     """The refund, its attempt and payment, and whether it was made just now (not found under
     the merchant's `request_key`)."""
@@ -88,16 +93,17 @@ async def _reserve(tx: cas.Versioned, ctx: FlowContext, merchant_id: str, paymen
     assert attempt is not None and attempt.status is AttemptStatus.SUCCEEDED
     _check_in_flight(ctx, payment, existing)
     _check_partial(ctx, payment, attempt, existing, wanted, left, now)
+    part = items_json(items_of_part(payment, wanted, items, "refund"))
     refund_id = new_id("rf")
     await repo.insert_refund(conn, {
         "id": refund_id, "payment_id": payment_id, "attempt_id": attempt.id,
         "amount": wanted, "status": "pending", "created_at": now, "updated_at": now,
-        "request_key": request_key})
+        "request_key": request_key, "items": part})
     # The bump serialises refunds of one payment: if another refund (or news) changed it
     # since we read it, this starts over, and the sum is checked against what is reserved.
     await tx.payment(payment)
-    return (Refund(refund_id, payment_id, attempt.id, wanted, "pending", None, now, now),
-            attempt, payment, True)
+    return (Refund(refund_id, payment_id, attempt.id, wanted, "pending", None, now, now,
+                   items=part), attempt, payment, True)
 
 
 def _check_in_flight(ctx: FlowContext, payment: Payment, existing: list[Refund]) -> None:
@@ -136,12 +142,14 @@ def _check_partial(ctx: FlowContext, payment: Payment, attempt: Attempt,
                           f"(UTC{caps.local_utc_offset_hours:+d})", must)
 
 
-async def send(ctx: FlowContext, refund: Refund, attempt: Attempt, currency: str) -> None:
+async def send(ctx: FlowContext, refund: Refund, attempt: Attempt, payment: Payment) -> None:
     """Ask the acquirer for the refund; safe to repeat (the refund id is the key)."""
     assert attempt.acquirer_ref
+    part = items_from_json(refund.items)
     try:
         snap = await (await ctx.driver(attempt)).refund(
-            attempt.acquirer_ref, Money(refund.amount, currency), refund.id)
+            attempt.acquirer_ref, Money(refund.amount, payment.currency), refund.id,
+            receipt_of(ctx, payment, part) if part else None)
     except AcquirerError as err:
         if err.temporary:
             log.warning("refund call failed, will retry: %s", err.detail,
@@ -236,7 +244,7 @@ async def resume(ctx: FlowContext, refund: Refund) -> None:
         # keeps no list and was still processing it (T-Bank's REFUNDING). Asking again with
         # the same key is safe: a call it already took is answered from its memory, with the
         # state as it is now.
-        await send(ctx, current, attempt, payment.currency)
+        await send(ctx, current, attempt, payment)
 
 
 async def _resume_by_total(ctx: FlowContext, refund: Refund, attempt: Attempt,
@@ -271,7 +279,7 @@ async def _resume_by_total(ctx: FlowContext, refund: Refund, attempt: Attempt,
     async with ctx.db.transaction() as conn:
         claimed = await repo.claim_refund_retry(conn, refund, ctx.now())
     if claimed:  # one try per wait, by one instance
-        await send(ctx, refund, attempt, payment.currency)
+        await send(ctx, refund, attempt, payment)
 
 
 async def list_for(ctx: FlowContext, merchant_id: str, payment_id: str

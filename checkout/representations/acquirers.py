@@ -35,6 +35,9 @@ class CapabilitiesOut(Shape):
     signed_webhooks: bool
     reference_max_length: int | None
     pay_seconds: int
+    # 54-FZ receipts at this account: `required` (a payment without one is refused),
+    # `optional` (carried when sent), `unsupported` (the merchant fiscalises on its own side).
+    receipts: Literal["required", "optional", "unsupported"]
 
 
 class AccountOut(Shape):
@@ -67,8 +70,11 @@ def account_object(account: Account) -> AccountOut:
                       check_problem=account.check_problem)
 
 
-def acquirer_object(name: str, driver: Acquirer, account: Account | None = None
-                    ) -> dict[str, Any]:
+def acquirer_object(name: str, driver: Acquirer, account: Account | None = None,
+                    receipts: str | None = None) -> dict[str, Any]:
+    """`receipts`: what the account itself says (`Acquirer.receipt_mode`), where asked."""
+    described = driver.capabilities.describe()
+    if receipts is not None:
+        described["receipts"] = receipts
     return AcquirerOut(name=name, account=account_object(account) if account else None,
-                       capabilities=CapabilitiesOut.model_validate(
-                           driver.capabilities.describe())).dump()
+                       capabilities=CapabilitiesOut.model_validate(described)).dump()

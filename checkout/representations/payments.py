@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -40,6 +41,31 @@ class LastError(Shape):
     code: str
 
 
+class ItemOut(Shape):
+    model_config = ConfigDict(title="Item")
+
+    name: str
+    quantity: float
+    unit_price: int
+    amount: int
+    vat: str
+    payment_method: str
+    payment_object: str
+    measure: str | None = None
+
+
+class ReceiptOut(Shape):
+    """The 54-FZ receipt: the seller's tax system, and what the acquirer says of the fiscal
+    receipt (null until it says; `succeeded` with its `url` once registered)."""
+
+    model_config = ConfigDict(title="Receipt")
+
+    taxation: str
+    contact_given: bool  # the buyer's email or phone is known (never shown back)
+    status: Literal["pending", "succeeded", "failed"] | None
+    url: str | None
+
+
 class PaymentOut(Shape):
     model_config = ConfigDict(title="Payment")
 
@@ -65,6 +91,8 @@ class PaymentOut(Shape):
     save_payment_method: bool
     # The payment link a buyer made it at (`POST /api/v1/payment_links`); null otherwise.
     payment_link_id: str | None = None
+    items: list[ItemOut] | None = None
+    receipt: ReceiptOut | None = None
     created_at: Timestamp
     expires_at: Timestamp
 
@@ -83,5 +111,9 @@ def payment_object(p: Payment, checkout_url: str) -> dict[str, Any]:
         acquirer=p.acquirer, metadata=p.metadata,
         last_error=LastError(code=p.last_error_code) if p.last_error_code else None,
         save_payment_method=p.save_payment_method, payment_link_id=p.payment_link_id,
+        items=[ItemOut(**i) for i in json.loads(p.items)] if p.items else None,
+        receipt=ReceiptOut(taxation=p.taxation, contact_given=p.receipt_contact is not None,
+                           status=p.receipt_status,  # type: ignore[arg-type]
+                           url=p.receipt_url) if p.taxation else None,
         created_at=iso(p.created_at), expires_at=iso(p.expires_at),
     ).dump()

@@ -69,6 +69,12 @@ class Payment:
     updated_at: datetime
     expires_at: datetime
     payment_link_id: str | None = None  # made by a buyer at this payment link
+    items: str | None = None  # JSON (`domain.receipts.items_from_json`)
+    taxation: str | None = None  # None: no receipt
+    receipt_contact: str | None = None  # sealed JSON {"email", "phone"}
+    receipt_status: str | None = None  # pending | succeeded | failed
+    receipt_url: str | None = None
+    pending_items: str | None = None  # JSON: the items of the capture in flight
 
     @classmethod
     def from_row(cls, row: Any) -> Payment:
@@ -121,6 +127,7 @@ class Refund:
     created_at: datetime
     updated_at: datetime
     review: str | None = None
+    items: str | None = None  # JSON: its receipt's items
 
     @classmethod
     def from_row(cls, row: Any) -> Refund:

@@ -173,6 +173,15 @@ payments = Table(
     Column("pending_operation", String(16)),
     Column("pending_amount", BigInteger),
     Column("authorized_at", UTCDateTime),
+    # 54-FZ (`domain.receipts`): the line items (JSON), the receipt's tax system (NULL: no
+    # receipt), the buyer's email and phone (JSON, sealed: personal data), what the acquirer
+    # says of the fiscal receipt, and the items of the capture in `pending_operation`.
+    Column("items", Text),
+    Column("taxation", String(32)),
+    Column("receipt_contact", Text, info=SEALED),
+    Column("receipt_status", String(16)),
+    Column("receipt_url", Text),
+    Column("pending_items", Text),
     Column("version", Integer, nullable=False, default=1),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
@@ -286,6 +295,7 @@ refunds = Table(
     # Why it waits for a person (the acquirer's total moved by an amount no refund explains):
     # never sent again, never guessed settled.
     Column("review", String(64)),
+    Column("items", Text),  # its receipt's items (JSON); NULL: no receipt
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     CheckConstraint("amount > 0", name="amount_positive"),

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from checkout import jsonwire
 from checkout.acquirers.bank131 import wire
 from checkout.acquirers.base import (
+    UNSUPPORTED,
     Capabilities,
     Family,
     Notice,
@@ -25,6 +26,7 @@ from checkout.acquirers.base import (
     redact,
 )
 from checkout.domain.money import Money
+from checkout.domain.receipts import Receipt
 from checkout.errors import AcquirerError, WebhookRejected
 
 CAPABILITIES = Capabilities(
@@ -94,7 +96,8 @@ class Bank131Driver:
     async def cancel(self, ref: str, idempotency_key: str) -> Snapshot:
         return await self._call("session/cancel", {"session_id": ref}, idempotency_key)
 
-    async def capture(self, ref: str, amount: Money | None, idempotency_key: str) -> Snapshot:
+    async def capture(self, ref: str, amount: Money | None, idempotency_key: str,
+                      receipt: Receipt | None = None) -> Snapshot:
         body: dict[str, Any] = {"session_id": ref}
         if amount is not None:
             body["amount_details"] = wire.amount_details(amount)
@@ -106,7 +109,8 @@ class Bank131Driver:
             snap = dataclasses.replace(snap, captured_amount=amount.amount)
         return snap
 
-    async def refund(self, ref: str, amount: Money, idempotency_key: str) -> Snapshot:
+    async def refund(self, ref: str, amount: Money, idempotency_key: str,
+                     receipt: Receipt | None = None) -> Snapshot:
         body = {"session_id": ref, "amount_details": wire.amount_details(amount)}
         return await self._call("session/refund", body, idempotency_key)
 
@@ -149,6 +153,9 @@ class Bank131Driver:
         return base64.b64encode(
             self._key.sign(body, padding.PKCS1v15(), hashes.SHA256())
         ).decode()
+
+    async def receipt_mode(self) -> str:
+        return UNSUPPORTED  # no receipt in its payment API that we know of (docs/acquirers.md)
 
     async def check_connection(self) -> None:
         """A signed `session/status` of a session nobody made: the bank authenticates the

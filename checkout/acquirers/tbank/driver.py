@@ -30,6 +30,7 @@ import httpx
 from checkout import jsonwire
 from checkout.acquirers.base import (
     METHOD_UNAVAILABLE,
+    OPTIONAL,
     Capabilities,
     Family,
     Notice,
@@ -39,7 +40,9 @@ from checkout.acquirers.base import (
     require_source,
 )
 from checkout.acquirers.tbank import wire
+from checkout.acquirers.tbank.receipt import receipt_doc
 from checkout.domain.money import Money
+from checkout.domain.receipts import Receipt
 from checkout.errors import AcquirerError, WebhookRejected
 
 CAPABILITIES = Capabilities(
@@ -77,7 +80,8 @@ class TbankDriver:
     def __init__(self, *, base_url: str, terminal_key: str, password: str,
                  notification_url: str, client: httpx.AsyncClient, recurring: bool = False,
                  notification_networks: tuple[str, ...] = TBANK_NETWORKS,
-                 pay_seconds: int = 20 * 60, timeout: float = 15.0) -> None:
+                 pay_seconds: int = 20 * 60, timeout: float = 15.0,
+                 receipts: str = OPTIONAL, ffd_version: str = "1.05") -> None:
         self._base = base_url.rstrip("/") + "/"
         self._terminal, self._password = terminal_key, password
         self._notification_url = notification_url
@@ -86,7 +90,8 @@ class TbankDriver:
         self._pay_seconds = pay_seconds
         self._networks = [ipaddress.ip_network(n) for n in notification_networks]
         self.capabilities = dataclasses.replace(CAPABILITIES, recurring=recurring,
-                                                pay_seconds=pay_seconds)
+                                                pay_seconds=pay_seconds, receipts=receipts)
+        self._ffd_version = ffd_version
         self._tpay_checked_at = -STATUS_CACHE_SECONDS
         self._tpay_version = wire.TPAY_VERSION  # as the terminal's status last named it
         self._tpay_lock = asyncio.Lock()
@@ -99,7 +104,7 @@ class TbankDriver:
         await self._require_tpay()
         doc = await self._post("Init", wire.init_body(
             request, notification_url=self._notification_url, pay_seconds=self._pay_seconds,
-            now=datetime.now(UTC)))
+            now=datetime.now(UTC), ffd_version=self._ffd_version))
         return await self._with_link(doc)
 
     async def find_start(self, request: StartRequest) -> Snapshot | None:
@@ -129,16 +134,23 @@ class TbankDriver:
                                           "ExternalRequestId": idempotency_key})
         return wire.snapshot(doc)
 
-    async def capture(self, ref: str, amount: Money | None, idempotency_key: str) -> Snapshot:
+    async def capture(self, ref: str, amount: Money | None, idempotency_key: str,
+                      receipt: Receipt | None = None) -> Snapshot:
         body: dict[str, Any] = {"PaymentId": ref}
         if amount is not None:
             body["Amount"] = amount.amount
+            if receipt is not None:
+                body["Receipt"] = receipt_doc(receipt, self._ffd_version)
         doc = await self._post("Confirm", body)
         return wire.snapshot(doc, captured=amount.amount if amount is not None else None)
 
-    async def refund(self, ref: str, amount: Money, idempotency_key: str) -> Snapshot:
-        doc = await self._post("Cancel", {"PaymentId": ref, "Amount": amount.amount,
-                                          "ExternalRequestId": idempotency_key})
+    async def refund(self, ref: str, amount: Money, idempotency_key: str,
+                     receipt: Receipt | None = None) -> Snapshot:
+        body: dict[str, Any] = {"PaymentId": ref, "Amount": amount.amount,
+                                "ExternalRequestId": idempotency_key}
+        if receipt is not None:
+            body["Receipt"] = receipt_doc(receipt, self._ffd_version)
+        doc = await self._post("Cancel", body)
         return wire.snapshot(doc, refunds=wire.refund_done(idempotency_key, amount, doc))
 
     async def fetch(self, ref: str) -> Snapshot:
@@ -173,7 +185,7 @@ class TbankDriver:
     async def _charge(self, request: StartRequest) -> Snapshot:
         doc = await self._post("Init", wire.init_body(
             request, notification_url=self._notification_url, pay_seconds=self._pay_seconds,
-            now=datetime.now(UTC)))
+            now=datetime.now(UTC), ffd_version=self._ffd_version))
         return await self._charge_payment(str(doc.get("PaymentId", "")), request.token)
 
     async def _charge_payment(self, ref: str, rebill_id: str) -> Snapshot:
@@ -191,6 +203,11 @@ class TbankDriver:
             raise AcquirerError("T-Bank T-Pay link: no RedirectUrl in the answer",
                                 temporary=True)
         return wire.snapshot(doc, action_url=url)
+
+    async def receipt_mode(self) -> str:
+        # T-Bank says nowhere in its API whether a terminal has an online cash register: the
+        # owner says so in the account's settings (TBANK_RECEIPTS).
+        return self.capabilities.receipts
 
     async def check_connection(self) -> None:
         """T-Pay's terminal status (the terminal exists and takes T-Pay; it carries no Token),

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from checkout.acquirers.base import Platform, RefundState, SessionState, Snapshot, StartRequest
+from checkout.acquirers.tbank.receipt import receipt_doc
 from checkout.domain.money import Money
 from checkout.domain.states import RefundStatus
 
@@ -86,7 +87,7 @@ def tpay_data(platform: Platform) -> dict[str, str]:
 
 
 def init_body(req: StartRequest, *, notification_url: str, pay_seconds: int,
-              now: datetime) -> dict[str, Any]:
+              now: datetime, ffd_version: str = "1.05") -> dict[str, Any]:
     body: dict[str, Any] = {
         "Amount": req.amount.amount,
         "OrderId": order_id(req.idempotency_key),
@@ -109,6 +110,8 @@ def init_body(req: StartRequest, *, notification_url: str, pay_seconds: int,
     # T-Bank's own documented DATA key, though longer than the 20 characters it allows others.
     data["OperationInitiatorType"] = initiator_type(req)
     body["DATA"] = data
+    if req.receipt is not None:
+        body["Receipt"] = receipt_doc(req.receipt, ffd_version)
     return body
 
 

@@ -13,6 +13,7 @@ import httpx
 from checkout import jsonwire
 from checkout.acquirers.base import (
     START_UNKNOWN,
+    UNSUPPORTED,
     Capabilities,
     Family,
     Notice,
@@ -23,6 +24,7 @@ from checkout.acquirers.base import (
 )
 from checkout.acquirers.tbc import wire
 from checkout.domain.money import Money
+from checkout.domain.receipts import Receipt
 from checkout.errors import AcquirerError, WebhookRejected
 
 # TBC's standard limit for an e-commerce merchant (its e-commerce page: 3,000 GEL a payment,
@@ -119,7 +121,8 @@ class TbcDriver:
         await self._call("POST", f"payments/{ref}/cancel", {"amount": doc.get("amount")})
         return await self.fetch(ref)
 
-    async def capture(self, ref: str, amount: Money | None, idempotency_key: str) -> Snapshot:
+    async def capture(self, ref: str, amount: Money | None, idempotency_key: str,
+                      receipt: Receipt | None = None) -> Snapshot:
         if amount is None:
             amount_value: Any = (await self._status(ref)).get("amount")
         else:
@@ -127,7 +130,8 @@ class TbcDriver:
         await self._call("POST", f"payments/{ref}/completion", {"amount": amount_value})
         return await self.fetch(ref)
 
-    async def refund(self, ref: str, amount: Money, idempotency_key: str) -> Snapshot:
+    async def refund(self, ref: str, amount: Money, idempotency_key: str,
+                     receipt: Receipt | None = None) -> Snapshot:
         await self._call("POST", f"payments/{ref}/cancel", {"amount": wire.number(amount)})
         snap = await self.fetch(ref)
         return dataclasses.replace(snap, refunds=wire.refund_done(
@@ -154,6 +158,9 @@ class TbcDriver:
         return Notice(ref=ref, event_type="callback", snapshot=None, dedup_key=f"callback:{ref}")
 
     # ---- the wire ---------------------------------------------------------------------------
+
+    async def receipt_mode(self) -> str:
+        return UNSUPPORTED  # no receipt in its payment API that we know of (docs/acquirers.md)
 
     async def check_connection(self) -> None:
         """A fresh access token: TBC checks the apikey, client_id and client_secret."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import time
 from typing import Any
 from urllib.parse import quote
 
@@ -11,7 +12,10 @@ import httpx
 from checkout import jsonwire
 from checkout.acquirers.base import (
     METHOD_UNAVAILABLE,
+    OPTIONAL,
     REDACTED,
+    REQUIRED,
+    UNSUPPORTED,
     Capabilities,
     Family,
     Notice,
@@ -22,7 +26,9 @@ from checkout.acquirers.base import (
     require_source,
 )
 from checkout.acquirers.yookassa import wire
+from checkout.acquirers.yookassa.receipt import receipt_doc
 from checkout.domain.money import Money
+from checkout.domain.receipts import Receipt
 from checkout.errors import AcquirerError, WebhookRejected
 
 CAPABILITIES = Capabilities(
@@ -34,12 +40,16 @@ CAPABILITIES = Capabilities(
     partial_refund=True,
     recurring=True,
     pay_seconds=3600,  # `tinkoff_bank`: the payment term is one hour
+    receipts=OPTIONAL,  # per shop: `receipt_mode()`
 )
 
 # Where YooKassa sends notifications from (its documentation and official SDK list these).
 YOOKASSA_NETWORKS = ("185.71.76.0/27", "185.71.77.0/27", "77.75.153.0/25", "77.75.156.11/32",
                      "77.75.156.35/32", "77.75.154.128/25", "2a02:5180::/32")
 
+
+AUTO = "auto"  # the account's receipts: as YooKassa's `GET /me` says
+RECEIPTS_READ_SECONDS = 600
 
 _MAX_PAGES = 50  # of 100 refunds each: far more than one payment can take
 
@@ -51,12 +61,14 @@ class YooKassaDriver:
 
     def __init__(self, *, base_url: str, shop_id: str, secret_key: str,
                  client: httpx.AsyncClient, notification_networks: tuple[str, ...],
-                 timeout: float = 15.0) -> None:
+                 timeout: float = 15.0, receipts: str = AUTO) -> None:
         self._base = base_url.rstrip("/") + "/"
         self._auth = httpx.BasicAuth(shop_id, secret_key)
         self._client = client
         self._timeout = timeout
         self._networks = [ipaddress.ip_network(n) for n in notification_networks]
+        self._receipts = receipts
+        self._receipts_read: tuple[float, str] | None = None  # (when, what GET /me said)
 
     async def start(self, request: StartRequest) -> Snapshot:
         doc = await self._call("POST", "payments", request.idempotency_key,
@@ -74,14 +86,20 @@ class YooKassaDriver:
         return wire.snapshot(await self._call("POST", f"payments/{ref}/cancel",
                                               idempotency_key, {}))
 
-    async def capture(self, ref: str, amount: Money | None, idempotency_key: str) -> Snapshot:
-        body = {"amount": wire.amount(amount)} if amount is not None else {}
+    async def capture(self, ref: str, amount: Money | None, idempotency_key: str,
+                      receipt: Receipt | None = None) -> Snapshot:
+        body: dict[str, Any] = {"amount": wire.amount(amount)} if amount is not None else {}
+        if receipt is not None and amount is not None:
+            body["receipt"] = receipt_doc(receipt, amount.currency)
         return wire.snapshot(await self._call("POST", f"payments/{ref}/capture",
                                               idempotency_key, body))
 
-    async def refund(self, ref: str, amount: Money, idempotency_key: str) -> Snapshot:
-        await self._call("POST", "refunds", idempotency_key,
-                         {"payment_id": ref, "amount": wire.amount(amount)})
+    async def refund(self, ref: str, amount: Money, idempotency_key: str,
+                     receipt: Receipt | None = None) -> Snapshot:
+        body: dict[str, Any] = {"payment_id": ref, "amount": wire.amount(amount)}
+        if receipt is not None:
+            body["receipt"] = receipt_doc(receipt, amount.currency)
+        await self._call("POST", "refunds", idempotency_key, body)
         return await self.fetch(ref)
 
     async def find_start(self, request: StartRequest) -> Snapshot | None:
@@ -132,6 +150,26 @@ class YooKassaDriver:
         return Notice(ref=ref, event_type=event, snapshot=None,
                       dedup_key=f"{event}:{obj.get('id')}:{status}",
                       record=as_record(doc))
+
+    async def receipt_mode(self) -> str:
+        """As the account's setting says; `auto`: as `GET /me` says (`fiscalization`), read
+        at most every `RECEIPTS_READ_SECONDS`. When YooKassa cannot be asked, the last answer
+        holds, and with none `optional`: a receipt the merchant sends is carried, and a shop
+        that needs one refuses the start itself."""
+        if self._receipts != AUTO:
+            return self._receipts
+        now = time.monotonic()
+        if self._receipts_read and now - self._receipts_read[0] < RECEIPTS_READ_SECONDS:
+            return self._receipts_read[1]
+        try:
+            doc = await self._call("GET", "me", None, None)
+        except AcquirerError:
+            return self._receipts_read[1] if self._receipts_read else OPTIONAL
+        fiscal = doc.get("fiscalization")
+        enabled = fiscal.get("enabled") if isinstance(fiscal, dict) \
+            else doc.get("fiscalization_enabled")
+        self._receipts_read = (now, REQUIRED if enabled is True else UNSUPPORTED)
+        return self._receipts_read[1]
 
     async def check_connection(self) -> None:
         """`GET /me`: the shop these credentials open, and whether it takes T-Pay."""

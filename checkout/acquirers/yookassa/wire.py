@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from checkout.acquirers.base import RefundState, RefundStatus, SessionState, Snapshot, StartRequest
+from checkout.acquirers.yookassa.receipt import receipt_doc
 from checkout.domain.money import CURRENCIES, Money
 
 DESCRIPTION_MAX = 128
@@ -44,6 +45,8 @@ def create_body(req: StartRequest) -> dict[str, Any]:
                                 "locale": "ru_RU" if req.language == "ru" else "en_US"}
         if req.save_method:
             body["save_payment_method"] = True
+    if req.receipt is not None:
+        body["receipt"] = receipt_doc(req.receipt, req.amount.currency)
     return body
 
 

@@ -29,11 +29,12 @@ async def capture(request: Request) -> Response:
     merchant = await authenticate(request, Scope.FULL)
     ctx: FlowContext = request.app.state.flow
     doc = read_json(await request.body(), empty_ok=True)
-    amount = parse_amount_only(doc)
+    amount, items = parse_amount_only(doc)
 
     async def run(claim: Claim | None) -> tuple[int, Any]:
         p = await operations.capture(ctx, merchant.id, request.path_params["payment_id"],
-                                     amount, again=request_key(request) is not None)
+                                     amount, again=request_key(request) is not None,
+                                     items=items)
         return 200, payment_object(p, ctx.checkout_url(p))
     return await answer_once(request, merchant, doc, run)
 
@@ -55,12 +56,12 @@ async def create_refund(request: Request) -> Response:
     merchant = await authenticate(request, Scope.FULL)
     ctx: FlowContext = request.app.state.flow
     doc = read_json(await request.body(), empty_ok=True)
-    amount = parse_amount_only(doc)
+    amount, items = parse_amount_only(doc)
     payment_id = request.path_params["payment_id"]
 
     async def run(claim: Claim | None) -> tuple[int, Any]:
         refund, currency = await refund_flow.create(ctx, merchant.id, payment_id, amount,
-                                                    request_key(request))
+                                                    request_key(request), items=items)
         return 201, refund_object(refund, currency)
     return await answer_once(request, merchant, doc, run)
 

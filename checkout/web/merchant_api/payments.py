@@ -10,6 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from checkout.domain.api_keys import Scope
+from checkout.domain.receipts import fiscal_day
 from checkout.domain.states import PaymentStatus
 from checkout.errors import CheckoutError, InvalidRequest, NotFound
 from checkout.flow import payments as payment_flow
@@ -34,10 +35,10 @@ async def create_payment(request: Request) -> Response:
     merchant = await authenticate(request)
     doc = read_json(await request.body())
     request_key(request)  # a malformed key is refused before the body is looked at
-    req = parse_payment_request(doc, merchant.return_origins)
+    ctx: FlowContext = request.app.state.flow
+    req = parse_payment_request(doc, merchant.return_origins, fiscal_day(ctx.now()))
     if req.payment_method_id:  # a charge of a saved method moves money on the key's word
         require(request, Scope.FULL)
-    ctx: FlowContext = request.app.state.flow
 
     async def create(claim: Claim | None) -> tuple[int, Any]:
         payment = await payment_flow.create_payment(ctx, merchant, req, claim)
@@ -118,7 +119,8 @@ async def acquirer(request: Request) -> Response:
     if merchant.acquirer_account_id:
         async with ctx.db.reader() as conn:
             account = await acquirer_accounts.account(conn, merchant.acquirer_account_id)
-    return json_answer(200, acquirer_object(merchant.acquirer, driver, account))
+    return json_answer(200, acquirer_object(merchant.acquirer, driver, account,
+                                            await driver.receipt_mode()))
 
 
 routes = [

@@ -8,17 +8,53 @@ tie fields together, or need the merchant (its return origins), follow here by h
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from checkout.domain import receipts
 from checkout.domain.money import CURRENCIES, Money, MoneyError
 from checkout.errors import InvalidRequest
 from checkout.flow.payments import PaymentRequest
 from checkout.representations.payments import Customer
 
 MAX_METADATA_KEYS = 50
+
+ITEMS_HELP = ("line items (shown on the hosted page, and the 54-FZ receipt's): amounts sum "
+              "exactly to `amount`; each `amount` is `quantity` × `unit_price`")
+RECEIPT_HELP = ("a 54-FZ receipt of `items`: the buyer's `email` or `phone` (else the hosted "
+                "page asks for one) and the seller's `taxation`")
+ITEM_SCHEMA = {
+    "type": "object", "additionalProperties": False,
+    "required": ["name", "quantity", "unit_price", "amount", "vat"],
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 128},
+        "quantity": {"type": "number", "exclusiveMinimum": 0, "maximum": 99999.999,
+                     "multipleOf": 0.001},
+        "unit_price": {"type": "integer", "minimum": 0, "description": "minor units"},
+        "amount": {"type": "integer", "minimum": 0,
+                   "description": "minor units: quantity × unit_price, rounded half up"},
+        "vat": {"type": "string", "enum": list(receipts.codes()["vat"]),
+                "description": "each rate has the dates it may be used on (vat20 until "
+                               "2025-12-31, vat22 from 2026-01-01): docs/receipts.md"},
+        "payment_method": {"type": "string", "enum": list(receipts.codes()["payment_method"]),
+                           "default": "full_payment"},
+        "payment_object": {"type": "string", "enum": list(receipts.codes()["payment_object"]),
+                           "default": "commodity"},
+        "measure": {"type": "string", "enum": list(receipts.codes()["measure"])},
+    },
+}
+RECEIPT_SCHEMA = {
+    "additionalProperties": False, "required": ["taxation"],
+    "properties": {
+        "email": {"type": "string", "format": "email"},
+        "phone": {"type": "string", "description": "international format: +79001234567"},
+        "taxation": {"type": "string", "enum": list(receipts.codes()["taxation"])},
+    },
+}
 
 
 def _field(message: str, *, schema: dict[str, Any] | None = None, **constraints: Any) -> Any:
@@ -65,15 +101,24 @@ class PaymentCreate(BaseModel):
         "must be the id of a saved payment method", min_length=1, max_length=40)] = None
     initiator: Annotated[Literal["merchant", "client"] | None, _field(
         "with payment_method_id: 'merchant' (no buyer) or 'client'")] = None
+    items: Annotated[list[dict[str, Any]] | None, _field(
+        "must be a list of items", description=ITEMS_HELP,
+        schema={"items": ITEM_SCHEMA})] = None
+    receipt: Annotated[dict[str, Any] | None, _field(
+        "must be an object", description=RECEIPT_HELP, schema=RECEIPT_SCHEMA)] = None
 
 
 class AmountOnly(BaseModel):
-    """A capture or a refund: the whole amount (left), or this much of it."""
+    """A capture or a refund: the whole amount (left), or this much of it; with a receipt,
+    the `items` captured or returned (default: the payment's, in proportion)."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
     amount: Annotated[int | None, _field(
         "must be a positive integer number of minor units", gt=0)] = None
+    items: Annotated[list[dict[str, Any]] | None, _field(
+        "must be a list of items", description="the receipt's items of this amount",
+        schema={"items": ITEM_SCHEMA})] = None
 
 
 class EndpointCreate(BaseModel):
@@ -169,7 +214,52 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
-def parse_payment_request(doc: Any, return_origins: tuple[str, ...]) -> PaymentRequest:
+def parse_receipt(doc: dict[str, Any], amount: Any, currency: Any, on: date,
+                  bad: Callable[[str, str], None]) -> tuple[tuple[receipts.Item, ...] | None,
+                                                           receipts.Receipt | None]:
+    """A payment's items and receipt, each problem reported to `bad`."""
+    raw_items, raw_receipt = doc.get("items"), doc.get("receipt")
+    items = receipt = None
+    try:
+        if raw_items is not None and isinstance(amount, int):
+            items = receipts.parse_items(raw_items, amount, on)
+    except receipts.ReceiptProblems as problems:
+        for e in problems.errors:
+            bad(e["field"], e["message"])
+    if not isinstance(raw_receipt, dict):
+        return items, None
+    errors: list[dict[str, str]] = []
+    unknown = sorted(set(raw_receipt) - {"email", "phone", "taxation"})
+    errors += [{"field": f"receipt.{name}", "message": "unknown field" + (
+        ": a receipt's items are the payment's `items`" if name == "items" else "")}
+        for name in unknown]
+    if raw_items is None:
+        errors.append({"field": "items", "message": "a receipt needs the payment's items"})
+    if currency != receipts.RECEIPT_CURRENCY:
+        errors.append({"field": "receipt", "message": "a 54-FZ receipt is in RUB only"})
+    email = phone = taxation = ""
+    for step in (lambda: receipts.parse_contact(raw_receipt.get("email"),
+                                                raw_receipt.get("phone")),
+                 lambda: receipts.parse_taxation(raw_receipt.get("taxation"), on)):
+        try:
+            found = step()
+        except receipts.ReceiptProblems as problems:
+            errors += problems.errors
+            continue
+        if isinstance(found, tuple):
+            email, phone = found
+        else:
+            taxation = found
+    for e in errors:
+        bad(e["field"], e["message"])
+    if not errors and items is not None:
+        receipt = receipts.Receipt(taxation=taxation, items=items, email=email, phone=phone)
+    return items, receipt
+
+
+def parse_payment_request(doc: Any, return_origins: tuple[str, ...],
+                          on: date | None = None) -> PaymentRequest:
+    """`on`: the receipt's day (its codes must be valid then); today by default."""
     parsed, errors = _validate(PaymentCreate, doc)
     taken = {e["field"] for e in errors}
 
@@ -195,6 +285,8 @@ def parse_payment_request(doc: Any, return_origins: tuple[str, ...]) -> PaymentR
             bad("save_payment_method", "a saved method is already saved")
     elif initiator is not None:
         bad("initiator", "only with payment_method_id")
+    items, receipt = parse_receipt(doc, amount, currency,
+                                   on or receipts.fiscal_day(datetime.now(UTC)), bad)
     return_url = doc.get("return_url")
     if return_url is None and initiator != "merchant":
         bad("return_url", "is required: an http(s) URL of at most 2048 characters")
@@ -208,14 +300,17 @@ def parse_payment_request(doc: Any, return_origins: tuple[str, ...]) -> PaymentR
         capture=parsed.capture,
         customer_reference=parsed.customer.reference if parsed.customer else None,
         metadata=dict(parsed.metadata), save_payment_method=parsed.save_payment_method,
-        payment_method_id=parsed.payment_method_id, initiator=parsed.initiator)
+        payment_method_id=parsed.payment_method_id, initiator=parsed.initiator,
+        items=items, receipt=receipt)
 
 
-def parse_amount_only(doc: Any) -> int | None:
+def parse_amount_only(doc: Any) -> tuple[int | None, list[dict[str, Any]] | None]:
+    """A capture's or refund's amount, and the receipt's items of it (checked by the flow,
+    against the payment)."""
     parsed, errors = _validate(AmountOnly, doc)
     if errors or not isinstance(parsed, AmountOnly):
         raise InvalidRequest("the request has invalid fields", errors)
-    return parsed.amount
+    return parsed.amount, parsed.items
 
 
 def parse_fields(model: type[BaseModel], doc: Any) -> BaseModel:
