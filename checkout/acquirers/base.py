@@ -70,6 +70,14 @@ class RefundState:
 
 
 @dataclass(frozen=True)
+class FiscalReceipt:
+    """What the acquirer says of a payment's 54-FZ receipt at its cash register."""
+
+    status: str  # pending | succeeded | failed
+    url: str = ""  # where the buyer sees the registered receipt (T-Bank's `Url`)
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """The acquirer's session as we understand it, at one moment."""
 
@@ -98,6 +106,7 @@ class Snapshot:
     # echo of our id, it is what ties a session whose start answer was lost to its attempt.
     amount: int | None = None
     currency: str = ""  # of `amount`
+    fiscal: FiscalReceipt | None = None  # the receipt's registration, where the acquirer says
 
 
 @dataclass(frozen=True)
@@ -114,6 +123,9 @@ class Notice:
     # The body as we may keep it: the acquirer's secrets in it (recurrent tokens) cut out.
     # Empty: the body has none.
     record: bytes = b""
+    # News of the payment's fiscal receipt only (T-Bank's `RECEIPT` notification): it says
+    # nothing of the session's state, so `snapshot` is None and nothing is fetched.
+    fiscal: FiscalReceipt | None = None
 
 
 REDACTED = "[recurrent token]"

@@ -53,6 +53,7 @@ class EventType(StrEnum):
     PAYMENT_EXPIRED = "payment.expired"
     REFUND_SUCCEEDED = "refund.succeeded"
     REFUND_FAILED = "refund.failed"
+    PAYMENT_RECEIPT_REGISTERED = "payment.receipt_registered"  # its 54-FZ receipt, with a URL
     WEBHOOK_TEST = "webhook.test"  # asked for by the merchant, to one endpoint
 
 

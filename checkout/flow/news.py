@@ -27,10 +27,11 @@ from checkout.domain.states import (
 )
 from checkout.errors import AcquirerError, Conflict, NotFound
 from checkout.flow import cas
+from checkout.flow import receipts as receipt_flow
 from checkout.flow import refunds as refund_flow
 from checkout.flow.context import FlowContext
 from checkout.flow.ids import new_id
-from checkout.flow.receipts import receipt_of
+from checkout.flow.receipts import fiscal_changes, receipt_of, tell_registered
 from checkout.notify import outbox
 from checkout.store import repo
 from checkout.store.db import Conn
@@ -175,9 +176,14 @@ async def _apply_once(ctx: FlowContext, tx: cas.Versioned, attempt_id: str, snap
     if target is A.AWAITING_BUYER and snap.action_url and not attempt.action_url:
         changes["action_url"] = snap.action_url
         changes["deadline_at"] = tx.now + timedelta(seconds=ctx.settings.attempt_ttl_seconds)
-    if not changes:
+    fiscal = fiscal_changes(payment, snap.fiscal)
+    if not changes and not fiscal:
         return Applied("unchanged", attempt, payment)
-    pay_changes = _payment_effect(payment, attempt, target, snap, tx.now)
+    if not changes:  # only the fiscal receipt moved
+        await tx.payment(payment, **fiscal)
+        tx.told = await tell_registered(ctx, tx, payment, tx.payments[payment.id])
+        return Applied("applied", attempt, tx.payments[payment.id])
+    pay_changes = {**_payment_effect(payment, attempt, target, snap, tx.now), **fiscal}
     if "status" in changes and target is A.SUCCEEDED and "status" not in pay_changes:
         changes["debt"] = Debt.REFUND_DUE  # paid, but the payment was settled already
     elif "status" in changes and target is A.AUTHORIZED and payment.status is not P.PENDING:
@@ -198,6 +204,7 @@ async def _apply_once(ctx: FlowContext, tx: cas.Versioned, attempt_id: str, snap
     attempt, payment = tx.attempts[attempt_id], tx.payments[before.id]
     tx.told = await outbox.payment_changed(tx.conn, before, payment, ctx.checkout_url(payment),
                                            new_id("evt"), tx.now)
+    tx.told = await tell_registered(ctx, tx, before, payment) or tx.told
     return Applied("applied", attempt, payment)
 
 
@@ -302,6 +309,9 @@ async def receive_notice(ctx: FlowContext, acquirer: str, notice: Notice, body: 
     once and all the others become one deferred hint, which the reconciler reads a little
     later (so news that came in a burst is not lost). Only the first `unsigned_body_bytes` of
     a hint are kept."""
+    if notice.fiscal is not None:
+        return await receipt_flow.take_news(ctx, acquirer, account_id, notice,
+                                            notice.record or body)
     now = ctx.now()
     dedup_key = notice.dedup_key
     # The stored body is for the record: a token in it would be a usable secret in clear.

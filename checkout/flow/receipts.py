@@ -10,6 +10,7 @@ import json
 import logging
 from typing import Any
 
+from checkout.acquirers.base import FiscalReceipt, Notice
 from checkout.domain.receipts import (
     Item,
     Receipt,
@@ -19,10 +20,13 @@ from checkout.domain.receipts import (
     parse_items,
     part_of,
 )
-from checkout.domain.states import FINAL_PAYMENT
+from checkout.domain.states import FINAL_PAYMENT, EventType
 from checkout.errors import Conflict, InvalidRequest, NotFound
 from checkout.flow import cas
 from checkout.flow.context import FlowContext
+from checkout.flow.ids import new_id
+from checkout.notify import outbox
+from checkout.representations.payments import payment_object
 from checkout.store import repo
 from checkout.store.records import Payment
 
@@ -95,3 +99,60 @@ async def give_contact(ctx: FlowContext, payment_id: str, email: str, phone: str
         await tx.payment(payment, receipt_contact=sealed)
         return tx.payments[payment_id]
     return await cas.write(ctx, "keep the buyer's contact", step, payment_id=payment_id)
+
+
+def fiscal_changes(payment: Payment, fiscal: FiscalReceipt | None) -> dict[str, object]:
+    """What the acquirer's word on the fiscal receipt changes on the payment. A registered
+    receipt stays registered (news out of order never takes it back)."""
+    if fiscal is None or payment.taxation is None or \
+            payment.receipt_status == RECEIPT_SUCCEEDED:
+        return {}
+    changes: dict[str, object] = {}
+    if fiscal.status != payment.receipt_status:
+        changes["receipt_status"] = fiscal.status
+    if fiscal.url and fiscal.url != payment.receipt_url:
+        changes["receipt_url"] = fiscal.url[:2048]
+    return changes
+
+
+async def tell_registered(ctx: FlowContext, tx: cas.Versioned, before: Payment,
+                          after: Payment) -> bool:
+    """`payment.receipt_registered`, in the transaction that registered it. True if told."""
+    if after.receipt_status != RECEIPT_SUCCEEDED or before.receipt_status == RECEIPT_SUCCEEDED:
+        return False
+    await outbox.emit(tx.conn, merchant_id=after.merchant_id, event_id=new_id("evt"),
+                      event_type=str(EventType.PAYMENT_RECEIPT_REGISTERED),
+                      payment_id=after.id, sequence=after.version,
+                      obj=payment_object(after, ctx.checkout_url(after)), now=tx.now)
+    return True
+
+
+async def take_news(ctx: FlowContext, acquirer: str, account_id: str | None, notice: Notice,
+                    body: bytes) -> str:
+    """Signed news of a payment's fiscal receipt (T-Bank's `RECEIPT` notification), verified
+    with the keys of `account_id`: recorded and applied in one transaction."""
+    ref = notice.ref
+
+    async def step(tx: cas.Versioned) -> str:
+        found = await repo.attempt_and_payment_by_ref(tx.conn, acquirer, ref)
+        if found is None or found[0].acquirer_account_id != account_id:
+            raise NotFound(f"no attempt for {acquirer} session {ref} on this account")
+        payment = found[1]
+        changes = fiscal_changes(payment, notice.fiscal)
+        if changes:
+            await tx.payment(payment, **changes)
+            tx.told = await tell_registered(ctx, tx, payment, tx.payments[payment.id])
+        outcome = "applied" if changes else "unchanged"
+        if await repo.record_event(tx.conn, acquirer=acquirer, dedup_key=notice.dedup_key,
+                                   ref=ref, event_type=notice.event_type, body=body, now=tx.now,
+                                   outcome=outcome) is None:
+            raise _HeardBefore
+        return outcome
+    try:
+        return await cas.write(ctx, "note the fiscal receipt", step, ref=ref)
+    except _HeardBefore:
+        return "duplicate"
+
+
+class _HeardBefore(Exception):
+    """The news is in the inbox already: what applying it again did is undone."""

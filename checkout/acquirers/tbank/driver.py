@@ -174,6 +174,12 @@ class TbankDriver:
         if not hmac.compare_digest(received, wire.token(doc, self._password)) or \
                 doc.get("TerminalKey") != self._terminal:
             raise WebhookRejected("bad Token", status=401)
+        if status == wire.FISCAL_STATUS:
+            # NotificationFiscalization: the cash register's word on the receipt, not on the
+            # payment (a refund's receipt comes the same way, with its own document number).
+            return Notice(ref=ref, event_type=status, snapshot=None,
+                          dedup_key=f"{ref}:{status}:{doc.get('FiscalDocumentNumber')}",
+                          fiscal=wire.fiscal(doc))
         return Notice(
             ref=ref, event_type=status, snapshot=wire.snapshot(doc),
             dedup_key=f"{ref}:{status}:{doc.get('Amount')}:{doc.get('ErrorCode')}",

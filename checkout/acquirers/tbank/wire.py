@@ -13,7 +13,14 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from checkout.acquirers.base import Platform, RefundState, SessionState, Snapshot, StartRequest
+from checkout.acquirers.base import (
+    FiscalReceipt,
+    Platform,
+    RefundState,
+    SessionState,
+    Snapshot,
+    StartRequest,
+)
 from checkout.acquirers.tbank.receipt import receipt_doc
 from checkout.domain.money import Money
 from checkout.domain.states import RefundStatus
@@ -113,6 +120,18 @@ def init_body(req: StartRequest, *, notification_url: str, pay_seconds: int,
     if req.receipt is not None:
         body["Receipt"] = receipt_doc(req.receipt, ffd_version)
     return body
+
+
+FISCAL_STATUS = "RECEIPT"  # the Status of a fiscalization notification
+
+
+def fiscal(doc: dict[str, Any]) -> FiscalReceipt:
+    """A fiscalization notification: registered (`Success`, `ErrorCode` 0, with the
+    receipt's `Url`) or not."""
+    registered = doc.get("Success") is True and str(doc.get("ErrorCode", "0")) == "0"
+    url = doc.get("Url")
+    return FiscalReceipt("succeeded" if registered else "failed",
+                         url if isinstance(url, str) and url.startswith("https://") else "")
 
 
 _STATES = {

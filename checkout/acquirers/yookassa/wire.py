@@ -5,7 +5,14 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from checkout.acquirers.base import RefundState, RefundStatus, SessionState, Snapshot, StartRequest
+from checkout.acquirers.base import (
+    FiscalReceipt,
+    RefundState,
+    RefundStatus,
+    SessionState,
+    Snapshot,
+    StartRequest,
+)
 from checkout.acquirers.yookassa.receipt import receipt_doc
 from checkout.domain.money import CURRENCIES, Money
 
@@ -99,5 +106,14 @@ def snapshot(payment: dict[str, Any], refunds: list[dict[str, Any]] | None = Non
         error_code=error_code, error_message=error_message, recurrent_token=token,
         captured_amount=minor_units(payment.get("amount")) if state is SessionState.SUCCEEDED
         else None,
-        refunds=states,
+        refunds=states, fiscal=_fiscal(payment.get("receipt_registration")),
     )
+
+
+# `receipt_registration`: how YooKassa's registration of the payment's receipt stands.
+_RECEIPT_STATUS = {"pending": "pending", "succeeded": "succeeded", "canceled": "failed"}
+
+
+def _fiscal(registration: Any) -> FiscalReceipt | None:
+    status = _RECEIPT_STATUS.get(str(registration))
+    return FiscalReceipt(status) if status else None
