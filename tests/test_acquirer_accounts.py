@@ -24,7 +24,7 @@ from tests.buyer import decide, query, start, wait_for, wait_for_link, wait_for_
 from tests.server import LiveServer
 
 FIRST = {m.acquirer: m for m in DEMO_MERCHANTS if not m.account_id}
-SECOND = {m.acquirer: m for m in DEMO_MERCHANTS if m.account_id}
+SECOND = {m.acquirer: m for m in DEMO_MERCHANTS if m.merchant_id.startswith("mer_demo2_")}
 ACQUIRERS = sorted(SECOND)
 
 

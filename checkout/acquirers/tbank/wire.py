@@ -131,7 +131,8 @@ def fiscal(doc: dict[str, Any]) -> FiscalReceipt:
     registered = doc.get("Success") is True and str(doc.get("ErrorCode", "0")) == "0"
     url = doc.get("Url")
     return FiscalReceipt("succeeded" if registered else "failed",
-                         url if isinstance(url, str) and url.startswith("https://") else "")
+                         url if isinstance(url, str) and url.startswith(("https://", "http://"))
+                         else "")
 
 
 _STATES = {

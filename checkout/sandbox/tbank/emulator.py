@@ -29,7 +29,7 @@ import re
 import secrets
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ from checkout.sandbox.docstore import DocStore
 from checkout.sandbox.faults import FaultBook
 from checkout.sandbox.lifecycle import Emulator
 from checkout.sandbox.outbound import Outbound
+from checkout.sandbox.tbank import receipts
 from checkout.sandbox.tpay_app import AppCard
 
 # T-Bank's public test terminal: its own examples and check vectors work here verbatim.
@@ -74,6 +75,9 @@ class TbankConfig:
     terminals: dict[str, str]  # TerminalKey -> password
     hold_seconds: int | None = None  # None: T-Bank's own, to the end of the 7th Moscow day
     notifications: bool = True
+    # Terminals with an online cash register, and its FFD version: an Init without a Receipt
+    # is refused (309), and each receipt is registered and notified (Status RECEIPT).
+    cash_registers: dict[str, str] = field(default_factory=dict)
 
 
 class EacqError(Exception):
@@ -171,6 +175,7 @@ class TbankEmulator(Emulator):
         # A knob for tests: how long a refund stays REFUNDING before it lands (0: at once).
         self.refunding_seconds = 0.0
         self.calls: Counter[str] = Counter()  # API methods called, by name, for tests
+        self.cash_registers = dict(config.cash_registers)  # a knob for tests
 
     def set_tpay(self, terminal: str, allowed: bool, version: str) -> None:
         if terminal not in self.config.terminals:
@@ -330,8 +335,7 @@ class TbankEmulator(Emulator):
                     raise _bad("DATA.OperationInitiatorType must be 0, 1, 2, R or I")
                 if INITIATORS[initiator][0] != (recurrent == "Y"):
                     raise _mismatch()
-        if payload.get("Receipt") is not None and not isinstance(payload["Receipt"], dict):
-            raise _bad("Receipt must be an object")
+        receipt = self._receipt(payload, terminal, amount or 0, required=True)
         due = self._due(payload.get("RedirectDueDate"))
         if self._store.all_by_alias("payment", f"{terminal}:{order_id}"):
             raise EacqError("20", "Ошибка повторного идентификатора заказа",
@@ -344,6 +348,8 @@ class TbankEmulator(Emulator):
             "CustomerKey": customer, "tpay": str(secrets.randbelow(10**12)).zfill(12),
             "DATA": data,
             "refunded": 0, "cancels": {}, "created": time.time(),
+            # Kept as sent, for the cash register and the sandbox's own checks.
+            "Receipt": receipt, "receipts": [],
         }
         self._store.put("link", {"id": payment["tpay"], "payment": payment["id"]})
         self._save(payment, alias=f"{terminal}:{order_id}", deadline=due)
@@ -387,6 +393,10 @@ class TbankEmulator(Emulator):
         if amount > payment["Amount"]:
             raise EacqError("330", "Сумма превышает сумму авторизации",
                             "more than the authorised amount")
+        # Confirming less, the receipt of what is confirmed replaces the Init's.
+        receipt = self._receipt(payload, terminal, amount, required=False)
+        if receipt is not None:
+            payment["Receipt"] = receipt
         payment.update(Status="CONFIRMED", Amount=amount)
         self._save(payment, deadline=None)
         self._notify(payment)
@@ -408,6 +418,10 @@ class TbankEmulator(Emulator):
                             "more than what is left of the original amount")
         if status == "REFUNDING":
             raise EacqError("8", "Неверный статус транзакции", "a refund is being processed")
+        receipt = self._receipt(payload, terminal, amount, required=False)
+        if receipt is not None and status in ("CONFIRMED", "PARTIAL_REFUNDED"):
+            payment["receipts"].append({"Type": "IncomeReturn", "Receipt": receipt,
+                                        "Amount": amount})
         if status in ("NEW", "FORM_SHOWED"):
             payment["Status"] = "CANCELED"
         elif status in ("AUTHORIZED", "PARTIAL_REVERSED"):
@@ -432,6 +446,8 @@ class TbankEmulator(Emulator):
         self._save(payment, deadline=time.time() + self.refunding_seconds
                    if payment["Status"] == "REFUNDING" else None)
         self._notify(payment)
+        if receipt is not None and payment["receipts"]:
+            self._fiscalize(payment, payment["receipts"][-1])
         return answer
 
     def _charge(self, payload: dict[str, Any], terminal: str) -> dict[str, Any]:
@@ -547,7 +563,66 @@ class TbankEmulator(Emulator):
               deadline: float | None) -> None:
         self._store.put("payment", payment, alias=alias, deadline=deadline)
 
+    def payment_doc(self, payment_id: str) -> dict[str, Any] | None:
+        return self._store.get("payment", payment_id)
+
+    def _receipt(self, payload: dict[str, Any], terminal: str, amount: int,
+                 required: bool) -> dict[str, Any] | None:
+        """The call's Receipt, checked at a terminal with a cash register (without one, T-Bank
+        has nowhere to fiscalise it: kept, not looked at)."""
+        receipt = payload.get("Receipt")
+        ffd = self.cash_registers.get(terminal)
+        if receipt is None:
+            if required and ffd:
+                raise EacqError("309", "Неверные параметры.",
+                                "a terminal with an online cash register needs a Receipt")
+            return None
+        if not isinstance(receipt, dict):
+            raise _bad("Receipt must be an object")
+        if ffd:
+            try:
+                receipts.check(receipt, amount, ffd)
+            except receipts.ReceiptRefused as refused:
+                raise _bad(str(refused)) from None
+        return dict(receipt)
+
+    def _fiscalize(self, payment: dict[str, Any], done: dict[str, Any]) -> None:
+        """The cash register registers a receipt, and T-Bank notifies it (Token-signed)."""
+        url = payment.get("NotificationURL")
+        if not self.config.notifications or not url or \
+                payment["terminal"] not in self.cash_registers:
+            return
+        number = str(secrets.randbelow(9 * 10**3) + 10**3)
+        doc: dict[str, Any] = {
+            "TerminalKey": payment["terminal"], "OrderId": payment["OrderId"],
+            "Success": True, "Status": "RECEIPT", "PaymentId": int(payment["id"]),
+            "ErrorCode": "0", "Amount": done["Amount"], "FiscalNumber": 1,
+            "ShiftNumber": 12, "ReceiptDatetime": datetime.now(MOSCOW).isoformat(
+                timespec="seconds"), "FnNumber": "9999078900004792",
+            "EcrRegNumber": "0000000000012345", "FiscalDocumentNumber": int(number),
+            "FiscalDocumentAttribute": 2617603921, "Type": done["Type"],
+            "Ofd": "sandbox OFD",
+            "Url": f"{self.config.public_url}/sandbox/tbank/receipts/{payment['id']}/{number}",
+            "QrCodeUrl": f"{self.config.public_url}/sandbox/tbank/receipts/{payment['id']}/"
+                         f"{number}/qr",
+            "Receipt": done["Receipt"]}
+        doc["Token"] = token(doc, self.config.terminals[payment["terminal"]])
+        self._out.send(url, json.dumps(doc, ensure_ascii=False).encode(),
+                       {"Content-Type": "application/json"}, event="notification RECEIPT",
+                       subject=payment["id"], meta={"attempt": payment["OrderId"]})
+
     def _notify(self, payment: dict[str, Any]) -> None:
+        if payment["Status"] == "CONFIRMED" and payment.get("Receipt") and \
+                not payment.get("registered"):
+            payment["registered"] = True  # the sale's receipt, once
+            self._save(payment, deadline=None)
+            self._deliver(payment)
+            self._fiscalize(payment, {"Type": "Income", "Receipt": payment["Receipt"],
+                                      "Amount": payment["Amount"]})
+            return
+        self._deliver(payment)
+
+    def _deliver(self, payment: dict[str, Any]) -> None:
         url = payment.get("NotificationURL")
         if not self.config.notifications or not url or payment["Status"] not in NOTIFIED:
             return

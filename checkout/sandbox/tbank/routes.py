@@ -55,7 +55,18 @@ async def tpay_setting(request: Request) -> Response:
     return JSONResponse({"allowed": allowed, "version": version})
 
 
+async def fiscal_receipt(request: Request) -> Response:
+    """Where a fiscalization notification's `Url` points (the OFD's page for a real one): the
+    registered receipt, as the sandbox's cash register kept it."""
+    payment = _emulator(request).payment_doc(request.path_params["payment_id"])
+    if payment is None or not payment.get("Receipt"):
+        return not_found("No such receipt")
+    return JSONResponse({"PaymentId": payment["id"], "Receipt": payment["Receipt"],
+                         "Returns": payment.get("receipts", [])})
+
+
 routes = [
+    Route("/sandbox/tbank/receipts/{payment_id}/{number}", fiscal_receipt, methods=["GET"]),
     Route("/sandbox/tbank/terminals/{terminal}/tpay", tpay_setting, methods=["POST"]),
     Route("/sandbox/tbank/v2/TinkoffPay/{payment_id:int}/QR", qr, methods=["GET"]),
     Route("/sandbox/tbank/v2/{path:path}", api, methods=["GET", "POST"]),

@@ -13,6 +13,11 @@ SECRET = "test_sandbox_secret_key"  # noqa: S105 - the sandbox's, deliberately p
 # The second demo merchant's own shop.
 SHOP2_ID, SECRET2 = "100501", "test_sandbox_secret_key_2"
 SECOND = second("yookassa", "YooKassa", "RUB")
+# A shop with receipts on (a cash register through YooKassa), and its demo merchant.
+SHOP3_ID, SECRET3 = "100502", "test_sandbox_secret_key_3"
+RECEIPTS = DemoMerchant("yookassa", "mer_demo_receipts_yookassa",
+                        "sk_test_demo_receipts_yookassa", "YooKassa (receipts)", "RUB",
+                        account_id="acct_demo_receipts_yookassa")
 
 
 def _make(setup: Setup) -> list[Any]:
@@ -21,7 +26,9 @@ def _make(setup: Setup) -> list[Any]:
         shop_id=SHOP_ID, secret_key=SECRET, db_path=setup.state_dir / "yookassa.db",
         pay_seconds=setup.session_ttl_seconds, hold_seconds=setup.hold_seconds or 7 * 24 * 3600,
         webhooks=setup.webhooks,
-        other_shops={SHOP2_ID: (SECRET2, own_account_url(setup, SECOND))}),
+        other_shops={SHOP2_ID: (SECRET2, own_account_url(setup, SECOND)),
+                     SHOP3_ID: (SECRET3, own_account_url(setup, RECEIPTS))},
+        fiscal_shops=frozenset({SHOP3_ID})),
         setup.client, setup.faults)]
 
 
@@ -33,10 +40,12 @@ def _endpoint(emulator: YooKassaEmulator, setup: Setup) -> dict[str, Any]:
 
 
 def _account(merchant: DemoMerchant, setup: Setup) -> dict[str, str]:
+    if merchant == RECEIPTS:
+        return {"shop_id": SHOP3_ID, "secret_key": SECRET3}
     return {"shop_id": SHOP2_ID, "secret_key": SECRET2}
 
 
 EMULATOR = EmulatorPackage(
     make=_make, endpoint=_endpoint, routes=routes.routes, demo_merchants=(
         DemoMerchant("yookassa", "mer_demo_yookassa", "sk_test_demo_yookassa", "YooKassa",
-                     "RUB"), SECOND), account=_account)
+                     "RUB"), SECOND, RECEIPTS), account=_account)

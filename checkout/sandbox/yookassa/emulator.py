@@ -32,6 +32,7 @@ from checkout.sandbox.docstore import DocStore
 from checkout.sandbox.faults import FaultBook
 from checkout.sandbox.lifecycle import Emulator
 from checkout.sandbox.outbound import Outbound
+from checkout.sandbox.yookassa import receipts
 
 MIN_RUB, MAX_RUB = Decimal("1.00"), Decimal("700000.00")
 DESCRIPTION_MAX = 128
@@ -51,6 +52,9 @@ class YooKassaConfig:
     hold_seconds: int = 7 * 24 * 3600
     webhooks: bool = True
     refund_seconds: float = 0.3  # how long a refund stays pending before it succeeds
+    # Shops with receipts on (a cash register through YooKassa): a payment, a partial capture
+    # and a refund without a receipt are refused, as YooKassa refuses them.
+    fiscal_shops: frozenset[str] = frozenset()
 
 
 class YooError(Exception):
@@ -115,6 +119,7 @@ class YooKassaEmulator(Emulator):
         self._out = Outbound(self.name, client, faults,
                              journal=config.db_path.with_name(f"{self.name}-webhooks.db"))
         self._lock = asyncio.Lock()
+        self.fiscal_shops = set(config.fiscal_shops)  # a knob for tests, as the dashboard's
 
     # ---- the API ----------------------------------------------------------------------------
 
@@ -190,8 +195,20 @@ class YooKassaEmulator(Emulator):
     def _read(self, parts: list[str], query: dict[str, str], shop: str) -> dict[str, Any]:
         if parts == ["me"]:
             # The shop's own settings (`GET /me`), as far as T-Pay needs them.
-            return {"account_id": shop, "test": True, "fiscalization_enabled": False,
+            fiscal = shop in self.fiscal_shops
+            return {"account_id": shop, "test": True, "fiscalization_enabled": fiscal,
+                    "fiscalization": {"enabled": fiscal, "provider": "yoo_receipt"}
+                    if fiscal else {"enabled": False},
                     "payment_methods": ["tinkoff_bank"], "status": "enabled"}
+        if parts == ["receipts"]:
+            subject = query.get("payment_id") or query.get("refund_id") or ""
+            paid = self._store.get("payment", query.get("payment_id", "")) or \
+                self._store.get("payment", (self._store.get("refund", subject) or {}).get(
+                    "payment_id", ""))
+            mine = paid is not None and self._shop_of(paid) == shop
+            return self._page([self._public_receipt(r) for r in
+                               self._store.all_by_alias("receipt", subject)] if mine else [],
+                              query)
         if len(parts) == 2 and parts[0] == "payments":
             return self._payment(parts[1], shop)
         if parts == ["refunds"]:
@@ -270,6 +287,7 @@ class YooKassaEmulator(Emulator):
                               not str(confirmation.get("return_url", "")).startswith("http")):
             raise YooError(400, "invalid_request", "confirmation must be a redirect with a "
                            "return_url", "confirmation")
+        receipt = self._receipt(payload, shop, value, required=True)
         now = _now()
         payment_id = _payment_id()
         payment: dict[str, Any] = {
@@ -284,6 +302,9 @@ class YooKassaEmulator(Emulator):
             "capture": payload.get("capture") is True,  # kept for the buyer's decision
             "save_payment_method": bool(payload.get("save_payment_method")),
         }
+        if receipt is not None:
+            payment["receipt_registration"] = "pending"
+            self._keep_receipt(receipt, "payment", payment_id, payment_id)
         if isinstance(confirmation, dict):
             payment["confirmation"] = {
                 "type": "redirect", "return_url": confirmation["return_url"],
@@ -305,8 +326,14 @@ class YooKassaEmulator(Emulator):
         if value > held:
             raise YooError(400, "invalid_request", "capture exceeds the held amount",
                            "amount.value")
+        # Capturing less than was held, a shop with receipts sends the receipt of what it
+        # captures; the whole amount keeps the payment's.
+        receipt = self._receipt(payload, self._shop_of(payment), value, required=value < held)
+        if receipt is not None:
+            self._keep_receipt(receipt, "payment", payment["id"], payment["id"], replace=True)
         payment.update(status="succeeded", amount=_money(value), captured_at=_iso(_now()),
                        income_amount=_money(value), refundable=True)
+        self._registered(payment)
         payment.pop("expires_at", None)
         self._save(payment, deadline=None)
         self._notify("payment.succeeded", payment)
@@ -334,9 +361,13 @@ class YooKassaEmulator(Emulator):
         if value > left:
             raise YooError(400, "invalid_request", "the refund exceeds what is left",
                            "amount.value")
+        receipt = self._receipt(payload, shop, value, required=True)
         # YooKassa: a refund may stay `pending` a while before it succeeds.
         refund = {"id": _payment_id().replace("-000f-", "-0015-"), "payment_id": payment["id"],
                   "status": "pending", "created_at": _iso(_now()), "amount": _money(value)}
+        if receipt is not None:
+            refund["receipt_registration"] = "pending"
+            self._keep_receipt(receipt, "refund", refund["id"], payment["id"])
         self._store.put("refund", refund, alias=payment["id"],
                         deadline=time.time() + self.config.refund_seconds)
         payment["pending_refunds"] = str(pending + value)
@@ -349,6 +380,8 @@ class YooKassaEmulator(Emulator):
         assert payment is not None
         value = Decimal(refund["amount"]["value"])
         refund["status"] = "succeeded"
+        if "receipt_registration" in refund:
+            refund["receipt_registration"] = "succeeded"
         self._store.put("refund", refund, alias=payment["id"], deadline=None)
         payment["pending_refunds"] = str(Decimal(str(payment.get("pending_refunds", "0"))) -
                                          value)
@@ -373,6 +406,55 @@ class YooKassaEmulator(Emulator):
         if start + limit < len(items):
             page["next_cursor"] = str(start + limit)
         return page
+
+    # ---- receipts ---------------------------------------------------------------------------
+
+    def _receipt(self, payload: dict[str, Any], shop: str, paid: Decimal,
+                 required: bool) -> dict[str, Any] | None:
+        """The request's receipt, checked; None when it carries none and may not."""
+        if payload.get("receipt") is None:
+            if required and shop in self.fiscal_shops:
+                raise YooError(400, "invalid_request", receipts.ILLEGAL, "receipt")
+            return None
+        try:
+            return receipts.check(payload["receipt"], paid)
+        except receipts.ReceiptRefused as refused:
+            raise YooError(400, "invalid_request", refused.description,
+                           refused.parameter) from None
+
+    def _keep_receipt(self, receipt: dict[str, Any], kind: str, subject: str,
+                      payment_id: str, replace: bool = False) -> None:
+        """Kept as sent (the customer too, for the sandbox's own checks), listed by
+        `GET /receipts` under its payment or refund."""
+        if replace:
+            for earlier in self._store.all_by_alias("receipt", subject):
+                self._store.put("receipt", {**earlier, "status": "canceled"}, alias=subject)
+        doc = {"id": _payment_id().replace("-000f-", "-0016-"), "type": kind,
+               f"{kind}_id": subject, "status": "pending", "payment_id": payment_id,
+               "request": receipt}
+        self._store.put("receipt", doc, alias=subject)
+
+    def _registered(self, payment: dict[str, Any]) -> None:
+        """Paid: the receipt goes to the cash register, which registers it."""
+        if "receipt_registration" not in payment:
+            return
+        payment["receipt_registration"] = "succeeded"
+        for receipt in self._store.all_by_alias("receipt", payment["id"]):
+            if receipt["status"] == "pending" and receipt["type"] == "payment":
+                receipt.update(status="succeeded", fiscal_document_number="3986",
+                               fiscal_storage_number="9288000100115785",
+                               fiscal_attribute="2617603921",
+                               registered_at=_iso(_now()), fiscal_provider_id="fd_sandbox")
+                self._store.put("receipt", receipt, alias=payment["id"])
+
+    @staticmethod
+    def _public_receipt(doc: dict[str, Any]) -> dict[str, Any]:
+        request = doc["request"]
+        public = {k: v for k, v in doc.items() if k != "request"}
+        public["items"] = request["items"]
+        if "tax_system_code" in request:
+            public["tax_system_code"] = request["tax_system_code"]
+        return public
 
     # ---- the buyer, on YooMoney's page ----------------------------------------------------
 
@@ -401,6 +483,7 @@ class YooKassaEmulator(Emulator):
         if payment["capture"]:
             payment.update(status="succeeded", captured_at=_iso(_now()), refundable=True,
                            income_amount=payment["amount"])
+            self._registered(payment)
             deadline = None
             event = "payment.succeeded"
         else:
