@@ -241,3 +241,76 @@ def test_an_acquirer_without_receipts_refuses_one_naming_itself(server: LiveServ
         assert _errors(resp) == {"receipt": "not carried by bank131"}
         # Items alone are fine anywhere: the page shows them.
         assert _create(server, api, items=[TEA, MUG]).status_code == 201
+
+
+# ---- the buyer's contact, asked on the page ----------------------------------------------------
+
+@pytest.mark.browser
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_link_at_a_receipt_terminal_asks_the_buyer_where_to_send_it(
+        browser: Any, server: LiveServer, clients: dict[str, httpx.Client]) -> None:
+    from tests.browsers import assert_accessible
+
+    api = clients["tbank"]
+    refused = api.post("/api/v1/payment_links", json={
+        "amount": 1290_00, "currency": "RUB", "description": "Table 4"})
+    assert refused.status_code == 422 and "receipt" in _errors(refused)
+    made = api.post("/api/v1/payment_links", json={
+        "amount": 1290_00, "currency": "RUB", "description": "Table 4", "reusable": True,
+        "receipt": {"taxation": "patent", "vat": "none", "payment_object": "service"}})
+    assert made.status_code == 201, made.text
+    assert made.json()["receipt"] == {"taxation": "patent", "vat": "none",
+                                      "payment_method": "full_payment",
+                                      "payment_object": "service"}
+    context = browser.new_context(locale="ru-RU", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(made.json()["url"])
+    page.click("[data-action=pay-link]")
+    page.wait_for_selector("[data-state=contact]")
+    assert page.locator("details.items").get_attribute("open") is not None
+    assert "Table 4" in page.inner_text("details.items")
+    assert_accessible(page, "checkout, asking for the receipt's contact")
+    page.click("[data-action=give-contact]")  # empty: refused, nothing starts
+    page.wait_for_selector("#contact-error")
+    assert page.get_attribute("#contact", "aria-invalid") == "true"
+    assert _docs(server, "tbank", "payment") == []
+    assert_accessible(page, "checkout, the contact refused")
+    page.fill("#contact", "nobody")
+    page.click("[data-action=give-contact]")
+    page.wait_for_selector("#contact-error")
+    page.fill("#contact", "Buyer@Example.com")
+    page.click("[data-action=give-contact]")
+    page.wait_for_selector(".qr svg", timeout=15_000)
+    [doc] = _docs(server, "tbank", "payment")
+    assert doc["Receipt"]["Email"] == "Buyer@Example.com"
+    assert doc["Receipt"]["Taxation"] == "patent"
+    assert doc["Receipt"]["Items"] == [{
+        "Name": "Table 4", "Price": 1290_00, "Quantity": 1, "Amount": 1290_00, "Tax": "none",
+        "PaymentMethod": "full_payment", "PaymentObject": "service", "MeasurementUnit": "шт"}]
+    context.close()
+
+
+def test_without_script_an_empty_contact_is_asked_again_and_nothing_starts(
+        server: LiveServer, clients: dict[str, httpx.Client]) -> None:
+    from tests.buyer import form_token, open_page, path_of
+
+    payment = _create(server, clients["yookassa"], items=[TEA, MUG],
+                      receipt={"taxation": "osn"}).json()
+    assert payment["receipt"]["contact_given"] is False
+    buyer = clients["buyer"]
+    page = open_page(buyer, payment["checkout_url"])
+    assert 'data-state="contact"' in page
+    resp = buyer.post(path_of(payment["checkout_url"]) + "/attempts",
+                      data={"ft": form_token(page), "contact": " "},
+                      headers={"Sec-Fetch-Site": "same-origin"})
+    assert resp.status_code == 422 and 'id="contact-error"' in resp.text
+    assert _docs(server, "yookassa", "payment") == []
+    resp = buyer.post(path_of(payment["checkout_url"]) + "/attempts",
+                      data={"ft": form_token(page), "contact": "+7 900 123 45 67"},
+                      headers={"Sec-Fetch-Site": "same-origin"})
+    assert resp.status_code == 303
+    wait_for(lambda: _docs(server, "yookassa", "receipt"), timeout=15, what="the payment")
+    [sent] = _docs(server, "yookassa", "receipt")
+    assert sent["request"]["customer"] == {"phone": "79001234567"}
+    assert clients["yookassa"].get(f"/api/v1/payments/{payment['id']}").json()["receipt"][
+        "contact_given"] is True

@@ -236,3 +236,33 @@ def items_from_json(text: str | None) -> tuple[Item, ...] | None:
         return None
     return tuple(Item(**{**doc, "quantity": Decimal(str(doc["quantity"]))})
                  for doc in json.loads(text))
+
+
+def parse_profile(raw: Any, on: date, prefix: str = "receipt") -> dict[str, str]:
+    """A payment link's tax profile: the receipt of each payment made at it is one item (the
+    link's description, for the amount paid) with these codes."""
+    if not isinstance(raw, dict):
+        raise ReceiptProblems([{"field": prefix, "message": "must be an object"}])
+    errors = [{"field": f"{prefix}.{name}", "message": "unknown field"}
+              for name in sorted(set(raw) - {"taxation", "vat", "payment_method",
+                                             "payment_object"})]
+    profile = {"taxation": raw.get("taxation"), "vat": raw.get("vat"),
+               "payment_method": raw.get("payment_method", "full_payment"),
+               "payment_object": raw.get("payment_object", "commodity")}
+    for kind, value in profile.items():
+        problem = _code_problem(kind, value, on)
+        if problem:
+            errors.append({"field": f"{prefix}.{kind}", "message": problem})
+    if errors:
+        raise ReceiptProblems(errors)
+    return {k: str(v) for k, v in profile.items()}
+
+
+def profile_receipt(profile: dict[str, str], name: str, amount: int, on: date) -> Receipt:
+    """The receipt of one payment of `amount` under a link's tax profile, its codes checked
+    again for `on` (a link made before a rate changed may outlive it)."""
+    items = parse_items([{"name": name[:MAX_NAME], "quantity": 1, "unit_price": amount,
+                          "amount": amount, "vat": profile["vat"],
+                          "payment_method": profile["payment_method"],
+                          "payment_object": profile["payment_object"]}], amount, on)
+    return Receipt(taxation=parse_taxation(profile["taxation"], on), items=items)

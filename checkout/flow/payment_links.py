@@ -10,14 +10,24 @@ transaction under a lock on the link, so two buyers pressing at once make one pa
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 import secrets
 import string
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from checkout.acquirers.base import REQUIRED, UNSUPPORTED
 from checkout.domain.money import CURRENCIES, Money, MoneyError
-from checkout.errors import CheckoutError, InvalidRequest, NotFound
+from checkout.domain.receipts import (
+    RECEIPT_CURRENCY,
+    ReceiptProblems,
+    fiscal_day,
+    parse_profile,
+    profile_receipt,
+)
+from checkout.errors import CheckoutError, InvalidRequest, NotFound, ReceiptRequired, Unsupported
 from checkout.flow import payments as payment_flow
 from checkout.flow.context import FlowContext
 from checkout.flow.ids import new_id
@@ -25,7 +35,9 @@ from checkout.store import payment_links as store
 from checkout.store import repo
 from checkout.store.db import Conn
 from checkout.store.payment_links import Link
-from checkout.store.records import Payment
+from checkout.store.records import Merchant, Payment
+
+log = logging.getLogger("checkout.flow")
 
 PERSONS_AMOUNT = re.compile(r"[0-9]{1,12}([.,][0-9]{1,2})?")
 SLUG_ALPHABET = string.ascii_letters + string.digits
@@ -42,8 +54,10 @@ class LinkClosed(CheckoutError):
     def __init__(self, reason: str) -> None:
         super().__init__({"expired": "the payment link has expired",
                           "deactivated": "the payment link was deactivated",
-                          "used": "the payment link has been paid already"}[reason])
-        self.reason = reason  # expired | deactivated | used
+                          "used": "the payment link has been paid already",
+                          "outdated": "the payment link's tax rate has ended: ask the shop "
+                                      "for a new link"}[reason])
+        self.reason = reason  # expired | deactivated | used | outdated
 
 
 @dataclass(frozen=True)
@@ -57,6 +71,7 @@ class LinkRequest:
     max_amount: object = None  # … to this
     reusable: object = False
     expires_at: object = None  # a datetime with a zone, or None: never
+    receipt: object = None  # a tax profile (`domain.receipts.parse_profile`), or None
 
 
 def _positive_int(value: object) -> int | None:
@@ -100,9 +115,18 @@ def _checked(ctx: FlowContext, req: LinkRequest) -> dict[str, object]:
                                    expires_at.tzinfo is None or not now < expires_at <= top):
         errors.append({"field": "expires_at", "message": "a time with a zone, in the future, "
                        f"at most {ctx.settings.payment_link_max_days:g} days away"})
+    profile = None
+    if req.receipt is not None:
+        try:
+            profile = parse_profile(req.receipt, fiscal_day(now))
+        except ReceiptProblems as problems:
+            errors += problems.errors
+        if currency != RECEIPT_CURRENCY:
+            errors.append({"field": "receipt", "message": "a 54-FZ receipt is in RUB only"})
     if errors:
         raise InvalidRequest("the payment link has invalid fields", errors)
     return {"currency": currency, "description": description, "amount": amount,
+            "receipt": json.dumps(profile) if profile else None,
             "min_amount": low if amount is None else None,
             "max_amount": high if amount is None else None, "reusable": req.reusable,
             "expires_at": expires_at}
@@ -116,6 +140,7 @@ async def create(ctx: FlowContext, merchant_id: str, req: LinkRequest) -> Link:
         if merchant is None:
             raise NotFound(f"no merchant {merchant_id}")
         # What the merchant's acquirer cannot take is refused now, not at the buyer's press.
+        await _check_receipts(ctx, merchant, values["receipt"] is not None)
         caps = ctx.capabilities(merchant.acquirer)
         for field in ("amount", "min_amount", "max_amount"):
             value = values[field]
@@ -135,6 +160,21 @@ async def create(ctx: FlowContext, merchant_id: str, req: LinkRequest) -> Link:
     return made
 
 
+async def _check_receipts(ctx: FlowContext, merchant: Merchant, has_profile: bool) -> None:
+    """A link at an account that requires receipts needs a tax profile (every buyer's payment
+    would be refused otherwise); one that cannot carry them takes none."""
+    driver = await ctx.drivers.get(merchant.acquirer, merchant.acquirer_account_id)
+    mode = await driver.receipt_mode()
+    if mode == REQUIRED and not has_profile:
+        raise ReceiptRequired(
+            f"this merchant's {merchant.acquirer} account requires a 54-FZ receipt with every "
+            "payment: give the link a tax profile", [
+                {"field": "receipt", "message": "is required: the taxation and the vat"}])
+    if mode == UNSUPPORTED and has_profile:
+        raise Unsupported(f"{merchant.acquirer} carries no 54-FZ receipt", [
+            {"field": "receipt", "message": f"not carried by {merchant.acquirer}"}])
+
+
 async def deactivate(ctx: FlowContext, merchant_id: str, link_id: str) -> Link:
     """The link takes no more payments; those already made go on as they are."""
     async with ctx.db.transaction() as conn:
@@ -148,13 +188,18 @@ async def deactivate(ctx: FlowContext, merchant_id: str, link_id: str) -> Link:
 
 
 async def closed_because(conn: Conn, link: Link, now: datetime) -> str | None:
-    """Why the link takes no payment now (expired, deactivated, used), or None."""
+    """Why the link takes no payment now (expired, deactivated, used, outdated), or None."""
     if link.deactivated_at is not None:
         return "deactivated"
     if link.expires_at is not None and now >= link.expires_at:
         return "expired"
     if not link.reusable and await store.payment_in(conn, link.id, store.PAID):
         return "used"
+    if link.receipt is not None:
+        try:
+            parse_profile(json.loads(link.receipt), fiscal_day(now))
+        except ReceiptProblems:
+            return "outdated"  # made with a tax rate that has ended since
     return None
 
 
@@ -196,6 +241,16 @@ async def pay(ctx: FlowContext, slug: str, entered: str, return_url: str) -> Pay
             return await store.payment_in(conn, link.id, store.LIVE)
         return None
 
+    receipt = None
+    if link.receipt is not None:
+        try:
+            receipt = profile_receipt(json.loads(link.receipt), link.description, amount,
+                                      fiscal_day(ctx.now()))
+        except ReceiptProblems as problems:
+            # A rate the link was made with has ended: the merchant must make a new link.
+            log.error("payment link %s: its tax profile is out of date: %s", link.id, problems)
+            raise LinkClosed("outdated") from None
     return await payment_flow.create_payment(ctx, merchant, payment_flow.PaymentRequest(
         amount=amount, currency=link.currency, description=link.description,
-        return_url=return_url, payment_link_id=link.id), guard=guard)
+        return_url=return_url, payment_link_id=link.id,
+        items=receipt.items if receipt else None, receipt=receipt), guard=guard)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Final
 
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 from starlette.requests import Request
 
 from checkout.domain.money import CURRENCIES
@@ -74,6 +74,11 @@ def format_money(amount: int, currency: str, lang: str) -> str:
     value = Decimal(amount).scaleb(-CURRENCIES[currency].exponent)
     text = format_currency(value, currency, locale=lang)
     return text.replace(currency, SIGNS.get(currency, currency)).replace("US$", "$")
+
+
+def format_quantity(quantity: Decimal, lang: str) -> str:
+    """An item's quantity as the buyer's locale writes numbers: "2", "1,5" (ru), "1.5" (en)."""
+    return format_decimal(quantity, locale=lang)
 
 
 def pick_language(request: Request, merchant_default: str = "") -> str:

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from checkout.pages.assets import HTMX_FILE, fingerprints
-from checkout.pages.i18n import MESSAGES, format_money, pick_language, say
+from checkout.pages.i18n import MESSAGES, format_money, format_quantity, pick_language, say
 from checkout.settings import ROOT, Settings
 
 
@@ -26,6 +26,7 @@ def make_environment(settings: Settings) -> Environment:
                        htmx_file=HTMX_FILE)
     env.filters["money"] = lambda amount, currency, lang="en": format_money(amount, currency,
                                                                             lang)
+    env.filters["quantity"] = lambda quantity, lang="en": format_quantity(quantity, lang)
     # A problem in the page's language: `{{ error|say }}` (see `checkout.pages.i18n.say`).
     env.filters["say"] = pass_context(lambda ctx, message: say(str(message), ctx["lang"]))
     return env

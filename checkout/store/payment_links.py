@@ -31,6 +31,7 @@ class Link:
     expires_at: datetime | None
     deactivated_at: datetime | None
     created_at: datetime
+    receipt: str | None = None  # JSON: the tax profile (`domain.receipts.parse_profile`)
 
     @classmethod
     def from_row(cls, row: Any) -> Link:

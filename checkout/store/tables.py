@@ -138,6 +138,9 @@ payment_links = Table(
     Column("reusable", Boolean, nullable=False),  # False: one successful payment, then done
     Column("expires_at", UTCDateTime),
     Column("deactivated_at", UTCDateTime),
+    # Its tax profile (JSON: taxation, vat, payment_method, payment_object): each payment made
+    # at it carries a 54-FZ receipt of one item. NULL: no receipt.
+    Column("receipt", Text),
     Column("created_at", UTCDateTime, nullable=False),
     CheckConstraint("(amount IS NOT NULL AND amount > 0) OR (min_amount > 0 AND "
                     "max_amount >= min_amount)", name="amount_given"),

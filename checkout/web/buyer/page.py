@@ -13,10 +13,13 @@ from starlette.routing import Route
 
 from checkout.acquirers.base import Family, Platform
 from checkout.domain.branding import BrandError, text_on
+from checkout.domain.receipts import Item, ReceiptProblems, items_from_json, parse_contact
 from checkout.domain.states import FINAL_PAYMENT, AttemptStatus, PaymentStatus
 from checkout.errors import AcquirerError, Conflict, NotFound, TooManyRequests
 from checkout.flow import attempts as attempt_flow
+from checkout.flow import receipts as receipt_flow
 from checkout.flow.context import FlowContext
+from checkout.flow.receipts import needs_contact
 from checkout.pages.i18n import pick_language
 from checkout.pages.templating import render
 from checkout.store import repo
@@ -51,6 +54,10 @@ class View:
         return qr_svg(self.attempt.action_url)
 
     @property
+    def items(self) -> tuple[Item, ...]:
+        return items_from_json(self.payment.items) or ()
+
+    @property
     def final(self) -> bool:
         return self.payment.status in FINAL_PAYMENT or \
             self.payment.status is P.WAITING_FOR_CAPTURE
@@ -65,6 +72,8 @@ def view_of(ctx: FlowContext, payment: Payment, merchant: Merchant,
         return View("waiting_capture", payment, merchant, attempt, return_url=back)
     if payment.status in FINAL_PAYMENT:
         return View(f"payment_{payment.status}", payment, merchant, attempt, return_url=back)
+    if attempt is None and needs_contact(payment):
+        return View("contact", payment, merchant, attempt, return_url=back)
     if attempt is None:
         return View("start", payment, merchant, attempt, return_url=back)
     if attempt.status in (A.STARTING, A.PROCESSING):
@@ -105,7 +114,8 @@ class _PageNotFound(NotFound):
 
 
 def _context(request: Request, ctx: FlowContext, view: View,
-             token: str = "", ua: str | None = None) -> dict[str, Any]:
+             token: str = "", ua: str | None = None, contact_error: bool = False,
+             contact_value: str = "") -> dict[str, Any]:
     token = token or request.path_params["token"]
     lang = pick_language(request, view.merchant.default_language)
     slower = _poll_factor(request, ctx, view.payment.id)
@@ -118,6 +128,7 @@ def _context(request: Request, ctx: FlowContext, view: View,
         "form_token": form_token(ctx.settings, "attempt", view.payment.id),
         "status_url": f"/c/{token}/status?{urlencode({'v': view.payment.version, 'lang': lang})}",
         "attempts_url": f"/c/{token}/attempts?{urlencode({'lang': lang})}",
+        "contact_error": contact_error, "contact_value": contact_value,
         **_escape_hatches(request, ctx, token, ua),
     }
 
@@ -164,14 +175,15 @@ async def page(request: Request) -> Response:
 
 
 def render_page(request: Request, ctx: FlowContext, view: View, token: str, ua: str,
-                ch_mobile: str = "", *, live: bool = True) -> Response:
+                ch_mobile: str = "", *, live: bool = True, status: int = 200,
+                **extra: Any) -> Response:
     """The whole checkout page for `view`, as a buyer with this User-Agent sees it. `live`:
     it polls for news (a sample page has none to poll for)."""
     platform = platform_for(ua, ch_mobile)
-    context = _context(request, ctx, view, token, ua)
+    context = _context(request, ctx, view, token, ua, **extra)
     if not live:
         context["status_url"] = ""
-    return render(request, "checkout/page.html", platform=platform.type,
+    return render(request, "checkout/page.html", status=status, platform=platform.type,
                   layout=_layout(view, platform.type), headers=_page_headers(view.merchant),
                   **context)
 
@@ -234,14 +246,15 @@ def _unchanged(request: Request, payment_id: str) -> Response:
     return Response(status_code=204, headers=headers)
 
 
-def _fragment(request: Request, ctx: FlowContext, view: View) -> Response:
+def _fragment(request: Request, ctx: FlowContext, view: View, status: int | None = None,
+              **context: Any) -> Response:
     platform = platform_for(request.headers.get("user-agent", ""),
                             request.headers.get("sec-ch-ua-mobile", ""))
     return render(request, "checkout/_status.html",
-                  status=STOP_POLLING if view.final else 200,
+                  status=status or (STOP_POLLING if view.final else 200),
                   headers=_page_headers(view.merchant), platform=platform.type,
                   layout=_layout(view, platform.type),
-                  **_context(request, ctx, view))
+                  **_context(request, ctx, view, **context))
 
 
 async def start(request: Request) -> Response:
@@ -271,6 +284,25 @@ async def start(request: Request) -> Response:
         platform = Platform("mobile", "ios", platform.browser)  # an iPad, as its page found
     lang = pick_language(request, merchant.default_language)
     switch = str(form.get("switch", ""))
+    if needs_contact(payment):
+        given = str(form.get("contact", "")).strip()[:254]
+        try:
+            email, phone = parse_contact(given if "@" in given else "",
+                                         "" if "@" in given else given)
+            if not (email or phone):
+                raise ReceiptProblems([])
+            await receipt_flow.give_contact(ctx, payment.id, email, phone)
+        except ReceiptProblems:
+            # Asked again, saying what is wrong; nothing is started while it is empty.
+            view = view_of(ctx, payment, merchant, None)
+            if request.headers.get("hx-request") != "true":
+                return render_page(request, ctx, view, request.path_params["token"],
+                                   request.headers.get("user-agent", ""), status=422,
+                                   contact_error=True, contact_value=given)
+            # htmx swaps only a 2xx: the fragment that says what is wrong comes as a 200.
+            return _fragment(request, ctx, view, contact_error=True, contact_value=given)
+        except Conflict:
+            pass
     try:
         if switch in ("mobile", "desktop"):
             await attempt_flow.switch_device(ctx, payment.id, platform_as(platform, switch),

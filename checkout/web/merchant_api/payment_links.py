@@ -57,7 +57,8 @@ async def links(request: Request) -> Response:
         made = await flow.create(ctx, merchant.id, flow.LinkRequest(
             currency=parsed.currency, description=parsed.description, amount=parsed.amount,
             min_amount=parsed.min_amount, max_amount=parsed.max_amount,
-            reusable=parsed.reusable, expires_at=_expiry(parsed.expires_at)))
+            reusable=parsed.reusable, expires_at=_expiry(parsed.expires_at),
+            receipt=parsed.receipt))
         return 201, (await _shown(ctx, [made]))[0]
     return await answer_once(request, merchant, doc, create)
 

@@ -27,6 +27,9 @@ ITEMS_HELP = ("line items (shown on the hosted page, and the 54-FZ receipt's): a
               "exactly to `amount`; each `amount` is `quantity` × `unit_price`")
 RECEIPT_HELP = ("a 54-FZ receipt of `items`: the buyer's `email` or `phone` (else the hosted "
                 "page asks for one) and the seller's `taxation`")
+LINK_RECEIPT_HELP = ("a tax profile: each payment made at the link carries a 54-FZ receipt of "
+                     "one item (the description, for the amount paid); the hosted page asks "
+                     "the buyer where to send it")
 ITEM_SCHEMA = {
     "type": "object", "additionalProperties": False,
     "required": ["name", "quantity", "unit_price", "amount", "vat"],
@@ -45,6 +48,17 @@ ITEM_SCHEMA = {
         "payment_object": {"type": "string", "enum": list(receipts.codes()["payment_object"]),
                            "default": "commodity"},
         "measure": {"type": "string", "enum": list(receipts.codes()["measure"])},
+    },
+}
+LINK_RECEIPT_SCHEMA = {
+    "additionalProperties": False, "required": ["taxation", "vat"],
+    "properties": {
+        "taxation": {"type": "string", "enum": list(receipts.codes()["taxation"])},
+        "vat": {"type": "string", "enum": list(receipts.codes()["vat"])},
+        "payment_method": {"type": "string", "enum": list(receipts.codes()["payment_method"]),
+                           "default": "full_payment"},
+        "payment_object": {"type": "string", "enum": list(receipts.codes()["payment_object"]),
+                           "default": "commodity"},
     },
 }
 RECEIPT_SCHEMA = {
@@ -173,6 +187,8 @@ class LinkCreate(BaseModel):
     expires_at: Annotated[str | None, _field(
         "must be an ISO 8601 time with a zone, in the future", max_length=64,
         schema={"format": "date-time"})] = None
+    receipt: Annotated[dict[str, Any] | None, _field(
+        "must be an object", description=LINK_RECEIPT_HELP, schema=LINK_RECEIPT_SCHEMA)] = None
 
 
 class NoFields(BaseModel):

@@ -1,5 +1,6 @@
 """54-FZ receipts: a payment's line items, its receipt (tax system; the buyer's contact
-sealed), the fiscal receipt's state and address, the items of a capture or refund in flight
+sealed), the fiscal receipt's state and address, the items of a capture or refund in flight,
+a payment link's tax profile
 
 Revision ID: 0026
 Revises: 0025
@@ -25,9 +26,13 @@ def upgrade() -> None:
         batch.add_column(sa.Column('pending_items', sa.Text(), nullable=True))
     with op.batch_alter_table('refunds') as batch:
         batch.add_column(sa.Column('items', sa.Text(), nullable=True))
+    with op.batch_alter_table('payment_links') as batch:
+        batch.add_column(sa.Column('receipt', sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('payment_links') as batch:
+        batch.drop_column('receipt')
     with op.batch_alter_table('refunds') as batch:
         batch.drop_column('items')
     with op.batch_alter_table('payments') as batch:
