@@ -14,9 +14,11 @@ from typing import Any
 import httpx
 import pytest
 
+from checkout.flow.console import demo_email
 from checkout.sandbox import tbank as tbank_sandbox
 from checkout.sandbox import yookassa as yookassa_sandbox
 from tests.buyer import decide, query, start, wait_for, wait_for_link, wait_for_status
+from tests.console import signed_in
 from tests.server import LiveServer
 
 YOOKASSA_KEY = yookassa_sandbox.RECEIPTS.api_key
@@ -171,6 +173,11 @@ def test_a_tbank_receipt_goes_with_init_confirm_and_cancel_and_its_registration_
     events = query(server.settings.db_url, "SELECT type FROM events WHERE payment_id = :p",
                    p=payment["id"])
     assert ("payment.receipt_registered",) in [tuple(e) for e in events]
+    with signed_in(server, demo_email(tbank_sandbox.RECEIPTS.merchant_id)) as console:
+        shown = console.get(f"/console/m/mer_demo_receipts_tbank/payments/{payment['id']}")
+        assert shown.status_code == 200, shown.text
+        assert 'data-receipt="succeeded"' in shown.text
+        assert f'href="{done["receipt"]["url"]}"' in shown.text
     # A refund of one of the two teas: its own receipt on Cancel.
     half = {**TEA, "quantity": 1, "amount": 450_00}
     refund = api.post(f"/api/v1/payments/{payment['id']}/refunds",

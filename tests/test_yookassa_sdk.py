@@ -76,3 +76,49 @@ def test_the_official_sdk_sees_yookassas_errors(server: LiveServer, sdk: None) -
                             api_url=f"{server.url}/sandbox/yookassa/v3")
     with pytest.raises(UnauthorizedError):
         Payment.find_one(str(uuid.uuid4()))
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_official_sdk_sends_receipts_a_fiscal_shop_takes(server: LiveServer) -> None:
+    """The SDK's own receipt example (its README: a charger, with the customer's INN, the
+    country of origin, a customs declaration and a supplier), sent through the SDK's models to
+    the sandbox's shop with fiscalization on; without a receipt, YooKassa's refusal."""
+    from checkout.sandbox.yookassa import RECEIPTS, SECRET3, SHOP3_ID
+
+    assert RECEIPTS.account_id
+    Configuration.configure(SHOP3_ID, SECRET3, api_url=f"{server.url}/sandbox/yookassa/v3")
+    try:
+        body = {"amount": {"value": "1000.00", "currency": "RUB"},
+                "payment_method_data": {"type": "tinkoff_bank"},
+                "confirmation": {"type": "redirect",
+                                 "return_url": f"{server.url}/shop/return"},
+                "capture": True, "description": "Заказ №72"}
+        with pytest.raises(BadRequestError) as refused:
+            Payment.create(body, str(uuid.uuid4()))
+        assert refused.value.content["parameter"] == "receipt"
+        receipt = {
+            "customer": {"full_name": "Ivanov Ivan Ivanovich", "email": "email@email.ru",
+                         "phone": "79211234567", "inn": "6321341814"},
+            "items": [{
+                "description": "Переносное зарядное устройство Хувей", "quantity": "1.00",
+                "amount": {"value": 1000, "currency": "RUB"}, "vat_code": "2",
+                "payment_mode": "full_payment", "payment_subject": "commodity",
+                "country_of_origin_code": "CN",
+                "customs_declaration_number": "10714040/140917/0090376", "excise": "20.00",
+                "supplier": {"name": "string", "phone": "string", "inn": "string"}}]}
+        payment = Payment.create({**body, "receipt": receipt}, str(uuid.uuid4()))
+        assert payment.status == "pending"
+        with httpx.Client(base_url=server.url) as buyer:
+            decide(buyer, payment.confirmation.confirmation_url, approve=True)
+        paid = Payment.find_one(payment.id)
+        assert paid.status == "succeeded" and paid.receipt_registration == "succeeded"
+        with pytest.raises(BadRequestError):  # a refund at a fiscal shop carries its receipt
+            Refund.create({"payment_id": paid.id,
+                           "amount": {"value": "1000.00", "currency": "RUB"}},
+                          str(uuid.uuid4()))
+        refund = Refund.create({"payment_id": paid.id,
+                                "amount": {"value": "1000.00", "currency": "RUB"},
+                                "receipt": receipt}, str(uuid.uuid4()))
+        assert refund.status == "pending"
+    finally:
+        Configuration.configure("", "", api_url="https://api.yookassa.ru/v3")
