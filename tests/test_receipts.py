@@ -321,3 +321,46 @@ def test_without_script_an_empty_contact_is_asked_again_and_nothing_starts(
     assert sent["request"]["customer"] == {"phone": "79001234567"}
     assert clients["yookassa"].get(f"/api/v1/payments/{payment['id']}").json()["receipt"][
         "contact_given"] is True
+
+
+# ---- closing receipts of a prepayment ----------------------------------------------------------
+
+@pytest.mark.parametrize("acquirer", ["yookassa", "tbank"])
+def test_a_prepaid_payment_gets_its_closing_receipt_once(
+        server: LiveServer, clients: dict[str, httpx.Client], acquirer: str) -> None:
+    api = clients[acquirer]
+    prepaid = [{**TEA, "payment_method": "full_prepayment", "vat": "vat122"}, MUG]
+    full = _create(server, api, items=[TEA, MUG], receipt=RECEIPT).json()
+    payment = _create(server, api, items=prepaid, receipt=RECEIPT).json()
+    for each in (full, payment):
+        _pay(server, clients["buyer"], each)
+        wait_for_status(api, each["id"], "succeeded", timeout=30)
+    nothing = api.post(f"/api/v1/payments/{full['id']}/receipts")
+    assert nothing.status_code == 409, nothing.text  # paid in full: nothing to settle
+    settled = api.post(f"/api/v1/payments/{payment['id']}/receipts")
+    assert settled.status_code == 201, settled.text
+    assert settled.json()["receipt"]["settlement"] in ("pending", "succeeded")
+    if acquirer == "yookassa":
+        closing = [r for r in _docs(server, "yookassa", "receipt") if "settlements" in
+                   r["request"]]
+        [sent] = [r["request"] for r in closing]
+        assert sent["settlements"] == [{"type": "prepayment",
+                                        "amount": {"value": "1500.00", "currency": "RUB"}}]
+    else:
+        [doc] = [d for d in _docs(server, "tbank", "payment")
+                 if d["OrderId"] in {a for (a,) in query(
+                     server.settings.db_url, "SELECT id FROM attempts WHERE payment_id = :p",
+                     p=payment["id"])}]
+        [done] = [r for r in doc["receipts"] if r.get("closing")]
+        sent = done["Receipt"]
+        assert sent["Payments"] == {"AdvancePayment": 1500_00}
+        sent = {"items": [{"payment_mode": i["PaymentMethod"], "vat": i["Tax"]}
+                          for i in sent["Items"]]}
+    items = sent["items"]
+    # Delivered in full now, at the rate itself rather than the prepayment's 22/122.
+    assert {i.get("payment_mode") for i in items} == {"full_payment"}
+    assert items[0].get("vat_code", items[0].get("vat")) in (11, "vat22")
+    wait_for(lambda: api.get(f"/api/v1/payments/{payment['id']}").json()["receipt"][
+        "settlement"] == "succeeded", timeout=30, what="the closing receipt registered")
+    again = api.post(f"/api/v1/payments/{payment['id']}/receipts")
+    assert again.status_code == 409 and "sent already" in again.json()["detail"]

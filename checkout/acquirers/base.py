@@ -75,6 +75,9 @@ class FiscalReceipt:
 
     status: str  # pending | succeeded | failed
     url: str = ""  # where the buyer sees the registered receipt (T-Bank's `Url`)
+    # Which receipt, where the acquirer says: "sale" (the payment's, or a later closing
+    # one), "return" (a refund's). "": the payment's own.
+    kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -331,6 +334,12 @@ class Acquirer(Protocol):
 
     async def disable_token(self, token: str, idempotency_key: str) -> None:
         """Make a saved method unusable at the acquirer."""
+        ...
+
+    async def settle_receipt(self, ref: str, receipt: Receipt, prepaid: Money,
+                             idempotency_key: str) -> FiscalReceipt:
+        """Issue the closing (settlement) receipt of a prepaid payment: its items as now
+        delivered in full, `prepaid` counted from the prepayment. Moves no money."""
         ...
 
     async def receipt_mode(self) -> str:

@@ -266,3 +266,16 @@ def profile_receipt(profile: dict[str, str], name: str, amount: int, on: date) -
                           "payment_method": profile["payment_method"],
                           "payment_object": profile["payment_object"]}], amount, on)
     return Receipt(taxation=parse_taxation(profile["taxation"], on), items=items)
+
+
+PREPAYMENTS = ("full_prepayment", "prepayment", "advance")
+# A prepayment is taxed at the calculated rate (22/122); its settlement at the rate itself.
+_SETTLED_RATE = {"vat105": "vat5", "vat107": "vat7", "vat110": "vat10", "vat120": "vat20",
+                 "vat122": "vat22"}
+
+
+def settlement_of(items: tuple[Item, ...]) -> tuple[Item, ...]:
+    """The closing receipt's items of prepaid `items`: delivered in full now, at the rate
+    itself rather than the calculated one."""
+    return tuple(replace(item, payment_method="full_payment",
+                         vat=_SETTLED_RATE.get(item.vat, item.vat)) for item in items)

@@ -11,7 +11,9 @@ import logging
 from typing import Any
 
 from checkout.acquirers.base import FiscalReceipt, Notice
+from checkout.domain.money import Money
 from checkout.domain.receipts import (
+    PREPAYMENTS,
     Item,
     Receipt,
     ReceiptProblems,
@@ -19,9 +21,10 @@ from checkout.domain.receipts import (
     items_from_json,
     parse_items,
     part_of,
+    settlement_of,
 )
-from checkout.domain.states import FINAL_PAYMENT, EventType
-from checkout.errors import Conflict, InvalidRequest, NotFound
+from checkout.domain.states import FINAL_PAYMENT, EventType, PaymentStatus
+from checkout.errors import AcquirerError, Conflict, InvalidRequest, NotFound
 from checkout.flow import cas
 from checkout.flow.context import FlowContext
 from checkout.flow.ids import new_id
@@ -34,6 +37,7 @@ log = logging.getLogger("checkout.flow")
 
 # What the acquirer says of the fiscal receipt (payments.receipt_status).
 RECEIPT_PENDING, RECEIPT_SUCCEEDED, RECEIPT_FAILED = "pending", "succeeded", "failed"
+SETTLEMENT_SENDING = "sending"  # a closing receipt asked for; the answer not in (maybe issued)
 
 
 def seal_contact(ctx: FlowContext, receipt: Receipt | None) -> str | None:
@@ -104,9 +108,16 @@ async def give_contact(ctx: FlowContext, payment_id: str, email: str, phone: str
 def fiscal_changes(payment: Payment, fiscal: FiscalReceipt | None) -> dict[str, object]:
     """What the acquirer's word on the fiscal receipt changes on the payment. A registered
     receipt stays registered (news out of order never takes it back)."""
-    if fiscal is None or payment.taxation is None or \
-            payment.receipt_status == RECEIPT_SUCCEEDED:
+    if fiscal is None or payment.taxation is None:
         return {}
+    if payment.receipt_status == RECEIPT_SUCCEEDED:
+        # The sale's receipt is in: a later sale receipt is the closing one we asked for.
+        if fiscal.kind == "sale" and payment.settlement_status in (SETTLEMENT_SENDING,
+                                                                    RECEIPT_PENDING):
+            return {"settlement_status": fiscal.status}
+        return {}
+    if fiscal.kind == "return":
+        return {}  # a refund's receipt says nothing of the sale's
     changes: dict[str, object] = {}
     if fiscal.status != payment.receipt_status:
         changes["receipt_status"] = fiscal.status
@@ -156,3 +167,75 @@ async def take_news(ctx: FlowContext, acquirer: str, account_id: str | None, not
 
 class _HeardBefore(Exception):
     """The news is in the inbox already: what applying it again did is undone."""
+
+
+async def settle(ctx: FlowContext, merchant_id: str, payment_id: str,
+                 raw_items: Any) -> Payment:
+    """The closing (settlement) receipt of a prepaid payment, once the goods are delivered:
+    its items (default: the payment's, what is left of them after refunds) paid in full from
+    the prepayment. Issued once: recorded as sending before the call, and an answer that
+    never came leaves it so (a person looks: a second would be a second fiscal document)."""
+    async def record(tx: cas.Versioned) -> tuple[Payment, tuple[Item, ...]]:
+        payment = await repo.payment(tx.conn, payment_id, merchant_id)
+        if payment is None:
+            raise NotFound("no such payment")
+        if payment.taxation is None:
+            raise Conflict("this payment has no receipt")
+        if payment.status is not PaymentStatus.SUCCEEDED:
+            raise Conflict(f"only a succeeded payment is settled; this one is {payment.status}")
+        if payment.settlement_status is not None:
+            raise Conflict(f"its closing receipt was sent already "
+                           f"({payment.settlement_status})")
+        paid = items_from_json(payment.items) or ()
+        if not any(item.payment_method in PREPAYMENTS for item in paid):
+            raise Conflict("the payment's receipt was for full payment: nothing to settle")
+        prepaid = payment.captured_amount - payment.refunded_amount
+        if prepaid <= 0:
+            raise Conflict("nothing of the prepayment is left to settle")
+        if raw_items is not None:
+            try:
+                items = parse_items(raw_items, prepaid, fiscal_day(tx.now))
+            except ReceiptProblems as problems:
+                raise InvalidRequest("the closing receipt's items are not valid",
+                                     problems.errors) from None
+        else:
+            part = part_of(paid, prepaid)
+            if part is None:
+                raise InvalidRequest("say which items are settled", [
+                    {"field": "items", "message": "required after a partial refund of items "
+                                                  "of more than one unit"}])
+            items = settlement_of(part)
+        await tx.payment(payment, settlement_status=SETTLEMENT_SENDING)
+        return tx.payments[payment_id], items
+
+    payment, items = await cas.write(ctx, "record a closing receipt", record,
+                                     payment_id=payment_id)
+    async with ctx.db.reader() as conn:
+        attempt = await repo.latest_attempt(conn, payment_id)
+    assert attempt is not None and attempt.acquirer_ref
+    receipt = receipt_of(ctx, payment, items)
+    assert receipt is not None
+    try:
+        fiscal = await (await ctx.driver(attempt)).settle_receipt(
+            attempt.acquirer_ref, receipt, Money(sum(i.amount for i in items),
+                                                 payment.currency), f"{payment_id}:settle")
+    except AcquirerError as err:
+        if err.temporary:
+            log.error("closing receipt of %s: no answer from the acquirer; left as sent, for "
+                      "a person to check: %s", payment_id, err.detail,
+                      extra={"payment_id": payment_id})
+            raise
+        fiscal, refusal = None, err.detail  # refused: nothing issued; may be tried again
+
+    async def finish(tx: cas.Versioned) -> Payment:
+        current = await repo.payment(tx.conn, payment_id)
+        assert current is not None
+        if current.settlement_status != SETTLEMENT_SENDING:
+            return current  # the cash register's own word came first
+        await tx.payment(current, settlement_status=fiscal.status if fiscal else None)
+        return tx.payments[payment_id]
+    done = await cas.write(ctx, "note a closing receipt", finish, payment_id=payment_id)
+    if fiscal is None:
+        raise Conflict(f"the acquirer refused the closing receipt, and issued nothing: "
+                       f"{refusal}")
+    return done

@@ -64,6 +64,9 @@ class ReceiptOut(Shape):
     contact_given: bool  # the buyer's email or phone is known (never shown back)
     status: Literal["pending", "succeeded", "failed"] | None
     url: str | None
+    # The closing receipt of a prepayment (`POST …/receipts`): null until asked; `sending`
+    # while the acquirer's answer is not in.
+    settlement: Literal["sending", "pending", "succeeded", "failed"] | None = None
 
 
 class PaymentOut(Shape):
@@ -114,6 +117,8 @@ def payment_object(p: Payment, checkout_url: str) -> dict[str, Any]:
         items=[ItemOut(**i) for i in json.loads(p.items)] if p.items else None,
         receipt=ReceiptOut(taxation=p.taxation, contact_given=p.receipt_contact is not None,
                            status=p.receipt_status,  # type: ignore[arg-type]
-                           url=p.receipt_url) if p.taxation else None,
+                           url=p.receipt_url,
+                           settlement=p.settlement_status,  # type: ignore[arg-type]
+                           ) if p.taxation else None,
         created_at=iso(p.created_at), expires_at=iso(p.expires_at),
     ).dump()

@@ -75,6 +75,7 @@ class Payment:
     receipt_status: str | None = None  # pending | succeeded | failed
     receipt_url: str | None = None
     pending_items: str | None = None  # JSON: the items of the capture in flight
+    settlement_status: str | None = None  # the closing receipt of a prepayment
 
     @classmethod
     def from_row(cls, row: Any) -> Payment:

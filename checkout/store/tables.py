@@ -185,6 +185,9 @@ payments = Table(
     Column("receipt_status", String(16)),
     Column("receipt_url", Text),
     Column("pending_items", Text),
+    # The closing receipt of a prepayment: sending (asked, answer not yet in), pending,
+    # succeeded, failed. Set before the call: a closing receipt is issued once.
+    Column("settlement_status", String(16)),
     Column("version", Integer, nullable=False, default=1),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),

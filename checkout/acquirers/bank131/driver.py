@@ -19,6 +19,7 @@ from checkout.acquirers.base import (
     UNSUPPORTED,
     Capabilities,
     Family,
+    FiscalReceipt,
     Notice,
     SessionState,
     Snapshot,
@@ -153,6 +154,10 @@ class Bank131Driver:
         return base64.b64encode(
             self._key.sign(body, padding.PKCS1v15(), hashes.SHA256())
         ).decode()
+
+    async def settle_receipt(self, ref: str, receipt: Receipt, prepaid: Money,
+                             idempotency_key: str) -> FiscalReceipt:
+        raise AcquirerError(f"{self.name} carries no 54-FZ receipt")
 
     async def receipt_mode(self) -> str:
         return UNSUPPORTED  # no receipt in its payment API that we know of (docs/acquirers.md)

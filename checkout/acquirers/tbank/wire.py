@@ -132,7 +132,11 @@ def fiscal(doc: dict[str, Any]) -> FiscalReceipt:
     url = doc.get("Url")
     return FiscalReceipt("succeeded" if registered else "failed",
                          url if isinstance(url, str) and url.startswith(("https://", "http://"))
-                         else "")
+                         else "", kind=_RECEIPT_KINDS.get(str(doc.get("Type")), ""))
+
+
+# A fiscalization notification's `Type`: a sale's receipt, or a return's.
+_RECEIPT_KINDS = {"Income": "sale", "IncomeReturn": "return"}
 
 
 _STATES = {

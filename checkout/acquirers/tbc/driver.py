@@ -16,6 +16,7 @@ from checkout.acquirers.base import (
     UNSUPPORTED,
     Capabilities,
     Family,
+    FiscalReceipt,
     Notice,
     SessionState,
     Snapshot,
@@ -158,6 +159,10 @@ class TbcDriver:
         return Notice(ref=ref, event_type="callback", snapshot=None, dedup_key=f"callback:{ref}")
 
     # ---- the wire ---------------------------------------------------------------------------
+
+    async def settle_receipt(self, ref: str, receipt: Receipt, prepaid: Money,
+                             idempotency_key: str) -> FiscalReceipt:
+        raise AcquirerError(f"{self.name} carries no 54-FZ receipt")
 
     async def receipt_mode(self) -> str:
         return UNSUPPORTED  # no receipt in its payment API that we know of (docs/acquirers.md)

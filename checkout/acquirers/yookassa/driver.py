@@ -18,6 +18,7 @@ from checkout.acquirers.base import (
     UNSUPPORTED,
     Capabilities,
     Family,
+    FiscalReceipt,
     Notice,
     SessionState,
     Snapshot,
@@ -150,6 +151,15 @@ class YooKassaDriver:
         return Notice(ref=ref, event_type=event, snapshot=None,
                       dedup_key=f"{event}:{obj.get('id')}:{status}",
                       record=as_record(doc))
+
+    async def settle_receipt(self, ref: str, receipt: Receipt, prepaid: Money,
+                             idempotency_key: str) -> FiscalReceipt:
+        """`POST /receipts` of type `payment`, its settlement the prepayment."""
+        doc = await self._call("POST", "receipts", idempotency_key, {
+            "type": "payment", "payment_id": ref, "send": True,
+            **receipt_doc(receipt, prepaid.currency),
+            "settlements": [{"type": "prepayment", "amount": wire.amount(prepaid)}]})
+        return wire.receipt_state(doc)
 
     async def receipt_mode(self) -> str:
         """As the account's setting says; `auto`: as `GET /me` says (`fiscalization`), read

@@ -114,6 +114,11 @@ def snapshot(payment: dict[str, Any], refunds: list[dict[str, Any]] | None = Non
 _RECEIPT_STATUS = {"pending": "pending", "succeeded": "succeeded", "canceled": "failed"}
 
 
+def receipt_state(doc: dict[str, Any]) -> FiscalReceipt:
+    """A receipt object (`POST /receipts`): `pending`, `succeeded` or `canceled`."""
+    return _fiscal(doc.get("status")) or FiscalReceipt("pending")
+
+
 def _fiscal(registration: Any) -> FiscalReceipt | None:
     status = _RECEIPT_STATUS.get(str(registration))
     return FiscalReceipt(status) if status else None

@@ -267,7 +267,8 @@ class TbankEmulator(Emulator):
                ) -> dict[str, Any]:
         handlers = {"Init": self._init, "GetState": self._get_state, "Confirm": self._confirm,
                     "Cancel": self._cancel, "Charge": self._charge,
-                    "CheckOrder": self._check_order, "Resend": self._resend}
+                    "CheckOrder": self._check_order, "Resend": self._resend,
+                    "SendClosingReceipt": self._closing_receipt}
         handler = handlers.get("/".join(parts))
         if handler is None:
             raise EacqError("404", "Метод не найден", "no such method")
@@ -562,6 +563,30 @@ class TbankEmulator(Emulator):
     def _save(self, payment: dict[str, Any], *, alias: str | None = None,
               deadline: float | None) -> None:
         self._store.put("payment", payment, alias=alias, deadline=deadline)
+
+    def _closing_receipt(self, payload: dict[str, Any], terminal: str) -> dict[str, Any]:
+        """`SendClosingReceipt`: the closing receipt of a prepaid payment, registered and
+        notified as any other."""
+        payment = self._payment(payload.get("PaymentId"), terminal)
+        if terminal not in self.cash_registers:
+            raise _bad("the terminal has no online cash register")
+        if payment["Status"] not in ("CONFIRMED", "PARTIAL_REFUNDED"):
+            raise EacqError("8", "Неверный статус транзакции",
+                            f"only a paid payment is settled; this is {payment['Status']}")
+        receipt = payload.get("Receipt")
+        paid = receipt.get("Payments") if isinstance(receipt, dict) else None
+        if not isinstance(paid, dict) or not all(
+                isinstance(v, int) and not isinstance(v, bool) and v >= 0
+                for v in paid.values()):
+            raise _missing("Receipt.Payments")
+        checked = self._receipt(payload, terminal, sum(paid.values()), required=True)
+        assert checked is not None
+        done = {"Type": "Income", "Receipt": checked, "Amount": sum(paid.values()),
+                "closing": True}
+        payment["receipts"].append(done)
+        self._save(payment, deadline=None)
+        self._fiscalize(payment, done)
+        return {"PaymentId": payment["id"]}
 
     def payment_doc(self, payment_id: str) -> dict[str, Any] | None:
         return self._store.get("payment", payment_id)

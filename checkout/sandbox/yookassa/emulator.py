@@ -233,6 +233,8 @@ class YooKassaEmulator(Emulator):
             return self._cancel(self._payment(parts[1], shop))
         if parts == ["refunds"]:
             return self._refund(payload, shop)
+        if parts == ["receipts"]:
+            return self._settlement(payload, shop)
         raise YooError(404, "not_found", "no such resource")
 
     def _payment(self, payment_id: str, shop: str) -> dict[str, Any]:
@@ -446,6 +448,41 @@ class YooKassaEmulator(Emulator):
                                fiscal_attribute="2617603921",
                                registered_at=_iso(_now()), fiscal_provider_id="fd_sandbox")
                 self._store.put("receipt", receipt, alias=payment["id"])
+
+    def _settlement(self, payload: dict[str, Any], shop: str) -> dict[str, Any]:
+        """`POST /receipts`: a receipt of its own, here the closing receipt of a prepaid
+        payment (`settlements` of type `prepayment`), its items now paid in full."""
+        if shop not in self.fiscal_shops:
+            raise YooError(403, "forbidden", "the shop does not send receipts through YooKassa")
+        if payload.get("type") != "payment":
+            raise YooError(400, "invalid_request", "type must be payment or refund", "type")
+        payment = self._payment(str(payload.get("payment_id", "")), shop)
+        if payment["status"] != "succeeded":
+            raise YooError(400, "invalid_request", "the payment is not succeeded", "payment_id")
+        settlements = payload.get("settlements")
+        if not isinstance(settlements, list) or not settlements:
+            raise YooError(400, "invalid_request", "settlements are required", "settlements")
+        total = sum((_amount(s.get("amount") if isinstance(s, dict) else None,
+                             "settlements.amount") for s in settlements), Decimal(0))
+        if any(not isinstance(s, dict) or s.get("type") not in ("cashless", "prepayment",
+                                                                  "postpayment", "consideration")
+               for s in settlements):
+            raise YooError(400, "invalid_request", "unknown settlement type", "settlements")
+        # A receipt of its own: `customer`, `items`, `tax_system_code` at the top.
+        receipt = self._receipt({"receipt": payload}, shop, total, required=True)
+        assert receipt is not None
+        if any(item.get("payment_mode", "full_payment") != "full_payment"
+               for item in receipt["items"]):
+            raise YooError(400, "invalid_request", "a settlement receipt's items are paid in "
+                           "full", "items.payment_mode")
+        self._keep_receipt({k: receipt[k] for k in ("customer", "items", "tax_system_code",
+                                                    "settlements") if k in receipt},
+                           "payment", payment["id"], payment["id"])
+        [doc] = [r for r in self._store.all_by_alias("receipt", payment["id"])
+                 if r["status"] == "pending"]
+        doc.update(status="succeeded", registered_at=_iso(_now()))
+        self._store.put("receipt", doc, alias=payment["id"])
+        return self._public_receipt(doc)
 
     @staticmethod
     def _public_receipt(doc: dict[str, Any]) -> dict[str, Any]:

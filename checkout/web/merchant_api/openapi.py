@@ -33,6 +33,7 @@ from checkout.web.merchant_api.requests import (
     EndpointUpdate,
     LinkCreate,
     PaymentCreate,
+    ReceiptSettle,
 )
 
 PROBLEM = {"$ref": "#/components/responses/Problem"}
@@ -67,7 +68,7 @@ def _list_of(schema: str) -> dict[str, Any]:
 
 # The objects' schemas come from the models that validate requests and shape answers.
 MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
-    (PaymentCreate, "validation"), (AmountOnly, "validation"),
+    (PaymentCreate, "validation"), (AmountOnly, "validation"), (ReceiptSettle, "validation"),
     (PaymentOut, "serialization"), (RefundOut, "serialization"),
     (PaymentMethodOut, "serialization"), (EventOut, "serialization"),
     (AcquirerOut, "serialization"), (Problem, "serialization"),
@@ -175,6 +176,18 @@ PATHS: dict[str, Any] = {
             "responses": {"200": {"description": "Newest first",
                                   "content": _json("RefundList")},
                           "401": PROBLEM, "404": PROBLEM},
+        },
+    },
+    "/api/v1/payments/{payment_id}/receipts": {
+        "post": {
+            "operationId": "settleReceipt",
+            "description": "The closing (settlement) receipt of a prepaid payment (54-FZ), "
+                           "once the goods are delivered: docs/receipts.md. Issued once.",
+            "parameters": [PAYMENT_ID, IDEMPOTENCY_KEY],
+            "requestBody": {"required": False, "content": _json("ReceiptSettle")},
+            "responses": {"201": {"description": "Sent; `receipt.settlement` says how it "
+                                                 "stands", "content": _json("Payment")},
+                          **OPERATION_PROBLEMS},
         },
     },
     "/api/v1/payment_methods/{method_id}": {

@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from checkout.domain.api_keys import Scope
 from checkout.flow import operations
+from checkout.flow import receipts as receipt_flow
 from checkout.flow import refunds as refund_flow
 from checkout.flow.context import FlowContext
 from checkout.flow.idempotency import Claim
@@ -22,7 +23,11 @@ from checkout.web.merchant_api.idempotency import (
     read_json,
     request_key,
 )
-from checkout.web.merchant_api.requests import parse_amount_only, parse_no_fields
+from checkout.web.merchant_api.requests import (
+    parse_amount_only,
+    parse_items_only,
+    parse_no_fields,
+)
 
 
 async def capture(request: Request) -> Response:
@@ -66,6 +71,21 @@ async def create_refund(request: Request) -> Response:
     return await answer_once(request, merchant, doc, run)
 
 
+async def settle_receipt(request: Request) -> Response:
+    """The closing (settlement) receipt of a prepaid payment: `items` (default: the
+    payment's, delivered in full now)."""
+    merchant = await authenticate(request, Scope.FULL)
+    ctx: FlowContext = request.app.state.flow
+    doc = read_json(await request.body(), empty_ok=True)
+    items = parse_items_only(doc)
+
+    async def run(claim: Claim | None) -> tuple[int, Any]:
+        p = await receipt_flow.settle(ctx, merchant.id, request.path_params["payment_id"],
+                                      items)
+        return 201, payment_object(p, ctx.checkout_url(p))
+    return await answer_once(request, merchant, doc, run)
+
+
 async def list_refunds(request: Request) -> Response:
     merchant = await authenticate(request)
     ctx: FlowContext = request.app.state.flow
@@ -85,4 +105,5 @@ routes = [
     Route("/api/v1/payments/{payment_id}/capture", capture, methods=["POST"]),
     Route("/api/v1/payments/{payment_id}/cancel", cancel, methods=["POST"]),
     Route("/api/v1/payments/{payment_id}/refunds", refunds, methods=["GET", "POST"]),
+    Route("/api/v1/payments/{payment_id}/receipts", settle_receipt, methods=["POST"]),
 ]

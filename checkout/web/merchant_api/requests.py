@@ -135,6 +135,17 @@ class AmountOnly(BaseModel):
         schema={"items": ITEM_SCHEMA})] = None
 
 
+class ReceiptSettle(BaseModel):
+    """A closing receipt: its items (default: the payment's, delivered in full now)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    items: Annotated[list[dict[str, Any]] | None, _field(
+        "must be a list of items", description="the items settled, summing to what is left "
+                                               "of the prepayment",
+        schema={"items": ITEM_SCHEMA})] = None
+
+
 class EndpointCreate(BaseModel):
     """A webhook endpoint to add: its URL (https, public, in production)."""
 
@@ -327,6 +338,13 @@ def parse_amount_only(doc: Any) -> tuple[int | None, list[dict[str, Any]] | None
     if errors or not isinstance(parsed, AmountOnly):
         raise InvalidRequest("the request has invalid fields", errors)
     return parsed.amount, parsed.items
+
+
+def parse_items_only(doc: Any) -> list[dict[str, Any]] | None:
+    parsed, errors = _validate(ReceiptSettle, doc)
+    if errors or not isinstance(parsed, ReceiptSettle):
+        raise InvalidRequest("the request has invalid fields", errors)
+    return parsed.items
 
 
 def parse_fields(model: type[BaseModel], doc: Any) -> BaseModel:

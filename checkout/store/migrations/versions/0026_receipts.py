@@ -24,6 +24,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column('receipt_status', sa.String(16), nullable=True))
         batch.add_column(sa.Column('receipt_url', sa.Text(), nullable=True))
         batch.add_column(sa.Column('pending_items', sa.Text(), nullable=True))
+        batch.add_column(sa.Column('settlement_status', sa.String(16), nullable=True))
     with op.batch_alter_table('refunds') as batch:
         batch.add_column(sa.Column('items', sa.Text(), nullable=True))
     with op.batch_alter_table('payment_links') as batch:
@@ -36,6 +37,6 @@ def downgrade() -> None:
     with op.batch_alter_table('refunds') as batch:
         batch.drop_column('items')
     with op.batch_alter_table('payments') as batch:
-        for name in ('pending_items', 'receipt_url', 'receipt_status', 'receipt_contact',
+        for name in ('settlement_status', 'pending_items', 'receipt_url', 'receipt_status', 'receipt_contact',
                      'taxation', 'items'):
             batch.drop_column(name)
