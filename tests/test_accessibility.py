@@ -125,7 +125,8 @@ def test_no_accessibility_violation(playwright: Playwright, browser: Browser,
 
 
 EXPECTED_STATE = {
-    "start": "start", "preparing": "preparing", "awaiting-qr": "awaiting",
+    "start": "start", "receipt-contact": "contact", "preparing": "preparing",
+    "awaiting-qr": "awaiting",
     "awaiting-app": "awaiting", "awaiting-last-minute": "awaiting", "checking": "checking",
     "acquirer-page": "awaiting", "declined": "attempt_failed",
     "method-unavailable": "attempt_failed",

@@ -5,6 +5,7 @@ this is stored and nothing can be paid: forms and polls point at a token that do
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -29,6 +30,7 @@ SAMPLE_LINK = "https://www.tinkoff.ru/tpay/100000000001"
 # T-Bank link; page: the buyer goes to the acquirer's), seconds left, attempt's platform)
 STATES: dict[str, tuple[PaymentStatus, AttemptStatus | None, str, int, str]] = {
     "start": (P.PENDING, None, "link", 0, ""),
+    "receipt-contact": (P.PENDING, None, "link", 0, ""),
     "preparing": (P.PENDING, A.PROCESSING, "link", 0, "desktop"),
     "awaiting-qr": (P.PENDING, A.AWAITING_BUYER, "link", 1140, "desktop"),
     "awaiting-app": (P.PENDING, A.AWAITING_BUYER, "link", 1140, "mobile"),
@@ -44,6 +46,14 @@ STATES: dict[str, tuple[PaymentStatus, AttemptStatus | None, str, int, str]] = {
     "payment-failed": (P.FAILED, A.FAILED, "link", 0, "desktop"),
     "payment-canceled": (P.CANCELED, A.CANCELED, "link", 0, "desktop"),
 }
+# A 54-FZ receipt with its line items and nowhere yet to send it: the page asks first.
+SAMPLE_ITEMS = json.dumps([
+    {"name": "Gooseneck kettle, 1 l", "quantity": 1, "unit_price": 1_090_00,
+     "amount": 1_090_00, "vat": "vat22", "payment_method": "full_payment",
+     "payment_object": "commodity"},
+    {"name": "Paper filters", "quantity": 2, "unit_price": 100_00, "amount": 200_00,
+     "vat": "vat22", "payment_method": "full_payment", "payment_object": "commodity"}])
+WITH_RECEIPT = frozenset({"receipt-contact"})
 # The attempt's error code, where the state turns on it.
 ERROR_CODES = {"method-unavailable": "method_unavailable"}
 
@@ -65,6 +75,8 @@ def sample(acquirers: Mapping[str, Acquirer], now: datetime, state: str,
         last_error_code=None, save_payment_method=False, payment_method_id=None,
         initiator=None, pending_operation=None, pending_amount=None, authorized_at=None,
         version=1, created_at=now, updated_at=now, expires_at=now + timedelta(hours=1))
+    if state in WITH_RECEIPT:
+        payment = replace(payment, items=SAMPLE_ITEMS, taxation="osn")
     if attempt_status is None:
         return payment, merchant, None
     link = f"http://127.0.0.1/sandbox/{acquirer}/checkout/gallery" if family == "page" \
