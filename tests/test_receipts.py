@@ -364,3 +364,13 @@ def test_a_prepaid_payment_gets_its_closing_receipt_once(
         "settlement"] == "succeeded", timeout=30, what="the closing receipt registered")
     again = api.post(f"/api/v1/payments/{payment['id']}/receipts")
     assert again.status_code == 409 and "sent already" in again.json()["detail"]
+
+
+def test_a_charge_with_nobody_present_must_carry_the_buyers_contact(
+        server: LiveServer, clients: dict[str, httpx.Client]) -> None:
+    resp = clients["yookassa"].post("/api/v1/payments", json={
+        "amount": 1500_00, "currency": "RUB", "description": "monthly",
+        "payment_method_id": "pm_nonexistent", "initiator": "merchant",
+        "items": [TEA, MUG], "receipt": {"taxation": "osn"}})
+    assert resp.status_code == 422, resp.text
+    assert _errors(resp) == {"receipt": "needs the buyer's email or phone"}

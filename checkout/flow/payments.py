@@ -101,7 +101,7 @@ async def _check_capabilities(ctx: FlowContext, merchant: Merchant,
                           "own side, or use an account that does", [
                               {"field": "receipt",
                                "message": f"not carried by {merchant.acquirer}"}])
-    if req.receipt is not None and not req.receipt.has_contact and req.initiator:
+    if req.receipt is not None and not req.receipt.has_contact and req.initiator == "merchant":
         raise InvalidRequest("nobody is on the page to give an email or phone", [
             {"field": "receipt", "message": "needs the buyer's email or phone"}])
 
