@@ -374,3 +374,19 @@ def test_a_charge_with_nobody_present_must_carry_the_buyers_contact(
         "items": [TEA, MUG], "receipt": {"taxation": "osn"}})
     assert resp.status_code == 422, resp.text
     assert _errors(resp) == {"receipt": "needs the buyer's email or phone"}
+
+
+def test_tbanks_own_receipt_example_is_taken_by_a_cash_register_terminal(
+        server: LiveServer) -> None:
+    """T-Bank's Init_FULL example (tests/fixtures/tbank), byte for byte, at its public test
+    terminal given an FFD 1.05 cash register; the same without its Receipt is error 309."""
+    from pathlib import Path
+
+    example = json.loads((Path(__file__).parent / "fixtures" / "tbank" /
+                          "init_full_request.json").read_text())["request"]
+    server.app.state.sandbox.emulators["tbank"].cash_registers["TinkoffBankTest"] = "1.05"
+    bare = {k: v for k, v in example.items() if k != "Receipt"}  # Token: root scalars only
+    refused = httpx.post(f"{server.url}/sandbox/tbank/v2/Init", json=bare).json()
+    assert (refused["Success"], refused["ErrorCode"]) == (False, "309")
+    taken = httpx.post(f"{server.url}/sandbox/tbank/v2/Init", json=example).json()
+    assert taken["Success"] is True and taken["Status"] == "NEW", taken
