@@ -43,6 +43,12 @@ def wire_code(kind: str, name: str, acquirer: str) -> Any:
     return codes()[kind][name].get(acquirer, name)
 
 
+def fiscal_choices(on: date) -> dict[str, list[str]]:
+    """The codes a person may pick `on` that day (a retired rate is not offered), by kind."""
+    return {kind: [name for name in names if _code_problem(kind, name, on) is None]
+            for kind, names in codes().items()}
+
+
 def fiscal_day(moment: datetime) -> date:
     """The day a receipt is dated by: Moscow's calendar (54-FZ)."""
     return moment.astimezone(MOSCOW).date()

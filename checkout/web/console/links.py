@@ -16,6 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from checkout.domain.money import CURRENCIES, Money, MoneyError
+from checkout.domain.receipts import fiscal_choices, fiscal_day
 from checkout.domain.roles import Can
 from checkout.errors import CheckoutError
 from checkout.flow import console
@@ -45,6 +46,7 @@ async def _list(request: Request, seat: Seat, status: int = 200, error: str = ""
                 links=links, totals=totals, closed=closed,
                 urls={link.id: link_url(ctx, link) for link in links}, error=error,
                 errors=errors or {}, entered=entered or {}, currencies=sorted(CURRENCIES),
+                fiscal=fiscal_choices(fiscal_day(ctx.now())),
                 done=request.query_params.get("done", ""))
 
 
@@ -88,13 +90,20 @@ async def create(request: Request, seat: Seat, form: FormData | None) -> Respons
     if problems:
         return await _list(request, seat, 422, error="console_link_refused", errors=problems,
                            entered=form)
+    # A tax profile, where the shop sends 54-FZ receipts through its acquirer.
+    receipt = {"taxation": str(form.get("taxation")), "vat": str(form.get("vat") or ""),
+               "payment_object": str(form.get("payment_object") or "commodity")} \
+        if form.get("taxation") else None
     try:
         made = await flow.create(ctx, seat.merchant.id, flow.LinkRequest(
             currency=currency, description=str(form.get("description") or ""),
             amount=amount, min_amount=low, max_amount=high,
-            reusable=form.get("reusable") == "1", expires_at=expires))
+            reusable=form.get("reusable") == "1", expires_at=expires, receipt=receipt))
     except CheckoutError as err:
-        found = {e["field"]: e["message"] for e in err.extra.get("errors") or []}
+        found = {e["field"].removeprefix("receipt."): e["message"]
+                 for e in err.extra.get("errors") or []}
+        if "receipt" in found:
+            found["taxation"] = found.pop("receipt")
         if "expires_at" in found:
             found["expires_on"] = found.pop("expires_at")
         if fixed and "min_amount" in found:
