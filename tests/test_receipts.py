@@ -87,7 +87,7 @@ def test_a_yookassa_receipt_carries_the_mapped_codes_and_the_buyers_email(
     payment = created.json()
     assert payment["items"][0]["quantity"] == 2 and payment["items"][1]["vat"] == "vat22"
     assert payment["receipt"] == {"taxation": "osn", "contact_given": True, "status": None,
-                                  "url": None}
+                                  "url": None, "settlement": None}
     _pay(server, clients["buyer"], payment)
     wait_for_status(api, payment["id"], "succeeded", timeout=30)
     [sent] = _docs(server, "yookassa", "receipt")
