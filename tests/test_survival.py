@@ -152,8 +152,8 @@ class Shop:
                     self.tbc.post, f"/api/v1/payments/{pid}/refunds", json=body,
                     headers={"Idempotency-Key": f"{key}-r{i}"}), (201,), until)
         else:
-            method = wait_for(lambda: self.tbc.get(f"/api/v1/payments/{pid}").json()
-                              .get("payment_method"), timeout=DEADLINE, what="a saved card")
+            method = wait_for(lambda: _payment(self.tbc, pid).get("payment_method"),
+                              timeout=DEADLINE, what="a saved card")
             charge = retrying("charge", lambda: self.tbc.post("/api/v1/payments", json={
                 "amount": 5_000 + n, "currency": "GEL", "description": f"Monthly {key}",
                 "payment_method_id": method["id"], "initiator": "merchant"},
@@ -187,12 +187,18 @@ def _link(buyer: httpx.Client, page: str) -> str | None:
     return pay_link(resp.text) if resp.status_code == 200 else None
 
 
-def _status(api: httpx.Client, pid: str) -> str:
+def _payment(api: httpx.Client, pid: str) -> dict[str, Any]:
+    """The payment as the API shows it now; empty while no instance answers (one may be
+    killed mid-request: the story asks again)."""
     try:
         resp = api.get(f"/api/v1/payments/{pid}")
     except httpx.HTTPError:
-        return "?"
-    return str(resp.json().get("status")) if resp.status_code == 200 else "?"
+        return {}
+    return dict(resp.json()) if resp.status_code == 200 else {}
+
+
+def _status(api: httpx.Client, pid: str) -> str:
+    return str(_payment(api, pid).get("status", "?"))
 
 
 @pytest.fixture
