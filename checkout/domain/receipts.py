@@ -78,15 +78,16 @@ class Item:
     payment_object: str = "commodity"
     measure: str | None = None
 
+    @property
+    def json_quantity(self) -> int | float:
+        """The quantity as JSON writes it: 2, or 1.5 (never 2.0; at most 3 decimals)."""
+        quantity = self.quantity
+        return int(quantity) if quantity == quantity.to_integral_value() else float(quantity)
+
     def as_doc(self) -> dict[str, Any]:
         doc = asdict(self)
-        doc["quantity"] = _number(self.quantity)
+        doc["quantity"] = self.json_quantity
         return doc if self.measure else {k: v for k, v in doc.items() if k != "measure"}
-
-
-def _number(quantity: Decimal) -> int | float:
-    """A quantity as JSON writes it: 2, or 1.5 (never 2.0; at most 3 decimals)."""
-    return int(quantity) if quantity == quantity.to_integral_value() else float(quantity)
 
 
 @dataclass(frozen=True)
@@ -101,9 +102,6 @@ class Receipt:
     @property
     def has_contact(self) -> bool:
         return bool(self.email or self.phone)
-
-    def with_items(self, items: tuple[Item, ...]) -> Receipt:
-        return replace(self, items=items)
 
 
 class ReceiptProblems(ValueError):

@@ -27,7 +27,6 @@ from checkout.domain.states import (
 )
 from checkout.errors import AcquirerError, Conflict, NotFound
 from checkout.flow import cas
-from checkout.flow import receipts as receipt_flow
 from checkout.flow import refunds as refund_flow
 from checkout.flow.context import FlowContext
 from checkout.flow.ids import new_id
@@ -310,8 +309,7 @@ async def receive_notice(ctx: FlowContext, acquirer: str, notice: Notice, body: 
     later (so news that came in a burst is not lost). Only the first `unsigned_body_bytes` of
     a hint are kept."""
     if notice.fiscal is not None:
-        return await receipt_flow.take_news(ctx, acquirer, account_id, notice,
-                                            notice.record or body)
+        return await _record_fiscal(ctx, acquirer, notice, notice.record or body, account_id)
     now = ctx.now()
     dedup_key = notice.dedup_key
     # The stored body is for the record: a token in it would be a usable secret in clear.
@@ -387,6 +385,28 @@ async def _record_and_apply(ctx: FlowContext, acquirer: str, notice: Notice, sna
     ctx.later(_what_follows(ctx, result.attempt.id, snap, result),
               "what the acquirer's news made due", attempt_id=result.attempt.id)
     return result.outcome
+
+
+async def _record_fiscal(ctx: FlowContext, acquirer: str, notice: Notice, body: bytes,
+                         account_id: str | None) -> str:
+    """Signed news of the payment's fiscal receipt only (T-Bank's `RECEIPT`): the session's
+    state is not in it, so nothing is fetched; recorded and applied in one transaction."""
+    async def step(tx: cas.Versioned) -> str:
+        _, payment = await _attempt_of(tx.conn, acquirer, notice.ref, "", account_id)
+        changes = fiscal_changes(payment, notice.fiscal)
+        if changes:
+            await tx.payment(payment, **changes)
+            tx.told = await tell_registered(ctx, tx, payment, tx.payments[payment.id])
+        outcome = "applied" if changes else "unchanged"
+        if await repo.record_event(tx.conn, acquirer=acquirer, dedup_key=notice.dedup_key,
+                                   ref=notice.ref, event_type=notice.event_type, body=body,
+                                   now=tx.now, outcome=outcome) is None:
+            raise _HeardBefore
+        return outcome
+    try:
+        return await cas.write(ctx, "note the fiscal receipt", step, ref=notice.ref)
+    except _HeardBefore:
+        return "duplicate"
 
 
 async def _lost_charge(conn: Conn, acquirer: str, account_id: str | None,

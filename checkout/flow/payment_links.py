@@ -18,7 +18,6 @@ import string
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from checkout.acquirers.base import REQUIRED, UNSUPPORTED
 from checkout.domain.money import CURRENCIES, Money, MoneyError
 from checkout.domain.receipts import (
     RECEIPT_CURRENCY,
@@ -27,15 +26,16 @@ from checkout.domain.receipts import (
     parse_profile,
     profile_receipt,
 )
-from checkout.errors import CheckoutError, InvalidRequest, NotFound, ReceiptRequired, Unsupported
+from checkout.errors import CheckoutError, InvalidRequest, NotFound
 from checkout.flow import payments as payment_flow
 from checkout.flow.context import FlowContext
 from checkout.flow.ids import new_id
+from checkout.flow.receipts import check_mode
 from checkout.store import payment_links as store
 from checkout.store import repo
 from checkout.store.db import Conn
 from checkout.store.payment_links import Link
-from checkout.store.records import Merchant, Payment
+from checkout.store.records import Payment
 
 log = logging.getLogger("checkout.flow")
 
@@ -140,7 +140,10 @@ async def create(ctx: FlowContext, merchant_id: str, req: LinkRequest) -> Link:
         if merchant is None:
             raise NotFound(f"no merchant {merchant_id}")
         # What the merchant's acquirer cannot take is refused now, not at the buyer's press.
-        await _check_receipts(ctx, merchant, values["receipt"] is not None)
+        # A link at an account that requires receipts needs a tax profile (every buyer's
+        # payment would be refused otherwise); one that cannot carry them takes none.
+        await check_mode(await ctx.drivers.get(merchant.acquirer, merchant.acquirer_account_id),
+                         merchant.acquirer, values["receipt"] is not None, "link")
         caps = ctx.capabilities(merchant.acquirer)
         for field in ("amount", "min_amount", "max_amount"):
             value = values[field]
@@ -158,21 +161,6 @@ async def create(ctx: FlowContext, merchant_id: str, req: LinkRequest) -> Link:
         made = await store.link(conn, link_id)
     assert made is not None
     return made
-
-
-async def _check_receipts(ctx: FlowContext, merchant: Merchant, has_profile: bool) -> None:
-    """A link at an account that requires receipts needs a tax profile (every buyer's payment
-    would be refused otherwise); one that cannot carry them takes none."""
-    driver = await ctx.drivers.get(merchant.acquirer, merchant.acquirer_account_id)
-    mode = await driver.receipt_mode()
-    if mode == REQUIRED and not has_profile:
-        raise ReceiptRequired(
-            f"this merchant's {merchant.acquirer} account requires a 54-FZ receipt with every "
-            "payment: give the link a tax profile", [
-                {"field": "receipt", "message": "is required: the taxation and the vat"}])
-    if mode == UNSUPPORTED and has_profile:
-        raise Unsupported(f"{merchant.acquirer} carries no 54-FZ receipt", [
-            {"field": "receipt", "message": f"not carried by {merchant.acquirer}"}])
 
 
 async def deactivate(ctx: FlowContext, merchant_id: str, link_id: str) -> Link:

@@ -8,16 +8,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from checkout.acquirers.base import REQUIRED, UNSUPPORTED, Platform
+from checkout.acquirers.base import Platform
 from checkout.domain.receipts import Item, Receipt, items_json
 from checkout.domain.states import PaymentStatus, payment_can_move
-from checkout.errors import CheckoutError, InvalidRequest, ReceiptRequired, Unsupported
+from checkout.errors import CheckoutError, InvalidRequest, Unsupported
 from checkout.flow import cas
 from checkout.flow.attempts import start_attempt
 from checkout.flow.context import FlowContext
 from checkout.flow.idempotency import Claim
 from checkout.flow.ids import new_id
-from checkout.flow.receipts import seal_contact
+from checkout.flow.receipts import check_mode, seal_contact
 from checkout.notify import outbox
 from checkout.representations.payments import payment_object
 from checkout.store import repo
@@ -89,18 +89,7 @@ async def _check_capabilities(ctx: FlowContext, merchant: Merchant,
         reference=req.reference or "")
     if refusal:
         raise Unsupported(refusal[1], [{"field": refusal[0], "message": refusal[1]}])
-    mode = await driver.receipt_mode()
-    if mode == REQUIRED and req.receipt is None:
-        raise ReceiptRequired(
-            f"this merchant's {merchant.acquirer} account requires a 54-FZ receipt with every "
-            "payment", [{"field": "receipt", "message": "is required: the taxation, the "
-                         "payment's items, and the buyer's email or phone (or none: the "
-                         "hosted page asks)"}])
-    if req.receipt is not None and mode == UNSUPPORTED:
-        raise Unsupported(f"{merchant.acquirer} carries no 54-FZ receipt: fiscalise on your "
-                          "own side, or use an account that does", [
-                              {"field": "receipt",
-                               "message": f"not carried by {merchant.acquirer}"}])
+    await check_mode(driver, merchant.acquirer, req.receipt is not None, "payment")
     if req.receipt is not None and not req.receipt.has_contact and req.initiator == "merchant":
         raise InvalidRequest("nobody is on the page to give an email or phone", [
             {"field": "receipt", "message": "needs the buyer's email or phone"}])

@@ -10,7 +10,7 @@ import json
 import logging
 from typing import Any
 
-from checkout.acquirers.base import FiscalReceipt, Notice
+from checkout.acquirers.base import REQUIRED, UNSUPPORTED, Acquirer, FiscalReceipt
 from checkout.domain.money import Money
 from checkout.domain.receipts import (
     PREPAYMENTS,
@@ -24,7 +24,14 @@ from checkout.domain.receipts import (
     settlement_of,
 )
 from checkout.domain.states import FINAL_PAYMENT, EventType, PaymentStatus
-from checkout.errors import AcquirerError, Conflict, InvalidRequest, NotFound
+from checkout.errors import (
+    AcquirerError,
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    ReceiptRequired,
+    Unsupported,
+)
 from checkout.flow import cas
 from checkout.flow.context import FlowContext
 from checkout.flow.ids import new_id
@@ -36,8 +43,31 @@ from checkout.store.records import Payment
 log = logging.getLogger("checkout.flow")
 
 # What the acquirer says of the fiscal receipt (payments.receipt_status).
-RECEIPT_PENDING, RECEIPT_SUCCEEDED, RECEIPT_FAILED = "pending", "succeeded", "failed"
+RECEIPT_PENDING, RECEIPT_SUCCEEDED = "pending", "succeeded"  # or "failed"
 SETTLEMENT_SENDING = "sending"  # a closing receipt asked for; the answer not in (maybe issued)
+
+
+# What an account that requires receipts needs of each kind of request, in the words of a 422.
+_NEEDED = {
+    "payment": ("", "is required: the taxation, the payment's items, and the buyer's email or "
+                    "phone (or none: the hosted page asks)"),
+    "link": (": give the link a tax profile", "is required: the taxation and the vat"),
+}
+
+
+async def check_mode(driver: Acquirer, acquirer: str, has_receipt: bool, what: str) -> None:
+    """Refuse a payment (or a link) the account's receipts mode would refuse later: none where
+    one is required, one where none can be carried."""
+    mode = await driver.receipt_mode()
+    if mode == REQUIRED and not has_receipt:
+        detail, message = _NEEDED[what]
+        raise ReceiptRequired(f"this merchant's {acquirer} account requires a 54-FZ receipt "
+                              f"with every payment{detail}",
+                              [{"field": "receipt", "message": message}])
+    if mode == UNSUPPORTED and has_receipt:
+        raise Unsupported(f"{acquirer} carries no 54-FZ receipt: fiscalise on your own side, "
+                          "or use an account that does",
+                          [{"field": "receipt", "message": f"not carried by {acquirer}"}])
 
 
 def seal_contact(ctx: FlowContext, receipt: Receipt | None) -> str | None:
@@ -136,37 +166,6 @@ async def tell_registered(ctx: FlowContext, tx: cas.Versioned, before: Payment,
                       payment_id=after.id, sequence=after.version,
                       obj=payment_object(after, ctx.checkout_url(after)), now=tx.now)
     return True
-
-
-async def take_news(ctx: FlowContext, acquirer: str, account_id: str | None, notice: Notice,
-                    body: bytes) -> str:
-    """Signed news of a payment's fiscal receipt (T-Bank's `RECEIPT` notification), verified
-    with the keys of `account_id`: recorded and applied in one transaction."""
-    ref = notice.ref
-
-    async def step(tx: cas.Versioned) -> str:
-        found = await repo.attempt_and_payment_by_ref(tx.conn, acquirer, ref)
-        if found is None or found[0].acquirer_account_id != account_id:
-            raise NotFound(f"no attempt for {acquirer} session {ref} on this account")
-        payment = found[1]
-        changes = fiscal_changes(payment, notice.fiscal)
-        if changes:
-            await tx.payment(payment, **changes)
-            tx.told = await tell_registered(ctx, tx, payment, tx.payments[payment.id])
-        outcome = "applied" if changes else "unchanged"
-        if await repo.record_event(tx.conn, acquirer=acquirer, dedup_key=notice.dedup_key,
-                                   ref=ref, event_type=notice.event_type, body=body, now=tx.now,
-                                   outcome=outcome) is None:
-            raise _HeardBefore
-        return outcome
-    try:
-        return await cas.write(ctx, "note the fiscal receipt", step, ref=ref)
-    except _HeardBefore:
-        return "duplicate"
-
-
-class _HeardBefore(Exception):
-    """The news is in the inbox already: what applying it again did is undone."""
 
 
 async def settle(ctx: FlowContext, merchant_id: str, payment_id: str,

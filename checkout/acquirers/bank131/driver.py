@@ -16,7 +16,6 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from checkout import jsonwire
 from checkout.acquirers.bank131 import wire
 from checkout.acquirers.base import (
-    UNSUPPORTED,
     Capabilities,
     Family,
     FiscalReceipt,
@@ -160,7 +159,8 @@ class Bank131Driver:
         raise AcquirerError(f"{self.name} carries no 54-FZ receipt")
 
     async def receipt_mode(self) -> str:
-        return UNSUPPORTED  # no receipt in its payment API that we know of (docs/acquirers.md)
+        # No receipt in its payment API that we know of (docs/acquirers.md).
+        return self.capabilities.receipts
 
     async def check_connection(self) -> None:
         """A signed `session/status` of a session nobody made: the bank authenticates the

@@ -30,7 +30,7 @@ def _item(item: Item, ffd_version: str) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "Name": item.name,
         "Price": item.unit_price,
-        "Quantity": item.as_doc()["quantity"],
+        "Quantity": item.json_quantity,
         "Amount": item.amount,
         "Tax": wire_code("vat", item.vat, "tbank"),
         "PaymentMethod": wire_code("payment_method", item.payment_method, "tbank"),

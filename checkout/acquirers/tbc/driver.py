@@ -13,7 +13,6 @@ import httpx
 from checkout import jsonwire
 from checkout.acquirers.base import (
     START_UNKNOWN,
-    UNSUPPORTED,
     Capabilities,
     Family,
     FiscalReceipt,
@@ -165,7 +164,8 @@ class TbcDriver:
         raise AcquirerError(f"{self.name} carries no 54-FZ receipt")
 
     async def receipt_mode(self) -> str:
-        return UNSUPPORTED  # no receipt in its payment API that we know of (docs/acquirers.md)
+        # No receipt in its payment API that we know of (docs/acquirers.md).
+        return self.capabilities.receipts
 
     async def check_connection(self) -> None:
         """A fresh access token: TBC checks the apikey, client_id and client_secret."""

@@ -25,7 +25,7 @@ def receipt_doc(receipt: Receipt, currency: str) -> dict[str, Any]:
 def _item(item: Item, currency: str) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "description": item.name,
-        "quantity": item.as_doc()["quantity"],
+        "quantity": item.json_quantity,
         "amount": {"value": Money(item.unit_price, currency).to_decimal_string(),
                    "currency": currency},
         "vat_code": wire_code("vat", item.vat, "yookassa"),

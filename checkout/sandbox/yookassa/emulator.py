@@ -425,9 +425,9 @@ class YooKassaEmulator(Emulator):
                            refused.parameter) from None
 
     def _keep_receipt(self, receipt: dict[str, Any], kind: str, subject: str,
-                      payment_id: str, replace: bool = False) -> None:
+                      payment_id: str, replace: bool = False) -> dict[str, Any]:
         """Kept as sent (the customer too, for the sandbox's own checks), listed by
-        `GET /receipts` under its payment or refund."""
+        `GET /receipts` under its payment or refund; returns the stored receipt."""
         if replace:
             for earlier in self._store.all_by_alias("receipt", subject):
                 self._store.put("receipt", {**earlier, "status": "canceled"}, alias=subject)
@@ -435,6 +435,7 @@ class YooKassaEmulator(Emulator):
                f"{kind}_id": subject, "status": "pending", "payment_id": payment_id,
                "request": receipt}
         self._store.put("receipt", doc, alias=subject)
+        return doc
 
     def _registered(self, payment: dict[str, Any]) -> None:
         """Paid: the receipt goes to the cash register, which registers it."""
@@ -475,11 +476,9 @@ class YooKassaEmulator(Emulator):
                for item in receipt["items"]):
             raise YooError(400, "invalid_request", "a settlement receipt's items are paid in "
                            "full", "items.payment_mode")
-        self._keep_receipt({k: receipt[k] for k in ("customer", "items", "tax_system_code",
-                                                    "settlements") if k in receipt},
-                           "payment", payment["id"], payment["id"])
-        [doc] = [r for r in self._store.all_by_alias("receipt", payment["id"])
-                 if r["status"] == "pending"]
+        doc = self._keep_receipt({k: receipt[k] for k in ("customer", "items",
+                                                          "tax_system_code", "settlements")
+                                  if k in receipt}, "payment", payment["id"], payment["id"])
         doc.update(status="succeeded", registered_at=_iso(_now()))
         self._store.put("receipt", doc, alias=payment["id"])
         return self._public_receipt(doc)

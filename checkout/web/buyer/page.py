@@ -246,12 +246,11 @@ def _unchanged(request: Request, payment_id: str) -> Response:
     return Response(status_code=204, headers=headers)
 
 
-def _fragment(request: Request, ctx: FlowContext, view: View, status: int | None = None,
-              **context: Any) -> Response:
+def _fragment(request: Request, ctx: FlowContext, view: View, **context: Any) -> Response:
     platform = platform_for(request.headers.get("user-agent", ""),
                             request.headers.get("sec-ch-ua-mobile", ""))
     return render(request, "checkout/_status.html",
-                  status=status or (STOP_POLLING if view.final else 200),
+                  status=STOP_POLLING if view.final else 200,
                   headers=_page_headers(view.merchant), platform=platform.type,
                   layout=_layout(view, platform.type),
                   **_context(request, ctx, view, **context))

@@ -265,18 +265,14 @@ def parse_receipt(doc: dict[str, Any], amount: Any, currency: Any, on: date,
     if currency != receipts.RECEIPT_CURRENCY:
         errors.append({"field": "receipt", "message": "a 54-FZ receipt is in RUB only"})
     email = phone = taxation = ""
-    for step in (lambda: receipts.parse_contact(raw_receipt.get("email"),
-                                                raw_receipt.get("phone")),
-                 lambda: receipts.parse_taxation(raw_receipt.get("taxation"), on)):
-        try:
-            found = step()
-        except receipts.ReceiptProblems as problems:
-            errors += problems.errors
-            continue
-        if isinstance(found, tuple):
-            email, phone = found
-        else:
-            taxation = found
+    try:
+        email, phone = receipts.parse_contact(raw_receipt.get("email"), raw_receipt.get("phone"))
+    except receipts.ReceiptProblems as problems:
+        errors += problems.errors
+    try:
+        taxation = receipts.parse_taxation(raw_receipt.get("taxation"), on)
+    except receipts.ReceiptProblems as problems:
+        errors += problems.errors
     for e in errors:
         bad(e["field"], e["message"])
     if not errors and items is not None:
